@@ -1,0 +1,157 @@
+"""The `rounds` command: serve, demo, init, content check, db upgrade."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from aiohttp import web
+
+from bot.config import EXAMPLE_CONFIG, Config, ConfigError, config_path, load_config
+from bot.content import check_content
+from bot.runtime import DEMO_DATABASE, Runtime, database_url_from_env
+from bot.store import NotMigrated, Store
+from bot.yamlsrc import ContentError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("rounds")
+
+
+class UsageError(Exception):
+    """Bad usage, configuration or content: one clear message, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except (UsageError, ConfigError, ContentError, NotMigrated) as exc:
+        print(f"rounds: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rounds", description="Social Rounds: the physicians' social media coach.")
+    parser.set_defaults(run=lambda _: parser.print_help() or EXIT_USAGE)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, run: Callable[[argparse.Namespace], int], help_text: str,
+                parent: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(run=run)
+        p.add_argument("--config", help="config file (default: $ROUNDS_CONFIG, else ./rounds.yaml)")
+        return p
+
+    serve = command("serve", _serve, "run the bot for Slack, Teams and health checks")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3978)
+    serve.add_argument("--webchat", action="store_true", help="also serve the local chat at /")
+
+    demo = command("demo", _demo, "run the bot with a demo hospital and the local chat (SQLite, no credentials)")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=3978)
+
+    init = command("init", _init, "write a commented example rounds.yaml")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    content = sub.add_parser("content", help="lesson and message content")
+    content_sub = content.add_subparsers(metavar="ACTION")
+    content.set_defaults(run=lambda _: content.print_help() or EXIT_USAGE)
+    command("check", _content_check, "validate everything in prompts/ and report file:line problems", content_sub)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(metavar="ACTION")
+    db.set_defaults(run=lambda _: db.print_help() or EXIT_USAGE)
+    command("upgrade", _db_upgrade, "apply schema migrations to $DATABASE_URL", db_sub)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    explicit = bool(args.config)
+    return load_config(config_path(args.config), required=explicit)
+
+
+def _content_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    errors = check_content(Path(config.content_dir))
+    for error in errors:
+        print(error, file=sys.stderr)
+    if errors:
+        print(f"rounds: {len(errors)} problem{'s' if len(errors) != 1 else ''} in {config.content_dir}", file=sys.stderr)
+        return EXIT_USAGE
+    from bot.content import load_content
+    content = load_content(Path(config.content_dir))
+    print(f"content ok: {len(content.curriculum.lessons)} lessons in {len(content.curriculum.tracks)} tracks, "
+          f"{sum(len(p.items) for p in content.camp_phases)} Tweet Camp items, {len(content.catalog)} meetings")
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    path = config_path(args.config)
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} already exists (use --force to overwrite)")
+    path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
+    print(f"wrote {path}; edit it, then run `rounds db upgrade` and `rounds serve`")
+    return EXIT_OK
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    async def run() -> tuple[str | None, str]:
+        store = Store.open(database_url_from_env())
+        try:
+            return await store.upgrade()
+        finally:
+            await store.close()
+
+    before, after = asyncio.run(run())
+    print(f"database at schema {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    runtime = Runtime.build(_config(args), database_url_from_env())
+    return _run_server(runtime, args.host, args.port, webchat=args.webchat)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import seed
+
+    runtime = Runtime.build(_config(args), database_url_from_env(DEMO_DATABASE), demo=True)
+
+    async def prepare() -> None:
+        await runtime.store.upgrade()
+        await runtime.restore_clock()
+        if await seed(runtime.store, runtime.content, runtime.clock.now(), runtime.config.zone):
+            log.info("seeded the demo hospital")
+
+    asyncio.run(prepare())
+    print(f"Social Rounds demo: open http://{args.host}:{args.port}/ in your browser (Ctrl+C to stop)", flush=True)
+    return _run_server(runtime, args.host, args.port, webchat=True)
+
+
+def _run_server(runtime: Runtime, host: str, port: int, *, webchat: bool) -> int:
+    from bot.server import create_app
+
+    async def app_factory() -> web.Application:
+        await runtime.store.check_migrated()
+        await runtime.restore_clock()
+        return create_app(runtime, webchat=webchat)
+
+    try:
+        web.run_app(app_factory(), host=host, port=port, print=None, shutdown_timeout=10,
+                    handle_signals=True)
+    except OSError as exc:
+        print(f"rounds: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,532 @@
+"""The coach: one entry point from a platform-neutral Incoming to platform-neutral Replies.
+
+Command parsing, identity, permissions and every decision live here, once, for all platforms;
+the pure rules live in ``bot.core``; state lives in the store.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.clock import Clock
+from bot.commands import (
+    SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown, parse, parse_meeting_request, parse_snooze,
+)
+from bot.config import Config
+from bot.content import Content, Rendered
+from bot.core import curriculum as cur
+from bot.core.handles import InvalidHandle, normalize_handle
+from bot.core.models import Lesson, Meeting
+from bot.core.readiness import Readiness, Stage, assess
+from bot.core.reports import RosterRow, department_rows, hospital_report
+from bot.core.snapshot import next_enrollment, progress_of
+from bot.core.tweetcamp import describe_offset, timeline
+from bot.messages import Button, Checklist, ChecklistItem, Incoming, Progress, Reply, Table
+from bot.store import Person, Store
+
+log = logging.getLogger(__name__)
+
+NEXT_STEP_ACTIONS = {
+    Stage.PROFILE_CREATED: ("Set up my profile", "cmd:profile"),
+    Stage.PROFILE_COMPLETE: ("Profile checklist", "cmd:profile"),
+    Stage.FOLLOWS_HOSPITAL: ("Follow the hospital", "cmd:follow"),
+    Stage.CORE_LESSONS: ("Next lesson", "cmd:lesson"),
+    Stage.TWEET_CAMP: ("Tweet Camp checklist", "cmd:camp"),
+    Stage.VIDEO: ("I posted a video", "video:done"),
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    person: Person
+    is_admin: bool
+    zone: ZoneInfo
+
+
+class Coach:
+    def __init__(self, store: Store, content: Content, config: Config, clock: Clock) -> None:
+        self.store = store
+        self.content = content
+        self.config = config
+        self.clock = clock
+
+    # -- entry point ------------------------------------------------------------------------
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        caller = await self._identify(incoming)
+        if caller is None:
+            log.info("unknown user platform=%s user=%s", incoming.platform, incoming.user_id)
+            return [self._reply("onboarding", "onboarding", hospital=self.config.hospital_name,
+                                name=incoming.display_name or "")]
+        log.info("turn platform=%s person=%s kind=%s", incoming.platform, caller.person.id,
+                 "action" if incoming.action else "text")
+        try:
+            if incoming.action:
+                return await self._action(caller, incoming.action)
+            return await self._command(caller, parse(incoming.text or ""))
+        except BadArguments as exc:
+            return [Reply(kind="error", text=str(exc), title="Let's try that again", body=str(exc))]
+
+    async def home(self, incoming: Incoming) -> list[Reply]:
+        """Everything a personal home screen shows (Slack App Home, Teams welcome card)."""
+        caller = await self._identify(incoming)
+        if caller is None:
+            return [self._reply("onboarding", "onboarding", hospital=self.config.hospital_name,
+                                name=incoming.display_name or "")]
+        replies = await self._cmd_status(caller, Command("status", (), ""))
+        replies.append(await self._profile_reply(caller))
+        snapshot = await self.store.snapshot(caller.person.id)
+        enrollment = next_enrollment(snapshot.enrollments, self._today(caller)) if snapshot else None
+        if enrollment is not None:
+            replies.append(await self._camp_reply(caller, enrollment.meeting))
+        replies.append(await self._meetings_reply(caller))
+        if caller.is_admin:
+            replies.extend(await self._cmd_report(caller, Command("report", (), "")))
+        return replies
+
+    async def _identify(self, incoming: Incoming) -> Caller | None:
+        person = await self.store.person_by_identity(incoming.platform, incoming.user_id)
+        now = self.clock.now()
+        if person is None:
+            email = incoming.email or (incoming.user_id if incoming.platform == "web" else None)
+            person = await self.store.person_by_email(email) if email else None
+            if person is None or not person.active:
+                return None
+            await self.store.link_identity(incoming.platform, incoming.user_id, person.id, now)
+        if incoming.timezone and incoming.timezone != person.timezone and _valid_zone(incoming.timezone):
+            await self.store.update_person(person.id, now, timezone=incoming.timezone)
+            person = await self.store.person(person.id) or person
+        zone = ZoneInfo(person.timezone) if person.timezone and _valid_zone(person.timezone) else self.config.zone
+        return Caller(person, person.is_admin or self.config.is_admin(person.email), zone)
+
+    async def _command(self, caller: Caller, command: Command | Unknown) -> list[Reply]:
+        if isinstance(command, Unknown):
+            return [self._reply("unknown_command", "error", text=command.text, suggestion=command.suggestion)]
+        spec = SPEC_BY_NAME[command.name]
+        if spec.admin and not caller.is_admin:
+            return [self._reply("not_admin", "error", command=command.name)]
+        handler = getattr(self, f"_cmd_{command.name}")
+        return await handler(caller, command)
+
+    async def _action(self, caller: Caller, action: str) -> list[Reply]:
+        verb, _, arg = action.partition(":")
+        if verb == "cmd":
+            return await self._command(caller, parse(arg))
+        if verb == "quiz":
+            lesson_id, _, choice = arg.rpartition(":")
+            return await self._answer(caller, lesson_id, choice)
+        if verb == "profile":
+            return await self._toggle_profile(caller, arg)
+        if verb == "follow":
+            return await self._set_follow(caller, arg == "done")
+        if verb == "video":
+            return await self._set_video(caller, arg == "done")
+        if verb == "meeting":
+            what, _, meeting_id = arg.partition(":")
+            return await self._set_attending(caller, meeting_id, what == "join")
+        if verb == "camp":
+            meeting_id, _, item_id = arg.partition(":")
+            return await self._toggle_camp(caller, meeting_id, item_id)
+        if verb == "snooze":
+            return await self._cmd_snooze(caller, Command("snooze", (arg,), arg))
+        log.warning("unknown action person=%s verb=%s", caller.person.id, verb)
+        return [self._reply("unknown_command", "error", text=verb, suggestion=None)]
+
+    # -- help -----------------------------------------------------------------------------------
+    async def _cmd_help(self, caller: Caller, command: Command) -> list[Reply]:
+        topic = SPEC_BY_NAME.get(command.args[0].lower()) if command.args else None
+        if command.args and topic is None:
+            raise BadArguments(f"I don't have a command called “{command.args[0]}”. Type `help` for the list.")
+        specs = [s for s in SPECS if caller.is_admin or not s.admin]
+        rendered = self.content.render("help", hospital=self._hospital(), is_admin=caller.is_admin, topic=topic)
+        if topic is None:
+            rows = tuple((s.usage, s.summary) for s in specs)
+            table = Table(("Command", "What it does"), rows)
+        else:
+            table = None
+        buttons = (Button("Next lesson", "cmd:lesson", "primary"), Button("My status", "cmd:status"),
+                   Button("Profile", "cmd:profile"))
+        return [self._from(rendered, "help", buttons=buttons, table=table)]
+
+    # -- lessons and quizzes -----------------------------------------------------------------------
+    async def _cmd_lesson(self, caller: Caller, command: Command) -> list[Reply]:
+        pid = caller.person.id
+        done = await self.store.lessons_done(pid)
+        reviews = await self.store.reviews(pid)
+        item = cur.next_item(self.content.curriculum, done, reviews, self.clock.now())
+        if item is None:
+            total = len(self.content.curriculum.lessons)
+            return [self._reply("curriculum_done", "lesson", done=len(done), total=total,
+                                buttons=(Button("My status", "cmd:status"),))]
+        if item.kind == "review":
+            return [self._quiz_reply(item.lesson, review=True)]
+        lessons = self.content.curriculum.lessons
+        number = lessons.index(item.lesson) + 1
+        track = self.content.curriculum.track(item.lesson.track)
+        rendered = self.content.render("lesson", lesson=item.lesson, track=track, number=number,
+                                       total=len(lessons), review=False)
+        return [self._from(rendered, "lesson", buttons=self._choice_buttons(item.lesson),
+                           footer=_sources_line(item.lesson))]
+
+    async def _cmd_quiz(self, caller: Caller, command: Command) -> list[Reply]:
+        reviews = await self.store.reviews(caller.person.id)
+        due = cur.due_reviews(reviews, self.clock.now())
+        lesson = self.content.curriculum.lesson(due[0]) if due else None
+        if lesson is None:
+            raise BadArguments("No quiz question is due for review right now. Missed questions come back "
+                               "after about 12 days; type `lesson` for new material.")
+        return [self._quiz_reply(lesson, review=True)]
+
+    def _quiz_reply(self, lesson: Lesson, review: bool) -> Reply:
+        rendered = self.content.render("quiz", lesson=lesson, review=review)
+        return self._from(rendered, "quiz", buttons=self._choice_buttons(lesson))
+
+    @staticmethod
+    def _choice_buttons(lesson: Lesson) -> tuple[Button, ...]:
+        return tuple(Button(f"{chr(65 + i)}. {choice}", f"quiz:{lesson.id}:{i + 1}")
+                     for i, choice in enumerate(lesson.quiz.choices))
+
+    async def _answer(self, caller: Caller, lesson_id: str, choice_text: str) -> list[Reply]:
+        lesson = self.content.curriculum.lesson(lesson_id)
+        if lesson is None or not choice_text.isdigit():
+            raise BadArguments("That quiz is no longer available. Type `lesson` for your next one.")
+        now = self.clock.now()
+        pid = caller.person.id
+        reviews = await self.store.reviews(pid)
+        state = reviews.get(lesson_id)
+        if state is not None and (state.retired or (state.due_at and state.due_at > now)):
+            when = "It is retired: you answered it right twice in a row." if state.retired else \
+                f"It comes back for review on {_day(state.due_at, caller.zone)}."
+            raise BadArguments(f"You already answered this question. {when}")
+        choice = int(choice_text) - 1
+        try:
+            correct = cur.grade(lesson, choice)
+        except ValueError as exc:
+            raise BadArguments(str(exc)) from None
+        new_state = cur.record_answer(state, lesson_id, correct, now)
+        await self.store.save_review(pid, new_state, now)
+        await self.store.mark_lesson_done(pid, lesson_id, now)
+        rendered = self.content.render(
+            "quiz_result", lesson=lesson, correct=correct, chosen=lesson.quiz.choices[choice],
+            right_choice=lesson.quiz.choices[lesson.quiz.answer], retired=new_state.retired,
+            next_due=_day(new_state.due_at, caller.zone) if new_state.due_at else "")
+        return [self._from(rendered, "quiz_result", replace_original=True, footer=_sources_line(lesson),
+                           buttons=(Button("Next lesson", "cmd:lesson", "primary"),
+                                    Button("My status", "cmd:status")))]
+
+    # -- profile, follow, video ------------------------------------------------------------------------
+    async def _cmd_profile(self, caller: Caller, command: Command) -> list[Reply]:
+        args = [a for a in command.args if a.lower() not in ("handle", "set")]
+        if args and args[0].lower() in ("done", "undo"):
+            if len(args) < 2:
+                raise BadArguments("Say which item, e.g. `profile done photo`. Items: " +
+                                   ", ".join(i.id for i in self.content.profile_items) + ".")
+            return await self._toggle_profile(caller, args[1].lower(), done=args[0].lower() == "done")
+        if args:
+            return await self._set_handle(caller, " ".join(args))
+        return [await self._profile_reply(caller)]
+
+    async def _set_handle(self, caller: Caller, text: str) -> list[Reply]:
+        try:
+            handle = normalize_handle(text)
+        except InvalidHandle as exc:
+            return [self._reply("handle_invalid", "error", reason=str(exc))]
+        previous = caller.person.x_handle
+        await self.store.update_person(caller.person.id, self.clock.now(), x_handle=handle)
+        saved = self._reply("handle_saved", "profile", handle=handle, previous=previous)
+        caller = Caller(await self.store.person(caller.person.id) or caller.person, caller.is_admin, caller.zone)
+        return [saved, await self._profile_reply(caller)]
+
+    async def _toggle_profile(self, caller: Caller, item_id: str, done: bool | None = None) -> list[Reply]:
+        known = {item.id for item in self.content.profile_items}
+        if item_id not in known:
+            raise BadArguments(f"“{item_id}” is not on the profile checklist; items: {', '.join(sorted(known))}.")
+        pid = caller.person.id
+        if done is None:
+            done = item_id not in await self.store.profile_done(pid)
+        await self.store.set_profile_item(pid, item_id, done, self.clock.now())
+        return [await self._profile_reply(caller, replace_original=True)]
+
+    async def _profile_reply(self, caller: Caller, replace_original: bool = False) -> Reply:
+        done = await self.store.profile_done(caller.person.id)
+        items = self.content.profile_items
+        rendered = self.content.render("profile", handle=caller.person.x_handle, items=items,
+                                       done=len(done & {i.id for i in items}), total=len(items),
+                                       hospital=self._hospital())
+        checklist = Checklist(rendered.exports.get("checklist_title", "Profile checklist"), tuple(
+            ChecklistItem(item.id, item.title, item.id in done, f"profile:{item.id}", item.detail)
+            for item in items))
+        return self._from(rendered, "profile", checklist=checklist, replace_original=replace_original)
+
+    async def _cmd_follow(self, caller: Caller, command: Command) -> list[Reply]:
+        arg = command.args[0].lower() if command.args else ""
+        if arg in ("done", "yes", "undo", "no"):
+            return await self._set_follow(caller, arg in ("done", "yes"))
+        if arg:
+            raise BadArguments("Use `follow` to see how, `follow done` once you follow the hospital, "
+                               "or `follow undo` to take it back.")
+        return [self._follow_reply(caller.person)]
+
+    async def _set_follow(self, caller: Caller, follows: bool) -> list[Reply]:
+        now = self.clock.now()
+        await self.store.update_person(caller.person.id, now, follows_hospital_at=now if follows else None)
+        person = await self.store.person(caller.person.id) or caller.person
+        return [self._follow_reply(person, replace_original=True)]
+
+    def _follow_reply(self, person: Person, replace_original: bool = False) -> Reply:
+        follows = person.follows_hospital_at is not None
+        rendered = self.content.render("follow", hospital=self._hospital(), follows=follows,
+                                       followed_back=person.followed_back_at is not None, handle=person.x_handle)
+        button = Button("Undo: I don't follow yet", "follow:undo") if follows else \
+            Button(f"I follow @{self.config.hospital_handle}", "follow:done", "primary")
+        return self._from(rendered, "follow", buttons=(button,), replace_original=replace_original)
+
+    async def _cmd_video(self, caller: Caller, command: Command) -> list[Reply]:
+        arg = command.args[0].lower() if command.args else ""
+        if arg not in ("", "done", "undo"):
+            raise BadArguments("Use `video done` once you have posted a professional video, or `video undo`.")
+        if arg:
+            return await self._set_video(caller, arg == "done")
+        return [self._reply("video", "status", posted=caller.person.video_posted_at is not None,
+                            buttons=(Button("I posted a video", "video:done", "primary"),))]
+
+    async def _set_video(self, caller: Caller, posted: bool) -> list[Reply]:
+        now = self.clock.now()
+        await self.store.update_person(caller.person.id, now, video_posted_at=now if posted else None)
+        return [self._reply("video", "status", posted=posted, replace_original=True)]
+
+    # -- meetings and Tweet Camp -----------------------------------------------------------------------
+    async def _cmd_meetings(self, caller: Caller, command: Command) -> list[Reply]:
+        args = command.rest.split(None, 1)
+        if args and args[0].lower() == "add":
+            if not caller.is_admin:
+                return [self._reply("not_admin", "error", command="meetings add")]
+            return await self._add_meeting(caller, args[1] if len(args) > 1 else "")
+        if args and args[0].lower() in ("join", "leave"):
+            if len(args) < 2:
+                raise BadArguments(f"Say which meeting, e.g. `meetings {args[0].lower()} ASCO`.")
+            meeting = await self._find_meeting(args[1])
+            return await self._set_attending(caller, str(meeting.id), args[0].lower() == "join")
+        if args:
+            raise BadArguments("Use `meetings` for the list, `meetings join <meeting>` or `meetings leave <meeting>`.")
+        return [await self._meetings_reply(caller)]
+
+    async def _add_meeting(self, caller: Caller, text: str) -> list[Reply]:
+        request = parse_meeting_request(text, self.content.catalog)
+        if await self.store.meeting_by_key(request.meeting.key):
+            raise BadArguments(f"{request.meeting.name} is already on the calendar.")
+        meeting = await self.store.add_meeting(request.meeting, self.clock.now())
+        invited = 0
+        if request.attendees:
+            emails = {a.lower() for a in request.attendees if "@" in a}
+            departments = {a.lower() for a in request.attendees if "@" not in a}
+            for person in await self.store.people(role="physician"):
+                if person.email in emails or person.department.lower() in departments:
+                    invited += await self.store.set_attending(person.id, meeting.id, True, self.clock.now())
+        return [self._reply("meeting_added", "meetings", meeting=meeting, invited=invited,
+                            buttons=(Button("Meetings", "cmd:meetings"),))]
+
+    async def _meetings_reply(self, caller: Caller, replace_original: bool = False) -> Reply:
+        today = self._today(caller)
+        upcoming = await self.store.meetings(ending_on_or_after=today)
+        attending = await self.store.attending(caller.person.id)
+        listed = [dict(meeting=m, joined=m.id in attending) for m in upcoming]
+        rendered = self.content.render("meetings", meetings=listed, hospital=self._hospital())
+        buttons = tuple(
+            Button(f"Leave {m.name}", f"meeting:leave:{m.id}") if m.id in attending
+            else Button(f"Join {m.name}", f"meeting:join:{m.id}", "primary")
+            for m in upcoming[:12])
+        return self._from(rendered, "meetings", buttons=buttons, replace_original=replace_original)
+
+    async def _find_meeting(self, query: str) -> Meeting:
+        wanted = re.sub(r"[^a-z0-9]", "", query.lower())
+        upcoming = await self.store.meetings(ending_on_or_after=self._today(None))
+        for meeting in upcoming:
+            names = (meeting.key, meeting.name, meeting.hashtag)
+            if any(wanted and wanted in re.sub(r"[^a-z0-9]", "", n.lower()) for n in names):
+                return meeting
+        names = ", ".join(m.name for m in upcoming[:8]) or "none are scheduled yet"
+        raise BadArguments(f"I don't know an upcoming meeting called “{query}”. Upcoming: {names}.")
+
+    async def _set_attending(self, caller: Caller, meeting_id: str, attending: bool) -> list[Reply]:
+        meeting = await self._meeting(meeting_id)
+        await self.store.set_attending(caller.person.id, meeting.id, attending, self.clock.now())
+        confirmation = self._reply("meeting_joined", "meetings", meeting=meeting, joined=attending,
+                                   buttons=(Button("Open Tweet Camp", f"cmd:camp {meeting.key}", "primary"),)
+                                   if attending else ())
+        return [confirmation, await self._meetings_reply(caller, replace_original=True)]
+
+    async def _meeting(self, meeting_id: str) -> Meeting:
+        meetings = {str(m.id): m for m in await self.store.meetings()}
+        if meeting_id not in meetings:
+            raise BadArguments("That meeting is no longer on the calendar. Type `meetings` for the current list.")
+        return meetings[meeting_id]
+
+    async def _cmd_camp(self, caller: Caller, command: Command) -> list[Reply]:
+        today = self._today(caller)
+        if command.rest:
+            meeting = await self._find_meeting(command.rest)
+        else:
+            snapshot = await self.store.snapshot(caller.person.id)
+            enrollment = next_enrollment(snapshot.enrollments, today) if snapshot else None
+            if enrollment is None:
+                upcoming = await self.store.meetings(ending_on_or_after=today)
+                buttons = tuple(Button(f"Join {m.name}", f"meeting:join:{m.id}") for m in upcoming[:5])
+                return [self._reply("no_meeting", "camp", upcoming=upcoming, buttons=buttons)]
+            meeting = enrollment.meeting
+        return [await self._camp_reply(caller, meeting)]
+
+    async def _camp_reply(self, caller: Caller, meeting: Meeting, replace_original: bool = False) -> Reply:
+        today = self._today(caller)
+        done = await self.store.camp_done(caller.person.id, meeting.id)
+        entries = timeline(self.content.camp_phases, meeting.starts_on, meeting.ends_on, today)
+        phases = [dict(entry=e, when=describe_offset(e.phase.offset_days), date=_date(e.due_on)) for e in entries]
+        item_count = sum(len(e.phase.items) for e in entries)
+        done_count = sum(1 for e in entries for i in e.phase.items if i.id in done)
+        rendered = self.content.render("camp", meeting=meeting, phases=phases, done=done_count,
+                                       total=item_count, today=_date(today))
+        items = tuple(
+            ChecklistItem(item.id, item.title, item.id in done, f"camp:{meeting.id}:{item.id}", item.detail,
+                          due=f"{describe_offset(e.phase.offset_days)} ({_date(e.due_on)})")
+            for e in entries for item in e.phase.items)
+        checklist = Checklist(f"Tweet Camp: {meeting.name}", items)
+        return self._from(rendered, "camp", checklist=checklist, replace_original=replace_original)
+
+    async def _toggle_camp(self, caller: Caller, meeting_id: str, item_id: str) -> list[Reply]:
+        meeting = await self._meeting(meeting_id)
+        known = {item.id for phase in self.content.camp_phases for item in phase.items}
+        if item_id not in known:
+            raise BadArguments("That checklist item no longer exists. Type `camp` for the current checklist.")
+        pid = caller.person.id
+        if meeting.id not in await self.store.attending(pid):
+            await self.store.set_attending(pid, meeting.id, True, self.clock.now())
+        done = item_id not in await self.store.camp_done(pid, meeting.id)
+        await self.store.set_camp_item(pid, meeting.id, item_id, done, self.clock.now())
+        return [await self._camp_reply(caller, meeting, replace_original=True)]
+
+    # -- status ------------------------------------------------------------------------------------------
+    async def readiness(self, person_id: int, today: date) -> Readiness | None:
+        snapshot = await self.store.snapshot(person_id)
+        if snapshot is None:
+            return None
+        c = self.content
+        return assess(progress_of(snapshot, c.curriculum, c.profile_items, c.camp_phases, today))
+
+    async def _cmd_status(self, caller: Caller, command: Command) -> list[Reply]:
+        today = self._today(caller)
+        snapshot = await self.store.snapshot(caller.person.id)
+        assert snapshot is not None
+        c = self.content
+        progress = progress_of(snapshot, c.curriculum, c.profile_items, c.camp_phases, today)
+        readiness = assess(progress)
+        stages = [dict(label=s.stage.label, done=s.done, applicable=s.applicable, percent=round(100 * s.fraction),
+                       stage=s.stage.value) for s in readiness.stages]
+        rendered = self.content.render(
+            "status", readiness=readiness, stages=stages,
+            next_step=readiness.next_step.value if readiness.next_step else None,
+            camp=progress.camp, hospital=self._hospital(), handle=caller.person.x_handle)
+        reached = readiness.reached.label if readiness.reached else "Getting started"
+        next_text = rendered.exports.get("next_line", "")
+        buttons = ()
+        if readiness.next_step in NEXT_STEP_ACTIONS:
+            label, action = NEXT_STEP_ACTIONS[readiness.next_step]
+            buttons = (Button(label, action, "primary"),)
+        fields = tuple((s["label"], "done" if s["done"] else ("n/a" if not s["applicable"] else f"{s['percent']}%"))
+                       for s in stages)
+        return [self._from(rendered, "status", progress=Progress(readiness.score, reached, next_text),
+                           buttons=buttons, fields=fields)]
+
+    # -- reminders preferences -------------------------------------------------------------------------
+    async def _cmd_snooze(self, caller: Caller, command: Command) -> list[Reply]:
+        now = self.clock.now()
+        until = parse_snooze(command.rest, now, caller.zone)
+        await self.store.update_person(caller.person.id, now, snoozed_until=until)
+        return [self._reply("snoozed", "settings", until=_moment(until, caller.zone),
+                            buttons=(Button("Resume now", "cmd:start"),))]
+
+    async def _cmd_stop(self, caller: Caller, command: Command) -> list[Reply]:
+        await self.store.update_person(caller.person.id, self.clock.now(), stopped_at=self.clock.now())
+        return [self._reply("stopped", "settings", hospital=self._hospital(),
+                            buttons=(Button("Resume reminders", "cmd:start"),))]
+
+    async def _cmd_start(self, caller: Caller, command: Command) -> list[Reply]:
+        await self.store.update_person(caller.person.id, self.clock.now(), stopped_at=None, snoozed_until=None)
+        return [self._reply("started", "settings", hospital=self._hospital(),
+                            buttons=(Button("Next lesson", "cmd:lesson", "primary"),))]
+
+    # -- marketing ---------------------------------------------------------------------------------------
+    async def roster_rows(self, today: date) -> list[RosterRow]:
+        c = self.content
+        return [RosterRow(s.person_id, s.name, s.email, s.department, s.x_handle,
+                          progress_of(s, c.curriculum, c.profile_items, c.camp_phases, today))
+                for s in await self.store.snapshots()]
+
+    async def _cmd_report(self, caller: Caller, command: Command) -> list[Reply]:
+        rows = await self.roster_rows(self._today(caller))
+        if command.rest:
+            members = department_rows(rows, command.rest)
+            if not members:
+                departments = sorted({row.department for row in rows})
+                raise BadArguments(f"No department called “{command.rest}”. Departments: {', '.join(departments)}.")
+            table = Table(("Physician", "X handle", "Score", "Stage", "Next step"), tuple(
+                (row.name, f"@{row.x_handle}" if row.x_handle else "—", str(r.score),
+                 r.reached.label if r.reached else "Getting started",
+                 r.next_step.label if r.next_step else "All done")
+                for row, r in members))
+            rendered = self.content.render("report_department", department=members[0][0].department, rows=members)
+            return [self._from(rendered, "report", table=table)]
+        report = hospital_report(self.config.hospital_name, rows)
+        table = Table(("Department", "Physicians", "Profile", "Follow us", "Followed back", "Core lessons",
+                       "Meeting ready", "Avg score"), tuple(
+            (a.label, str(a.physicians), f"{a.pct(a.with_profile)}%", f"{a.pct(a.following)}%",
+             f"{a.pct(a.followed_back)}%", f"{a.pct(a.core_lessons_done)}%",
+             f"{a.camp_done}/{a.camp_registered}", str(a.average_score))
+            for a in (*report.departments, report.overall)))
+        rendered = self.content.render("report", report=report, hospital=self._hospital())
+        buttons = tuple(Button(a.label, f"cmd:report {a.label}") for a in report.departments[:10])
+        return [self._from(rendered, "report", table=table, buttons=buttons)]
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _hospital(self) -> dict[str, str]:
+        return {"name": self.config.hospital_name, "handle": self.config.hospital_handle}
+
+    def _today(self, caller: Caller | None) -> date:
+        zone = caller.zone if caller else self.config.zone
+        return self.clock.now().astimezone(zone).date()
+
+    def _reply(self, template: str, kind: str, *, buttons: tuple[Button, ...] = (),
+               replace_original: bool = False, **context: object) -> Reply:
+        return self._from(self.content.render(template, **context), kind, buttons=buttons,
+                          replace_original=replace_original)
+
+    @staticmethod
+    def _from(rendered: Rendered, kind: str, **extra: object) -> Reply:
+        return Reply(kind=kind, text=rendered.summary, title=rendered.title, body=rendered.body,  # type: ignore[arg-type]
+                     **extra)  # type: ignore[arg-type]
+
+
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+def _date(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def _day(instant: datetime | None, zone: ZoneInfo) -> str:
+    return _date(instant.astimezone(zone).date()) if instant else ""
+
+
+def _moment(instant: datetime, zone: ZoneInfo) -> str:
+    local = instant.astimezone(zone)
+    return f"{_date(local.date())}, {local:%H:%M} {local.tzname()}"
+
+
+def _sources_line(lesson: Lesson) -> str:
+    return "Sources: " + "; ".join(f"[{s.title}]({s.url})" for s in lesson.sources)

@@ -1,0 +1,184 @@
+"""The command grammar shared by every platform: words in, a Command (or a helpful error) out."""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+import shlex
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core.models import CatalogMeeting, Meeting
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    usage: str
+    summary: str
+    example: str
+    admin: bool = False
+
+
+SPECS: tuple[CommandSpec, ...] = (
+    CommandSpec("help", "help [command]", "what I can do, or how one command works", "help snooze"),
+    CommandSpec("lesson", "lesson", "your next 2-minute lesson with its quiz question", "lesson"),
+    CommandSpec("quiz", "quiz", "a quiz question that is due for review", "quiz"),
+    CommandSpec("profile", "profile [@handle]", "your X profile checklist; register your handle", "profile @DrJaneRivera"),
+    CommandSpec("follow", "follow [done|undo]", "follow the hospital account and tell me you did", "follow done"),
+    CommandSpec("video", "video [done|undo]", "tell me you posted your first professional video", "video done"),
+    CommandSpec("meetings", "meetings [join|leave <meeting>]", "upcoming specialty meetings; join or leave one", "meetings join ASCO"),
+    CommandSpec("meetings add", "meetings add <catalog key> <start YYYY-MM-DD> [city=…] [attendees=…]",
+                "put a meeting on the calendar (name=, start=, end=, city=, hashtag=, embargo=, attendees=)",
+                "meetings add asco 2027-05-28 city=Chicago attendees=Oncology", admin=True),
+    CommandSpec("camp", "camp [meeting]", "the Tweet Camp checklist for your next meeting", "camp"),
+    CommandSpec("status", "status", "your readiness score, stage and the one next step", "status"),
+    CommandSpec("check", "check <draft post>", "check a draft post for privacy and professionalism risks", "check Great talk by @DrLee at #ASCO27!"),
+    CommandSpec("snooze", "snooze <1d|3d|1w|2w|until YYYY-MM-DD>", "pause reminders for a while", "snooze 1w"),
+    CommandSpec("stop", "stop", "stop all reminders (you can still ask me anything)", "stop"),
+    CommandSpec("start", "start", "resume reminders", "start"),
+    CommandSpec("report", "report [department]", "readiness of the hospital or one department", "report Cardiology", admin=True),
+)
+SPEC_BY_NAME = {spec.name: spec for spec in SPECS if " " not in spec.name}
+ALIASES = {
+    "hi": "help", "hello": "help", "menu": "help", "?": "help", "commands": "help",
+    "lessons": "lesson", "learn": "lesson", "next": "lesson",
+    "review": "quiz", "me": "status", "progress": "status", "score": "status",
+    "meeting": "meetings", "conferences": "meetings", "join": "meetings", "leave": "meetings",
+    "tweetcamp": "camp", "checklist": "camp", "pause": "snooze", "unsubscribe": "stop",
+    "resume": "start", "handle": "profile", "reports": "report", "readiness": "report",
+}
+MAX_SNOOZE = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: tuple[str, ...]
+    rest: str
+    """Everything after the command word, as typed (for drafts and meeting names)."""
+
+
+@dataclass(frozen=True)
+class Unknown:
+    text: str
+    suggestion: str | None
+
+
+def parse(text: str) -> Command | Unknown:
+    """Turn typed words into a Command; a leading ``/rounds`` or ``@mention`` is ignored."""
+    cleaned = re.sub(r"^\s*(/rounds\b|<@[^>]+>|@\w+)\s*", "", text or "").strip()
+    if not cleaned:
+        return Command("help", (), "")
+    word, _, rest = cleaned.partition(" ")
+    word = word.lower().rstrip(":,.!")
+    rest = rest.strip()
+    if word in ("join", "leave"):
+        rest = f"{word} {rest}".strip()
+    name = ALIASES.get(word, word)
+    if name not in SPEC_BY_NAME:
+        return Unknown(cleaned, closest(word))
+    return Command(name, tuple(rest.split()), rest)
+
+
+def closest(word: str) -> str | None:
+    candidates = list(SPEC_BY_NAME) + list(ALIASES)
+    match = difflib.get_close_matches(word.lower(), candidates, n=1, cutoff=0.6)
+    return ALIASES.get(match[0], match[0]) if match else None
+
+
+class BadArguments(ValueError):
+    """The command is known but its arguments are not; the message says how to fix them."""
+
+
+_DURATION = re.compile(r"^(\d{1,3})\s*(h|hours?|d|days?|w|wks?|weeks?)$")
+
+
+def parse_snooze(args: str, now: datetime, zone: ZoneInfo) -> datetime:
+    """``1d``, ``3 days``, ``1w``, ``until 2026-12-01`` → the instant reminders resume (UTC)."""
+    text = args.strip().lower() or "1d"
+    if text.startswith("until"):
+        when = text.removeprefix("until").strip()
+        try:
+            day = date.fromisoformat(when)
+        except ValueError:
+            raise BadArguments(f"“{when or '(nothing)'}” is not a date; write it like 2026-12-01.") from None
+        resume = datetime.combine(day, time(0, 0), zone)
+        if resume <= now:
+            raise BadArguments("That date has already passed; pick a day in the future.")
+    else:
+        match = _DURATION.match(text)
+        if not match:
+            raise BadArguments(f"“{args.strip()}” is not a snooze length; try 1d, 3d, 1w, 2w or until 2026-12-01.")
+        amount, unit = int(match.group(1)), match.group(2)[0]
+        if amount == 0:
+            raise BadArguments("Snooze for at least one hour, or use `stop` to stop reminders.")
+        resume = now + {"h": timedelta(hours=amount), "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
+    if resume - now > MAX_SNOOZE:
+        raise BadArguments("The longest snooze is 90 days; use `stop` to stop reminders altogether.")
+    return resume
+
+
+@dataclass(frozen=True)
+class MeetingRequest:
+    meeting: Meeting
+    attendees: tuple[str, ...]
+    """Emails and department names to register."""
+
+
+_MEETING_KEYS = {"name", "start", "end", "city", "hashtag", "embargo", "attendees", "specialty"}
+
+
+def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...]) -> MeetingRequest:
+    """``<catalog key> <start>`` and/or ``key=value`` pairs (quote values with spaces)."""
+    usage = ("Write it like `meetings add asco 2027-05-28 city=Chicago attendees=Oncology`, or "
+             "`meetings add name=\"Heart Summit 2027\" start=2027-03-04 end=2027-03-06 hashtag=#HS27`.")
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        raise BadArguments("A quote is not closed. " + usage) from None
+    fields: dict[str, str] = {}
+    positional = []
+    for word in words:
+        key, eq, value = word.partition("=")
+        if eq:
+            if key.lower() not in _MEETING_KEYS:
+                raise BadArguments(f"I don't know the field “{key}” (fields: {', '.join(sorted(_MEETING_KEYS))}). " + usage)
+            fields[key.lower()] = value.strip()
+        else:
+            positional.append(word)
+    by_key = {m.key: m for m in catalog}
+    base = by_key.get(positional[0].lower()) if positional else None
+    if positional and base is None and "start" not in fields and len(positional) <= 2:
+        known = ", ".join(sorted(by_key))
+        raise BadArguments(f"“{positional[0]}” is not in the meeting catalog ({known}). " + usage)
+    rest = positional[1:] if base else positional
+    if rest and "start" not in fields:
+        fields["start"] = rest[0]
+    if "start" not in fields:
+        raise BadArguments("The meeting needs a start date. " + usage)
+    start = _date(fields["start"], "start")
+    if base is None and not fields.get("name"):
+        raise BadArguments("The meeting needs a name (or a catalog key). " + usage)
+    end = _date(fields["end"], "end") if fields.get("end") else start + timedelta(days=(base.days if base else 1) - 1)
+    if end < start:
+        raise BadArguments("The meeting ends before it starts; check the dates.")
+    name = fields.get("name") or f"{base.name} {start.year}"  # type: ignore[union-attr]
+    hashtag = fields.get("hashtag") or (base.hashtag_for(start.year) if base else "")
+    if hashtag and not re.fullmatch(r"#?[A-Za-z][A-Za-z0-9_]{1,60}", hashtag):
+        raise BadArguments(f"“{hashtag}” is not a hashtag; use letters and digits, like #ASCO27.")
+    key = re.sub(r"[^a-z0-9]+", "-", f"{base.key if base else name.lower()} {start.year}".lower()).strip("-")
+    meeting = Meeting(
+        id=0, key=key, name=name, specialty=fields.get("specialty") or (base.specialty if base else ""),
+        starts_on=start, ends_on=end, city=fields.get("city", ""),
+        hashtag=("#" + hashtag.lstrip("#")) if hashtag else "",
+        embargo=fields.get("embargo") or (base.embargo if base else "Check the meeting's embargo policy before posting results."))
+    attendees = tuple(a.strip() for a in fields.get("attendees", "").split(",") if a.strip())
+    return MeetingRequest(meeting, attendees)
+
+
+def _date(value: str, field_name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadArguments(f"{field_name} “{value}” is not a date; write it like 2027-05-28.") from None

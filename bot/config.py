@@ -1,0 +1,261 @@
+"""The hospital's configuration file (``rounds.yaml``); secrets come from the environment."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.yamlsrc import ContentError, LocatedDict, load_yaml
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HANDLE_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+class ConfigError(Exception):
+    """A bad configuration value; the message names the key."""
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time = time(19, 0)
+    end: time = time(8, 0)
+    weekends: bool = True
+    """True: no nudges on Saturday and Sunday."""
+
+
+@dataclass(frozen=True)
+class LessonCadence:
+    weekdays: tuple[int, ...] = (1, 3)
+    """0 = Monday; default Tuesday and Thursday."""
+    time: time = time(8, 30)
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    weekday: int = 0
+    time: time = time(9, 0)
+
+
+@dataclass(frozen=True)
+class Config:
+    hospital_name: str = "Riverside University Hospital"
+    hospital_handle: str = "RiversideUH"
+    timezone: str = "America/New_York"
+    admins: tuple[str, ...] = ()
+    quiet_hours: QuietHours = field(default_factory=QuietHours)
+    lessons: LessonCadence = field(default_factory=LessonCadence)
+    max_nudges_per_day: int = 1
+    digest: DigestSchedule = field(default_factory=DigestSchedule)
+    slack_marketing_channel: str = ""
+    teams_marketing_channel: str = ""
+    content_dir: Path = DEFAULT_CONTENT_DIR
+    source: str = "(defaults)"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_admin(self, email: str | None) -> bool:
+        return bool(email) and email.lower() in self.admins
+
+
+def config_path(cli_value: str | None) -> Path:
+    """``--config``, else ``ROUNDS_CONFIG``, else ``./rounds.yaml``."""
+    return Path(cli_value or os.environ.get("ROUNDS_CONFIG") or "rounds.yaml")
+
+
+def load_config(path: Path, *, required: bool = False) -> Config:
+    """Read and validate a config file; a missing optional file yields the defaults."""
+    if not path.exists():
+        if required:
+            raise ConfigError(f"{path}: config file not found (run `rounds init` to write one)")
+        return Config()
+    try:
+        data = load_yaml(path)
+    except ContentError as exc:
+        raise ConfigError(str(exc)) from None
+    if data is None:
+        data = LocatedDict()
+    return _parse(path, data)
+
+
+def _parse(path: Path, data: Any) -> Config:
+    reader = _Reader(path, data)
+    reader.only({"hospital", "admins", "quiet_hours", "lessons", "nudges", "digest",
+                 "marketing", "content_dir"})
+    hospital = reader.section("hospital", {"name", "x_handle", "timezone"})
+    name = hospital.text("name", Config.hospital_name)
+    handle = hospital.text("x_handle", Config.hospital_handle).lstrip("@")
+    if not HANDLE_RE.match(handle):
+        hospital.fail("x_handle", "must be 1–15 letters, digits or underscores")
+    zone = hospital.text("timezone", Config.timezone)
+    _check_zone(hospital, "timezone", zone)
+
+    admins = []
+    for index, email in enumerate(reader.list("admins")):
+        if not isinstance(email, str) or not EMAIL_RE.match(email.strip()):
+            reader.fail(f"admins[{index}]", f"{email!r} is not an email address")
+        admins.append(email.strip().lower())
+
+    quiet = reader.section("quiet_hours", {"start", "end", "weekends"})
+    lessons = reader.section("lessons", {"weekdays", "time"})
+    nudges = reader.section("nudges", {"max_per_day"})
+    digest = reader.section("digest", {"weekday", "time"})
+    marketing = reader.section("marketing", {"slack_channel", "teams_channel"})
+    weekdays = tuple(sorted({_weekday(lessons, "weekdays", day) for day in lessons.list("weekdays", ["tue", "thu"])}))
+    if not weekdays:
+        lessons.fail("weekdays", "needs at least one day")
+    content_dir = Path(reader.text("content_dir", str(DEFAULT_CONTENT_DIR)))
+    if not content_dir.is_absolute():
+        content_dir = (path.parent / content_dir).resolve()
+    return Config(
+        hospital_name=name,
+        hospital_handle=handle,
+        timezone=zone,
+        admins=tuple(admins),
+        quiet_hours=QuietHours(
+            start=quiet.clock("start", QuietHours.start),
+            end=quiet.clock("end", QuietHours.end),
+            weekends=quiet.flag("weekends", True),
+        ),
+        lessons=LessonCadence(weekdays=weekdays, time=lessons.clock("time", LessonCadence.time)),
+        max_nudges_per_day=nudges.number("max_per_day", 1, minimum=0, maximum=10),
+        digest=DigestSchedule(
+            weekday=_weekday(digest, "weekday", digest.text("weekday", "mon")),
+            time=digest.clock("time", DigestSchedule.time),
+        ),
+        slack_marketing_channel=marketing.text("slack_channel", ""),
+        teams_marketing_channel=marketing.text("teams_channel", ""),
+        content_dir=content_dir,
+        source=str(path),
+    )
+
+
+def _check_zone(reader: "_Reader", key: str, zone: str) -> None:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        reader.fail(key, f"{zone!r} is not a known time zone (e.g. America/Chicago)")
+
+
+def _weekday(reader: "_Reader", key: str, value: Any) -> int:
+    day = str(value).strip().lower()[:3]
+    if day not in WEEKDAYS:
+        reader.fail(key, f"{value!r} is not a weekday (mon, tue, … sun)")
+    return WEEKDAYS.index(day)
+
+
+class _Reader:
+    """Reads one mapping of the config, naming ``section.key`` in every error."""
+
+    def __init__(self, path: Path, data: Any, prefix: str = "") -> None:
+        self.path = path
+        self.prefix = prefix
+        if not isinstance(data, dict):
+            self.fail("", "must be a mapping of keys to values")
+        self.data = data
+
+    def fail(self, key: str, message: str) -> None:
+        name = f"{self.prefix}{key}".rstrip(".") or "(top level)"
+        line = self.data.line_of(key) if isinstance(getattr(self, "data", None), LocatedDict) else None
+        where = f"{self.path}:{line}" if line else str(self.path)
+        raise ConfigError(f"{where}: {name}: {message}")
+
+    def only(self, allowed: set[str]) -> None:
+        for key in self.data:
+            if key not in allowed:
+                self.fail(str(key), f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+    def section(self, key: str, allowed: set[str]) -> "_Reader":
+        value = self.data.get(key)
+        if value is None:
+            value = LocatedDict()
+        elif not isinstance(value, dict):
+            self.fail(key, "must be a mapping")
+        reader = _Reader(self.path, value, f"{self.prefix}{key}.")
+        reader.only(allowed)
+        return reader
+
+    def text(self, key: str, default: str) -> str:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            self.fail(key, "must be text")
+        return str(value).strip()
+
+    def list(self, key: str, default: list[Any] | None = None) -> list[Any]:
+        value = self.data.get(key)
+        if value is None:
+            return list(default or [])
+        if not isinstance(value, list):
+            self.fail(key, "must be a list")
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.fail(key, "must be true or false")
+        return value
+
+    def number(self, key: str, default: int, *, minimum: int, maximum: int) -> int:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+            self.fail(key, f"must be a whole number from {minimum} to {maximum}")
+        return value
+
+    def clock(self, key: str, default: time) -> time:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, int) and not isinstance(value, bool):
+            # YAML 1.1 reads an unquoted 19:00 as a base-60 number of minutes
+            value = f"{value // 60:02d}:{value % 60:02d}"
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
+        if not match:
+            self.fail(key, f"{value!r} is not a time of day like 19:00")
+        return time(int(match.group(1)), int(match.group(2)))
+
+
+EXAMPLE_CONFIG = """\
+# Social Rounds configuration. Secrets (Slack and Microsoft tokens) never go here:
+# they come from environment variables (see README, "Configuration").
+
+hospital:
+  name: Riverside University Hospital
+  x_handle: RiversideUH            # the hospital account physicians are asked to follow
+  timezone: America/New_York       # default for physicians whose platform gives no zone
+
+admins:                            # marketing managers: reports, roster, meetings, digest
+  - maria.lopez@riverside.example
+
+quiet_hours:                       # in each physician's own time zone
+  start: "19:00"
+  end: "08:00"
+  weekends: true                   # no nudges on Saturday and Sunday
+
+lessons:
+  weekdays: [tue, thu]             # lesson drip: two lessons a week
+  time: "08:30"                    # physician's local time
+
+nudges:
+  max_per_day: 1                   # besides meeting countdowns
+
+digest:
+  weekday: mon
+  time: "09:00"                    # hospital time zone
+
+marketing:
+  slack_channel: ""                # e.g. C0123456789, where the weekly digest is posted
+  teams_channel: ""                # Teams channel conversation id (19:…@thread.tacv2)
+"""

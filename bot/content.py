@@ -1,0 +1,307 @@
+"""Loads and validates everything in ``prompts/``: lessons, checklists, catalog, templates.
+
+Every problem is reported as ``file:line: what is wrong``; the bot refuses to start on any.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.meta
+import jinja2.nodes
+
+from bot.core.models import (
+    CampItem, CampPhase, CatalogMeeting, Curriculum, Lesson, ProfileItem, Quiz, Source, Track,
+)
+from bot.yamlsrc import ContentError, Fields, LocatedList, load_yaml
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+URL = re.compile(r"^https?://\S+$")
+LESSON_WORDS = (80, 200)
+
+# Every template the bot renders, with the variables it may use.
+TEMPLATES: dict[str, frozenset[str]] = {
+    name: frozenset(variables.split()) for name, variables in {
+        "help": "hospital is_admin topic",
+        "onboarding": "hospital name",
+        "lesson": "lesson track number total review",
+        "quiz": "lesson review",
+        "quiz_result": "lesson correct chosen right_choice retired next_due",
+        "curriculum_done": "done total",
+        "profile": "handle items done total hospital",
+        "handle_saved": "handle previous",
+        "handle_invalid": "reason",
+        "follow": "hospital follows followed_back handle",
+        "video": "posted",
+        "meetings": "meetings hospital",
+        "meeting_joined": "meeting joined",
+        "meeting_added": "meeting invited",
+        "camp": "meeting phases done total today",
+        "no_meeting": "upcoming",
+        "status": "readiness stages next_step camp hospital handle",
+        "snoozed": "until",
+        "stopped": "hospital",
+        "started": "hospital",
+        "report": "report hospital",
+        "report_department": "department rows",
+        "not_admin": "command",
+        "unknown_command": "text suggestion",
+    }.items()
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered template: its exported ``title`` and ``summary`` and the body text."""
+
+    title: str
+    summary: str
+    body: str
+    exports: dict[str, str]
+    """Every other top-level ``{% set %}`` of the template, rendered."""
+
+
+@dataclass(frozen=True)
+class Content:
+    curriculum: Curriculum
+    profile_items: tuple[ProfileItem, ...]
+    camp_phases: tuple[CampPhase, ...]
+    catalog: tuple[CatalogMeeting, ...]
+    templates: jinja2.Environment
+    root: Path
+
+    def render(self, name: str, **context: Any) -> Rendered:
+        template = self.templates.get_template(f"{name}.j2")
+        module = template.make_module(context)
+        body = _tidy(str(module))
+        title = _tidy(str(getattr(module, "title", "")))
+        summary = _tidy(str(getattr(module, "summary", ""))) or body.split("\n\n", 1)[0]
+        exports = {key: _tidy(str(value)) for key, value in module.__dict__.items()
+                   if not key.startswith("_") and key not in ("title", "summary")}
+        return Rendered(title=title, summary=summary, body=body, exports=exports)
+
+    def catalog_meeting(self, key: str) -> CatalogMeeting | None:
+        return next((m for m in self.catalog if m.key == key), None)
+
+
+def _tidy(text: str) -> str:
+    """Collapse the blank-line runs that template control blocks leave behind."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def load_content(root: Path) -> Content:
+    """Load and validate ``root`` (the prompts folder); raise ContentError on the first problem."""
+    errors = check_content(root)
+    if errors:
+        raise errors[0]
+    return _load(root)
+
+
+def check_content(root: Path) -> list[ContentError]:
+    """All problems found, in file order (``rounds content check`` prints every one)."""
+    if not root.is_dir():
+        return [ContentError(root, None, "content folder not found")]
+    errors: list[ContentError] = []
+    for step in (_load_curriculum, _load_profile, _load_camp, _load_catalog, _load_templates):
+        try:
+            step(root)
+        except ContentError as exc:
+            errors.append(exc)
+    return errors
+
+
+def _load(root: Path) -> Content:
+    return Content(
+        curriculum=_load_curriculum(root),
+        profile_items=_load_profile(root),
+        camp_phases=_load_camp(root),
+        catalog=_load_catalog(root),
+        templates=_load_templates(root),
+        root=root,
+    )
+
+
+def _slug(fields: Fields, key: str) -> str:
+    value = fields.str(key)
+    if not SLUG.match(value):
+        raise fields.error(key, f"{value!r} must be lowercase words joined by '-'")
+    return value
+
+
+def _items(path: Path, fields: Fields, key: str) -> list[tuple[Fields, Any]]:
+    values = fields.list(key)
+    lines = values.item_lines if isinstance(values, LocatedList) else []
+    return [(Fields(path, value, f"{key}[{i + 1}]", lines[i] if i < len(lines) else None), value)
+            for i, value in enumerate(values)]
+
+
+def _load_curriculum(root: Path) -> Curriculum:
+    files = sorted((root / "lessons").glob("*.yaml"))
+    if not files:
+        raise ContentError(root / "lessons", None, "no lesson files (*.yaml)")
+    tracks: list[Track] = []
+    lessons_by_track: dict[str, list[Lesson]] = {}
+    seen: dict[str, str] = {}
+    for path in files:
+        doc = Fields(path, load_yaml(path), "file")
+        doc.unknown_keys({"track", "lessons"})
+        tf = Fields(path, doc.data.get("track"), "track", doc.line_of("track"))
+        tf.unknown_keys({"id", "title", "order"})
+        track = Track(id=_slug(tf, "id"), title=tf.str("title"), order=tf.int("order", minimum=1))
+        if track.id in lessons_by_track:
+            raise tf.error("id", f"track {track.id!r} is defined twice")
+        if any(t.order == track.order for t in tracks):
+            raise tf.error("order", f"order {track.order} is used by another track")
+        tracks.append(track)
+        lessons_by_track[track.id] = []
+        for lf, _ in _items(path, doc, "lessons"):
+            lesson = _lesson(path, lf, track.id)
+            if lesson.id in seen:
+                raise lf.error("id", f"lesson id {lesson.id!r} is already used in {seen[lesson.id]}")
+            seen[lesson.id] = path.name
+            lessons_by_track[track.id].append(lesson)
+    tracks.sort(key=lambda t: t.order)
+    ordered = tuple(lesson for t in tracks for lesson in lessons_by_track[t.id])
+    if not any(lesson.core for lesson in ordered):
+        raise ContentError(root / "lessons", None, "no lesson is marked core: true")
+    return Curriculum(tracks=tuple(tracks), lessons=ordered)
+
+
+def _lesson(path: Path, lf: Fields, track: str) -> Lesson:
+    lf.unknown_keys({"id", "title", "core", "minutes", "body", "takeaway", "quiz", "sources"})
+    lesson_id = _slug(lf, "id")
+    lf.what = f"lesson {lesson_id}"
+    body = lf.str("body")
+    words = len(body.split())
+    low, high = LESSON_WORDS
+    if not low <= words <= high:
+        raise lf.error("body", f"has {words} words; a lesson body has {low}–{high}")
+    qf = Fields(path, lf.data.get("quiz"), f"lesson {lesson_id}: quiz", lf.line_of("quiz"))
+    qf.unknown_keys({"question", "choices", "answer", "explanation"})
+    choices = tuple(str(c).strip() for c in qf.list("choices"))
+    if not 2 <= len(choices) <= 5:
+        raise qf.error("choices", f"has {len(choices)} choices; a quiz has 2–5")
+    if any(not c for c in choices) or len(set(choices)) != len(choices):
+        raise qf.error("choices", "choices must be non-empty and different from each other")
+    answer = qf.int("answer", minimum=1, maximum=len(choices))
+    sources = []
+    for sf, _ in _items(path, lf, "sources"):
+        sf.unknown_keys({"title", "url"})
+        url = sf.str("url")
+        if not URL.match(url):
+            raise sf.error("url", f"{url!r} is not an http(s) address")
+        sources.append(Source(title=sf.str("title"), url=url))
+    if not sources:
+        raise lf.error("sources", "needs at least one source")
+    return Lesson(
+        id=lesson_id, track=track, title=lf.str("title", max_len=80), core=lf.bool("core"),
+        minutes=lf.int("minutes", minimum=1, maximum=5), body=body,
+        takeaway=lf.str("takeaway", max_len=300),
+        quiz=Quiz(question=qf.str("question", max_len=300), choices=choices, answer=answer - 1,
+                  explanation=qf.str("explanation", max_len=600)),
+        sources=tuple(sources),
+    )
+
+
+def _load_profile(root: Path) -> tuple[ProfileItem, ...]:
+    path = root / "profile.yaml"
+    doc = Fields(path, load_yaml(path), "file")
+    doc.unknown_keys({"items"})
+    items = []
+    for f, _ in _items(path, doc, "items"):
+        f.unknown_keys({"id", "title", "detail"})
+        items.append(ProfileItem(id=_slug(f, "id"), title=f.str("title", max_len=80),
+                                 detail=f.str("detail", max_len=400)))
+    _unique(path, doc, "items", [i.id for i in items])
+    return tuple(items)
+
+
+def _load_camp(root: Path) -> tuple[CampPhase, ...]:
+    path = root / "tweetcamp.yaml"
+    doc = Fields(path, load_yaml(path), "file")
+    doc.unknown_keys({"phases"})
+    phases: list[CampPhase] = []
+    item_ids: list[str] = []
+    for pf, _ in _items(path, doc, "phases"):
+        pf.unknown_keys({"id", "offset_days", "title", "items"})
+        offset = pf.int("offset_days", minimum=-60, maximum=30)
+        if phases and offset <= phases[-1].offset_days:
+            raise pf.error("offset_days", "phases must be in time order")
+        items = []
+        for f, _ in _items(path, pf, "items"):
+            f.unknown_keys({"id", "title", "detail"})
+            items.append(CampItem(id=_slug(f, "id"), title=f.str("title", max_len=120),
+                                  detail=f.str("detail", required=False, max_len=400)))
+            item_ids.append(items[-1].id)
+            if item_ids.count(items[-1].id) > 1:
+                raise f.error("id", f"item id {items[-1].id!r} is used twice")
+        if not items:
+            raise pf.error("items", "a phase needs at least one item")
+        phases.append(CampPhase(id=_slug(pf, "id"), offset_days=offset, title=pf.str("title"),
+                                items=tuple(items)))
+    if not phases:
+        raise doc.error("phases", "needs at least one phase")
+    return tuple(phases)
+
+
+def _load_catalog(root: Path) -> tuple[CatalogMeeting, ...]:
+    path = root / "meetings.yaml"
+    doc = Fields(path, load_yaml(path), "file")
+    doc.unknown_keys({"meetings"})
+    meetings = []
+    for f, _ in _items(path, doc, "meetings"):
+        f.unknown_keys({"key", "name", "society", "specialty", "hashtag", "usual_month", "days", "embargo"})
+        hashtag = f.str("hashtag")
+        if not re.fullmatch(r"#[A-Za-z][A-Za-z0-9_]*(\{yy\}|\{yyyy\})?[A-Za-z0-9_]*", hashtag):
+            raise f.error("hashtag", f"{hashtag!r} must look like #ASCO{{yy}} or #ESCCongress")
+        meetings.append(CatalogMeeting(
+            key=_slug(f, "key"), name=f.str("name"), society=f.str("society"),
+            specialty=f.str("specialty"), hashtag_pattern=hashtag,
+            usual_month=f.int("usual_month", minimum=1, maximum=12),
+            days=f.int("days", minimum=1, maximum=14), embargo=f.str("embargo", max_len=600)))
+    _unique(path, doc, "meetings", [m.key for m in meetings])
+    return tuple(meetings)
+
+
+def _unique(path: Path, doc: Fields, key: str, ids: list[str]) -> None:
+    values = doc.data.get(key)
+    for index, value in enumerate(ids):
+        if value in ids[:index]:
+            line = values.line_of(index) if isinstance(values, LocatedList) else None
+            raise ContentError(path, line, f"{key}: id {value!r} is used twice")
+
+
+def _load_templates(root: Path) -> jinja2.Environment:
+    folder = root / "templates"
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined,
+        autoescape=False, keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["pct"] = lambda count, of: f"{round(100 * count / of) if of else 0}%"
+    for name, allowed in TEMPLATES.items():
+        path = folder / f"{name}.j2"
+        if not path.exists():
+            raise ContentError(path, None, "template missing")
+        source = path.read_text(encoding="utf-8")
+        try:
+            parsed = env.parse(source, name=path.name, filename=str(path))
+        except jinja2.TemplateSyntaxError as exc:
+            raise ContentError(path, exc.lineno, f"template syntax: {exc.message}") from None
+        assigned = {node.target.name for node in parsed.find_all((jinja2.nodes.Assign, jinja2.nodes.AssignBlock))
+                    if isinstance(node.target, jinja2.nodes.Name)}
+        unknown = jinja2.meta.find_undeclared_variables(parsed) - allowed - assigned - set(env.globals)
+        if unknown:
+            first = sorted(unknown)[0]
+            line = next((n for n, text in enumerate(source.splitlines(), 1)
+                         if re.search(rf"\b{re.escape(first)}\b", text)), None)
+            raise ContentError(path, line, f"unknown variable {first!r} "
+                               f"(this template may use: {', '.join(sorted(allowed))})")
+    return env

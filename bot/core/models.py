@@ -1,0 +1,116 @@
+"""Plain data types of the coaching domain, shared by the pure core functions."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Quiz:
+    question: str
+    choices: tuple[str, ...]
+    answer: int
+    """0-based index of the right choice."""
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    track: str
+    title: str
+    core: bool
+    minutes: int
+    body: str
+    takeaway: str
+    quiz: Quiz
+    sources: tuple[Source, ...]
+
+
+@dataclass(frozen=True)
+class Track:
+    id: str
+    title: str
+    order: int
+
+
+@dataclass(frozen=True)
+class Curriculum:
+    tracks: tuple[Track, ...]
+    lessons: tuple[Lesson, ...]
+    """All lessons in teaching order: tracks by ``order``, lessons in file order."""
+    _by_id: dict[str, Lesson] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({lesson.id: lesson for lesson in self.lessons})
+
+    def lesson(self, lesson_id: str) -> Lesson | None:
+        return self._by_id.get(lesson_id)
+
+    @property
+    def core_ids(self) -> frozenset[str]:
+        return frozenset(lesson.id for lesson in self.lessons if lesson.core)
+
+    def track(self, track_id: str) -> Track | None:
+        return next((track for track in self.tracks if track.id == track_id), None)
+
+
+@dataclass(frozen=True)
+class ProfileItem:
+    id: str
+    title: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class CampItem:
+    id: str
+    title: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class CampPhase:
+    id: str
+    offset_days: int
+    """Days relative to the meeting's first day (-14 = two weeks before)."""
+    title: str
+    items: tuple[CampItem, ...]
+
+
+@dataclass(frozen=True)
+class CatalogMeeting:
+    """A recurring specialty meeting from the content catalog."""
+
+    key: str
+    name: str
+    society: str
+    specialty: str
+    hashtag_pattern: str
+    usual_month: int
+    days: int
+    embargo: str
+
+    def hashtag_for(self, year: int) -> str:
+        return self.hashtag_pattern.replace("{yyyy}", f"{year:04d}").replace("{yy}", f"{year % 100:02d}")
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A concrete meeting the hospital tracks (an edition of a catalog meeting, or ad hoc)."""
+
+    id: int
+    key: str
+    name: str
+    specialty: str
+    starts_on: date
+    ends_on: date
+    city: str
+    hashtag: str
+    embargo: str

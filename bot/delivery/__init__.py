@@ -1,0 +1,1 @@
+"""Proactive messages: the scheduler plans them into the outbox; the sender delivers them."""

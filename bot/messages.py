@@ -1,0 +1,109 @@
+"""Platform-neutral messages: what a platform adapter hands to the coach and gets back.
+
+Adapters translate these to and from Slack Block Kit, Teams Adaptive Cards and the local
+web chat; the coach never sees a platform payload.
+
+Text fields use a small Markdown subset that every renderer understands:
+``**bold**``, ``_italic_``, ``[label](https://url)`` and blank-line separated paragraphs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Platform = Literal["slack", "teams", "web"]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did: typed text, or pressed a button (``action``)."""
+
+    platform: Platform
+    user_id: str
+    text: str | None = None
+    action: str | None = None
+    """Action id of a pressed button or ticked checklist item, e.g. ``quiz:why-show-up:2``."""
+    email: str | None = None
+    display_name: str | None = None
+    timezone: str | None = None
+    """IANA zone reported by the platform, stored for scheduling."""
+    conversation_id: str | None = None
+    message_id: str | None = None
+    """Platform id of the message whose button was pressed (for in-place updates)."""
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str
+    style: Literal["primary", "danger", "default"] = "default"
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    id: str
+    label: str
+    done: bool
+    action: str
+    """Action id that toggles this item."""
+    detail: str = ""
+    due: str = ""
+    """Human text for when the item is due, e.g. ``"2 weeks before (Mon 1 Jun)"``."""
+
+
+@dataclass(frozen=True)
+class Checklist:
+    title: str
+    items: tuple[ChecklistItem, ...]
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for item in self.items if item.done)
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Progress:
+    score: int
+    """Readiness score, 0–100."""
+    stage: str
+    """Label of the highest stage reached in order."""
+    next_step: str
+    """The one next thing to do, as a sentence."""
+
+
+ReplyKind = Literal[
+    "help", "lesson", "quiz", "quiz_result", "profile", "follow", "meetings", "camp",
+    "status", "settings", "report", "error", "onboarding", "reminder", "digest", "check",
+]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message from the bot.
+
+    ``text`` is always a complete plain-language summary: it is what a notification shows,
+    and what a platform without cards would send on its own.
+    """
+
+    kind: ReplyKind
+    text: str
+    title: str = ""
+    body: str = ""
+    """Longer Markdown body shown on the card (the summary ``text`` stays short)."""
+    buttons: tuple[Button, ...] = ()
+    checklist: Checklist | None = None
+    table: Table | None = None
+    progress: Progress | None = None
+    footer: str = ""
+    replace_original: bool = False
+    """True when this reply should update the message whose button was pressed."""
+    ephemeral: bool = True
+    """Only the asker sees it (Slack slash commands); shared replies set False."""
+    fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    """Short label/value pairs shown side by side."""

@@ -1,0 +1,421 @@
+"""Loads the draft-checker rules from ``prompts/preflight.yaml`` and builds the check reply.
+
+The rules file has ``settings``, ``terms`` (named regex fragments) and ``rules``; word lists
+live in ``prompts/preflight/<name>.yaml`` (``words: [...]``). A pattern refers to a term or a
+word list as ``{name}``. Every problem is a :class:`ContentError` at ``file:line``.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from bot.core.preflight import (
+    CATEGORIES, DETECTORS, SEVERITIES, Condition, Finding, PreflightReport, PreflightRules,
+    Rule, template_fields,
+)
+from bot.messages import Reply
+from bot.yamlsrc import ContentError, Fields, LocatedList, load_yaml
+
+RULES_FILE = "preflight.yaml"
+LISTS_DIR = "preflight"
+RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+RULE_KEYS = {
+    "id", "category", "severity", "detector", "pattern", "patterns", "case_sensitive",
+    "requires", "unless", "escalate", "image", "params", "why", "fix",
+}
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_preflight_rules(prompts_dir: Path) -> PreflightRules:
+    """Load, validate and compile the checker rules under ``prompts_dir``."""
+    lists = _load_word_lists(prompts_dir / LISTS_DIR)
+    path = prompts_dir / RULES_FILE
+    doc = Fields(path, load_yaml(path), "preflight")
+    doc.unknown_keys({"settings", "terms", "rules"})
+    x_limit = _settings(path, doc)
+    terms = _terms(path, doc)
+    resolver = _Resolver(path, terms, lists)
+    rules = _rules(path, doc, resolver)
+    return PreflightRules(
+        rules=rules, x_limit=x_limit,
+        word_lists=tuple(sorted((name, words) for name, (words, _) in lists.items())),
+    )
+
+
+def _settings(path: Path, doc: Fields) -> int:
+    raw = doc.data.get("settings")
+    if raw is None:
+        return 280
+    settings = Fields(path, raw, "settings", doc.line_of("settings"))
+    settings.unknown_keys({"x_max_weighted_length"})
+    return settings.int("x_max_weighted_length", required=False, default=280,
+                        minimum=1, maximum=100_000)
+
+
+def _load_word_lists(folder: Path) -> dict[str, tuple[tuple[str, ...], Path]]:
+    lists: dict[str, tuple[tuple[str, ...], Path]] = {}
+    if not folder.is_dir():
+        return lists
+    for path in sorted(folder.glob("*.yaml")):
+        name = path.stem
+        if not NAME.match(name):
+            raise ContentError(path, None, f"word-list file name {name!r} must be lowercase_words")
+        doc = Fields(path, load_yaml(path), f"word list {name}")
+        doc.unknown_keys({"description", "words"})
+        doc.str("description", required=False)
+        lists[name] = (_words(path, doc), path)
+    return lists
+
+
+def _words(path: Path, doc: Fields) -> tuple[str, ...]:
+    values = doc.list("words")
+    if not values:
+        raise doc.error("words", "must list at least one word")
+    seen: dict[str, int] = {}
+    words: list[str] = []
+    for index, value in enumerate(values):
+        line = _item_line(values, index, doc.line_of("words"))
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+            raise ContentError(path, line, f"words[{index + 1}]: must be non-empty text")
+        word = " ".join(str(value).split())
+        key = word.casefold()
+        if key in seen:
+            raise ContentError(path, line, f"words[{index + 1}]: {word!r} repeats line {seen[key]}")
+        seen[key] = line or 0
+        words.append(word)
+    return tuple(words)
+
+
+def _item_line(values: Any, index: int, fallback: int | None) -> int | None:
+    return values.line_of(index) if isinstance(values, LocatedList) else fallback
+
+
+def _terms(path: Path, doc: Fields) -> dict[str, tuple[str, int | None]]:
+    raw = doc.data.get("terms")
+    if raw is None:
+        return {}
+    fields = Fields(path, raw, "terms", doc.line_of("terms"))
+    terms: dict[str, tuple[str, int | None]] = {}
+    for name in fields.data:
+        if not isinstance(name, str) or not NAME.match(name):
+            raise ContentError(path, fields.line_of(str(name)),
+                               f"terms: name {name!r} must be lowercase_words")
+        terms[name] = (fields.str(name), fields.line_of(name))
+    return terms
+
+
+class _Resolver:
+    """Expands ``{name}`` placeholders into terms (regex) and word lists (literal words)."""
+
+    def __init__(self, path: Path, terms: dict[str, tuple[str, int | None]],
+                 lists: dict[str, tuple[tuple[str, ...], Path]]) -> None:
+        self.path = path
+        self.terms = terms
+        self.lists = lists
+        self._done: dict[str, str] = {}
+        clash = sorted(set(terms) & set(lists))
+        if clash:
+            raise ContentError(path, terms[clash[0]][1],
+                               f"terms: {clash[0]!r} is also a word list in {LISTS_DIR}/")
+
+    def expand(self, pattern: str, line: int | None, stack: tuple[str, ...] = ()) -> str:
+        def substitute(match: re.Match[str]) -> str:
+            return "(?:" + self.fragment(match.group(1), line, stack) + ")"
+        return PLACEHOLDER.sub(substitute, pattern)
+
+    def fragment(self, name: str, line: int | None, stack: tuple[str, ...]) -> str:
+        if name in self._done:
+            return self._done[name]
+        if name in self.lists:
+            result = words_regex(self.lists[name][0])
+        elif name in self.terms:
+            if name in stack:
+                cycle = " -> ".join((*stack, name))
+                raise ContentError(self.path, self.terms[name][1], f"terms: cycle {cycle}")
+            text, term_line = self.terms[name]
+            result = self.expand(text, term_line, (*stack, name))
+            _compile(self.path, term_line, result, f"terms: {name}", 0)
+        else:
+            known = ", ".join(sorted({*self.terms, *self.lists})) or "none"
+            raise ContentError(self.path, line, f"unknown placeholder {{{name}}} (known: {known})")
+        self._done[name] = result
+        return result
+
+
+def words_regex(words: tuple[str, ...]) -> str:
+    """A regex matching any of ``words`` as whole words, built as a trie for speed."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word.casefold():
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return r"(?<![\w-])" + _trie_regex(trie) + r"(?![\w-])"
+
+
+def _trie_regex(node: dict[str, Any]) -> str:
+    ends = "" in node
+    branches = [_char_regex(char) + _trie_regex(child)
+                for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if ends:
+        return "(?:" + body + ")?"
+    return body
+
+
+def _char_regex(char: str) -> str:
+    if char == " ":
+        return r"[\s-]+"
+    if char == "-":
+        return r"[-\s]?"
+    return re.escape(char)
+
+
+def _compile(path: Path, line: int | None, pattern: str, what: str, flags: int) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        raise ContentError(path, line, f"{what}: bad regular expression: {exc}") from None
+
+
+def _rules(path: Path, doc: Fields, resolver: _Resolver) -> tuple[Rule, ...]:
+    values = doc.list("rules")
+    if not values:
+        raise doc.error("rules", "must list at least one rule")
+    rules: list[Rule] = []
+    seen: dict[str, int | None] = {}
+    for index, value in enumerate(values):
+        fields = Fields(path, value, f"rules[{index + 1}]", _item_line(values, index, doc.line))
+        rule = _rule(path, fields, resolver)
+        if rule.id in seen:
+            raise ContentError(path, fields.line_of("id"),
+                               f"rules: id {rule.id!r} is used twice (first at line {seen[rule.id]})")
+        seen[rule.id] = fields.line_of("id")
+        rules.append(rule)
+    return tuple(rules)
+
+
+def _rule(path: Path, fields: Fields, resolver: _Resolver) -> Rule:
+    fields.unknown_keys(RULE_KEYS)
+    rule_id = fields.str("id")
+    if not RULE_ID.match(rule_id):
+        raise fields.error("id", f"{rule_id!r} must be lowercase words joined by '-'")
+    fields.what = f"rule {rule_id}"
+    category = _choice(fields, "category", CATEGORIES)
+    severity = _choice(fields, "severity", SEVERITIES)
+    detector = _choice(fields, "detector", tuple(DETECTORS), default="pattern")
+    flags = 0 if fields.bool("case_sensitive") else re.IGNORECASE
+    compiler = _PatternCompiler(path, fields, resolver, flags)
+    patterns = _rule_patterns(fields, compiler, detector)
+    escalate_if, escalate_to = _escalation(path, fields, compiler)
+    image = fields.data.get("image")
+    if image is not None and not isinstance(image, bool):
+        raise fields.error("image", f"must be true or false, not {image!r}")
+    spec = DETECTORS[detector]
+    why = _template(fields, "why", spec.fields)
+    fix = _template(fields, "fix", spec.fields)
+    return Rule(
+        id=rule_id, category=category, severity=severity, why=why, fix=fix, detector=detector,
+        patterns=patterns,
+        requires=compiler.conditions("requires"), unless=compiler.conditions("unless"),
+        escalate_if=escalate_if, escalate_to=escalate_to, image=image,
+        params=_params(path, fields, detector),
+    )
+
+
+def _choice(fields: Fields, key: str, allowed: tuple[str, ...], default: str | None = None) -> str:
+    value = fields.str(key, required=default is None, default=default or "")
+    if value not in allowed:
+        raise fields.error(key, f"{value!r} is not one of: {', '.join(allowed)}")
+    return value
+
+
+class _PatternCompiler:
+    """Compiles the patterns and conditions of one rule, with located errors."""
+
+    def __init__(self, path: Path, fields: Fields, resolver: _Resolver, flags: int) -> None:
+        self.path = path
+        self.fields = fields
+        self.resolver = resolver
+        self.flags = flags
+
+    def compile(self, source: Any, line: int | None, what: str) -> re.Pattern[str]:
+        if not isinstance(source, str) or not source.strip():
+            raise ContentError(self.path, line, f"{self.fields.what}: {what}: must be a non-empty pattern")
+        expanded = self.resolver.expand(source, line)
+        return _compile(self.path, line, expanded, f"{self.fields.what}: {what}", self.flags)
+
+    def conditions(self, key: str) -> tuple[Condition, ...]:
+        values = self.fields.list(key, required=False)
+        return tuple(self.condition(value, _item_line(values, i, self.fields.line_of(key)),
+                                    f"{key}[{i + 1}]")
+                     for i, value in enumerate(values))
+
+    def condition(self, value: Any, line: int | None, what: str) -> Condition:
+        if isinstance(value, str):
+            return Condition(self.compile(value, line, what))
+        sub = Fields(self.path, value, f"{self.fields.what}: {what}", line)
+        sub.unknown_keys({"pattern", "within"})
+        within = sub.int("within", required=False, default=-1, minimum=0, maximum=10_000)
+        pattern = self.compile(sub.data.get("pattern"), sub.line_of("pattern"), f"{what}.pattern")
+        return Condition(pattern, None if within < 0 else within)
+
+
+def _rule_patterns(fields: Fields, compiler: _PatternCompiler, detector: str) -> tuple[re.Pattern[str], ...]:
+    if "pattern" in fields.data and "patterns" in fields.data:
+        raise fields.error("patterns", "give either 'pattern' or 'patterns', not both")
+    if "pattern" in fields.data:
+        patterns = (compiler.compile(fields.data["pattern"], fields.line_of("pattern"), "pattern"),)
+    else:
+        values = fields.list("patterns", required=False)
+        patterns = tuple(
+            compiler.compile(value, _item_line(values, i, fields.line_of("patterns")), f"patterns[{i + 1}]")
+            for i, value in enumerate(values))
+    spec = DETECTORS[detector]
+    count = len(patterns)
+    if count < spec.min_patterns or spec.max_patterns is not None and count > spec.max_patterns:
+        wanted = (f"exactly {spec.min_patterns}" if spec.min_patterns == spec.max_patterns
+                  else f"at least {spec.min_patterns}" if spec.max_patterns is None
+                  else f"at most {spec.max_patterns}")
+        raise ContentError(compiler.path, fields.line_of("patterns" if "patterns" in fields.data else "pattern"),
+                           f"{fields.what}: detector {detector!r} takes {wanted} pattern(s), got {count}")
+    return patterns
+
+
+def _escalation(path: Path, fields: Fields, compiler: _PatternCompiler) -> tuple[Condition | None, Any]:
+    raw = fields.data.get("escalate")
+    if raw is None:
+        return None, None
+    sub = Fields(path, raw, f"{fields.what}: escalate", fields.line_of("escalate"))
+    sub.unknown_keys({"to", "if"})
+    to = _choice(sub, "to", SEVERITIES)
+    if "if" not in sub.data:
+        raise ContentError(path, sub.line, f"{sub.what}: missing 'if'")
+    return compiler.condition(sub.data["if"], sub.line_of("if"), "escalate.if"), to
+
+
+def _params(path: Path, fields: Fields, detector: str) -> tuple[tuple[str, int | str], ...]:
+    raw = fields.data.get("params")
+    allowed = DETECTORS[detector].params
+    if raw is None:
+        return tuple(sorted(allowed.items()))
+    sub = Fields(path, raw, f"{fields.what}: params", fields.line_of("params"))
+    sub.unknown_keys(set(allowed))
+    values = dict(allowed)
+    for key, default in allowed.items():
+        if isinstance(default, int):
+            values[key] = sub.int(key, required=False, default=default, minimum=0)
+        else:
+            values[key] = sub.str(key, required=False, default=default)
+    return tuple(sorted(values.items()))
+
+
+def _template(fields: Fields, key: str, allowed: frozenset[str]) -> str:
+    text = " ".join(fields.str(key).split())
+    try:
+        used = template_fields(text)
+    except ValueError as exc:
+        raise fields.error(key, f"bad placeholder ({exc}); write {{{{ and }}}} for braces") from None
+    unknown = sorted(used - allowed)
+    if unknown:
+        raise fields.error(key, f"unknown placeholder {{{unknown[0]}}} (allowed: {', '.join(sorted(allowed))})")
+    return text
+
+
+# --------------------------------------------------------------------------- reply
+
+_HEADINGS = {
+    "block": "Fix before posting",
+    "warn": "Review before posting",
+    "tip": "Tips",
+}
+_TITLES = {
+    "blocked": "Draft check: fix before posting",
+    "review": "Draft check: review before posting",
+    "ready": "Draft check: ready to post",
+}
+_EXCERPT_MAX = 120
+_MAX_SHOWN = 15
+_FOOTER = ("Checked in memory only: your draft was not stored. A screen, not legal advice: "
+           "when in doubt, leave it out.")
+
+
+def preflight_reply(report: PreflightReport, draft: str) -> Reply:
+    """The check result as a Reply: a plain summary plus findings grouped by severity."""
+    if not draft.strip():
+        return Reply(kind="check", title="Draft check",
+                     text="Paste the draft after “check”, e.g. check Great session on #SoMe today!")
+    length = f"{report.weighted_length}/{report.weighted_limit}"
+    return Reply(
+        kind="check",
+        title=_TITLES[report.verdict],
+        text=_summary(report, length),
+        body=_body(report),
+        fields=(("Verdict", _verdict_label(report)), ("Findings", _counts(report) or "none"),
+                ("Length on X", length)),
+        footer=_FOOTER,
+    )
+
+
+def _verdict_label(report: PreflightReport) -> str:
+    return {"blocked": "Blocked", "review": "Review", "ready": "Ready"}[report.verdict]
+
+
+def _counts(report: PreflightReport) -> str:
+    names = {"block": "to fix", "warn": "to review", "tip": "tip"}
+    parts = []
+    for severity in ("block", "warn", "tip"):
+        n = report.count(severity)
+        if n:
+            label = names[severity] + ("s" if severity == "tip" and n > 1 else "")
+            parts.append(f"{n} {label}")
+    return ", ".join(parts)
+
+
+def _summary(report: PreflightReport, length: str) -> str:
+    counts = _counts(report)
+    lead = {
+        "blocked": "Don't post this yet",
+        "review": "Review before posting",
+        "ready": "Ready to post",
+    }[report.verdict]
+    detail = f": {counts}." if counts else ": no issues found."
+    return f"{lead}{detail} Length on X: {length}."
+
+
+def _body(report: PreflightReport) -> str:
+    if not report.findings:
+        return ("No privacy, advice, disclosure, embargo or tone issues found. "
+                "Pause before posting: would you be happy to see it quoted with your name?")
+    paragraphs: list[str] = []
+    shown = report.findings[:_MAX_SHOWN]
+    for severity in ("block", "warn", "tip"):
+        group = [f for f in shown if f.severity == severity]
+        if group:
+            paragraphs.append(f"**{_HEADINGS[severity]} ({len(group)})**")
+            paragraphs.extend(_finding_text(f) for f in group)
+    hidden = len(report.findings) - len(shown)
+    if hidden:
+        paragraphs.append(f"_…and {hidden} more; fix these and check again._")
+    return "\n\n".join(paragraphs)
+
+
+def _finding_text(finding: Finding) -> str:
+    quote = _quote(finding.excerpt)
+    lead = f"“{quote}” — " if quote else ""
+    return f"{lead}{finding.why} _Fix:_ {finding.fix}"
+
+
+def _quote(excerpt: str) -> str:
+    flat = " ".join(excerpt.split())
+    if len(flat) <= _EXCERPT_MAX:
+        return flat
+    half = _EXCERPT_MAX // 2 - 1
+    return f"{flat[:half]}…{flat[-half:]}"

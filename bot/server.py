@@ -1,0 +1,70 @@
+"""One aiohttp application: Slack, Teams, health checks and the local chat."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from aiohttp import web
+
+from bot.channels.webchat import Persona, add_webchat_routes
+from bot.messages import Incoming, Reply
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+class WebChatBridge:
+    """What the local chat needs from the product: people to play, the coach, the demo clock."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def personas(self) -> list[Persona]:
+        people = await self.runtime.store.people()
+        return [Persona(id=p.email, name=p.name, department=p.department,
+                        role="admin" if p.is_admin or self.runtime.config.is_admin(p.email) else "physician",
+                        detail=p.specialty) for p in people]
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        return await self.runtime.coach.handle(incoming)
+
+    def now(self) -> datetime:
+        return self.runtime.clock.now()
+
+    async def advance_clock(self, delta: timedelta) -> datetime:
+        await self.runtime.advance_clock(delta)
+        return self.runtime.clock.now()
+
+    async def inbox(self, persona_id: str, after: int) -> list[tuple[int, Reply]]:
+        return []
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    try:
+        await runtime.store.ping()
+        await runtime.store.check_migrated()
+    except Exception as exc:  # any database failure means "not ready", with the reason
+        log.warning("not ready: %s", exc)
+        return web.json_response({"status": "unavailable", "reason": str(exc)}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+def create_app(runtime: Runtime, *, webchat: bool) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[RUNTIME] = runtime
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    if webchat:
+        add_webchat_routes(app, WebChatBridge(runtime), clock_control=runtime.demo)
+
+    async def close_store(_: web.Application) -> None:
+        await runtime.store.close()
+
+    app.on_cleanup.append(close_store)
+    return app

@@ -1,0 +1,162 @@
+"""Tables, as SQLAlchemy Core metadata. Alembic migrations in ``migrations/`` create them."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean, Column, Date, DateTime, ForeignKey, Integer, MetaData, String, Table, Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC instants in, aware UTC instants out, on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; instants must be timezone-aware")
+        value = value.astimezone(timezone.utc)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+metadata = MetaData()
+
+people = Table(
+    "people", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("department", String(120), nullable=False, server_default=""),
+    Column("specialty", String(120), nullable=False, server_default=""),
+    Column("role", String(20), nullable=False, server_default="physician"),
+    Column("x_handle", String(15)),
+    Column("timezone", String(64)),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("follows_hospital_at", UTCDateTime),
+    Column("followed_back_at", UTCDateTime),
+    Column("video_posted_at", UTCDateTime),
+    Column("snoozed_until", UTCDateTime),
+    Column("stopped_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+identities = Table(
+    "identities", metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("platform_user_id", String(128), primary_key=True),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("linked_at", UTCDateTime, nullable=False),
+)
+
+profile_items = Table(
+    "profile_items", metadata,
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", String(64), primary_key=True),
+    Column("done_at", UTCDateTime, nullable=False),
+)
+
+lessons_done = Table(
+    "lessons_done", metadata,
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("lesson_id", String(64), primary_key=True),
+    Column("completed_at", UTCDateTime, nullable=False),
+)
+
+quiz_reviews = Table(
+    "quiz_reviews", metadata,
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("lesson_id", String(64), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("streak", Integer, nullable=False),
+    Column("due_at", UTCDateTime),
+    Column("retired", Boolean, nullable=False),
+    Column("last_correct", Boolean),
+    Column("answered_at", UTCDateTime, nullable=False),
+)
+
+meetings = Table(
+    "meetings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("specialty", String(120), nullable=False, server_default=""),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("city", String(120), nullable=False, server_default=""),
+    Column("hashtag", String(64), nullable=False, server_default=""),
+    Column("embargo", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+meeting_attendees = Table(
+    "meeting_attendees", metadata,
+    Column("meeting_id", Integer, ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("joined_at", UTCDateTime, nullable=False),
+)
+
+camp_items = Table(
+    "camp_items", metadata,
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("meeting_id", Integer, ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", String(64), primary_key=True),
+    Column("done_at", UTCDateTime, nullable=False),
+)
+
+processed_events = Table(
+    "processed_events", metadata,
+    Column("event_key", String(200), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False, index=True),
+)
+
+settings = Table(
+    "settings", metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+conversation_refs = Table(
+    "conversation_refs", metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("address", String(300), primary_key=True),
+    # A platform user id (personal chat) or channel id; the key proactive sends use.
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), index=True),
+    Column("reference", Text, nullable=False),
+    # The platform's conversation reference as JSON (Teams: serviceUrl, conversation, bot, user).
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedup_key", String(200), nullable=False, unique=True),
+    # (person, kind, period): planning the same message twice hits this unique key.
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), index=True),
+    Column("platform", String(16), nullable=False),
+    Column("address", String(300), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("spec", Text, nullable=False),
+    # What to say as JSON ids and parameters (rendered at send time); never free text from users.
+    Column("status", String(12), nullable=False, index=True),
+    # pending → sending → sent; or dead after too many failures; or cancelled.
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False, index=True),
+    Column("lease_until", UTCDateTime),
+    Column("lease_owner", String(64)),
+    Column("last_error", String(300)),
+    Column("message_id", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+)

@@ -1,0 +1,378 @@
+"""The store: everything the bot knows, on SQLite (default) or PostgreSQL, via SQLAlchemy Core."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from sqlalchemy import and_, delete, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.core.curriculum import ReviewState
+from bot.core.models import Meeting
+from bot.core.snapshot import Enrollment, PersonSnapshot
+from bot.store import migrate
+from bot.store.schema import (
+    camp_items, conversation_refs, identities, lessons_done, meeting_attendees, meetings, people, processed_events,
+    profile_items, quiz_reviews, settings,
+)
+
+
+class NotMigrated(RuntimeError):
+    """The database schema is missing or older than this version of the bot."""
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    email: str
+    name: str
+    department: str
+    specialty: str
+    role: str
+    x_handle: str | None
+    timezone: str | None
+    active: bool
+    follows_hospital_at: datetime | None
+    followed_back_at: datetime | None
+    video_posted_at: datetime | None
+    snoozed_until: datetime | None
+    stopped_at: datetime | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def first_name(self) -> str:
+        parts = self.name.replace("Dr. ", "").split()
+        return parts[0] if parts else self.name
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One person as a roster import or the demo seed gives them."""
+
+    email: str
+    name: str
+    department: str = ""
+    specialty: str = ""
+    role: str = "physician"
+    x_handle: str | None = None
+
+
+def database_url(url: str) -> str:
+    """Accept plain ``sqlite:///`` and ``postgresql://`` URLs and pick the async drivers."""
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    return url
+
+
+def _row_person(row: Any) -> Person:
+    return Person(**{name: row._mapping[name] for name in Person.__dataclass_fields__})
+
+
+def _row_meeting(row: Any) -> Meeting:
+    return Meeting(**{name: row._mapping[name] for name in Meeting.__dataclass_fields__})
+
+
+class Store:
+    """Async access to the database. One instance per process; safe for concurrent tasks."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> "Store":
+        url = database_url(url)
+        if url.startswith("sqlite"):
+            engine = create_async_engine(url, connect_args={"timeout": 30})
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- schema ---------------------------------------------------------------------------
+    async def upgrade(self) -> tuple[str | None, str]:
+        return await migrate.upgrade(self.engine)
+
+    async def check_migrated(self) -> None:
+        current = await migrate.current_revision(self.engine)
+        head = migrate.head_revision()
+        if current != head:
+            state = "has no Social Rounds schema" if current is None else f"is at schema {current}, not {head}"
+            raise NotMigrated(f"the database {state}; run `rounds db upgrade` first")
+
+    async def ping(self) -> bool:
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+        return True
+
+    # -- people -----------------------------------------------------------------------------
+    async def upsert_people(self, entries: Iterable[RosterEntry], now: datetime) -> tuple[int, int]:
+        """Insert new people and update known ones by email, in one transaction: (added, updated)."""
+        entries = list(entries)
+        added = updated = 0
+        async with self.engine.begin() as conn:
+            existing = {row.email: row.id for row in await conn.execute(select(people.c.email, people.c.id))}
+            new_rows = []
+            for entry in entries:
+                values = dict(name=entry.name, department=entry.department, specialty=entry.specialty,
+                              role=entry.role, updated_at=now, active=True)
+                if entry.x_handle:
+                    values["x_handle"] = entry.x_handle
+                email = entry.email.lower()
+                if email in existing:
+                    await conn.execute(update(people).where(people.c.id == existing[email]).values(**values))
+                    updated += 1
+                else:
+                    new_rows.append(dict(values, email=email, created_at=now,
+                                         x_handle=entry.x_handle or None))
+                    existing[email] = -1
+            for start in range(0, len(new_rows), 500):
+                await conn.execute(insert(people), new_rows[start:start + 500])
+            added = len(new_rows)
+        return added, updated
+
+    async def person(self, person_id: int) -> Person | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(people).where(people.c.id == person_id))).first()
+        return _row_person(row) if row else None
+
+    async def person_by_email(self, email: str) -> Person | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(people).where(people.c.email == email.lower()))).first()
+        return _row_person(row) if row else None
+
+    async def person_by_identity(self, platform: str, user_id: str) -> Person | None:
+        query = (select(people).join(identities, identities.c.person_id == people.c.id)
+                 .where(identities.c.platform == platform, identities.c.platform_user_id == user_id))
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return _row_person(row) if row else None
+
+    async def link_identity(self, platform: str, user_id: str, person_id: int, now: datetime) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(identities).where(identities.c.platform == platform,
+                                                        identities.c.platform_user_id == user_id))
+            await conn.execute(insert(identities).values(platform=platform, platform_user_id=user_id,
+                                                         person_id=person_id, linked_at=now))
+
+    async def people(self, *, role: str | None = None, active_only: bool = True) -> list[Person]:
+        query = select(people).order_by(people.c.department, people.c.name)
+        if role:
+            query = query.where(people.c.role == role)
+        if active_only:
+            query = query.where(people.c.active.is_(True))
+        async with self.engine.connect() as conn:
+            return [_row_person(row) for row in await conn.execute(query)]
+
+    async def update_person(self, person_id: int, now: datetime, **values: Any) -> None:
+        allowed = {"x_handle", "timezone", "follows_hospital_at", "followed_back_at", "video_posted_at",
+                   "snoozed_until", "stopped_at", "active", "department", "specialty", "name"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        async with self.engine.begin() as conn:
+            await conn.execute(update(people).where(people.c.id == person_id).values(updated_at=now, **values))
+
+    # -- progress -----------------------------------------------------------------------------
+    async def set_profile_item(self, person_id: int, item_id: str, done: bool, now: datetime) -> None:
+        await self._set_mark(profile_items, dict(person_id=person_id, item_id=item_id), done, now)
+
+    async def profile_done(self, person_id: int) -> frozenset[str]:
+        return await self._ids(select(profile_items.c.item_id).where(profile_items.c.person_id == person_id))
+
+    async def mark_lesson_done(self, person_id: int, lesson_id: str, now: datetime) -> bool:
+        """True when this completes the lesson for the first time."""
+        return await self._set_mark(lessons_done, dict(person_id=person_id, lesson_id=lesson_id), True, now,
+                                    column="completed_at")
+
+    async def lessons_done(self, person_id: int) -> frozenset[str]:
+        return await self._ids(select(lessons_done.c.lesson_id).where(lessons_done.c.person_id == person_id))
+
+    async def reviews(self, person_id: int) -> dict[str, ReviewState]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(quiz_reviews).where(quiz_reviews.c.person_id == person_id))
+            return {row.lesson_id: ReviewState(lesson_id=row.lesson_id, attempts=row.attempts, streak=row.streak,
+                                               due_at=row.due_at, retired=row.retired, last_correct=row.last_correct)
+                    for row in rows}
+
+    async def save_review(self, person_id: int, state: ReviewState, now: datetime) -> None:
+        values = dict(attempts=state.attempts, streak=state.streak, due_at=state.due_at, retired=state.retired,
+                      last_correct=state.last_correct, answered_at=now)
+        key = and_(quiz_reviews.c.person_id == person_id, quiz_reviews.c.lesson_id == state.lesson_id)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(quiz_reviews).where(key).values(**values))
+            if result.rowcount == 0:
+                await conn.execute(insert(quiz_reviews).values(person_id=person_id, lesson_id=state.lesson_id,
+                                                               **values))
+
+    # -- meetings ------------------------------------------------------------------------------
+    async def add_meeting(self, meeting: Meeting, now: datetime) -> Meeting:
+        values = {k: getattr(meeting, k) for k in Meeting.__dataclass_fields__ if k != "id"}
+        async with self.engine.begin() as conn:
+            result = await conn.execute(insert(meetings).values(created_at=now, **values).returning(meetings.c.id))
+            new_id = result.scalar_one()
+        return Meeting(id=new_id, **values)
+
+    async def meeting_by_key(self, key: str) -> Meeting | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(meetings).where(meetings.c.key == key))).first()
+        return _row_meeting(row) if row else None
+
+    async def meetings(self, *, ending_on_or_after: date | None = None) -> list[Meeting]:
+        query = select(meetings).order_by(meetings.c.starts_on, meetings.c.id)
+        if ending_on_or_after is not None:
+            query = query.where(meetings.c.ends_on >= ending_on_or_after)
+        async with self.engine.connect() as conn:
+            return [_row_meeting(row) for row in await conn.execute(query)]
+
+    async def set_attending(self, person_id: int, meeting_id: int, attending: bool, now: datetime) -> bool:
+        """True when this changed anything."""
+        return await self._set_mark(meeting_attendees, dict(person_id=person_id, meeting_id=meeting_id),
+                                    attending, now, column="joined_at")
+
+    async def attending(self, person_id: int) -> frozenset[int]:
+        return await self._ids(select(meeting_attendees.c.meeting_id)
+                               .where(meeting_attendees.c.person_id == person_id))
+
+    async def set_camp_item(self, person_id: int, meeting_id: int, item_id: str, done: bool, now: datetime) -> None:
+        await self._set_mark(camp_items, dict(person_id=person_id, meeting_id=meeting_id, item_id=item_id), done, now)
+
+    async def camp_done(self, person_id: int, meeting_id: int) -> frozenset[str]:
+        return await self._ids(select(camp_items.c.item_id).where(camp_items.c.person_id == person_id,
+                                                                  camp_items.c.meeting_id == meeting_id))
+
+    # -- snapshots for readiness ------------------------------------------------------------------
+    async def snapshot(self, person_id: int) -> PersonSnapshot | None:
+        snapshots = await self._snapshots(people.c.id == person_id)
+        return snapshots[0] if snapshots else None
+
+    async def snapshots(self) -> list[PersonSnapshot]:
+        """Every active physician, in a handful of queries whatever the roster's size."""
+        return await self._snapshots(and_(people.c.role == "physician", people.c.active.is_(True)))
+
+    async def _snapshots(self, where: Any) -> list[PersonSnapshot]:
+        async with self.engine.connect() as conn:
+            persons = [_row_person(row) for row in await conn.execute(
+                select(people).where(where).order_by(people.c.department, people.c.name))]
+            if not persons:
+                return []
+            ids = [p.id for p in persons]
+            single = len(ids) == 1
+
+            def scoped(table: Any) -> Any:
+                return table.c.person_id == ids[0] if single else table.c.person_id.in_(
+                    select(people.c.id).where(where))
+
+            profile = await self._grouped(conn, select(profile_items.c.person_id, profile_items.c.item_id)
+                                          .where(scoped(profile_items)))
+            lessons = await self._grouped(conn, select(lessons_done.c.person_id, lessons_done.c.lesson_id)
+                                          .where(scoped(lessons_done)))
+            camp = defaultdict(set)
+            for row in await conn.execute(select(camp_items).where(scoped(camp_items))):
+                camp[(row.person_id, row.meeting_id)].add(row.item_id)
+            all_meetings = {m.id: m for m in [_row_meeting(r) for r in await conn.execute(select(meetings))]}
+            enrollments: dict[int, list[Enrollment]] = defaultdict(list)
+            for row in await conn.execute(select(meeting_attendees).where(scoped(meeting_attendees))):
+                enrollments[row.person_id].append(
+                    Enrollment(all_meetings[row.meeting_id], frozenset(camp[(row.person_id, row.meeting_id)])))
+        return [PersonSnapshot(
+            person_id=p.id, name=p.name, email=p.email, department=p.department, x_handle=p.x_handle,
+            follows_hospital=p.follows_hospital_at is not None, followed_back=p.followed_back_at is not None,
+            video_posted=p.video_posted_at is not None, profile_done=frozenset(profile[p.id]),
+            lessons_done=frozenset(lessons[p.id]), enrollments=tuple(enrollments[p.id]),
+        ) for p in persons]
+
+    @staticmethod
+    async def _grouped(conn: AsyncConnection, query: Any) -> dict[int, set[str]]:
+        grouped: dict[int, set[str]] = defaultdict(set)
+        for person_id, value in await conn.execute(query):
+            grouped[person_id].add(value)
+        return grouped
+
+    # -- conversation references (proactive messages) ----------------------------------------------
+    async def save_conversation_ref(self, platform: str, address: str, reference: str,
+                                    person_id: int | None, now: datetime) -> None:
+        key = and_(conversation_refs.c.platform == platform, conversation_refs.c.address == address)
+        values = dict(reference=reference, person_id=person_id, updated_at=now)
+        async with self.engine.begin() as conn:
+            if (await conn.execute(update(conversation_refs).where(key).values(**values))).rowcount == 0:
+                await conn.execute(insert(conversation_refs).values(platform=platform, address=address, **values))
+
+    async def conversation_ref(self, platform: str, address: str) -> str | None:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(conversation_refs.c.reference).where(
+                conversation_refs.c.platform == platform, conversation_refs.c.address == address))).scalar()
+
+    async def delete_conversation_ref(self, platform: str, address: str) -> bool:
+        async with self.engine.begin() as conn:
+            return (await conn.execute(delete(conversation_refs).where(
+                conversation_refs.c.platform == platform, conversation_refs.c.address == address))).rowcount > 0
+
+    # -- deduplication and settings ---------------------------------------------------------------
+    async def claim_event(self, event_key: str, now: datetime) -> bool:
+        """Record an inbound event id; False when it was seen before (a platform retry)."""
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(processed_events).values(event_key=event_key, seen_at=now))
+            return True
+        except IntegrityError:
+            return False
+
+    async def forget_events_before(self, cutoff: datetime) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(processed_events).where(processed_events.c.seen_at < cutoff))
+            return result.rowcount
+
+    async def get_setting(self, key: str) -> str | None:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(settings.c.value).where(settings.c.key == key))).scalar()
+
+    async def set_setting(self, key: str, value: str) -> None:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(settings).where(settings.c.key == key).values(value=value))
+            if result.rowcount == 0:
+                await conn.execute(insert(settings).values(key=key, value=value))
+
+    async def count(self, table_name: str) -> int:
+        table = {t.name: t for t in (people, meetings, identities, lessons_done)}[table_name]
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+
+    # -- helpers -------------------------------------------------------------------------------------
+    async def _ids(self, query: Any) -> frozenset:
+        async with self.engine.connect() as conn:
+            return frozenset(value for (value,) in await conn.execute(query))
+
+    async def _set_mark(self, table: Any, key: dict[str, Any], done: bool, now: datetime,
+                        column: str = "done_at") -> bool:
+        """Insert (done) or delete (not done) a marker row; True when the row changed."""
+        condition = and_(*(table.c[name] == value for name, value in key.items()))
+        try:
+            async with self.engine.begin() as conn:
+                if not done:
+                    return (await conn.execute(delete(table).where(condition))).rowcount > 0
+                if (await conn.execute(select(func.count()).select_from(table).where(condition))).scalar_one():
+                    return False
+                await conn.execute(insert(table).values(**key, **{column: now}))
+                return True
+        except IntegrityError:
+            return False  # another instance marked it at the same moment
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
