@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -487,6 +487,77 @@ class Coach:
         rendered = self.content.render("report", report=report, hospital=self._hospital())
         buttons = tuple(Button(a.label, f"cmd:report {a.label}") for a in report.departments[:10])
         return [self._from(rendered, "report", table=table, buttons=buttons)]
+
+    # -- proactive messages -------------------------------------------------------------------------
+    async def reminder(self, person_id: int, kind: str, spec: dict) -> Reply | None:
+        """Render a planned reminder at send time; None when it is no longer relevant."""
+        person = await self.store.person(person_id)
+        if person is None or not person.active:
+            return None
+        zone = ZoneInfo(person.timezone) if person.timezone and _valid_zone(person.timezone) else self.config.zone
+        caller = Caller(person, person.is_admin or self.config.is_admin(person.email), zone)
+        reply = await self._reminder_body(caller, kind, spec)
+        if reply is None:
+            return None
+        buttons = reply.buttons + (Button("Snooze 1 week", "snooze:1w"), Button("Stop reminders", "cmd:stop"))
+        footer = self.content.render("reminder_footer").body
+        return replace(reply, buttons=buttons, footer="\n".join(x for x in (reply.footer, footer) if x),
+                       ephemeral=False, replace_original=False)
+
+    async def broadcast(self, kind: str, spec: dict) -> Reply | None:
+        """Render a message to a channel rather than a person (the weekly digest)."""
+        log.warning("unknown broadcast kind=%s", kind)
+        return None
+
+    async def _reminder_body(self, caller: Caller, kind: str, spec: dict) -> Reply | None:
+        pid = caller.person.id
+        if kind == "profile":
+            done = await self.store.profile_done(pid)
+            missing = [i for i in self.content.profile_items if i.id not in done]
+            if caller.person.x_handle and not missing:
+                return None
+            profile = await self._profile_reply(caller)
+            rendered = self.content.render("reminder_profile", handle=caller.person.x_handle, missing=missing,
+                                           step=int(spec.get("step", 0)), hospital=self._hospital())
+            return replace(self._from(rendered, "reminder"), checklist=profile.checklist)
+        if kind == "follow":
+            if caller.person.follows_hospital_at is not None:
+                return None
+            rendered = self.content.render("reminder_follow", hospital=self._hospital(), step=int(spec.get("step", 0)))
+            return self._from(rendered, "reminder", buttons=(
+                Button(f"I follow @{self.config.hospital_handle}", "follow:done", "primary"),))
+        if kind == "lesson":
+            done = await self.store.lessons_done(pid)
+            if spec.get("lesson") in done and cur.next_lesson(self.content.curriculum, done) is None:
+                return None
+            replies = await self._cmd_lesson(caller, Command("lesson", (), ""))
+            return replies[0] if replies[0].kind in ("lesson", "quiz") else None
+        if kind == "review":
+            lesson = self.content.curriculum.lesson(str(spec.get("lesson")))
+            reviews = await self.store.reviews(pid)
+            if lesson is None or lesson.id not in cur.due_reviews(reviews, self.clock.now()):
+                return None
+            return self._quiz_reply(lesson, review=True)
+        if kind == "camp":
+            meetings = {m.id: m for m in await self.store.meetings()}
+            meeting = meetings.get(int(spec.get("meeting", 0)))
+            if meeting is None or meeting.id not in await self.store.attending(pid):
+                return None
+            phase = next((p for p in self.content.camp_phases if p.id == spec.get("phase")), None)
+            if phase is None:
+                return None
+            done = await self.store.camp_done(pid, meeting.id)
+            if all(item.id in done for item in phase.items):
+                return None
+            rendered = self.content.render("reminder_camp", meeting=meeting, phase=phase,
+                                           when=describe_offset(phase.offset_days))
+            checklist = Checklist(f"{phase.title}: {meeting.name}", tuple(
+                ChecklistItem(item.id, item.title, item.id in done, f"camp:{meeting.id}:{item.id}", item.detail)
+                for item in phase.items))
+            return self._from(rendered, "reminder", checklist=checklist,
+                              buttons=(Button("Full checklist", f"cmd:camp {meeting.key}"),))
+        log.warning("unknown reminder kind=%s person=%s", kind, pid)
+        return None
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _hospital(self) -> dict[str, str]:

@@ -43,6 +43,22 @@ class DigestSchedule:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    per_conversation_per_second: float
+    per_second: float
+    """Across all conversations of the platform (workspace or tenant)."""
+    per_conversation_per_hour: int | None = None
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    slack: RateLimit = RateLimit(per_conversation_per_second=1.0, per_second=20.0)
+    teams: RateLimit = RateLimit(per_conversation_per_second=7.0, per_second=50.0, per_conversation_per_hour=1800)
+    max_attempts: int = 6
+    tick_seconds: int = 60
+
+
+@dataclass(frozen=True)
 class Config:
     hospital_name: str = "Riverside University Hospital"
     hospital_handle: str = "RiversideUH"
@@ -54,6 +70,7 @@ class Config:
     digest: DigestSchedule = field(default_factory=DigestSchedule)
     slack_marketing_channel: str = ""
     teams_marketing_channel: str = ""
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
     content_dir: Path = DEFAULT_CONTENT_DIR
     source: str = "(defaults)"
 
@@ -88,7 +105,7 @@ def load_config(path: Path, *, required: bool = False) -> Config:
 def _parse(path: Path, data: Any) -> Config:
     reader = _Reader(path, data)
     reader.only({"hospital", "admins", "quiet_hours", "lessons", "nudges", "digest",
-                 "marketing", "content_dir"})
+                 "marketing", "delivery", "content_dir"})
     hospital = reader.section("hospital", {"name", "x_handle", "timezone"})
     name = hospital.text("name", Config.hospital_name)
     handle = hospital.text("x_handle", Config.hospital_handle).lstrip("@")
@@ -108,6 +125,7 @@ def _parse(path: Path, data: Any) -> Config:
     nudges = reader.section("nudges", {"max_per_day"})
     digest = reader.section("digest", {"weekday", "time"})
     marketing = reader.section("marketing", {"slack_channel", "teams_channel"})
+    delivery = reader.section("delivery", {"slack", "teams", "max_attempts", "tick_seconds"})
     weekdays = tuple(sorted({_weekday(lessons, "weekdays", day) for day in lessons.list("weekdays", ["tue", "thu"])}))
     if not weekdays:
         lessons.fail("weekdays", "needs at least one day")
@@ -132,8 +150,25 @@ def _parse(path: Path, data: Any) -> Config:
         ),
         slack_marketing_channel=marketing.text("slack_channel", ""),
         teams_marketing_channel=marketing.text("teams_channel", ""),
+        delivery=DeliverySettings(
+            slack=_rate_limit(delivery, "slack", DeliverySettings.slack),
+            teams=_rate_limit(delivery, "teams", DeliverySettings.teams),
+            max_attempts=delivery.number("max_attempts", 6, minimum=1, maximum=20),
+            tick_seconds=delivery.number("tick_seconds", 60, minimum=5, maximum=3600),
+        ),
         content_dir=content_dir,
         source=str(path),
+    )
+
+
+def _rate_limit(parent: "_Reader", key: str, default: RateLimit) -> RateLimit:
+    section = parent.section(key, {"per_conversation_per_second", "per_second", "per_conversation_per_hour"})
+    hourly = section.number("per_conversation_per_hour", default.per_conversation_per_hour or 0,
+                            minimum=0, maximum=100_000)
+    return RateLimit(
+        per_conversation_per_second=section.rate("per_conversation_per_second", default.per_conversation_per_second),
+        per_second=section.rate("per_second", default.per_second),
+        per_conversation_per_hour=hourly or None,
     )
 
 
@@ -214,6 +249,14 @@ class _Reader:
             self.fail(key, f"must be a whole number from {minimum} to {maximum}")
         return value
 
+    def rate(self, key: str, default: float) -> float:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1000:
+            self.fail(key, "must be a number of messages per second above 0 and at most 1000")
+        return float(value)
+
     def clock(self, key: str, default: time) -> time:
         value = self.data.get(key)
         if value is None:
@@ -258,4 +301,15 @@ digest:
 marketing:
   slack_channel: ""                # e.g. C0123456789, where the weekly digest is posted
   teams_channel: ""                # Teams channel conversation id (19:…@thread.tacv2)
+
+delivery:                          # platform rate limits the sender stays under
+  slack:
+    per_conversation_per_second: 1
+    per_second: 20                 # across the workspace
+  teams:
+    per_conversation_per_second: 7
+    per_conversation_per_hour: 1800
+    per_second: 50
+  max_attempts: 6                  # then the message is parked as dead (see `rounds outbox`)
+  tick_seconds: 60                 # how often the scheduler looks for due reminders
 """

@@ -48,6 +48,10 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "report": "report hospital",
         "report_department": "department rows",
         "not_admin": "command",
+        "reminder_footer": "",
+        "reminder_profile": "handle missing step hospital",
+        "reminder_follow": "hospital step",
+        "reminder_camp": "meeting phase when",
         "unknown_command": "text suggestion",
     }.items()
 }

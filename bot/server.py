@@ -7,18 +7,23 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from bot.channels.webchat import Persona, add_webchat_routes
+from bot.delivery.service import Delivery
+from bot.delivery.transport import Transport
+from bot.delivery.web import WebTransport
 from bot.messages import Incoming, Reply
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
+DELIVERY = web.AppKey("delivery", Delivery)
 
 
 class WebChatBridge:
     """What the local chat needs from the product: people to play, the coach, the demo clock."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, delivery: Delivery) -> None:
         self.runtime = runtime
+        self.delivery = delivery
 
     async def personas(self) -> list[Persona]:
         people = await self.runtime.store.people()
@@ -34,10 +39,19 @@ class WebChatBridge:
 
     async def advance_clock(self, delta: timedelta) -> datetime:
         await self.runtime.advance_clock(delta)
+        await self.delivery.tick()
+        await self.delivery.sender.drain_once()
         return self.runtime.clock.now()
 
     async def inbox(self, persona_id: str, after: int) -> list[tuple[int, Reply]]:
-        return []
+        messages = await self.runtime.store.outbox.sent_for("web", persona_id, after)
+        rendered = []
+        for message in messages:
+            reply = await self.runtime.coach.reminder(message.person_id, message.kind, message.spec) \
+                if message.person_id is not None else None
+            if reply is not None:
+                rendered.append((message.id, reply))
+        return rendered
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -55,16 +69,31 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
-def create_app(runtime: Runtime, *, webchat: bool) -> web.Application:
+def create_app(runtime: Runtime, *, webchat: bool, background: bool = True) -> web.Application:
+    """The whole product on one aiohttp app; ``background`` runs the scheduler and sender."""
     app = web.Application(client_max_size=1024 * 1024)
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    transports: dict[str, Transport] = {}
+    if runtime.demo:
+        transports["web"] = WebTransport()
+    delivery = Delivery(runtime, transports)
+    app[DELIVERY] = delivery
     if webchat:
-        add_webchat_routes(app, WebChatBridge(runtime), clock_control=runtime.demo)
+        add_webchat_routes(app, WebChatBridge(runtime, delivery), clock_control=runtime.demo)
+
+    async def start_delivery(_: web.Application) -> None:
+        if background:
+            delivery.start()
+
+    async def stop_delivery(_: web.Application) -> None:
+        await delivery.stop()
 
     async def close_store(_: web.Application) -> None:
         await runtime.store.close()
 
+    app.on_startup.append(start_delivery)
+    app.on_shutdown.append(stop_delivery)
     app.on_cleanup.append(close_store)
     return app

@@ -14,6 +14,7 @@ from bot.core.curriculum import ReviewState
 from bot.core.models import Meeting
 from bot.core.snapshot import Enrollment, PersonSnapshot
 from bot.store import migrate
+from bot.store.outbox import OutboxStore
 from bot.store.schema import (
     camp_items, conversation_refs, identities, lessons_done, meeting_attendees, meetings, people, processed_events,
     profile_items, quiz_reviews, settings,
@@ -40,6 +41,7 @@ class Person:
     video_posted_at: datetime | None
     snoozed_until: datetime | None
     stopped_at: datetime | None
+    created_at: datetime
 
     @property
     def is_admin(self) -> bool:
@@ -85,6 +87,7 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.outbox = OutboxStore(engine)
 
     @classmethod
     def open(cls, url: str) -> "Store":
@@ -298,6 +301,33 @@ class Store:
         for person_id, value in await conn.execute(query):
             grouped[person_id].add(value)
         return grouped
+
+    # -- what the scheduler needs ---------------------------------------------------------------
+    async def due_reviews(self, now: datetime) -> dict[int, list[tuple[str, int]]]:
+        """Per person, (lesson id, attempts) of quiz questions due again, longest overdue first."""
+        query = (select(quiz_reviews.c.person_id, quiz_reviews.c.lesson_id, quiz_reviews.c.attempts)
+                 .where(quiz_reviews.c.retired.is_(False), quiz_reviews.c.due_at <= now)
+                 .order_by(quiz_reviews.c.due_at, quiz_reviews.c.lesson_id))
+        result: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        async with self.engine.connect() as conn:
+            for person_id, lesson_id, attempts in await conn.execute(query):
+                result[person_id].append((lesson_id, attempts))
+        return result
+
+    async def addresses(self) -> dict[int, dict[str, str]]:
+        """Per person, platform → address for proactive messages (Slack user id, Teams reference key)."""
+        result: dict[int, dict[str, str]] = defaultdict(dict)
+        async with self.engine.connect() as conn:
+            for person_id, platform, user_id in await conn.execute(
+                    select(identities.c.person_id, identities.c.platform, identities.c.platform_user_id)
+                    .order_by(identities.c.linked_at)):
+                if platform == "slack":
+                    result[person_id]["slack"] = user_id
+            for person_id, platform, address in await conn.execute(
+                    select(conversation_refs.c.person_id, conversation_refs.c.platform, conversation_refs.c.address)
+                    .where(conversation_refs.c.person_id.is_not(None)).order_by(conversation_refs.c.updated_at)):
+                result[person_id][platform] = address
+        return result
 
     # -- conversation references (proactive messages) ----------------------------------------------
     async def save_conversation_ref(self, platform: str, address: str, reference: str,

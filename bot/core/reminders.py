@@ -1,0 +1,141 @@
+"""Reminder policy: given a physician's state and an instant, which messages are due.
+
+Pure and deterministic. Every message carries a deduplication key built from the physician,
+the kind and the period (a cadence step, a local date, a meeting phase), so planning the same
+instant twice, or two instances planning at once, yields the same keys: the outbox stores each
+key once. Periods are local dates or steps, never "now", so clock skew and DST changes cannot
+double or skip a day.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.core.models import CampPhase, Meeting
+from bot.core.tweetcamp import timeline
+
+Kind = Literal["profile", "follow", "lesson", "review", "camp"]
+NUDGE_PRIORITY: tuple[Kind, ...] = ("review", "lesson", "profile", "follow")
+"""Counted against the daily cap, most valuable first; ``camp`` countdowns are not capped."""
+ESCALATION_DAYS = (0, 3, 7, 14)
+MONTHLY_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Respect:
+    """When a physician may be messaged."""
+
+    zone: ZoneInfo
+    quiet_start: time = time(19, 0)
+    quiet_end: time = time(8, 0)
+    weekends_off: bool = True
+    snoozed_until: datetime | None = None
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class Cadence:
+    lesson_weekdays: tuple[int, ...] = (1, 3)
+    lesson_time: time = time(8, 30)
+    max_nudges_per_day: int = 1
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """What the policy needs to know about one physician."""
+
+    person_id: int
+    joined_at: datetime
+    respect: Respect
+    has_handle: bool
+    profile_complete: bool
+    follows_hospital: bool
+    next_lesson: str | None
+    """Id of the next new lesson, or None when the curriculum is done."""
+    reviews_due: tuple[tuple[str, int], ...] = ()
+    """(lesson id, attempts so far) of quiz questions due for review."""
+    meetings: tuple[Meeting, ...] = ()
+    """Registered meetings that have not ended."""
+    nudges_today: int = 0
+    """Capped nudges already planned for this physician's local today."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    person_id: int
+    kind: Kind
+    dedup_key: str
+    due_at: datetime
+    spec: dict[str, str | int] = field(default_factory=dict)
+
+
+def local_today(now: datetime, zone: ZoneInfo) -> date:
+    return now.astimezone(zone).date()
+
+
+def may_send(respect: Respect, now: datetime) -> bool:
+    """Outside quiet hours and weekends, not snoozed, not stopped."""
+    if respect.stopped or (respect.snoozed_until is not None and now < respect.snoozed_until):
+        return False
+    local = now.astimezone(respect.zone)
+    if respect.weekends_off and local.weekday() >= 5:
+        return False
+    start, end, at = respect.quiet_start, respect.quiet_end, local.time()
+    in_quiet = (start <= at or at < end) if start > end else (start <= at < end)
+    return not in_quiet
+
+
+def escalation_step(joined_at: datetime, now: datetime, zone: ZoneInfo) -> int | None:
+    """Index of the latest nudge step reached: day 0, 3, 7, 14, then every 30 days (local days)."""
+    days = (local_today(now, zone) - local_today(joined_at, zone)).days
+    if days < 0:
+        return None
+    if days < ESCALATION_DAYS[-1]:
+        return max(i for i, d in enumerate(ESCALATION_DAYS) if d <= days)
+    return len(ESCALATION_DAYS) - 1 + (days - ESCALATION_DAYS[-1]) // MONTHLY_DAYS
+
+
+def _at_local(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The instant of a local wall-clock time; a time skipped by DST moves to the next valid one."""
+    naive = datetime.combine(day, at)
+    aware = naive.replace(tzinfo=zone)
+    roundtrip = aware.astimezone(ZoneInfo("UTC")).astimezone(zone)
+    if roundtrip.replace(tzinfo=None) != naive:  # in a spring-forward gap
+        aware = (naive + timedelta(hours=1)).replace(tzinfo=zone)
+    return aware.astimezone(ZoneInfo("UTC"))
+
+
+def plan(state: PlanState, cadence: Cadence, phases: tuple[CampPhase, ...], now: datetime) -> list[Planned]:
+    """Messages due for one physician at ``now``; empty when they may not be messaged now."""
+    respect = state.respect
+    if not may_send(respect, now):
+        return []
+    zone = respect.zone
+    today = local_today(now, zone)
+    pid = state.person_id
+    morning = _at_local(today, cadence.lesson_time, zone)
+    candidates: dict[Kind, Planned] = {}
+
+    step = escalation_step(state.joined_at, now, zone)
+    if step is not None and not (state.has_handle and state.profile_complete):
+        candidates["profile"] = Planned(pid, "profile", f"{pid}:profile:{step}", now, {"step": step})
+    if step is not None and state.has_handle and not state.follows_hospital:
+        candidates["follow"] = Planned(pid, "follow", f"{pid}:follow:{step}", now, {"step": step})
+    if state.next_lesson and today.weekday() in cadence.lesson_weekdays and now >= morning:
+        candidates["lesson"] = Planned(pid, "lesson", f"{pid}:lesson:{today.isoformat()}", morning,
+                                       {"lesson": state.next_lesson})
+    if state.reviews_due:
+        lesson_id, attempts = state.reviews_due[0]
+        candidates["review"] = Planned(pid, "review", f"{pid}:review:{lesson_id}:{attempts}", now,
+                                       {"lesson": lesson_id})
+
+    room = max(0, cadence.max_nudges_per_day - state.nudges_today)
+    chosen = [candidates[kind] for kind in NUDGE_PRIORITY if kind in candidates][:room]
+    for meeting in state.meetings:
+        for entry in timeline(phases, meeting.starts_on, meeting.ends_on, today):
+            if entry.state == "open" and now >= min(morning, _at_local(entry.due_on, cadence.lesson_time, zone)):
+                chosen.append(Planned(pid, "camp", f"{pid}:camp:{meeting.id}:{entry.phase.id}",
+                                      now, {"meeting": meeting.id, "phase": entry.phase.id}))
+    return chosen

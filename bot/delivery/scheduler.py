@@ -1,0 +1,97 @@
+"""Plans due reminders from stored state into the outbox (no in-memory timer list).
+
+A tick reads every active physician's state, asks the pure policy what is due at this
+instant, and adds those messages to the outbox under their deduplication keys. Running a
+tick twice, or on several instances at once, plans nothing twice.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.config import Config
+from bot.content import Content
+from bot.core.curriculum import next_lesson
+from bot.core.reminders import NUDGE_PRIORITY, Cadence, PlanState, Planned, Respect, local_today, plan
+from bot.store import Store
+from bot.store.outbox import NewMessage
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, store: Store, content: Content, config: Config, platforms: tuple[str, ...],
+                 *, demo: bool = False) -> None:
+        self.store = store
+        self.content = content
+        self.config = config
+        self.platforms = platforms
+        """Platforms that can deliver, in order of preference."""
+        self.demo = demo
+        q = config.quiet_hours
+        self.cadence = Cadence(lesson_weekdays=config.lessons.weekdays, lesson_time=config.lessons.time,
+                               max_nudges_per_day=config.max_nudges_per_day)
+        self._quiet = (q.start, q.end, q.weekends)
+
+    async def tick(self, now: datetime) -> int:
+        """Plan everything due at ``now``; returns how many new messages entered the outbox."""
+        people = await self.store.people(role="physician")
+        snapshots = {s.person_id: s for s in await self.store.snapshots()}
+        reviews = await self.store.due_reviews(now)
+        addresses = await self.store.addresses()
+        recent = await self.store.outbox.capped_since(now - timedelta(days=2), NUDGE_PRIORITY)
+        profile_ids = {item.id for item in self.content.profile_items}
+        planned: list[NewMessage] = []
+        for person in people:
+            snapshot = snapshots.get(person.id)
+            target = self._address(person.id, person.email, addresses)
+            if snapshot is None or target is None:
+                continue
+            zone = self._zone(person.timezone)
+            today = local_today(now, zone)
+            state = PlanState(
+                person_id=person.id,
+                joined_at=person.created_at,
+                respect=Respect(zone, *self._quiet, snoozed_until=person.snoozed_until,
+                                stopped=person.stopped_at is not None),
+                has_handle=person.x_handle is not None,
+                profile_complete=profile_ids <= snapshot.profile_done,
+                follows_hospital=person.follows_hospital_at is not None,
+                next_lesson=(lesson.id if (lesson := next_lesson(self.content.curriculum, snapshot.lessons_done))
+                             else None),
+                reviews_due=tuple(reviews.get(person.id, ())),
+                meetings=tuple(e.meeting for e in snapshot.enrollments if e.meeting.ends_on >= today),
+                nudges_today=sum(1 for due in recent.get(person.id, ()) if local_today(due, zone) == today),
+            )
+            platform, address = target
+            planned.extend(self._message(p, platform, address) for p in
+                           plan(state, self.cadence, self.content.camp_phases, now))
+        added = await self.store.outbox.add(planned, now)
+        if added:
+            log.info("planned %d new messages (%d due)", added, len(planned))
+        return added
+
+    def _address(self, person_id: int, email: str, addresses: dict[int, dict[str, str]]) -> tuple[str, str] | None:
+        known = addresses.get(person_id, {})
+        for platform in self.platforms:
+            if platform in known:
+                return platform, known[platform]
+        if "slack" in self.platforms:
+            return "slack", f"email:{email}"  # resolved with users.lookupByEmail at send time
+        if self.demo and "web" in self.platforms:
+            return "web", email
+        return None
+
+    def _zone(self, name: str | None) -> ZoneInfo:
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        return self.config.zone
+
+    @staticmethod
+    def _message(p: Planned, platform: str, address: str) -> NewMessage:
+        return NewMessage(dedup_key=p.dedup_key, person_id=p.person_id, platform=platform, address=address,
+                          kind=p.kind, spec=dict(p.spec), due_at=p.due_at)

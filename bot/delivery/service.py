@@ -1,0 +1,71 @@
+"""Runs the scheduler and the sender in the background of the server process."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+
+from bot.delivery.scheduler import Scheduler
+from bot.delivery.sender import Sender
+from bot.delivery.transport import Transport
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+DRAIN_TIMEOUT = 20.0
+
+
+class Delivery:
+    def __init__(self, runtime: Runtime, transports: dict[str, Transport]) -> None:
+        self.runtime = runtime
+        self.transports = transports
+        platforms = tuple(p for p in ("slack", "teams", "web") if p in transports)
+        self.scheduler = Scheduler(runtime.store, runtime.content, runtime.config, platforms, demo=runtime.demo)
+        self.sender = Sender(runtime.store, runtime.coach, runtime.clock, transports, runtime.config.delivery)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._tick_now = asyncio.Event()
+
+    async def tick(self) -> int:
+        """Plan what is due now and wake the sender."""
+        added = await self.scheduler.tick(self.runtime.clock.now())
+        self.sender.wake.set()
+        return added
+
+    def poke(self) -> None:
+        """Ask for a scheduler tick right away (the demo clock moved)."""
+        self._tick_now.set()
+
+    async def _schedule_loop(self) -> None:
+        interval = self.runtime.config.delivery.tick_seconds
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler tick failed; next tick in %ss", interval)
+            self._tick_now.clear()
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._tick_now.wait(), timeout=interval)
+
+    def start(self) -> None:
+        if not self.transports:
+            log.info("delivery: no platform configured, reminders are off")
+            return
+        log.info("delivery: reminders via %s", ", ".join(sorted(self.transports)))
+        self._tasks = [asyncio.create_task(self._schedule_loop(), name="scheduler"),
+                       asyncio.create_task(self.sender.run(), name="sender")]
+
+    async def stop(self) -> None:
+        """Stop planning, let in-flight sends finish (bounded), hand back unsent claims."""
+        if not self._tasks:
+            return
+        scheduler, sender = self._tasks
+        scheduler.cancel()
+        self.sender.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(sender), timeout=DRAIN_TIMEOUT)
+        except asyncio.TimeoutError:
+            log.warning("sender did not drain in %ss; unsent claims return to the outbox", DRAIN_TIMEOUT)
+            sender.cancel()
+        with suppress(asyncio.CancelledError):
+            await scheduler
+        await self.runtime.store.outbox.release(self.sender.owner)
+        self._tasks = []

@@ -1,0 +1,179 @@
+"""The outbox: planned messages with a unique deduplication key, claimed under a lease.
+
+A message is ``pending`` until a sender claims it (``sending`` with a lease), then ``sent``,
+``pending`` again for a retry, or ``dead`` after too many failures. A claim whose lease ran
+out (its instance died mid-send) is *in doubt*: the sender asks the platform whether it
+arrived before sending it again.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store.schema import outbox, people
+
+STATUSES = ("pending", "sending", "sent", "dead", "cancelled")
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    dedup_key: str
+    person_id: int | None
+    platform: str
+    address: str
+    kind: str
+    spec: dict[str, Any]
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    dedup_key: str
+    person_id: int | None
+    platform: str
+    address: str
+    kind: str
+    spec: dict[str, Any]
+    status: str
+    attempts: int
+    due_at: datetime
+    next_attempt_at: datetime
+    last_error: str | None
+    message_id: str | None
+    sent_at: datetime | None
+    in_doubt: bool = False
+    """Claimed before by a sender whose lease ran out: it may have been delivered."""
+
+
+def _message(row: Any, in_doubt: bool = False) -> OutboxMessage:
+    m = row._mapping
+    return OutboxMessage(id=m["id"], dedup_key=m["dedup_key"], person_id=m["person_id"], platform=m["platform"],
+                         address=m["address"], kind=m["kind"], spec=json.loads(m["spec"]), status=m["status"],
+                         attempts=m["attempts"], due_at=m["due_at"], next_attempt_at=m["next_attempt_at"],
+                         last_error=m["last_error"], message_id=m["message_id"], sent_at=m["sent_at"],
+                         in_doubt=in_doubt)
+
+
+class OutboxStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def add(self, messages: Iterable[NewMessage], now: datetime) -> int:
+        """Insert messages whose key is new; already-planned keys are left alone. Returns inserted."""
+        rows = [dict(dedup_key=m.dedup_key, person_id=m.person_id, platform=m.platform, address=m.address,
+                     kind=m.kind, spec=json.dumps(m.spec, sort_keys=True), status="pending", attempts=0,
+                     due_at=m.due_at, next_attempt_at=max(m.due_at, now), created_at=now) for m in messages]
+        if not rows:
+            return 0
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        inserted = 0
+        async with self.engine.begin() as conn:
+            for start in range(0, len(rows), 500):
+                statement = dialect.insert(outbox).values(rows[start:start + 500]).on_conflict_do_nothing(
+                    index_elements=["dedup_key"]).returning(outbox.c.id)
+                inserted += len((await conn.execute(statement)).all())
+        return inserted
+
+    async def claim(self, now: datetime, owner: str, limit: int, lease: timedelta) -> list[OutboxMessage]:
+        """Take up to ``limit`` due messages for ``owner`` until ``now + lease``.
+
+        The claim is one conditional UPDATE: a row another instance claimed first no longer
+        matches, so no message is handed to two senders.
+        """
+        due = and_(outbox.c.next_attempt_at <= now, or_(
+            outbox.c.status == "pending",
+            and_(outbox.c.status == "sending", outbox.c.lease_until < now)))
+        async with self.engine.begin() as conn:
+            candidates = (await conn.execute(
+                select(outbox.c.id, outbox.c.status).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id)
+                .limit(limit))).all()
+            if not candidates:
+                return []
+            doubtful = {row.id for row in candidates if row.status == "sending"}
+            claimed = (await conn.execute(
+                update(outbox).where(outbox.c.id.in_([row.id for row in candidates]), due)
+                .values(status="sending", lease_owner=owner, lease_until=now + lease)
+                .returning(*outbox.c))).all()
+        return sorted((_message(row, row.id in doubtful) for row in claimed), key=lambda m: (m.next_attempt_at, m.id))
+
+    async def mark_sent(self, message_id: int, platform_message_id: str | None, now: datetime) -> None:
+        await self._set(message_id, status="sent", sent_at=now, message_id=platform_message_id,
+                        lease_until=None, lease_owner=None, last_error=None)
+
+    async def mark_retry(self, message_id: int, attempts: int, next_attempt_at: datetime, error: str) -> None:
+        await self._set(message_id, status="pending", attempts=attempts, next_attempt_at=next_attempt_at,
+                        last_error=error[:300], lease_until=None, lease_owner=None)
+
+    async def mark_dead(self, message_id: int, attempts: int, error: str) -> None:
+        await self._set(message_id, status="dead", attempts=attempts, last_error=error[:300],
+                        lease_until=None, lease_owner=None)
+
+    async def cancel(self, message_id: int, reason: str) -> None:
+        await self._set(message_id, status="cancelled", last_error=reason[:300], lease_until=None, lease_owner=None)
+
+    async def release(self, owner: str) -> int:
+        """Hand back every claim of ``owner`` that was never attempted (graceful shutdown)."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(outbox).where(outbox.c.lease_owner == owner,
+                                                             outbox.c.status == "sending")
+                                        .values(status="pending", lease_owner=None, lease_until=None))
+            return result.rowcount
+
+    async def requeue_dead(self, now: datetime, ids: Iterable[int] | None = None) -> int:
+        condition = outbox.c.status == "dead"
+        if ids is not None:
+            condition = and_(condition, outbox.c.id.in_(list(ids)))
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(outbox).where(condition).values(
+                status="pending", attempts=0, next_attempt_at=now, last_error=None))
+            return result.rowcount
+
+    async def list(self, statuses: Iterable[str], limit: int = 200) -> list[OutboxMessage]:
+        query = (select(outbox).where(outbox.c.status.in_(list(statuses)))
+                 .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit))
+        async with self.engine.connect() as conn:
+            return [_message(row) for row in await conn.execute(query)]
+
+    async def sent_for(self, platform: str, address: str, after_id: int, limit: int = 100) -> list[OutboxMessage]:
+        query = (select(outbox).where(outbox.c.platform == platform, outbox.c.address == address,
+                                      outbox.c.status == "sent", outbox.c.id > after_id)
+                 .order_by(outbox.c.id).limit(limit))
+        async with self.engine.connect() as conn:
+            return [_message(row) for row in await conn.execute(query)]
+
+    async def counts(self) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
+            return {status: count for status, count in rows}
+
+    async def capped_since(self, since: datetime, kinds: Iterable[str]) -> dict[int, list[datetime]]:
+        """Due instants of capped messages per person since ``since`` (for the daily nudge cap)."""
+        query = select(outbox.c.person_id, outbox.c.due_at).where(
+            outbox.c.due_at >= since, outbox.c.kind.in_(list(kinds)), outbox.c.status != "cancelled")
+        result: dict[int, list[datetime]] = {}
+        async with self.engine.connect() as conn:
+            for person_id, due_at in await conn.execute(query):
+                result.setdefault(person_id, []).append(due_at)
+        return result
+
+    async def unreachable(self) -> list[tuple[int, str, str, datetime]]:
+        """(person id, name, last error, when) for physicians whose latest message is dead."""
+        latest = (select(outbox.c.person_id, func.max(outbox.c.id).label("last_id"))
+                  .where(outbox.c.person_id.is_not(None), outbox.c.status.in_(("sent", "dead")))
+                  .group_by(outbox.c.person_id).subquery())
+        query = (select(outbox.c.person_id, people.c.name, outbox.c.last_error, outbox.c.next_attempt_at)
+                 .join(latest, outbox.c.id == latest.c.last_id).join(people, people.c.id == outbox.c.person_id)
+                 .where(outbox.c.status == "dead").order_by(people.c.name))
+        async with self.engine.connect() as conn:
+            return [(r[0], r[1], r[2] or "unknown error", r[3]) for r in await conn.execute(query)]
+
+    async def _set(self, row_id: int, **values: Any) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
