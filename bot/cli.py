@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from aiohttp import web
 
@@ -28,12 +28,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return args.run(args)
     except (UsageError, ConfigError, ContentError, NotMigrated) as exc:
         print(f"rounds: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, BrokenPipeError):
         return EXIT_OK
 
 
@@ -70,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(metavar="ACTION")
     db.set_defaults(run=lambda _: db.print_help() or EXIT_USAGE)
     command("upgrade", _db_upgrade, "apply schema migrations to $DATABASE_URL", db_sub)
+
+    digest = command("digest", _digest, "print this week's marketing digest in the terminal")
+    digest.add_argument("--preview", action="store_true", help="print only, send nothing (the default)")
+    digest.add_argument("--chart", metavar="FILE.png", help="also write the trend chart to this file")
+
+    outbox = command("outbox", _outbox_list, "list pending and dead (undeliverable) messages")
+    outbox.add_argument("--all", action="store_true", help="also list sent and cancelled messages")
+    outbox_sub = outbox.add_subparsers(metavar="ACTION")
+    retry = command("retry", _outbox_retry, "re-queue dead messages for another delivery attempt", outbox_sub)
+    retry.add_argument("ids", nargs="*", type=int, help="outbox ids (default: every dead message)")
     return parser
 
 
@@ -112,6 +123,63 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
     before, after = asyncio.run(run())
     print(f"database at schema {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    return EXIT_OK
+
+
+def _with_store(work: Callable[[Store], Any]) -> Any:
+    async def run() -> Any:
+        store = Store.open(database_url_from_env())
+        try:
+            await store.check_migrated()
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _digest(args: argparse.Namespace) -> int:
+    from bot.channels.terminal import render_text
+
+    runtime = Runtime.build(_config(args), database_url_from_env())
+
+    async def run():
+        try:
+            await runtime.store.check_migrated()
+            return await runtime.coach.digest_reply(runtime.clock.now())
+        finally:
+            await runtime.store.close()
+
+    reply = asyncio.run(run())
+    sys.stdout.write(render_text(reply))
+    if args.chart and reply.image:
+        Path(args.chart).write_bytes(reply.image.png)
+        print(f"chart written to {args.chart}")
+    return EXIT_OK
+
+
+def _outbox_list(args: argparse.Namespace) -> int:
+    statuses = ("pending", "sending", "dead", "sent", "cancelled") if args.all else ("pending", "sending", "dead")
+
+    async def work(store: Store) -> tuple[dict[str, int], list]:
+        return await store.outbox.counts(), await store.outbox.list(statuses, limit=500)
+
+    counts, messages = _with_store(work)
+    print("outbox: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sending", "sent", "dead", "cancelled")))
+    for m in messages:
+        when = m.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC")
+        error = f"  last error: {m.last_error}" if m.last_error else ""
+        print(f"{m.id:>8}  {m.status:<9} {m.kind:<8} {m.platform}:{m.address}  attempts={m.attempts}  next={when}{error}")
+    return EXIT_OK
+
+
+def _outbox_retry(args: argparse.Namespace) -> int:
+    async def work(store: Store) -> int:
+        from bot.clock import SystemClock
+        return await store.outbox.requeue_dead(SystemClock().now(), args.ids or None)
+
+    count = _with_store(work)
+    print(f"re-queued {count} dead message{'s' if count != 1 else ''}; a running server sends them within a minute")
     return EXIT_OK
 
 

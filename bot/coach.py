@@ -21,10 +21,14 @@ from bot.core import curriculum as cur
 from bot.core.handles import InvalidHandle, normalize_handle
 from bot.core.models import Lesson, Meeting
 from bot.core.readiness import Readiness, Stage, assess
-from bot.core.reports import RosterRow, department_rows, hospital_report
+from bot.charts import trend_png
+from bot.core.digest import Digest, build_digest, iso_week, previous_week
+from bot.core.reports import (
+    RosterRow, department_rows, followback_worklist, hospital_report, meeting_readiness,
+)
 from bot.core.snapshot import next_enrollment, progress_of
 from bot.core.tweetcamp import describe_offset, timeline
-from bot.messages import Button, Checklist, ChecklistItem, Incoming, Progress, Reply, Table
+from bot.messages import Button, Checklist, ChecklistItem, Image, Incoming, Progress, Reply, Table
 from bot.store import Person, Store
 
 log = logging.getLogger(__name__)
@@ -129,6 +133,8 @@ class Coach:
         if verb == "camp":
             meeting_id, _, item_id = arg.partition(":")
             return await self._toggle_camp(caller, meeting_id, item_id)
+        if verb == "followback":
+            return await self._mark_followed_back(caller, arg)
         if verb == "snooze":
             return await self._cmd_snooze(caller, Command("snooze", (arg,), arg))
         log.warning("unknown action person=%s verb=%s", caller.person.id, verb)
@@ -464,6 +470,8 @@ class Coach:
                 for s in await self.store.snapshots()]
 
     async def _cmd_report(self, caller: Caller, command: Command) -> list[Reply]:
+        if command.args and command.args[0].lower() == "meeting":
+            return await self._report_meeting(caller, command.rest.split(None, 1)[1] if len(command.args) > 1 else "")
         rows = await self.roster_rows(self._today(caller))
         if command.rest:
             members = department_rows(rows, command.rest)
@@ -496,6 +504,9 @@ class Coach:
             return None
         zone = ZoneInfo(person.timezone) if person.timezone and _valid_zone(person.timezone) else self.config.zone
         caller = Caller(person, person.is_admin or self.config.is_admin(person.email), zone)
+        if kind == "digest":
+            week = str(spec.get("week") or "") or None
+            return await self.digest_reply(self.clock.now(), week) if caller.is_admin else None
         reply = await self._reminder_body(caller, kind, spec)
         if reply is None:
             return None
@@ -506,6 +517,8 @@ class Coach:
 
     async def broadcast(self, kind: str, spec: dict) -> Reply | None:
         """Render a message to a channel rather than a person (the weekly digest)."""
+        if kind == "digest":
+            return await self.digest_reply(self.clock.now(), str(spec.get("week") or "") or None)
         log.warning("unknown broadcast kind=%s", kind)
         return None
 
@@ -559,6 +572,89 @@ class Coach:
         log.warning("unknown reminder kind=%s person=%s", kind, pid)
         return None
 
+    async def _report_meeting(self, caller: Caller, query: str) -> list[Reply]:
+        if not query:
+            raise BadArguments("Say which meeting, e.g. `report meeting ASCO`.")
+        meeting = await self._find_meeting(query)
+        today = self._today(caller)
+        snapshots = [s for s in await self.store.snapshots() if any(e.meeting.id == meeting.id for e in s.enrollments)]
+        item_ids = frozenset(i.id for p in self.content.camp_phases for i in p.items)
+        attendance = meeting_readiness(snapshots, [meeting], item_ids, today)[0]
+        rows = []
+        for s in sorted(snapshots, key=lambda s: s.name.lower()):
+            done = next(e.camp_done for e in s.enrollments if e.meeting.id == meeting.id) & item_ids
+            rows.append((s.name, s.department, f"@{s.x_handle}" if s.x_handle else "—",
+                         f"{len(done)}/{len(item_ids)}", "ready" if len(done) >= len(item_ids) else "in progress"))
+        rendered = self.content.render("report_meeting", meeting=meeting, attendance=attendance, today=_date(today))
+        table = Table(("Physician", "Department", "X handle", "Tweet Camp", "Status"), tuple(rows)) if rows else None
+        return [self._from(rendered, "report", table=table)]
+
+    async def _cmd_followback(self, caller: Caller, command: Command) -> list[Reply]:
+        rows = followback_worklist(await self.roster_rows(self._today(caller)))
+        rendered = self.content.render("followback", rows=rows, hospital=self._hospital())
+        buttons = tuple(Button(f"Followed back @{r.x_handle}", f"followback:{r.physician_id}") for r in rows[:20])
+        table = Table(("Physician", "Department", "X handle"), tuple(
+            (r.name, r.department, f"[@{r.x_handle}](https://x.com/{r.x_handle})") for r in rows)) if rows else None
+        return [self._from(rendered, "report", table=table, buttons=buttons)]
+
+    async def _mark_followed_back(self, caller: Caller, person_id: str) -> list[Reply]:
+        if not caller.is_admin:
+            return [self._reply("not_admin", "error", command="followback")]
+        person = await self.store.person(int(person_id)) if person_id.isdigit() else None
+        if person is None:
+            raise BadArguments("That physician is no longer on the roster.")
+        await self.store.update_person(person.id, self.clock.now(), followed_back_at=self.clock.now())
+        replies = await self._cmd_followback(caller, Command("followback", (), ""))
+        return [replace(replies[0], replace_original=True)]
+
+    async def _cmd_digest(self, caller: Caller, command: Command) -> list[Reply]:
+        return [await self.digest_reply(self.clock.now())]
+
+    async def _cmd_roster(self, caller: Caller, command: Command) -> list[Reply]:
+        physicians = await self.store.people(role="physician", active_only=False)
+        active = [p for p in physicians if p.active]
+        departments: dict[str, int] = {}
+        for p in active:
+            departments[p.department] = departments.get(p.department, 0) + 1
+        unreachable = await self.store.outbox.unreachable()
+        rendered = self.content.render("roster", active=len(active), inactive=len(physicians) - len(active),
+                                       departments=sorted(departments.items()), unreachable=unreachable)
+        table = Table(("Physician", "Why messages fail", "Since"), tuple(
+            (name, error, _date(when.date())) for _, name, error, when in unreachable)) if unreachable else None
+        return [self._from(rendered, "report", table=table)]
+
+    # -- the weekly digest -----------------------------------------------------------------------------
+    async def build_digest(self, now: datetime, week: str | None = None) -> Digest:
+        """This week's digest, or the digest of ``week`` (numbers as of ``now``, trend up to ``week``)."""
+        today = now.astimezone(self.config.zone).date()
+        week = week or iso_week(today)
+        rows = await self.roster_rows(today)
+        report = hospital_report(self.config.hospital_name, rows)
+        history = {w: numbers for w, numbers in (await self.store.weekly.weeks(14)).items() if w <= week}
+        previous = history.get(previous_week(week))
+        item_ids = frozenset(i.id for p in self.content.camp_phases for i in p.items)
+        meetings = meeting_readiness(await self.store.snapshots(), await self.store.meetings(ending_on_or_after=today),
+                                     item_ids, today)
+        return build_digest(self.config.hospital_name, week, report, rows, previous, history, meetings)
+
+    async def save_weekly_snapshot(self, now: datetime) -> bool:
+        """Store this week's readiness once (first writer wins), so trends are facts."""
+        today = now.astimezone(self.config.zone).date()
+        report = hospital_report(self.config.hospital_name, await self.roster_rows(today))
+        return await self.store.weekly.save_week(iso_week(today), report, now)
+
+    async def digest_reply(self, now: datetime, week: str | None = None) -> Reply:
+        digest = await self.build_digest(now, week)
+        rendered = self.content.render("digest", digest=digest, hospital=self._hospital())
+        table = Table(("Department", "Physicians", "Profile", "Follow us", "Core lessons", "Avg score", "Change"), tuple(
+            (d.current.label, str(d.current.physicians), f"{d.current.pct(d.current.with_profile)}%",
+             f"{d.current.pct(d.current.following)}%", f"{d.current.pct(d.current.core_lessons_done)}%",
+             str(d.current.average_score), _signed(d.change)) for d in digest.departments))
+        image = Image(trend_png(digest.history, f"Readiness at {self.config.hospital_name}, by week"),
+                      alt=rendered.exports.get("chart_alt", "Readiness by week"), name=f"digest-{digest.week}.png")
+        return self._from(rendered, "digest", table=table, image=image, ephemeral=False,
+                          buttons=(Button("Follow-back worklist", "cmd:followback"), Button("Full report", "cmd:report")))
+
     # -- helpers -------------------------------------------------------------------------------------------
     def _hospital(self) -> dict[str, str]:
         return {"name": self.config.hospital_name, "handle": self.config.hospital_handle}
@@ -597,6 +693,10 @@ def _day(instant: datetime | None, zone: ZoneInfo) -> str:
 def _moment(instant: datetime, zone: ZoneInfo) -> str:
     local = instant.astimezone(zone)
     return f"{_date(local.date())}, {local:%H:%M} {local.tzname()}"
+
+
+def _signed(change: int | None) -> str:
+    return "—" if change is None else f"{change:+d}"
 
 
 def _sources_line(lesson: Lesson) -> str:

@@ -37,7 +37,11 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("snooze", "snooze <1d|3d|1w|2w|until YYYY-MM-DD>", "pause reminders for a while", "snooze 1w"),
     CommandSpec("stop", "stop", "stop all reminders (you can still ask me anything)", "stop"),
     CommandSpec("start", "start", "resume reminders", "start"),
-    CommandSpec("report", "report [department]", "readiness of the hospital or one department", "report Cardiology", admin=True),
+    CommandSpec("report", "report [department | meeting <name>]", "readiness of the hospital, a department or a meeting's attendees",
+                "report Cardiology", admin=True),
+    CommandSpec("followback", "followback", "physicians who follow the hospital and wait for a follow back", "followback", admin=True),
+    CommandSpec("digest", "digest", "preview this week's marketing digest", "digest", admin=True),
+    CommandSpec("roster", "roster", "roster summary and who can't be reached, and why", "roster", admin=True),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS if " " not in spec.name}
 ALIASES = {
@@ -47,6 +51,7 @@ ALIASES = {
     "meeting": "meetings", "conferences": "meetings", "join": "meetings", "leave": "meetings",
     "tweetcamp": "camp", "checklist": "camp", "pause": "snooze", "unsubscribe": "stop",
     "resume": "start", "handle": "profile", "reports": "report", "readiness": "report",
+    "follow-back": "followback", "followbacks": "followback", "weekly": "digest", "team": "roster",
 }
 MAX_SNOOZE = timedelta(days=90)
 

@@ -68,6 +68,15 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Image:
+    png: bytes
+    alt: str
+    """Text alternative, also the fallback where a platform cannot show the image."""
+    name: str
+    """Stable file name, e.g. ``digest-2026-W48.png``."""
+
+
+@dataclass(frozen=True)
 class Progress:
     score: int
     """Readiness score, 0–100."""
@@ -107,3 +116,4 @@ class Reply:
     """Only the asker sees it (Slack slash commands); shared replies set False."""
     fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     """Short label/value pairs shown side by side."""
+    image: Image | None = None

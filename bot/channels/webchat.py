@@ -6,6 +6,7 @@ Logs carry persona ids and action ids, never message text.
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -150,6 +151,10 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         "replace_original": reply.replace_original,
         "ephemeral": reply.ephemeral,
         "fields": [{"label": label, "value": value} for label, value in reply.fields],
+        "image": None if reply.image is None else {
+            "src": "data:image/png;base64," + base64.b64encode(reply.image.png).decode("ascii"),
+            "alt": reply.image.alt,
+        },
     }
 
 

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Iterable
 
+from bot.core.models import Meeting
 from bot.core.readiness import PhysicianProgress, Readiness, assess
+from bot.core.snapshot import PersonSnapshot
 
 
 @dataclass(frozen=True)
@@ -87,3 +90,38 @@ def department_rows(rows: Iterable[RosterRow], department: str) -> list[tuple[Ro
     wanted = department.strip().lower()
     members = [(row, assess(row.progress)) for row in rows if row.department.lower() == wanted]
     return sorted(members, key=lambda pair: (pair[1].score, pair[0].name.lower()))
+
+
+@dataclass(frozen=True)
+class MeetingReadiness:
+    meeting: Meeting
+    attendees: int
+    camp_done: int
+    """Attendees who finished the whole Tweet Camp checklist."""
+    items_done: int
+    items_total: int
+
+    @property
+    def items_pct(self) -> int:
+        return round(100 * self.items_done / self.items_total) if self.items_total else 0
+
+
+def meeting_readiness(snapshots: Iterable[PersonSnapshot], meetings: Iterable[Meeting], camp_item_ids: frozenset[str],
+                      today: date) -> list[MeetingReadiness]:
+    """Per upcoming meeting, how far its registered attendees are with Tweet Camp."""
+    snapshots = list(snapshots)
+    result = []
+    for meeting in sorted((m for m in meetings if m.ends_on >= today), key=lambda m: (m.starts_on, m.id)):
+        done_sets = [e.camp_done & camp_item_ids for s in snapshots for e in s.enrollments if e.meeting.id == meeting.id]
+        total = len(camp_item_ids)
+        result.append(MeetingReadiness(
+            meeting=meeting, attendees=len(done_sets),
+            camp_done=sum(1 for done in done_sets if total and len(done) >= total),
+            items_done=sum(len(done) for done in done_sets), items_total=total * len(done_sets)))
+    return result
+
+
+def followback_worklist(rows: Iterable[RosterRow]) -> list[RosterRow]:
+    """Physicians who follow the hospital and have a handle but are not followed back, by name."""
+    return sorted((r for r in rows if r.progress.follows_hospital and not r.progress.followed_back and r.x_handle),
+                  key=lambda r: r.name.lower())

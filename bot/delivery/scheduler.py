@@ -10,9 +10,11 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.coach import Coach
 from bot.config import Config
 from bot.content import Content
 from bot.core.curriculum import next_lesson
+from bot.core.digest import digest_due_at, iso_week
 from bot.core.reminders import NUDGE_PRIORITY, Cadence, PlanState, Planned, Respect, local_today, plan
 from bot.store import Store
 from bot.store.outbox import NewMessage
@@ -22,8 +24,9 @@ log = logging.getLogger(__name__)
 
 class Scheduler:
     def __init__(self, store: Store, content: Content, config: Config, platforms: tuple[str, ...],
-                 *, demo: bool = False) -> None:
+                 coach: Coach, *, demo: bool = False) -> None:
         self.store = store
+        self.coach = coach
         self.content = content
         self.config = config
         self.platforms = platforms
@@ -67,10 +70,34 @@ class Scheduler:
             platform, address = target
             planned.extend(self._message(p, platform, address) for p in
                            plan(state, self.cadence, self.content.camp_phases, now))
+        planned.extend(await self._digest(now, people, addresses))
         added = await self.store.outbox.add(planned, now)
         if added:
             log.info("planned %d new messages (%d due)", added, len(planned))
         return added
+
+    async def _digest(self, now: datetime, people: list, addresses: dict[int, dict[str, str]]) -> list[NewMessage]:
+        """This week's digest to the marketing channels and each marketing manager, once it is due."""
+        config = self.config
+        today = local_today(now, config.zone)
+        if now < digest_due_at(today, config.digest.weekday, config.digest.time, config.zone):
+            return []
+        week = iso_week(today)
+        if await self.coach.save_weekly_snapshot(now):
+            log.info("stored readiness snapshot for %s", week)
+        spec = {"week": week}
+        messages = [NewMessage(f"digest:{week}:{platform}:{channel}", None, platform, channel, "digest", spec, now)
+                    for platform, channel in (("slack", config.slack_marketing_channel),
+                                              ("teams", config.teams_marketing_channel))
+                    if channel and platform in self.platforms]
+        managers = await self.store.people(role="admin")
+        managers += [p for p in people if config.is_admin(p.email)]
+        for manager in managers:
+            target = self._address(manager.id, manager.email, addresses)
+            if target is not None:
+                messages.append(NewMessage(f"digest:{week}:person:{manager.id}", manager.id, target[0], target[1],
+                                           "digest", spec, now))
+        return messages
 
     def _address(self, person_id: int, email: str, addresses: dict[int, dict[str, str]]) -> tuple[str, str] | None:
         known = addresses.get(person_id, {})

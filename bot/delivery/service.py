@@ -19,7 +19,8 @@ class Delivery:
         self.runtime = runtime
         self.transports = transports
         platforms = tuple(p for p in ("slack", "teams", "web") if p in transports)
-        self.scheduler = Scheduler(runtime.store, runtime.content, runtime.config, platforms, demo=runtime.demo)
+        self.scheduler = Scheduler(runtime.store, runtime.content, runtime.config, platforms, runtime.coach,
+                                   demo=runtime.demo)
         self.sender = Sender(runtime.store, runtime.coach, runtime.clock, transports, runtime.config.delivery)
         self._tasks: list[asyncio.Task[None]] = []
         self._tick_now = asyncio.Event()

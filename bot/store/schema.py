@@ -160,3 +160,21 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
 )
+
+readiness_snapshots = Table(
+    "readiness_snapshots", metadata,
+    Column("week", String(10), primary_key=True),
+    # ISO week of the hospital's calendar, e.g. 2026-W48
+    Column("department", String(120), primary_key=True),
+    # "" holds the whole hospital
+    Column("physicians", Integer, nullable=False),
+    Column("with_profile", Integer, nullable=False),
+    Column("profile_complete", Integer, nullable=False),
+    Column("following", Integer, nullable=False),
+    Column("followed_back", Integer, nullable=False),
+    Column("core_lessons_done", Integer, nullable=False),
+    Column("camp_registered", Integer, nullable=False),
+    Column("camp_done", Integer, nullable=False),
+    Column("score_total", Integer, nullable=False),
+    Column("taken_at", UTCDateTime, nullable=False),
+)

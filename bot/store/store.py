@@ -15,6 +15,7 @@ from bot.core.models import Meeting
 from bot.core.snapshot import Enrollment, PersonSnapshot
 from bot.store import migrate
 from bot.store.outbox import OutboxStore
+from bot.store.snapshots import SnapshotStore
 from bot.store.schema import (
     camp_items, conversation_refs, identities, lessons_done, meeting_attendees, meetings, people, processed_events,
     profile_items, quiz_reviews, settings,
@@ -88,6 +89,7 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.outbox = OutboxStore(engine)
+        self.weekly = SnapshotStore(engine)
 
     @classmethod
     def open(cls, url: str) -> "Store":

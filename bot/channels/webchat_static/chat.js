@@ -295,6 +295,7 @@
     if (reply.progress) article.append(renderProgress(reply.progress));
     if (reply.checklist) article.append(renderChecklist(reply.checklist, article, reply.message_id));
     if (reply.table) article.append(renderTable(reply.table, reply.title));
+    if (reply.image) article.append(el("img", { class: "msg-image", src: reply.image.src, alt: reply.image.alt }));
     if (reply.buttons && reply.buttons.length) {
       article.append(renderButtons(reply.buttons, article, reply.message_id));
     }
