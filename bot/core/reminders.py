@@ -83,7 +83,7 @@ def may_send(respect: Respect, now: datetime) -> bool:
     if respect.weekends_off and local.weekday() >= 5:
         return False
     start, end, at = respect.quiet_start, respect.quiet_end, local.time()
-    in_quiet = (start <= at or at < end) if start > end else (start <= at < end)
+    in_quiet = (start <= at or at < end) if start > end else (start <= at < end)  # start == end: none
     return not in_quiet
 
 
