@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock
@@ -20,6 +20,7 @@ from bot.content import Content, Rendered
 from bot.core import curriculum as cur
 from bot.core.handles import InvalidHandle, normalize_handle
 from bot.core.models import Lesson, Meeting
+from bot.core.preflight import DraftContext, MeetingWindow, check_draft
 from bot.core.readiness import Readiness, Stage, assess
 from bot.charts import trend_png
 from bot.core.digest import Digest, build_digest, iso_week, previous_week
@@ -28,6 +29,7 @@ from bot.core.reports import (
 )
 from bot.core.snapshot import next_enrollment, progress_of
 from bot.core.tweetcamp import describe_offset, timeline
+from bot.preflight_rules import preflight_reply
 from bot.messages import Button, Checklist, ChecklistItem, Image, Incoming, Progress, Reply, Table
 from bot.store import Person, Store
 
@@ -320,7 +322,7 @@ class Coach:
         return [await self._meetings_reply(caller)]
 
     async def _add_meeting(self, caller: Caller, text: str) -> list[Reply]:
-        request = parse_meeting_request(text, self.content.catalog)
+        request = parse_meeting_request(text, self.content.catalog, self.config.zone)
         if await self.store.meeting_by_key(request.meeting.key):
             raise BadArguments(f"{request.meeting.name} is already on the calendar.")
         meeting = await self.store.add_meeting(request.meeting, self.clock.now())
@@ -443,6 +445,18 @@ class Coach:
                        for s in stages)
         return [self._from(rendered, "status", progress=Progress(readiness.score, reached, next_text),
                            buttons=buttons, fields=fields)]
+
+    # -- draft check -------------------------------------------------------------------------------------
+    async def _cmd_check(self, caller: Caller, command: Command) -> list[Reply]:
+        """Check a draft in memory; the text is never stored or logged."""
+        now = self.clock.now()
+        today = self._today(caller)
+        meetings = await self.store.meetings(ending_on_or_after=today - timedelta(days=1))
+        windows = tuple(MeetingWindow(m.name, m.hashtag, m.starts_on, m.ends_on,
+                                      m.embargo_lifts_at.astimezone(caller.zone) if m.embargo_lifts_at else None)
+                        for m in meetings)
+        report = check_draft(command.rest, self.content.preflight, DraftContext(now=now, meetings=windows))
+        return [preflight_reply(report, command.rest)]
 
     # -- reminders preferences -------------------------------------------------------------------------
     async def _cmd_snooze(self, caller: Caller, command: Command) -> list[Reply]:

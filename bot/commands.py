@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import shlex
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -75,7 +75,7 @@ def parse(text: str) -> Command | Unknown:
     cleaned = re.sub(r"^\s*(/rounds\b|<@[^>]+>|@\w+)\s*", "", text or "").strip()
     if not cleaned:
         return Command("help", (), "")
-    word, _, rest = cleaned.partition(" ")
+    word, rest = re.match(r"(\S+)\s*(.*)", cleaned, re.DOTALL).groups()  # type: ignore[union-attr]
     word = word.lower().rstrip(":,.!")
     rest = rest.strip()
     if word in ("join", "leave"):
@@ -131,10 +131,10 @@ class MeetingRequest:
     """Emails and department names to register."""
 
 
-_MEETING_KEYS = {"name", "start", "end", "city", "hashtag", "embargo", "attendees", "specialty"}
+_MEETING_KEYS = {"name", "start", "end", "city", "hashtag", "embargo", "embargo_lifts", "attendees", "specialty"}
 
 
-def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...]) -> MeetingRequest:
+def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...], zone: ZoneInfo) -> MeetingRequest:
     """``<catalog key> <start>`` and/or ``key=value`` pairs (quote values with spaces)."""
     usage = ("Write it like `meetings add asco 2027-05-28 city=Chicago attendees=Oncology`, or "
              "`meetings add name=\"Heart Summit 2027\" start=2027-03-04 end=2027-03-06 hashtag=#HS27`.")
@@ -178,8 +178,21 @@ def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...]) -> Mee
         starts_on=start, ends_on=end, city=fields.get("city", ""),
         hashtag=("#" + hashtag.lstrip("#")) if hashtag else "",
         embargo=fields.get("embargo") or (base.embargo if base else "Check the meeting's embargo policy before posting results."))
+    if fields.get("embargo_lifts"):
+        meeting = replace(meeting, embargo_lifts_at=_instant(fields["embargo_lifts"], zone))
     attendees = tuple(a.strip() for a in fields.get("attendees", "").split(",") if a.strip())
     return MeetingRequest(meeting, attendees)
+
+
+def _instant(value: str, zone: ZoneInfo) -> datetime:
+    """``2027-05-30T07:00`` (hospital time) or with an explicit offset → an aware UTC instant."""
+    try:
+        moment = datetime.fromisoformat(value.replace(" ", "T"))
+    except ValueError:
+        raise BadArguments(f"embargo_lifts “{value}” is not a date and time; write it like 2027-05-30T07:00.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(ZoneInfo("UTC"))
 
 
 def _date(value: str, field_name: str) -> date:

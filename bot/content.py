@@ -16,6 +16,8 @@ import jinja2.nodes
 from bot.core.models import (
     CampItem, CampPhase, CatalogMeeting, Curriculum, Lesson, ProfileItem, Quiz, Source, Track,
 )
+from bot.core.preflight import PreflightRules
+from bot.preflight_rules import load_preflight_rules
 from bot.yamlsrc import ContentError, Fields, LocatedList, load_yaml
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -79,9 +81,10 @@ class Content:
     camp_phases: tuple[CampPhase, ...]
     catalog: tuple[CatalogMeeting, ...]
     templates: jinja2.Environment
+    preflight: PreflightRules
     root: Path
 
-    def render(self, name: str, **context: Any) -> Rendered:
+    def render(self, name: str, /, **context: Any) -> Rendered:
         template = self.templates.get_template(f"{name}.j2")
         module = template.make_module(context)
         body = _tidy(str(module))
@@ -118,7 +121,7 @@ def check_content(root: Path) -> list[ContentError]:
     if not root.is_dir():
         return [ContentError(root, None, "content folder not found")]
     errors: list[ContentError] = []
-    for step in (_load_curriculum, _load_profile, _load_camp, _load_catalog, _load_templates):
+    for step in (_load_curriculum, _load_profile, _load_camp, _load_catalog, _load_templates, load_preflight_rules):
         try:
             step(root)
         except ContentError as exc:
@@ -133,6 +136,7 @@ def _load(root: Path) -> Content:
         camp_phases=_load_camp(root),
         catalog=_load_catalog(root),
         templates=_load_templates(root),
+        preflight=load_preflight_rules(root),
         root=root,
     )
 

@@ -3,7 +3,8 @@ manager, and the next editions of catalog meetings, with varied progress so repo
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.content import Content
 from bot.core.models import Meeting
@@ -39,7 +40,12 @@ def roster() -> list[RosterEntry]:
     return entries
 
 
-def next_editions(content: Content, today: date) -> list[Meeting]:
+def _lifts(first_day: date, zone: ZoneInfo) -> datetime:
+    """Late-breaking results in the demo lift at 07:00 on the meeting's first day."""
+    return datetime.combine(first_day, time(7, 0), zone).astimezone(ZoneInfo("UTC"))
+
+
+def next_editions(content: Content, today: date, zone: ZoneInfo) -> list[Meeting]:
     """The next edition of each catalog meeting a demo department attends, within a year."""
     wanted = {key for _, keys in DEPARTMENTS.values() for key in keys}
     meetings = []
@@ -50,22 +56,23 @@ def next_editions(content: Content, today: date) -> list[Meeting]:
         starts = date(year, catalog.usual_month, 1) + timedelta(days=(3 - date(year, catalog.usual_month, 1).weekday()) % 7 + 7)
         meetings.append(Meeting(0, f"{catalog.key}-{year}", f"{catalog.name} {year}", catalog.specialty, starts,
                                 starts + timedelta(days=catalog.days - 1), "", catalog.hashtag_for(year),
-                                catalog.embargo))
+                                catalog.embargo, _lifts(starts, zone)))
     # One meeting two weeks out, so Tweet Camp is live in the demo from the first minute.
     soon = today + timedelta(days=12)
     meetings.append(Meeting(0, f"hospital-medicine-{soon.year}", f"Regional Hospital Medicine Summit {soon.year}",
                             "Hospital medicine", soon, soon + timedelta(days=2), "Boston", f"#RHMS{soon.year % 100:02d}",
-                            "Abstracts are public once presented; late-breaking sessions are embargoed until they begin."))
+                            "Abstracts are public once presented; late-breaking sessions are embargoed until they begin.",
+                            _lifts(soon, zone)))
     return sorted(meetings, key=lambda m: m.starts_on)
 
 
-async def seed(store: Store, content: Content, now: datetime, hospital_zone) -> bool:
+async def seed(store: Store, content: Content, now: datetime, hospital_zone: ZoneInfo) -> bool:
     """Fill an empty database with the demo hospital; False when it already has people."""
     if await store.count("people"):
         return False
     today = now.astimezone(hospital_zone).date()
     await store.upsert_people(roster(), now)
-    added = [await store.add_meeting(m, now) for m in next_editions(content, today)]
+    added = [await store.add_meeting(m, now) for m in next_editions(content, today, hospital_zone)]
     rng = random.Random(11)
     lessons = [lesson.id for lesson in content.curriculum.lessons if lesson.core]
     for person in await store.people(role="physician"):

@@ -40,6 +40,7 @@ def load_preflight_rules(prompts_dir: Path) -> PreflightRules:
     x_limit = _settings(path, doc)
     terms = _terms(path, doc)
     resolver = _Resolver(path, terms, lists)
+    resolver.check_all()
     rules = _rules(path, doc, resolver)
     return PreflightRules(
         rules=rules, x_limit=x_limit,
@@ -95,24 +96,45 @@ def _item_line(values: Any, index: int, fallback: int | None) -> int | None:
     return values.line_of(index) if isinstance(values, LocatedList) else fallback
 
 
-def _terms(path: Path, doc: Fields) -> dict[str, tuple[str, int | None]]:
+Term = tuple[tuple[tuple[str, int | None], ...], int | None]
+"""A term's alternatives, each with its line, and the line of the term's name."""
+
+
+def _terms(path: Path, doc: Fields) -> dict[str, Term]:
     raw = doc.data.get("terms")
     if raw is None:
         return {}
     fields = Fields(path, raw, "terms", doc.line_of("terms"))
-    terms: dict[str, tuple[str, int | None]] = {}
-    for name in fields.data:
+    terms: dict[str, Term] = {}
+    for name, value in fields.data.items():
+        line = fields.line_of(str(name))
         if not isinstance(name, str) or not NAME.match(name):
-            raise ContentError(path, fields.line_of(str(name)),
-                               f"terms: name {name!r} must be lowercase_words")
-        terms[name] = (fields.str(name), fields.line_of(name))
+            raise ContentError(path, line, f"terms: name {name!r} must be lowercase_words")
+        if isinstance(value, list):
+            terms[name] = (_alternatives(path, name, value, line), line)
+        else:
+            terms[name] = (((fields.str(name), line),), line)
     return terms
+
+
+def _alternatives(path: Path, name: str, values: list[Any],
+                  line: int | None) -> tuple[tuple[str, int | None], ...]:
+    """A term written as a list of regex alternatives."""
+    if not values:
+        raise ContentError(path, line, f"terms: {name}: must not be an empty list")
+    parts = []
+    for index, value in enumerate(values):
+        item_line = _item_line(values, index, line)
+        if not isinstance(value, str) or not value.strip():
+            raise ContentError(path, item_line, f"terms: {name}[{index + 1}]: must be a non-empty pattern")
+        parts.append((value.strip(), item_line))
+    return tuple(parts)
 
 
 class _Resolver:
     """Expands ``{name}`` placeholders into terms (regex) and word lists (literal words)."""
 
-    def __init__(self, path: Path, terms: dict[str, tuple[str, int | None]],
+    def __init__(self, path: Path, terms: dict[str, Term],
                  lists: dict[str, tuple[tuple[str, ...], Path]]) -> None:
         self.path = path
         self.terms = terms
@@ -122,6 +144,11 @@ class _Resolver:
         if clash:
             raise ContentError(path, terms[clash[0]][1],
                                f"terms: {clash[0]!r} is also a word list in {LISTS_DIR}/")
+
+    def check_all(self) -> None:
+        """Compile every term, used or not, so a broken one is reported where it is."""
+        for name in self.terms:
+            self.fragment(name, None, ())
 
     def expand(self, pattern: str, line: int | None, stack: tuple[str, ...] = ()) -> str:
         def substitute(match: re.Match[str]) -> str:
@@ -134,12 +161,16 @@ class _Resolver:
         if name in self.lists:
             result = words_regex(self.lists[name][0])
         elif name in self.terms:
+            alternatives, term_line = self.terms[name]
             if name in stack:
                 cycle = " -> ".join((*stack, name))
-                raise ContentError(self.path, self.terms[name][1], f"terms: cycle {cycle}")
-            text, term_line = self.terms[name]
-            result = self.expand(text, term_line, (*stack, name))
-            _compile(self.path, term_line, result, f"terms: {name}", 0)
+                raise ContentError(self.path, term_line, f"terms: cycle {cycle}")
+            parts = []
+            for text, alt_line in alternatives:
+                expanded = self.expand(text, alt_line, (*stack, name))
+                _compile(self.path, alt_line, expanded, f"terms: {name}", 0)
+                parts.append(expanded)
+            result = parts[0] if len(parts) == 1 else "|".join(f"(?:{p})" for p in parts)
         else:
             known = ", ".join(sorted({*self.terms, *self.lists})) or "none"
             raise ContentError(self.path, line, f"unknown placeholder {{{name}}} (known: {known})")
@@ -155,7 +186,7 @@ def words_regex(words: tuple[str, ...]) -> str:
         for char in word.casefold():
             node = node.setdefault(char, {})
         node[""] = {}
-    return r"(?<![\w-])" + _trie_regex(trie) + r"(?![\w-])"
+    return r"(?i:(?<!\w)" + _trie_regex(trie) + r"(?!\w))"
 
 
 def _trie_regex(node: dict[str, Any]) -> str:
@@ -414,7 +445,7 @@ def _finding_text(finding: Finding) -> str:
 
 
 def _quote(excerpt: str) -> str:
-    flat = " ".join(excerpt.split())
+    flat = re.sub(r"\s*\n\s*", " ", excerpt.strip())
     if len(flat) <= _EXCERPT_MAX:
         return flat
     half = _EXCERPT_MAX // 2 - 1

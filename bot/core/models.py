@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -114,3 +114,5 @@ class Meeting:
     city: str
     hashtag: str
     embargo: str
+    embargo_lifts_at: datetime | None = None
+    """When late-breaking results may be posted; drafts naming the meeting are checked against it."""

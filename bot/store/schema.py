@@ -96,6 +96,7 @@ meetings = Table(
     Column("city", String(120), nullable=False, server_default=""),
     Column("hashtag", String(64), nullable=False, server_default=""),
     Column("embargo", Text, nullable=False, server_default=""),
+    Column("embargo_lifts_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
 )
 
