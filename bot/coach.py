@@ -95,6 +95,8 @@ class Coach:
     async def _identify(self, incoming: Incoming) -> Caller | None:
         person = await self.store.person_by_identity(incoming.platform, incoming.user_id)
         now = self.clock.now()
+        if person is not None and not person.active:
+            return None  # left the roster: no coaching, no data
         if person is None:
             email = incoming.email or (incoming.user_id if incoming.platform == "web" else None)
             person = await self.store.person_by_email(email) if email else None

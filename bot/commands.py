@@ -47,7 +47,7 @@ SPEC_BY_NAME = {spec.name: spec for spec in SPECS if " " not in spec.name}
 ALIASES = {
     "hi": "help", "hello": "help", "menu": "help", "?": "help", "commands": "help",
     "lessons": "lesson", "learn": "lesson", "next": "lesson",
-    "review": "quiz", "me": "status", "progress": "status", "score": "status",
+    "review": "quiz", "me": "status", "stat": "status", "stats": "status", "progress": "status", "score": "status",
     "meeting": "meetings", "conferences": "meetings", "join": "meetings", "leave": "meetings",
     "tweetcamp": "camp", "checklist": "camp", "pause": "snooze", "unsubscribe": "stop",
     "resume": "start", "handle": "profile", "reports": "report", "readiness": "report",
@@ -72,7 +72,10 @@ class Unknown:
 
 def parse(text: str) -> Command | Unknown:
     """Turn typed words into a Command; a leading ``/rounds`` or ``@mention`` is ignored."""
-    cleaned = re.sub(r"^\s*(/rounds\b|<@[^>]+>|@\w+)\s*", "", text or "").strip()
+    cleaned = re.sub(r"^\s*(/rounds\b|<@[^>]+>)\s*", "", text or "").strip()
+    if re.fullmatch(r"@\w{1,15}", cleaned):
+        return Command("profile", (cleaned,), cleaned)  # a bare @handle registers it
+    cleaned = re.sub(r"^@\w+\s+", "", cleaned)  # a leading @BotName mention
     if not cleaned:
         return Command("help", (), "")
     word, rest = re.match(r"(\S+)\s*(.*)", cleaned, re.DOTALL).groups()  # type: ignore[union-attr]
@@ -118,7 +121,12 @@ def parse_snooze(args: str, now: datetime, zone: ZoneInfo) -> datetime:
         amount, unit = int(match.group(1)), match.group(2)[0]
         if amount == 0:
             raise BadArguments("Snooze for at least one hour, or use `stop` to stop reminders.")
-        resume = now + {"h": timedelta(hours=amount), "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
+        if unit == "h":
+            resume = now + timedelta(hours=amount)
+        else:  # calendar days in the physician's zone: "1w" at 09:00 resumes at 09:00, across DST too
+            local = now.astimezone(zone)
+            days = amount * (7 if unit == "w" else 1)
+            resume = datetime.combine(local.date() + timedelta(days=days), local.time(), zone).astimezone(ZoneInfo("UTC"))
     if resume - now > MAX_SNOOZE:
         raise BadArguments("The longest snooze is 90 days; use `stop` to stop reminders altogether.")
     return resume
@@ -172,7 +180,9 @@ def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...], zone: 
     hashtag = fields.get("hashtag") or (base.hashtag_for(start.year) if base else "")
     if hashtag and not re.fullmatch(r"#?[A-Za-z][A-Za-z0-9_]{1,60}", hashtag):
         raise BadArguments(f"“{hashtag}” is not a hashtag; use letters and digits, like #ASCO27.")
-    key = re.sub(r"[^a-z0-9]+", "-", f"{base.key if base else name.lower()} {start.year}".lower()).strip("-")
+    stem = base.key if base else name.lower()
+    stem = stem if stem.endswith(str(start.year)) else f"{stem} {start.year}"
+    key = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
     meeting = Meeting(
         id=0, key=key, name=name, specialty=fields.get("specialty") or (base.specialty if base else ""),
         starts_on=start, ends_on=end, city=fields.get("city", ""),

@@ -13,7 +13,10 @@ class InvalidHandle(ValueError):
 
 def normalize_handle(text: str) -> str:
     """Accept ``@name``, ``name`` or a profile URL; return the bare handle."""
-    raw = _PROFILE_URL.sub("", text.strip()).strip("/").lstrip("@")
+    text = text.strip()
+    if _PROFILE_URL.match(text):
+        text = re.split(r"[?#]", _PROFILE_URL.sub("", text), maxsplit=1)[0]
+    raw = text.strip("/").lstrip("@")
     if not raw:
         raise InvalidHandle("An X handle needs at least one character, like @DrJaneRivera.")
     if len(raw) > 15:

@@ -1,0 +1,345 @@
+"""Content loading and validation: the real prompts load; every broken copy names file:line."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.content import check_content, load_content
+from bot.yamlsrc import ContentError
+
+from conftest import CONTENT_DIR, DATA_DIR
+
+BROKEN_FIXTURE = DATA_DIR / "content_broken"
+
+
+@pytest.fixture
+def prompts(tmp_path: Path) -> Path:
+    """A private copy of the real prompts folder, to break."""
+    copy = tmp_path / "prompts"
+    shutil.copytree(CONTENT_DIR, copy)
+    return copy
+
+
+def line_of(path: Path, text: str) -> int:
+    """1-based line of the only line containing ``text``."""
+    hits = [n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text in line]
+    assert len(hits) == 1, f"{text!r} is on lines {hits} of {path}"
+    return hits[0]
+
+
+def nth_line(path: Path, text: str, n: int) -> int:
+    """1-based line of the ``n``-th (1-based) line containing ``text``."""
+    return [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text in line][n - 1]
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    source = path.read_text(encoding="utf-8")
+    assert source.count(old) == 1, f"{old!r} occurs {source.count(old)} times in {path}"
+    path.write_text(source.replace(old, new), encoding="utf-8")
+
+
+def replace_after(path: Path, anchor: str, old: str, new: str) -> None:
+    """Replace the first ``old`` after the unique ``anchor``."""
+    source = path.read_text(encoding="utf-8")
+    assert source.count(anchor) == 1, f"{anchor!r} occurs {source.count(anchor)} times in {path}"
+    at = source.index(anchor)
+    hit = source.index(old, at)
+    path.write_text(source[:hit] + new + source[hit + len(old):], encoding="utf-8")
+
+
+def only_error(root: Path) -> ContentError:
+    errors = check_content(root)
+    assert len(errors) == 1, [str(e) for e in errors]
+    with pytest.raises(ContentError) as raised:
+        load_content(root)
+    assert str(raised.value) == str(errors[0])
+    return errors[0]
+
+
+def assert_error(root: Path, path: Path, line: int | None, message: str) -> None:
+    error = only_error(root)
+    assert (error.path, error.line, error.message) == (str(path), line, message)
+    where = f"{path}:{line}" if line else str(path)
+    assert str(error) == f"{where}: {message}"
+
+
+# -- the real content --------------------------------------------------------------------------------------
+
+def test_real_content_is_valid():
+    assert check_content(CONTENT_DIR) == []
+
+
+def test_real_content_loads(content):
+    c = content
+    assert len(c.curriculum.tracks) == 5
+    assert len(c.curriculum.lessons) == 25
+    assert len(c.curriculum.core_ids) == 8
+    assert [i.id for i in c.profile_items] == ["photo", "bio", "link", "pinned"]
+    assert [p.id for p in c.camp_phases] == ["t-14", "t-7", "t-1", "day-of", "day-after"]
+    assert sum(len(p.items) for p in c.camp_phases) == 24
+    assert len(c.catalog) == 20
+    why = c.curriculum.lesson("why-show-up")
+    assert (why.track, why.core, why.minutes, why.quiz.answer, len(why.quiz.choices)) == (
+        "getting-started", True, 3, 1, 4)
+    assert why.sources[0].url == "https://www.jmir.org/2018/11/e289"
+    assert c.catalog_meeting("asco").hashtag_for(2027) == "#ASCO27"
+    assert c.catalog_meeting("ddw").hashtag_for(2027) == "#DDW2027"
+    assert c.catalog_meeting("nope") is None
+
+
+def test_lessons_follow_track_order_then_file_order(content):
+    lessons = content.curriculum.lessons
+    assert [lesson.id for lesson in lessons[:6]] == [
+        "why-show-up", "handle-name-photo", "the-160-character-bio", "checkmarks-today", "post-mechanics",
+        "twelve-word-rule"]
+    assert lessons[-1].id == "find-your-voice"
+
+
+def test_render_exports_title_summary_and_other_sets(content):
+    rendered = content.render("profile", handle="DrJane", items=content.profile_items, done=1, total=4,
+                              hospital={"name": "Riverside", "handle": "RiversideUH"})
+    assert rendered.title == "Your professional profile"
+    assert rendered.summary == "Your X handle is @DrJane; 1 of 4 profile items done."
+    assert rendered.exports == {"checklist_title": "Profile checklist (1/4)"}
+    assert rendered.body.startswith("Your X handle: **@DrJane** ([view profile](https://x.com/DrJane))\n\nTick")
+    assert "\n\n\n" not in rendered.body
+
+
+def test_render_summary_defaults_to_the_first_paragraph(tmp_path, prompts):
+    # A template that sets no summary: the first paragraph stands in for it.
+    (prompts / "templates" / "stopped.j2").write_text("First paragraph\nstill first.\n\n\n\nSecond.\n")
+    rendered = load_content(prompts).render("stopped", hospital={})
+    assert rendered.summary == "First paragraph\nstill first."
+    assert rendered.body == "First paragraph\nstill first.\n\nSecond."
+    assert rendered.title == ""
+
+
+def test_pct_filter(content):
+    env = content.templates
+    assert env.from_string("{{ 1 | pct(3) }} {{ 0 | pct(0) }} {{ 3 | pct(4) }}").render() == "33% 0% 75%"
+
+
+# -- the committed broken fixture ---------------------------------------------------------------------------
+
+def test_broken_fixture_reports_file_and_line(prompts):
+    shutil.copytree(BROKEN_FIXTURE, prompts, dirs_exist_ok=True)
+    path = prompts / "lessons" / "06-broken.yaml"
+    assert line_of(path, "answer: 4") == 29
+    assert_error(prompts, path, 29, "lesson broken-answer: quiz: answer: must be between 1 and 3, not 4")
+
+
+# -- lessons ------------------------------------------------------------------------------------------------
+
+def test_quiz_answer_past_the_last_choice(prompts):
+    path = prompts / "lessons" / "02-etiquette.yaml"
+    replace_after(path, "- id: twelve-word-rule\n", "      answer: 3\n", "      answer: 7\n")  # 4 choices
+    assert_error(prompts, path, line_of(path, "answer: 7"),
+                 "lesson twelve-word-rule: quiz: answer: must be between 1 and 4, not 7")
+
+
+def test_quiz_answer_that_is_not_a_number(prompts):
+    path = prompts / "lessons" / "01-getting-started.yaml"
+    replace(path, "      answer: 2\n", "      answer: two\n")
+    assert_error(prompts, path, line_of(path, "answer: two"),
+                 "lesson why-show-up: quiz: answer: must be a whole number, not 'two'")
+
+
+def test_yaml_syntax_error(prompts):
+    path = prompts / "lessons" / "03-privacy.yaml"
+    replace(path, "  - id: no-name-is-not-anonymous\n", "  - id: [no-name-is-not-anonymous\n")
+    error = only_error(prompts)
+    assert error.path == str(path)
+    assert error.message.startswith("YAML syntax: ")
+    # The parser notices the unclosed bracket within the next lines, never before it.
+    start = line_of(path, "id: [no-name-is-not-anonymous")
+    assert start <= error.line <= start + 2
+
+
+def test_duplicate_key(prompts):
+    path = prompts / "lessons" / "01-getting-started.yaml"
+    replace(path, "  - id: why-show-up\n", "  - id: why-show-up\n    id: why-show-up-again\n")
+    assert_error(prompts, path, line_of(path, "id: why-show-up-again"), "duplicate key 'id'")
+
+
+def test_unknown_key_in_a_lesson(prompts):
+    path = prompts / "lessons" / "04-conferences.yaml"
+    replace(path, "  - id: embargo-basics\n", "  - id: embargo-basics\n    cor: true\n")
+    assert_error(prompts, path, line_of(path, "cor: true"),
+                 "lessons[2]: cor: unknown key (allowed: body, core, id, minutes, quiz, sources, "
+                 "takeaway, title)")
+
+
+def test_missing_title_points_at_the_lesson(prompts):
+    path = prompts / "lessons" / "05-advanced.yaml"
+    source = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = line_of(path, "- id: threads-and-alt-text")
+    title = start + 1
+    assert source[title - 1].startswith("    title: ")
+    del source[title - 1]
+    path.write_text("".join(source), encoding="utf-8")
+    assert_error(prompts, path, start, "lesson threads-and-alt-text: missing 'title'")
+
+
+def test_lesson_id_must_be_a_slug(prompts):
+    path = prompts / "lessons" / "05-advanced.yaml"
+    replace(path, "  - id: find-your-voice\n", "  - id: Find_Your_Voice\n")
+    assert_error(prompts, path, line_of(path, "id: Find_Your_Voice"),
+                 "lessons[5]: id: 'Find_Your_Voice' must be lowercase words joined by '-'")
+
+
+def test_duplicate_lesson_id_across_files(prompts):
+    path = prompts / "lessons" / "06-duplicate.yaml"
+    broken = (BROKEN_FIXTURE / "lessons" / "06-broken.yaml").read_text(encoding="utf-8")
+    path.write_text(broken.replace("id: broken-answer", "id: why-show-up").replace("answer: 4", "answer: 3"))
+    assert_error(prompts, path, 9, "lesson why-show-up: id: lesson id 'why-show-up' is already used in "
+                                   "01-getting-started.yaml")
+
+
+def test_lesson_body_word_limits(prompts):
+    path = prompts / "lessons" / "06-short.yaml"
+    broken = (BROKEN_FIXTURE / "lessons" / "06-broken.yaml").read_text(encoding="utf-8")
+    lines = broken.splitlines(keepends=True)
+    body_at = next(n for n, line in enumerate(lines, 1) if line.strip() == "body: |")
+    del lines[body_at + 1:body_at + 8]  # keep the first of the eight body lines: 14 words
+    path.write_text("".join(lines).replace("answer: 4", "answer: 3"), encoding="utf-8")
+    assert body_at == 13
+    assert_error(prompts, path, 13, "lesson broken-answer: body: has 14 words; a lesson body has 80–200")
+
+
+def test_quiz_needs_two_choices(prompts):
+    path = prompts / "lessons" / "06-one-choice.yaml"
+    broken = (BROKEN_FIXTURE / "lessons" / "06-broken.yaml").read_text(encoding="utf-8")
+    path.write_text(broken.replace("        - Two\n        - Three\n", "").replace("answer: 4", "answer: 1"))
+    assert_error(prompts, path, 25, "lesson broken-answer: quiz: choices: has 1 choices; a quiz has 2–5")
+
+
+def test_source_url_must_be_http(prompts):
+    path = prompts / "lessons" / "06-bad-url.yaml"
+    broken = (BROKEN_FIXTURE / "lessons" / "06-broken.yaml").read_text(encoding="utf-8")
+    path.write_text(broken.replace("https://example.org/prompts", "ftp://example.org/prompts")
+                    .replace("answer: 4", "answer: 3"))
+    assert_error(prompts, path, 33, "sources[1]: url: 'ftp://example.org/prompts' is not an http(s) address")
+
+
+def test_two_tracks_with_the_same_order(prompts):
+    path = prompts / "lessons" / "06-same-order.yaml"
+    broken = (BROKEN_FIXTURE / "lessons" / "06-broken.yaml").read_text(encoding="utf-8")
+    path.write_text(broken.replace("order: 9", "order: 2").replace("answer: 4", "answer: 3"))
+    assert_error(prompts, path, 7, "track: order: order 2 is used by another track")
+
+
+def test_no_core_lesson(prompts):
+    for path in (prompts / "lessons").glob("*.yaml"):
+        path.write_text(path.read_text(encoding="utf-8").replace("core: true", "core: false"), encoding="utf-8")
+    assert_error(prompts, prompts / "lessons", None, "no lesson is marked core: true")
+
+
+def test_no_lesson_files(prompts):
+    shutil.rmtree(prompts / "lessons")
+    (prompts / "lessons").mkdir()
+    assert_error(prompts, prompts / "lessons", None, "no lesson files (*.yaml)")
+
+
+# -- profile, Tweet Camp, catalog ----------------------------------------------------------------------------
+
+def test_duplicate_profile_item(prompts):
+    path = prompts / "profile.yaml"
+    replace(path, "  - id: link\n", "  - id: bio\n")
+    assert_error(prompts, path, nth_line(path, "- id: bio", 2), "items: id 'bio' is used twice")
+
+
+def test_profile_syntax_error(prompts):
+    path = prompts / "profile.yaml"
+    replace(path, "    title: A real, current headshot\n", '    title: "A real, current headshot\n')
+    error = only_error(prompts)
+    assert error.path == str(path)
+    assert error.message.startswith("YAML syntax: ")
+    assert error.line is not None and error.line >= 3
+
+
+def test_tweetcamp_phases_out_of_time_order(prompts):
+    path = prompts / "tweetcamp.yaml"
+    replace(path, "    offset_days: -7\n", "    offset_days: -20\n")
+    assert_error(prompts, path, line_of(path, "offset_days: -20"),
+                 "phases[2]: offset_days: phases must be in time order")
+
+
+def test_tweetcamp_item_id_used_twice(prompts):
+    path = prompts / "tweetcamp.yaml"
+    replace(path, "      - id: pin-intro-post\n", "      - id: official-hashtag\n")
+    assert_error(prompts, path, nth_line(path, "- id: official-hashtag", 2),
+                 "items[2]: id: item id 'official-hashtag' is used twice")
+
+
+def test_tweetcamp_offset_out_of_range(prompts):
+    path = prompts / "tweetcamp.yaml"
+    replace(path, "    offset_days: -14\n", "    offset_days: -90\n")
+    assert_error(prompts, path, line_of(path, "offset_days: -90"),
+                 "phases[1]: offset_days: must be between -60 and 30, not -90")
+
+
+def test_catalog_bad_hashtag(prompts):
+    path = prompts / "meetings.yaml"
+    replace(path, '    hashtag: "#ASCO{yy}"\n', '    hashtag: "ASCO {yy}"\n')
+    assert_error(prompts, path, line_of(path, 'hashtag: "ASCO {yy}"'),
+                 "meetings[1]: hashtag: 'ASCO {yy}' must look like #ASCO{yy} or #ESCCongress")
+
+
+def test_catalog_duplicate_key(prompts):
+    path = prompts / "meetings.yaml"
+    replace(path, "  - key: acc\n", "  - key: asco\n")
+    assert_error(prompts, path, nth_line(path, "- key: asco", 2), "meetings: id 'asco' is used twice")
+
+
+# -- templates ------------------------------------------------------------------------------------------------
+
+def test_template_unknown_variable(prompts):
+    path = prompts / "templates" / "status.j2"
+    with path.open("a", encoding="utf-8") as f:
+        f.write("Thanks, {{ physician_name }}.\n")
+    assert_error(prompts, path, line_of(path, "physician_name"),
+                 "unknown variable 'physician_name' (this template may use: camp, handle, hospital, next_step, "
+                 "readiness, stages)")
+
+
+def test_template_syntax_error(prompts):
+    path = prompts / "templates" / "lesson.j2"
+    source = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    source.insert(4, "{% if review %}\n")  # line 5, never closed
+    path.write_text("".join(source), encoding="utf-8")
+    error = only_error(prompts)
+    assert (error.path, error.message) == (
+        str(path), "template syntax: Unexpected end of template. Jinja was looking for the following tags: "
+                   "'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'.")
+    assert error.line == len(source)
+
+
+def test_template_missing(prompts):
+    path = prompts / "templates" / "video.j2"
+    path.unlink()
+    assert_error(prompts, path, None, "template missing")
+
+
+# -- several problems at once ----------------------------------------------------------------------------------
+
+def test_check_reports_one_problem_per_file_group_and_load_raises_the_first(prompts):
+    shutil.copytree(BROKEN_FIXTURE, prompts, dirs_exist_ok=True)
+    replace(prompts / "meetings.yaml", "    usual_month: 6 ", "    usual_month: 13 ")
+    (prompts / "templates" / "video.j2").unlink()
+    errors = check_content(prompts)
+    assert [str(e) for e in errors] == [
+        f"{prompts}/lessons/06-broken.yaml:29: lesson broken-answer: quiz: answer: must be between 1 and 3, not 4",
+        f"{prompts}/meetings.yaml:{line_of(prompts / 'meetings.yaml', 'usual_month: 13')}: "
+        "meetings[1]: usual_month: must be between 1 and 12, not 13",
+        f"{prompts}/templates/video.j2: template missing",
+    ]
+    with pytest.raises(ContentError) as raised:
+        load_content(prompts)
+    assert str(raised.value) == str(errors[0])
+
+
+def test_missing_folder(tmp_path):
+    errors = check_content(tmp_path / "nowhere")
+    assert [str(e) for e in errors] == [f"{tmp_path / 'nowhere'}: content folder not found"]

@@ -1,0 +1,293 @@
+"""The store on SQLite: schema versions, people, progress, meetings, and survival across restarts."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy.exc import StatementError
+
+from bot.core.curriculum import ReviewState
+from bot.core.models import Meeting
+from bot.core.snapshot import Enrollment, PersonSnapshot
+from bot.store import NotMigrated, RosterEntry, Store, database_url
+from bot.store.migrate import head_revision
+
+from conftest import ADMIN_EMAIL, NEUROLOGIST_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, ROSTER
+
+LATER = NOW + timedelta(hours=3)
+
+
+def asco(key: str = "asco-2026", starts: date = date(2026, 3, 20), ends: date = date(2026, 3, 24)) -> Meeting:
+    return Meeting(0, key, "ASCO Annual Meeting 2026", "Oncology", starts, ends, "Chicago", "#ASCO26",
+                   "Embargoed until presented.")
+
+
+# -- schema -------------------------------------------------------------------------------------------------
+
+def test_database_url_picks_async_drivers():
+    assert database_url("sqlite:///rounds.db") == "sqlite+aiosqlite:///rounds.db"
+    assert database_url("sqlite:////var/lib/rounds.db") == "sqlite+aiosqlite:////var/lib/rounds.db"
+    assert database_url("postgresql://u:p@db/rounds") == "postgresql+asyncpg://u:p@db/rounds"
+    assert database_url("postgres://u:p@db/rounds") == "postgresql+asyncpg://u:p@db/rounds"
+    assert database_url("sqlite+aiosqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+
+
+async def test_fresh_database_is_not_migrated_until_upgraded(database_url):
+    store = Store.open(database_url)
+    try:
+        with pytest.raises(NotMigrated) as raised:
+            await store.check_migrated()
+        assert str(raised.value) == "the database has no Social Rounds schema; run `rounds db upgrade` first"
+        assert await store.upgrade() == (None, head_revision())
+        await store.check_migrated()
+        # Upgrading a current database changes nothing.
+        assert await store.upgrade() == (head_revision(), head_revision())
+        assert await store.ping() is True
+    finally:
+        await store.close()
+
+
+# -- people --------------------------------------------------------------------------------------------------
+
+async def test_upsert_people_adds_then_updates_by_email(store):
+    assert await store.upsert_people(ROSTER, NOW) == (4, 0)
+    assert await store.count("people") == 4
+    changed = [RosterEntry(PHYSICIAN_EMAIL.upper(), "Dr. Jane Rivera-Smith", "Cardiology", "Interventional cardiologist"),
+               RosterEntry(ONCOLOGIST_EMAIL, "Dr. Omar Haddad", "Oncology", "Medical Oncologist"),
+               RosterEntry("New.Person@Riverside.example", "Dr. New Person", "Radiology", "Radiologist")]
+    assert await store.upsert_people(changed, LATER) == (1, 2)
+    jane = await store.person_by_email(PHYSICIAN_EMAIL)
+    assert (jane.name, jane.specialty, jane.department, jane.role) == (
+        "Dr. Jane Rivera-Smith", "Interventional cardiologist", "Cardiology", "physician")
+    # A roster without a handle keeps the handle the physician registered.
+    assert (await store.person_by_email(ONCOLOGIST_EMAIL)).x_handle == "OmarHaddadMD"
+    new = await store.person_by_email("NEW.PERSON@riverside.example")
+    assert new.email == "new.person@riverside.example"
+    assert new.active is True and new.x_handle is None and new.timezone is None
+
+
+async def test_person_fields(store, people):
+    maria = people[ADMIN_EMAIL]
+    assert (maria.role, maria.is_admin, maria.first_name) == ("admin", True, "Maria")
+    jane = people[PHYSICIAN_EMAIL]
+    assert (jane.role, jane.is_admin, jane.first_name) == ("physician", False, "Jane")
+    assert (jane.follows_hospital_at, jane.snoozed_until, jane.stopped_at) == (None, None, None)
+    assert await store.person(jane.id) == jane
+    assert await store.person(9999) is None
+    assert await store.person_by_email("nobody@riverside.example") is None
+
+
+async def test_people_are_listed_by_department_then_name(store, people):
+    everyone = await store.people()
+    assert [p.email for p in everyone] == [PHYSICIAN_EMAIL, ADMIN_EMAIL, NEUROLOGIST_EMAIL, ONCOLOGIST_EMAIL]
+    assert [p.email for p in await store.people(role="admin")] == [ADMIN_EMAIL]
+    await store.update_person(people[NEUROLOGIST_EMAIL].id, NOW, active=False)
+    assert NEUROLOGIST_EMAIL not in [p.email for p in await store.people()]
+    assert NEUROLOGIST_EMAIL in [p.email for p in await store.people(active_only=False)]
+
+
+async def test_update_person(store, people):
+    jane = people[PHYSICIAN_EMAIL]
+    snooze = datetime(2026, 3, 9, 14, 0, tzinfo=timezone.utc)
+    await store.update_person(jane.id, NOW, x_handle="JaneRiveraMD", timezone="America/Chicago",
+                              follows_hospital_at=NOW, snoozed_until=snooze)
+    after = await store.person(jane.id)
+    assert (after.x_handle, after.timezone, after.follows_hospital_at, after.snoozed_until) == (
+        "JaneRiveraMD", "America/Chicago", NOW, snooze)
+    assert after.snoozed_until.tzinfo is timezone.utc
+    await store.update_person(jane.id, NOW, snoozed_until=None)
+    assert (await store.person(jane.id)).snoozed_until is None
+
+
+async def test_update_person_refuses_unknown_fields(store, people):
+    with pytest.raises(ValueError, match=r"cannot update \['email', 'role'\]"):
+        await store.update_person(people[PHYSICIAN_EMAIL].id, NOW, email="x@y.z", role="admin")
+
+
+async def test_naive_datetimes_are_refused(store, people):
+    with pytest.raises(StatementError, match="naive datetime given to the store"):
+        await store.update_person(people[PHYSICIAN_EMAIL].id, NOW, stopped_at=datetime(2026, 3, 2, 9, 0))
+
+
+async def test_instants_in_other_zones_are_stored_as_utc(store, people):
+    from zoneinfo import ZoneInfo
+    local = datetime(2026, 3, 9, 10, 0, tzinfo=ZoneInfo("America/New_York"))  # EDT
+    await store.update_person(people[PHYSICIAN_EMAIL].id, NOW, snoozed_until=local)
+    stored = (await store.person(people[PHYSICIAN_EMAIL].id)).snoozed_until
+    assert stored == datetime(2026, 3, 9, 14, 0, tzinfo=timezone.utc)
+    assert stored.tzinfo is timezone.utc
+
+
+async def test_identities(store, people):
+    jane, omar = people[PHYSICIAN_EMAIL], people[ONCOLOGIST_EMAIL]
+    assert await store.person_by_identity("slack", "U01JANE") is None
+    await store.link_identity("slack", "U01JANE", jane.id, NOW)
+    await store.link_identity("teams", "29:jane", jane.id, NOW)
+    assert (await store.person_by_identity("slack", "U01JANE")).id == jane.id
+    assert (await store.person_by_identity("teams", "29:jane")).id == jane.id
+    assert await store.person_by_identity("teams", "U01JANE") is None
+    # Re-linking the same platform account moves it.
+    await store.link_identity("slack", "U01JANE", omar.id, LATER)
+    assert (await store.person_by_identity("slack", "U01JANE")).id == omar.id
+    assert await store.count("identities") == 2
+
+
+# -- progress ------------------------------------------------------------------------------------------------
+
+async def test_profile_items_and_lessons(store, people):
+    pid = people[PHYSICIAN_EMAIL].id
+    await store.set_profile_item(pid, "photo", True, NOW)
+    await store.set_profile_item(pid, "bio", True, NOW)
+    await store.set_profile_item(pid, "photo", True, NOW)  # twice: still once
+    assert await store.profile_done(pid) == {"photo", "bio"}
+    await store.set_profile_item(pid, "bio", False, NOW)
+    await store.set_profile_item(pid, "link", False, NOW)  # never done: nothing happens
+    assert await store.profile_done(pid) == {"photo"}
+
+    assert await store.mark_lesson_done(pid, "why-show-up", NOW) is True
+    assert await store.mark_lesson_done(pid, "why-show-up", LATER) is False
+    assert await store.lessons_done(pid) == {"why-show-up"}
+    assert await store.lessons_done(people[ONCOLOGIST_EMAIL].id) == frozenset()
+
+
+async def test_reviews_round_trip(store, people):
+    pid = people[PHYSICIAN_EMAIL].id
+    assert await store.reviews(pid) == {}
+    missed = ReviewState("why-show-up", 1, 0, NOW + timedelta(days=12), False, False)
+    await store.save_review(pid, missed, NOW)
+    assert await store.reviews(pid) == {"why-show-up": missed}
+    retired = ReviewState("why-show-up", 3, 2, None, True, True)
+    await store.save_review(pid, retired, LATER)
+    other = ReviewState("handle-name-photo", 1, 1, NOW + timedelta(days=24), False, True)
+    await store.save_review(pid, other, LATER)
+    assert await store.reviews(pid) == {"why-show-up": retired, "handle-name-photo": other}
+    assert await store.reviews(people[ONCOLOGIST_EMAIL].id) == {}
+
+
+# -- meetings -------------------------------------------------------------------------------------------------
+
+async def test_meetings(store, people):
+    added = await store.add_meeting(asco(), NOW)
+    assert added.id > 0
+    assert added == Meeting(added.id, *[getattr(asco(), f) for f in Meeting.__dataclass_fields__ if f != "id"])
+    early = await store.add_meeting(asco("acc-2026", date(2026, 3, 5), date(2026, 3, 7)), NOW)
+    assert await store.meeting_by_key("asco-2026") == added
+    assert await store.meeting_by_key("nope") is None
+    assert [m.key for m in await store.meetings()] == ["acc-2026", "asco-2026"]
+    assert [m.key for m in await store.meetings(ending_on_or_after=date(2026, 3, 7))] == ["acc-2026", "asco-2026"]
+    assert [m.key for m in await store.meetings(ending_on_or_after=date(2026, 3, 8))] == ["asco-2026"]
+
+    pid = people[ONCOLOGIST_EMAIL].id
+    assert await store.set_attending(pid, added.id, True, NOW) is True
+    assert await store.set_attending(pid, added.id, True, NOW) is False
+    assert await store.set_attending(pid, early.id, True, NOW) is True
+    assert await store.attending(pid) == {added.id, early.id}
+    assert await store.set_attending(pid, early.id, False, NOW) is True
+    assert await store.set_attending(pid, early.id, False, NOW) is False
+    assert await store.attending(pid) == {added.id}
+
+    await store.set_camp_item(pid, added.id, "official-hashtag", True, NOW)
+    await store.set_camp_item(pid, added.id, "recap-thread", True, NOW)
+    await store.set_camp_item(pid, added.id, "recap-thread", False, NOW)
+    assert await store.camp_done(pid, added.id) == {"official-hashtag"}
+    assert await store.camp_done(pid, early.id) == frozenset()
+
+
+# -- snapshots ---------------------------------------------------------------------------------------------------
+
+async def test_snapshot(store, people):
+    omar = people[ONCOLOGIST_EMAIL]
+    meeting = await store.add_meeting(asco(), NOW)
+    await store.update_person(omar.id, NOW, follows_hospital_at=NOW, video_posted_at=NOW)
+    await store.set_profile_item(omar.id, "photo", True, NOW)
+    await store.mark_lesson_done(omar.id, "why-show-up", NOW)
+    await store.set_attending(omar.id, meeting.id, True, NOW)
+    await store.set_camp_item(omar.id, meeting.id, "official-hashtag", True, NOW)
+    assert await store.snapshot(omar.id) == PersonSnapshot(
+        person_id=omar.id, name="Dr. Omar Haddad", email=ONCOLOGIST_EMAIL, department="Oncology",
+        x_handle="OmarHaddadMD", follows_hospital=True, followed_back=False, video_posted=True,
+        profile_done=frozenset({"photo"}), lessons_done=frozenset({"why-show-up"}),
+        enrollments=(Enrollment(meeting, frozenset({"official-hashtag"})),))
+    assert await store.snapshot(9999) is None
+
+
+async def test_snapshots_cover_active_physicians_only(store, people):
+    await store.update_person(people[NEUROLOGIST_EMAIL].id, NOW, active=False)
+    await store.mark_lesson_done(people[PHYSICIAN_EMAIL].id, "why-show-up", NOW)
+    await store.mark_lesson_done(people[ONCOLOGIST_EMAIL].id, "official-hashtag", NOW)
+    snapshots = await store.snapshots()
+    assert [(s.email, s.lessons_done) for s in snapshots] == [
+        (PHYSICIAN_EMAIL, frozenset({"why-show-up"})), (ONCOLOGIST_EMAIL, frozenset({"official-hashtag"}))]
+
+
+# -- events, settings, conversation references ---------------------------------------------------------------
+
+async def test_claim_event_once(store):
+    assert await store.claim_event("slack:Ev01", NOW) is True
+    assert await store.claim_event("slack:Ev01", LATER) is False
+    assert await store.claim_event("slack:Ev02", LATER) is True
+    assert await store.forget_events_before(NOW + timedelta(hours=1)) == 1
+    assert await store.claim_event("slack:Ev01", LATER) is True
+
+
+async def test_settings(store):
+    assert await store.get_setting("demo.clock_offset_seconds") is None
+    await store.set_setting("demo.clock_offset_seconds", "86400.0")
+    await store.set_setting("demo.clock_offset_seconds", "90000.0")
+    assert await store.get_setting("demo.clock_offset_seconds") == "90000.0"
+
+
+async def test_conversation_refs(store, people):
+    pid = people[PHYSICIAN_EMAIL].id
+    assert await store.conversation_ref("teams", "29:jane") is None
+    await store.save_conversation_ref("teams", "29:jane", '{"v": 1}', pid, NOW)
+    await store.save_conversation_ref("teams", "29:jane", '{"v": 2}', pid, LATER)
+    assert await store.conversation_ref("teams", "29:jane") == '{"v": 2}'
+    assert await store.delete_conversation_ref("teams", "29:jane") is True
+    assert await store.delete_conversation_ref("teams", "29:jane") is False
+
+
+# -- everything survives a restart ----------------------------------------------------------------------------
+
+async def test_state_survives_closing_and_reopening_the_file(database_url, tmp_path):
+    first = Store.open(database_url)
+    await first.upgrade()
+    await first.upsert_people(ROSTER, NOW)
+    jane = await first.person_by_email(PHYSICIAN_EMAIL)
+    snooze = datetime(2026, 3, 9, 14, 0, tzinfo=timezone.utc)
+    await first.update_person(jane.id, NOW, x_handle="JaneRiveraMD", follows_hospital_at=NOW,
+                              snoozed_until=snooze, timezone="America/Chicago")
+    await first.link_identity("slack", "U01JANE", jane.id, NOW)
+    await first.set_profile_item(jane.id, "photo", True, NOW)
+    await first.mark_lesson_done(jane.id, "why-show-up", NOW)
+    review = ReviewState("why-show-up", 1, 0, NOW + timedelta(days=12), False, False)
+    await first.save_review(jane.id, review, NOW)
+    meeting = await first.add_meeting(asco(), NOW)
+    await first.set_attending(jane.id, meeting.id, True, NOW)
+    await first.set_camp_item(jane.id, meeting.id, "official-hashtag", True, NOW)
+    await first.claim_event("slack:Ev01", NOW)
+    await first.set_setting("demo.clock_offset_seconds", "3600.0")
+    before = await first.snapshot(jane.id)
+    await first.close()
+
+    assert (tmp_path / "rounds.db").exists()
+    second = Store.open(database_url)
+    try:
+        await second.check_migrated()
+        again = await second.person_by_email(PHYSICIAN_EMAIL)
+        assert again.id == jane.id
+        assert (again.x_handle, again.follows_hospital_at, again.snoozed_until, again.timezone) == (
+            "JaneRiveraMD", NOW, snooze, "America/Chicago")
+        assert (await second.person_by_identity("slack", "U01JANE")).id == jane.id
+        assert await second.profile_done(jane.id) == {"photo"}
+        assert await second.lessons_done(jane.id) == {"why-show-up"}
+        assert await second.reviews(jane.id) == {"why-show-up": review}
+        assert await second.meetings() == [meeting]
+        assert await second.attending(jane.id) == {meeting.id}
+        assert await second.camp_done(jane.id, meeting.id) == {"official-hashtag"}
+        assert await second.claim_event("slack:Ev01", LATER) is False
+        assert await second.get_setting("demo.clock_offset_seconds") == "3600.0"
+        assert await second.snapshot(jane.id) == before
+        assert await second.count("people") == 4
+    finally:
+        await second.close()
