@@ -1,0 +1,433 @@
+"""End to end: the real server on 127.0.0.1, Bot Framework activities posted as Teams posts them,
+and a fake Bot Connector recording what the bot sends back."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.channels.teams import TeamsTransport, clean_text, retry_after_seconds, teams_transport
+from bot.config import ConfigError
+from bot.delivery.transport import Envelope
+from bot.messages import Reply
+from bot.server import create_app
+from bot.store import Store
+from fakes.bot_connector import FakeBotConnector, Member
+from teams_fixtures import (  # noqa: F401  (fixtures)
+    CHANNEL, JANE, MARIA, PERSONAL_JANE, PHYSICIAN, ROOT, STRANGER, TEAM, Server, bot_added, card_actions,
+    card_errors, card_text, cards, channel_thread, clear_teams_env, connector, execute_invoke, installation,
+    message, seeded_runtime, server, start_server, team_general, teams_runtime,
+)
+
+SECRET = "zebra-unicorn-secret-words"
+
+
+def _one_card(body: dict) -> dict:
+    [card] = cards(body)
+    assert card_errors(card) == []
+    return card
+
+
+# -- personal chat ----------------------------------------------------------------------------------------
+async def test_personal_message_links_the_roster_physician_and_answers_with_a_card(
+        server: Server, connector: FakeBotConnector) -> None:
+    activity = message(connector.url, JANE, "help", timezone_name="America/Chicago")
+    response = await server.post(activity)
+    assert response.status == 200
+
+    [lookup, reply] = connector.calls
+    assert (lookup.method, lookup.path) == ("GET", f"/v3/conversations/{PERSONAL_JANE}/members/{JANE.id}")
+    assert (reply.method, reply.conversation_id, reply.activity_id) == ("POST", PERSONAL_JANE, activity["id"])
+    body = reply.body
+    assert body["text"] and body["summary"], "a notification needs plain text, not 'Sent a card'"
+    assert "Social Rounds" in card_text(_one_card(body))
+    assert body["recipient"]["id"] == JANE.id and body["from"]["id"] == "28:social-rounds-bot"
+
+    store = server.runtime.store
+    person = await store.person_by_identity("teams", JANE.aad_object_id)
+    assert person is not None and person.email == PHYSICIAN
+    assert person.timezone == "America/Chicago"
+    reference = json.loads(await store.conversation_ref("teams", JANE.aad_object_id) or "{}")
+    assert reference["conversation"]["id"] == PERSONAL_JANE
+    assert reference["serviceUrl"] == connector.url
+    assert (await store.addresses())[person.id]["teams"] == JANE.aad_object_id
+
+    connector.clear()
+    await server.post(message(connector.url, JANE, "status"))
+    assert [c.method for c in connector.calls] == ["POST"], "a linked user is not looked up again"
+
+
+async def test_a_roster_import_that_linked_the_teams_id_is_honoured(
+        server: Server, connector: FakeBotConnector) -> None:
+    store = server.runtime.store
+    omar = await store.person_by_email("omar.haddad@riverside.example")
+    assert omar is not None
+    await store.link_identity("teams", "29:omar", omar.id, server.runtime.clock.now())
+    member = Member("29:omar", "Dr. Omar Haddad", "AAD-OMAR", "o.haddad@home.example")
+    connector.add_member(member)
+    await server.post(message(connector.url, member, "profile"))
+    [reply] = connector.sent()
+    assert "@OmarHaddadMD" in card_text(_one_card(reply.body))
+    assert (await store.addresses())[omar.id]["teams"] == "aad-omar", "AAD ids are stored lowercase"
+
+
+async def test_someone_not_on_the_roster_gets_onboarding(server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, STRANGER, "lesson"))
+    [reply] = connector.sent()
+    assert "roster" in reply.body["text"]
+    assert "Welcome to Social Rounds" in card_text(_one_card(reply.body))
+    assert await server.runtime.store.person_by_identity("teams", STRANGER.aad_object_id) is None
+
+
+async def test_quiz_answer_by_action_execute_updates_the_card_in_place(
+        server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, JANE, "lesson"))
+    [lesson] = connector.sent()
+    quiz_actions = [a for a in card_actions(_one_card(lesson.body)) if a.startswith("quiz:")]
+    assert len(quiz_actions) >= 2
+    connector.clear()
+
+    response = await server.post(execute_invoke(connector.url, JANE, quiz_actions[0], card_id="activity-1"))
+    assert response.status == 200
+    answer = await response.json()
+    assert answer["statusCode"] == 200 and answer["type"] == "application/vnd.microsoft.card.adaptive"
+    card = answer["value"]
+    assert card_errors(card) == []
+    assert "cmd:lesson" in card_actions(card), "the result card offers the next lesson"
+    assert connector.sent() == [], "the answer replaces the card instead of posting a new message"
+    person = await server.runtime.store.person_by_identity("teams", JANE.aad_object_id)
+    assert person is not None
+    assert await server.runtime.store.lessons_done(person.id)
+
+
+async def test_ticking_a_checklist_item_refreshes_the_card(server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, JANE, "profile"))
+    [profile] = connector.sent()
+    card = _one_card(profile.body)
+    assert "profile:photo" in card_actions(card) and "✅" not in card_text(card)
+
+    response = await server.post(execute_invoke(connector.url, JANE, "profile:photo"))
+    refreshed = (await response.json())["value"]
+    assert card_errors(refreshed) == []
+    assert "✅" in card_text(refreshed)
+    person = await server.runtime.store.person_by_identity("teams", JANE.aad_object_id)
+    assert person is not None and "photo" in await server.runtime.store.profile_done(person.id)
+
+
+async def test_action_submit_from_older_clients_updates_the_pressed_card(
+        server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, JANE, "status"))
+    connector.clear()
+    await server.post(message(connector.url, JANE, "", value={"action": "profile:bio"}, reply_to="activity-7"))
+    [update] = connector.sent()
+    assert (update.method, update.conversation_id, update.activity_id) == ("PUT", PERSONAL_JANE, "activity-7")
+    assert "✅" in card_text(_one_card(update.body))
+
+
+async def test_a_button_that_opens_something_new_posts_a_new_message(
+        server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, JANE, "help"))
+    connector.clear()
+    response = await server.post(execute_invoke(connector.url, JANE, "cmd:status"))
+    answer = await response.json()
+    assert answer["statusCode"] == 200 and answer["type"] == "application/vnd.microsoft.activity.message"
+    [status] = connector.sent()
+    assert status.method == "POST" and "readiness" in card_text(_one_card(status.body)).lower()
+
+
+async def test_invoke_errors_come_back_as_invoke_bodies(server: Server, connector: FakeBotConnector) -> None:
+    activity = execute_invoke(connector.url, JANE, "cmd:status")
+    activity["value"]["action"]["type"] = "Action.Submit"
+    answer = await (await server.post(activity)).json()
+    assert answer["statusCode"] == 400 and answer["type"] == "application/vnd.microsoft.error"
+
+    activity = execute_invoke(connector.url, JANE, "cmd:status")
+    activity["value"]["action"]["data"] = {}
+    assert (await (await server.post(activity)).json())["statusCode"] == 400
+
+    activity = execute_invoke(connector.url, JANE, "cmd:status")
+    activity["name"] = "task/fetch"
+    assert (await server.post(activity)).status == 501
+    assert connector.sent() == []
+
+
+# -- team channels ------------------------------------------------------------------------------------------
+async def test_a_mention_in_a_channel_answers_privately_and_remembers_the_channel(
+        server: Server, connector: FakeBotConnector) -> None:
+    where = channel_thread()
+    activity = message(connector.url, JANE, "<at>Social Rounds</at>&nbsp;status", where=where, mention=True)
+    assert (await server.post(activity)).status == 200
+
+    create = next(c for c in connector.calls if c.path == "/v3/conversations")
+    assert [m["id"] for m in create.body["members"]] == [JANE.id]
+    assert create.body["channelData"] == {"tenant": {"id": "tenant-1"}}
+    private, note = connector.sent()
+    assert private.conversation_id == f"a:personal-{JANE.id}"
+    assert "readiness" in card_text(_one_card(private.body)).lower()
+    assert note.conversation_id == where[0]["id"] and note.activity_id == activity["id"]
+    assert "personal chat" in note.body["text"] and not note.body.get("attachments")
+
+    store = server.runtime.store
+    channel = json.loads(await store.conversation_ref("teams", CHANNEL) or "{}")
+    assert channel["conversation"]["id"] == CHANNEL, "the channel itself, not the thread"
+    personal = json.loads(await store.conversation_ref("teams", JANE.aad_object_id) or "{}")
+    assert personal["conversation"]["id"] == f"a:personal-{JANE.id}"
+
+
+async def test_a_button_pressed_in_a_channel_answers_privately(server: Server, connector: FakeBotConnector) -> None:
+    where = channel_thread()
+    response = await server.post(execute_invoke(connector.url, JANE, "cmd:profile", where=where))
+    answer = await response.json()
+    assert answer["type"] == "application/vnd.microsoft.activity.message" and "personal chat" in answer["value"]
+    [private] = connector.sent()
+    assert private.conversation_id == f"a:personal-{JANE.id}"
+    assert "profile:photo" in card_actions(_one_card(private.body))
+
+
+async def test_channel_messages_without_a_mention_are_ignored(server: Server, connector: FakeBotConnector) -> None:
+    assert (await server.post(message(connector.url, JANE, "status", where=channel_thread()))).status == 200
+    assert connector.calls == []
+
+
+def test_clean_text_strips_the_bot_mention_and_teams_html() -> None:
+    assert clean_text("<at>Social Rounds</at>&nbsp;lesson", ["<at>Social Rounds</at>"]) == "lesson"
+    assert clean_text("<p><at>Rounds</at> check Great talk by <at>Dr Lee</at></p>", []) == \
+        "check Great talk by Dr Lee"
+    assert clean_text("  snooze   1w \n", []) == "snooze 1w"
+
+
+# -- installation -----------------------------------------------------------------------------------------
+async def test_personal_install_welcomes_and_stores_the_reference(server: Server, connector: FakeBotConnector) -> None:
+    await server.post(installation(connector.url, JANE, "add"))
+    assert connector.sent() == []
+    assert await server.runtime.store.conversation_ref("teams", JANE.aad_object_id) is not None
+
+    await server.post(bot_added(connector.url, JANE))
+    [welcome] = connector.sent()
+    assert welcome.conversation_id == PERSONAL_JANE
+    assert "Social Rounds" in card_text(_one_card(welcome.body))
+    person = await server.runtime.store.person_by_email(PHYSICIAN)
+    assert person is not None
+    assert (await server.runtime.store.addresses())[person.id]["teams"] == JANE.aad_object_id
+
+
+async def test_team_install_stores_the_channel_and_uninstall_stops_messages(
+        server: Server, connector: FakeBotConnector) -> None:
+    store = server.runtime.store
+    await server.post(installation(connector.url, MARIA, "add", where=team_general()))
+    assert await store.conversation_ref("teams", TEAM) is not None
+    transport = teams_transport(server.runtime)
+    assert isinstance(transport, TeamsTransport)
+    reply = Reply(kind="digest", text="Weekly digest", title="Weekly digest", ephemeral=False)
+    assert (await transport.send(Envelope(1, "teams", TEAM, reply, "digest:1"))).status == "sent"
+
+    await server.post(installation(connector.url, MARIA, "remove", where=team_general()))
+    assert await store.conversation_ref("teams", TEAM) is None
+    connector.clear()
+    result = await transport.send(Envelope(2, "teams", TEAM, reply, "digest:2"))
+    assert result.status == "failed" and "no conversation reference" in result.error
+    assert connector.calls == []
+
+
+async def test_removing_the_bot_from_a_personal_chat_forgets_it(server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, JANE, "help"))
+    activity = bot_added(connector.url, JANE)
+    activity["membersRemoved"], activity["membersAdded"] = activity.pop("membersAdded"), []
+    await server.post(activity)
+    assert await server.runtime.store.conversation_ref("teams", JANE.aad_object_id) is None
+
+
+# -- proactive sends -----------------------------------------------------------------------------------------
+async def _installed_transport(server: Server, connector: FakeBotConnector) -> TeamsTransport:
+    await server.post(message(connector.url, JANE, "help"))
+    connector.clear()
+    transport = teams_transport(server.runtime)
+    assert transport is not None
+    return transport
+
+
+REMINDER = Reply(kind="reminder", text="Time for your 2-minute lesson", title="Your next lesson",
+                 body="**Why show up?** takes two minutes.", ephemeral=False)
+
+
+async def test_transport_sends_a_card_through_the_stored_reference(
+        server: Server, connector: FakeBotConnector) -> None:
+    transport = await _installed_transport(server, connector)
+    envelope = Envelope(7, "teams", JANE.aad_object_id, REMINDER, "lesson:1")
+    assert transport.pace_key(envelope) == f"teams:{JANE.aad_object_id}"
+    result = await transport.send(envelope)
+    assert result.status == "sent" and result.message_id and result.message_id.startswith("activity-")
+    [sent] = connector.calls
+    assert (sent.method, sent.path) == ("POST", f"/v3/conversations/{PERSONAL_JANE}/activities")
+    assert sent.body["summary"] == "Time for your 2-minute lesson"
+    assert "Why show up?" in card_text(_one_card(sent.body))
+
+
+@pytest.mark.parametrize(("status", "retry_after", "expected", "wait"), [
+    (429, "7", "retry", 7.0),
+    (429, None, "retry", None),
+    (500, None, "retry", None),
+    (503, "2", "retry", 2.0),
+    (403, None, "failed", None),
+    (404, None, "failed", None),
+])
+async def test_transport_maps_connector_errors_with_one_attempt(
+        server: Server, connector: FakeBotConnector, status: int, retry_after: str | None,
+        expected: str, wait: float | None) -> None:
+    transport = await _installed_transport(server, connector)
+    connector.fail_next(1, status, retry_after)
+    result = await transport.send(Envelope(8, "teams", JANE.aad_object_id, REMINDER, "lesson:2"))
+    assert (result.status, result.retry_after) == (expected, wait)
+    assert str(status) in result.error
+    assert len(connector.calls) == 1, "one attempt; the sender owns retries and pacing"
+    assert (await transport.send(Envelope(8, "teams", JANE.aad_object_id, REMINDER, "lesson:2"))).status == "sent"
+
+
+async def test_transport_without_a_reference_fails_and_a_dead_connector_is_retried(
+        server: Server, connector: FakeBotConnector) -> None:
+    transport = await _installed_transport(server, connector)
+    result = await transport.send(Envelope(9, "teams", "aad-nobody", REMINDER, "x"))
+    assert result.status == "failed" and "no conversation reference" in result.error
+    await connector.stop()
+    result = await transport.send(Envelope(10, "teams", JANE.aad_object_id, REMINDER, "y"))
+    assert result.status == "retry" and "network" in result.error
+
+
+async def test_digest_goes_to_the_marketing_channel_with_its_chart(
+        server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, MARIA, "<at>Social Rounds</at> help", where=channel_thread(),
+                              mention=True))
+    connector.clear()
+    digest = await server.runtime.coach.broadcast("digest", {})
+    assert digest is not None
+    transport = teams_transport(server.runtime)
+    assert transport is not None
+    assert (await transport.send(Envelope(11, "teams", server.runtime.config.teams_marketing_channel, digest,
+                                          "digest:w"))).status == "sent"
+    [sent] = connector.calls
+    assert sent.path == f"/v3/conversations/{CHANNEL}/activities"
+    card, image = sent.body["attachments"]
+    assert card_errors(card["content"]) == []
+    assert image["contentType"] == "image/png" and image["contentUrl"].startswith("data:image/png;base64,")
+
+
+def test_retry_after_accepts_seconds_and_dates() -> None:
+    assert retry_after_seconds("12") == 12.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
+
+
+# -- faults, privacy, HTTP -----------------------------------------------------------------------------------
+async def test_a_failed_reply_is_logged_by_type_only_and_apologised_for(
+        server: Server, connector: FakeBotConnector, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    await server.post(message(connector.url, JANE, "help"))
+    connector.clear()
+    connector.fail_next(1, 500)
+    response = await server.post(message(connector.url, JANE, f"status {SECRET}"))
+    assert response.status == 200
+    failed, apology = connector.calls
+    assert failed.status == 500 and "try again" in apology.body["text"]
+    assert "teams turn failed" in caplog.text
+    assert SECRET not in caplog.text
+
+
+async def test_logs_carry_ids_never_message_text(
+        server: Server, connector: FakeBotConnector, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    await server.post(message(connector.url, JANE, f"{SECRET} please"))
+    await server.post(message(connector.url, JANE, f"check My draft about {SECRET} #ASCO26"))
+    await server.post(message(connector.url, JANE, f"<at>Social Rounds</at> {SECRET}", where=channel_thread(),
+                              mention=True))
+    assert JANE.aad_object_id in caplog.text
+    assert SECRET not in caplog.text
+
+
+async def test_bad_requests(server: Server) -> None:
+    url = f"{server.url}/api/messages"
+    assert (await server.session.post(url, data="type=message")).status == 415
+    response = await server.session.post(url, data="{oops", headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    assert (await server.session.post(url, json={"text": "no type"})).status == 400
+    assert (await server.session.post(url, json=[1, 2])).status == 400
+
+
+# -- mounting rules -----------------------------------------------------------------------------------------
+async def test_with_an_app_id_unauthenticated_requests_are_rejected(
+        tmp_path: Path, connector: FakeBotConnector, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    clear_teams_env(monkeypatch)
+    monkeypatch.setenv("MICROSOFT_APP_ID", "6f1c2f0e-4a57-4a8e-9a43-0d1f3c2b7e11")
+    monkeypatch.setenv("MICROSOFT_APP_PASSWORD", "not-a-real-secret")
+    runtime = await seeded_runtime(tmp_path)
+    runner, url = await start_server(runtime)
+    forged = ("Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2V2aWwuZXhhbXBsZSIsImF1ZCI6Im"
+              "FueSJ9.c2lnbmF0dXJl")
+    try:
+        async with aiohttp.ClientSession() as session:
+            for headers in ({}, {"Authorization": forged}, {"Authorization": "Bearer not-a-jwt"}):
+                response = await session.post(f"{url}/api/messages", json=message(connector.url, JANE, "help"),
+                                              headers=headers)
+                assert response.status == 401
+            response = await session.post(f"{url}/api/messages", json=execute_invoke(connector.url, JANE, "cmd:status"))
+            assert response.status == 401
+        assert connector.calls == []
+        assert await runtime.store.conversation_ref("teams", JANE.aad_object_id) is None
+        assert await runtime.store.person_by_identity("teams", JANE.aad_object_id) is None
+    finally:
+        await runner.cleanup()
+
+
+async def test_without_settings_the_endpoint_is_not_mounted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_teams_env(monkeypatch)
+    runtime = await seeded_runtime(tmp_path)
+    runner, url = await start_server(runtime)
+    try:
+        assert teams_transport(runtime) is None
+        async with aiohttp.ClientSession() as session:
+            response = await session.post(f"{url}/api/messages", json={"type": "message"})
+            assert response.status in (404, 405)
+    finally:
+        await runner.cleanup()
+
+
+async def test_anonymous_mode_is_refused_with_an_app_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_teams_env(monkeypatch)
+    monkeypatch.setenv("MICROSOFT_APP_ID", "6f1c2f0e-4a57-4a8e-9a43-0d1f3c2b7e11")
+    monkeypatch.setenv("MICROSOFT_APP_PASSWORD", "x")
+    monkeypatch.setenv("ROUNDS_TEAMS_ANONYMOUS", "1")
+    runtime = await seeded_runtime(tmp_path)
+    try:
+        with pytest.raises(ConfigError, match="ROUNDS_TEAMS_ANONYMOUS"):
+            create_app(runtime, webchat=False, background=False)
+    finally:
+        await runtime.store.close()
+
+
+@pytest.mark.parametrize(("env", "fragment"), [
+    ({"MICROSOFT_APP_ID": "6f1c2f0e-4a57-4a8e-9a43-0d1f3c2b7e11", "MICROSOFT_APP_PASSWORD": "x",
+      "ROUNDS_TEAMS_ANONYMOUS": "1"}, "ROUNDS_TEAMS_ANONYMOUS=1 is refused"),
+    ({"MICROSOFT_APP_ID": "6f1c2f0e-4a57-4a8e-9a43-0d1f3c2b7e11", "MICROSOFT_APP_TYPE": "SingleTenant",
+      "MICROSOFT_APP_PASSWORD": "x"}, "MICROSOFT_APP_TENANT_ID is required"),
+    ({"MICROSOFT_APP_ID": "6f1c2f0e-4a57-4a8e-9a43-0d1f3c2b7e11", "MICROSOFT_APP_TYPE": "Sometimes"},
+     "MICROSOFT_APP_TYPE"),
+])
+async def test_serve_exits_2_on_contradictory_teams_settings(tmp_path: Path, env: dict[str, str],
+                                                           fragment: str) -> None:
+    database = f"sqlite:///{tmp_path}/serve.db"
+    store = Store.open(database)
+    await store.upgrade()
+    await store.close()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MICROSOFT_APP_", "ROUNDS_TEAMS_", "SLACK_"))}
+    process = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
+        env={**clean, **env, "DATABASE_URL": database}, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert process.returncode == 2, process.stderr
+    assert fragment in process.stderr

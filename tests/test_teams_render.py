@@ -1,0 +1,186 @@
+"""Every kind of reply the real coach produces, rendered as an Adaptive Card: valid against the
+Adaptive Cards 1.5 schema, within 28 KB, every button and checklist item an Action.Execute."""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.channels.teams_render import (
+    CARD_BUDGET, EXECUTE_VERB, card_size, invoke_card_response, message_payload, plain_text, render_card,
+    to_card_markdown,
+)
+from bot.coach import Coach
+from bot.messages import Button, Checklist, ChecklistItem, Image, Incoming, Progress, Reply, Table
+from bot.runtime import Runtime
+from teams_fixtures import ADMIN, PHYSICIAN, card_actions, card_errors, card_text, seeded_runtime
+
+PHYSICIAN_SCRIPT = (
+    "help", "help snooze", "lesson", "quiz", "status", "profile", "profile @JaneRiveraMD", "profile done photo",
+    "follow", "follow done", "video", "video done", "meetings", "camp", "meetings join asco", "camp asco",
+    "snooze 1w", "stop", "start", "bogus", "report", "snooze forever",
+    "check Great talk by @DrLee at #ASCO26! Patient in bed 4 recovering well, call 555-201-3344",
+    "check Proud of our team today.",
+)
+ADMIN_SCRIPT = (
+    "meetings add asco 2026-05-29 city=Chicago attendees=Cardiology", "report", "report Cardiology",
+    "report meeting asco", "followback", "digest", "roster", "help",
+)
+PHYSICIAN_ACTIONS = ("follow:undo", "video:done", "profile:bio", "snooze:1w", "cmd:status")
+
+
+async def _collect(runtime: Runtime) -> list[Reply]:
+    coach: Coach = runtime.coach
+    replies: list[Reply] = []
+
+    async def say(who: str, text: str | None = None, action: str | None = None) -> list[Reply]:
+        got = await coach.handle(Incoming(platform="teams", user_id=f"aad-{who}", email=who, text=text,
+                                          action=action))
+        replies.extend(got)
+        return got
+
+    replies.extend(await coach.handle(Incoming(platform="teams", user_id="aad-stranger",
+                                               email="nobody@elsewhere.example", text="help")))
+    for text in ADMIN_SCRIPT:
+        await say(ADMIN, text)
+    for text in PHYSICIAN_SCRIPT:
+        got = await say(PHYSICIAN, text)
+        if text == "lesson":
+            quiz = next(b.action for b in got[0].buttons if b.action.startswith("quiz:"))
+            await say(PHYSICIAN, action=quiz)
+        if text == "camp asco":
+            await say(PHYSICIAN, action=got[0].checklist.items[0].action)  # type: ignore[union-attr]
+    for action in PHYSICIAN_ACTIONS:
+        await say(PHYSICIAN, action=action)
+    person = await runtime.store.person_by_email(PHYSICIAN)
+    admin = await runtime.store.person_by_email(ADMIN)
+    assert person is not None and admin is not None
+    replies.extend(await coach.home(Incoming(platform="teams", user_id=f"aad-{PHYSICIAN}")))
+    replies.extend(await coach.home(Incoming(platform="teams", user_id=f"aad-{ADMIN}")))
+    await runtime.store.update_person(person.id, runtime.clock.now(), x_handle=None)
+    for kind, spec in (("profile", {"step": 1}), ("follow", {"step": 0}), ("lesson", {}),
+                       ("camp", {"meeting": 1, "phase": runtime.content.camp_phases[-1].id})):
+        reminder = await coach.reminder(person.id, kind, spec)
+        if reminder is not None:
+            replies.append(reminder)
+    digest = await coach.broadcast("digest", {})
+    if digest is not None:
+        replies.append(digest)
+    return replies
+
+
+@pytest.fixture
+async def coach_replies(tmp_path: Path) -> list[Reply]:
+    runtime = await seeded_runtime(tmp_path)
+    try:
+        return await _collect(runtime)
+    finally:
+        await runtime.store.close()
+
+
+async def test_every_reply_the_coach_produces_renders_a_valid_card(coach_replies: list[Reply]) -> None:
+    kinds = {reply.kind for reply in coach_replies}
+    assert {"help", "lesson", "quiz_result", "profile", "follow", "meetings", "camp", "status", "settings",
+            "report", "error", "onboarding", "reminder", "digest", "check"} <= kinds
+    assert any(r.checklist for r in coach_replies) and any(r.table for r in coach_replies)
+    assert any(r.progress for r in coach_replies) and any(r.fields for r in coach_replies)
+    for reply in coach_replies:
+        card = render_card(reply)
+        assert card_errors(card) == [], (reply.kind, reply.title)
+        assert card_size(card) <= CARD_BUDGET, (reply.kind, reply.title, card_size(card))
+        assert card["version"] == "1.5" and card["fallbackText"]
+        if reply.title:
+            assert card["body"][0]["text"] == reply.title
+
+
+async def test_buttons_and_checklist_items_carry_coach_actions(coach_replies: list[Reply]) -> None:
+    for reply in coach_replies:
+        card = render_card(reply)
+        expected = [item.action for item in reply.checklist.items] if reply.checklist else []
+        expected += [button.action for button in reply.buttons]
+        assert card_actions(card) == expected, (reply.kind, reply.title)
+        serialized = json.dumps(card)
+        assert "Action.Submit" not in serialized
+        assert serialized.count(f'"verb": "{EXECUTE_VERB}"') == len(expected)
+
+
+async def test_every_message_carries_a_plain_text_summary(coach_replies: list[Reply]) -> None:
+    for reply in coach_replies:
+        payload = message_payload(reply)
+        assert payload["text"] == reply.text and payload["summary"]
+        assert "**" not in payload["summary"] and "`" not in payload["summary"]
+        assert payload["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
+        assert invoke_card_response(reply)["value"] == payload["attachments"][0]["content"]
+
+
+def _big_reply() -> Reply:
+    rows = tuple((f"Dr. Physician Number {i}", f"@Handle{i}", str(i % 100), "Profile complete", "Follow the hospital")
+                 for i in range(600))
+    items = tuple(ChecklistItem(f"item-{i}", f"Checklist item {i} with a long label", i % 2 == 0, f"camp:1:item-{i}",
+                                "A detail sentence that explains the item at some length. " * 4, "2 weeks before")
+                  for i in range(30))
+    return Reply(kind="report", text="Big report", title="A very large department", body="Paragraph. " * 2000,
+                 table=Table(("Physician", "X handle", "Score", "Stage", "Next step"), rows),
+                 checklist=Checklist("Tweet Camp", items), buttons=(Button("Full report", "cmd:report"),))
+
+
+def test_oversized_replies_are_cut_to_the_budget_and_stay_valid() -> None:
+    reply = _big_reply()
+    card = render_card(reply)
+    assert card_size(card) <= CARD_BUDGET
+    assert card_errors(card) == []
+    text = card_text(card)
+    assert "Showing" in text and "of 600 rows" in text
+    assert card_actions(card) == [i.action for i in reply.checklist.items] + ["cmd:report"]  # type: ignore[union-attr]
+
+
+def test_rendering_details() -> None:
+    reply = Reply(
+        kind="status", text="Readiness 40/100. Next: `follow done`.", title="Your readiness",
+        body="**Next step:** follow us: `follow done`.\n\n- ✓ Profile created\n- ○ Follows the hospital\n"
+             "Tweet Camp: 2 of 9 items.\n\nSee [the guide](https://example.org/guide).",
+        progress=Progress(40, "Profile created", "Follow @RiversideUH: `follow done`."),
+        fields=(("Profile", "done"), ("Follows", "0%")),
+        buttons=(Button("Next lesson", "cmd:lesson", "primary"), Button("Stop", "cmd:stop", "danger"),
+                 Button("A. A long quiz answer that needs its own row", "quiz:x:1")),
+        footer="Sources: [A](https://example.org/a)",
+        image=Image(b"\x89PNG fake", "Average readiness by week: W1 30, W2 40.", "digest-2026-W20.png"))
+    card = render_card(reply)
+    assert card_errors(card) == []
+    texts = [block.get("text") for block in card["body"] if block["type"] == "TextBlock"]
+    assert "**Next step:** follow us: **follow done**." in texts
+    assert "- ✓ Profile created\n- ○ Follows the hospital" in texts, "list lines stay one list"
+    assert "Tweet Camp: 2 of 9 items." in texts
+    sets = [block["actions"] for block in card["body"] if block["type"] == "ActionSet"]
+    assert [[a["title"] for a in s] for s in sets] == [["Next lesson", "Stop"],
+                                                      ["A. A long quiz answer that needs its own row"]]
+    assert [a.get("style", "default") for a in sets[0]] == ["positive", "destructive"]
+    facts = next(block for block in card["body"] if block["type"] == "FactSet")["facts"]
+    assert facts == [{"title": "Profile", "value": "done"}, {"title": "Follows", "value": "0%"}]
+    payload = message_payload(reply)
+    image = payload["attachments"][1]
+    assert image["contentType"] == "image/png"
+    assert base64.b64decode(image["contentUrl"].split(",", 1)[1]) == b"\x89PNG fake"
+    assert payload["summary"] == "Readiness 40/100. Next: follow done."
+
+
+def test_narrow_tables_are_tables_and_wide_ones_are_one_block_per_row() -> None:
+    narrow = render_card(Reply(kind="help", text="Help", table=Table(("Command", "What it does"),
+                                                                     (("help", "this list"),))))
+    table = next(block for block in narrow["body"] if block["type"] == "Table")
+    assert len(table["columns"]) == 2 and len(table["rows"]) == 2
+    wide = render_card(Reply(kind="report", text="Report", table=Table(
+        ("Department", "Physicians", "Profile", "Follow us", "Avg score"),
+        (("Cardiology", "7", "57%", "43%", "61"), ("Oncology", "6", "50%", "33%", "55")))))
+    assert card_errors(wide) == [] and "msteams" not in wide
+    records = [block for block in wide["body"] if block["type"] == "Container"]
+    assert [r["items"][0]["text"] for r in records] == ["Cardiology", "Oncology"]
+    assert records[0]["items"][1]["facts"][0] == {"title": "Physicians", "value": "7"}
+
+
+def test_markdown_helpers() -> None:
+    assert to_card_markdown("type `help` or `stop`") == "type **help** or **stop**"
+    assert plain_text("**Bold** _it_ [label](https://x.org) `code` snake_case_name") == \
+        "Bold it label code snake_case_name"
