@@ -443,8 +443,7 @@ class Coach:
         if readiness.next_step in NEXT_STEP_ACTIONS:
             label, action = NEXT_STEP_ACTIONS[readiness.next_step]
             buttons = (Button(label, action, "primary"),)
-        fields = tuple((s["label"], "done" if s["done"] else ("n/a" if not s["applicable"] else f"{s['percent']}%"))
-                       for s in stages)
+        fields = tuple((s["label"], _stage_value(s)) for s in stages)
         return [self._from(rendered, "status", progress=Progress(readiness.score, reached, next_text),
                            buttons=buttons, fields=fields)]
 
@@ -709,6 +708,16 @@ def _day(instant: datetime | None, zone: ZoneInfo) -> str:
 def _moment(instant: datetime, zone: ZoneInfo) -> str:
     local = instant.astimezone(zone)
     return f"{_date(local.date())}, {local:%H:%M} {local.tzname()}"
+
+
+def _stage_value(stage: dict) -> str:
+    if not stage["applicable"]:
+        return "no meeting yet"
+    if stage["done"]:
+        return "✓ done"
+    if stage["stage"] == "followed_back":
+        return "marketing's step"
+    return f"{stage['percent']}%" if stage["percent"] else "to do"
 
 
 def _signed(change: int | None) -> str:

@@ -22,9 +22,11 @@ CHAT = 'article.msg.bot[data-origin="chat"]'
 
 
 def count_from_percent(value: str, total: int) -> int:
-    """Undo ``round(100 * done / total)`` (unique for the totals used here); "done" is all."""
-    if value == "done":
+    """Undo ``round(100 * done / total)`` (unique for the totals used here); "✓ done" is all."""
+    if value == "✓ done":
         return total
+    if value == "to do":
+        return 0
     percent = int(value.rstrip("%"))
     matches = [done for done in range(total + 1) if round(100 * done / total) == percent]
     assert len(matches) == 1, (value, total, matches)
@@ -35,15 +37,15 @@ def progress_from_fields(fields: dict[str, str], core_total: int, camp_total: in
     """Rebuild what the status card shows, so the score on it can be checked by the core."""
     camp = fields["Tweet Camp done"]
     return PhysicianProgress(
-        has_handle=fields["Profile created"] == "done",
+        has_handle=fields["Profile created"] == "✓ done",
         profile_done=count_from_percent(fields["Profile complete"], 4),
         profile_total=4,
-        follows_hospital=fields["Follows the hospital"] == "done",
-        followed_back=fields["Followed back by the hospital"] == "done",
+        follows_hospital=fields["Follows the hospital"] == "✓ done",
+        followed_back=fields["Followed back by the hospital"] == "✓ done",
         core_done=count_from_percent(fields["Core lessons done"], core_total),
         core_total=core_total,
-        camp=None if camp == "n/a" else CampProgress("next meeting", count_from_percent(camp, camp_total), camp_total),
-        video_posted=fields["Video posted"] == "done",
+        camp=None if camp == "no meeting yet" else CampProgress("next meeting", count_from_percent(camp, camp_total), camp_total),
+        video_posted=fields["Video posted"] == "✓ done",
     )
 
 
@@ -57,7 +59,7 @@ def choose_physician(server: RoundsServer) -> tuple[dict, dict]:
     for persona in physicians[1:]:
         reply = server.post_json("/chat/api/message", {"persona": persona["id"], "text": "status"})["replies"][0]
         fields = {f["label"]: f["value"] for f in reply["fields"]}
-        if fields["Core lessons done"] != "done":
+        if fields["Core lessons done"] != "✓ done":
             return persona, admin
     raise AssertionError("every demo physician has finished the core lessons")
 

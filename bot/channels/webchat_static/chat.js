@@ -65,7 +65,12 @@
       links.push({ label, url });
       return `\u0000${links.length - 1}\u0000`;
     });
-    html = emphasis(html);
+    const codes = [];
+    html = html.replace(/`([^`\n]+)`/g, (_match, code) => {
+      codes.push(code);
+      return `\u0001${codes.length - 1}\u0001`;
+    });
+    html = emphasis(html).replace(/\u0001(\d+)\u0001/g, (_match, index) => `<code>${codes[Number(index)]}</code>`);
     return html.replace(LINK_SLOT, (_match, index) => {
       const link = links[Number(index)];
       return `<a href="${link.url}" target="_blank" rel="noopener noreferrer">${emphasis(link.label)}</a>`;
@@ -78,9 +83,20 @@
       .split(/\n[ \t]*\n/)
       .map((p) => p.trim())
       .filter(Boolean);
-    node.innerHTML = paragraphs
-      .map((p) => `<p>${inlineHtml(p).replace(/\n/g, "<br>")}</p>`)
-      .join("");
+    // A paragraph whose every line starts with "- " is a list; neighbouring lists merge.
+    const blocks = [];
+    for (const p of paragraphs) {
+      const lines = p.split("\n");
+      if (lines.every((line) => /^[-•]\s+/.test(line))) {
+        const items = lines.map((line) => `<li>${inlineHtml(line.replace(/^[-•]\s+/, ""))}</li>`).join("");
+        const last = blocks[blocks.length - 1];
+        if (last && last.list) last.html += items;
+        else blocks.push({ list: true, html: items });
+      } else {
+        blocks.push({ list: false, html: inlineHtml(p).replace(/\n/g, "<br>") });
+      }
+    }
+    node.innerHTML = blocks.map((b) => (b.list ? `<ul>${b.html}</ul>` : `<p>${b.html}</p>`)).join("");
     return node;
   }
 
