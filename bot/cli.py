@@ -72,6 +72,19 @@ def _parser() -> argparse.ArgumentParser:
     db.set_defaults(run=lambda _: db.print_help() or EXIT_USAGE)
     command("upgrade", _db_upgrade, "apply schema migrations to $DATABASE_URL", db_sub)
 
+    roster = sub.add_parser("roster", help="import the physician roster, export readiness")
+    roster_sub = roster.add_subparsers(metavar="ACTION")
+    roster.set_defaults(run=lambda _: roster.print_help() or EXIT_USAGE)
+    roster_import = command("import", _roster_import, "add or update physicians from a CSV file (all or nothing)",
+                            roster_sub)
+    roster_import.add_argument("file", help="CSV: name, email, department, specialty, X handle, platform user id "
+                                            "('-' reads standard input)")
+    roster_import.add_argument("--dry-run", action="store_true", help="validate and count changes, write nothing")
+    roster_import.add_argument("--deactivate-missing", action="store_true",
+                               help="deactivate active physicians who are not in the file")
+    roster_export = command("export", _roster_export, "write everyone's readiness as CSV", roster_sub)
+    roster_export.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
+
     digest = command("digest", _digest, "print this week's marketing digest in the terminal")
     digest.add_argument("--preview", action="store_true", help="print only, send nothing (the default)")
     digest.add_argument("--chart", metavar="FILE.png", help="also write the trend chart to this file")
@@ -81,6 +94,22 @@ def _parser() -> argparse.ArgumentParser:
     outbox_sub = outbox.add_subparsers(metavar="ACTION")
     retry = command("retry", _outbox_retry, "re-queue dead messages for another delivery attempt", outbox_sub)
     retry.add_argument("ids", nargs="*", type=int, help="outbox ids (default: every dead message)")
+
+    manifest = sub.add_parser("manifest", help="app manifests to install the bot")
+    manifest_sub = manifest.add_subparsers(metavar="PLATFORM")
+    manifest.set_defaults(run=lambda _: manifest.print_help() or EXIT_USAGE)
+    slack_manifest = command("slack", _manifest_slack, "print the Slack app manifest (YAML) for this install",
+                             manifest_sub)
+    slack_manifest.add_argument("--url", metavar="URL",
+                                help="the bot's public HTTPS base URL, e.g. https://rounds.example-hospital.org")
+    slack_manifest.add_argument("--socket-mode", action="store_true",
+                                help="Socket Mode (no public URL; set SLACK_APP_TOKEN when serving)")
+
+    teams = command("teams-package", _teams_package, "build the Teams app zip (needs MICROSOFT_APP_ID)")
+    teams.add_argument("--out", metavar="FILE", default="social-rounds-teams.zip", help="zip to write")
+    teams.add_argument("--manifest-dir", metavar="DIR", help="manifest.json and icons (default: manifest/teams)")
+    for flag in ("website-url", "privacy-url", "terms-url"):
+        teams.add_argument(f"--{flag}", metavar="URL", help=f"developer {flag.replace('-', ' ')} for the manifest")
     return parser
 
 
@@ -124,6 +153,19 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     before, after = asyncio.run(run())
     print(f"database at schema {after}" + ("" if before == after else f" (was {before or 'empty'})"))
     return EXIT_OK
+
+
+def _roster_import(args: argparse.Namespace) -> int:
+    from bot.roster import cli_import
+
+    return cli_import(args.file, database_url_from_env(), dry_run=args.dry_run,
+                      deactivate_missing=args.deactivate_missing)
+
+
+def _roster_export(args: argparse.Namespace) -> int:
+    from bot.roster import cli_export
+
+    return cli_export(_config(args), database_url_from_env(), args.out)
 
 
 def _with_store(work: Callable[[Store], Any]) -> Any:
@@ -181,6 +223,31 @@ def _outbox_retry(args: argparse.Namespace) -> int:
     count = _with_store(work)
     print(f"re-queued {count} dead message{'s' if count != 1 else ''}; a running server sends them within a minute")
     return EXIT_OK
+
+
+def _manifest_slack(args: argparse.Namespace) -> int:
+    from bot.channels.slack_manifest import ManifestError, manifest_yaml, slack_manifest
+
+    if args.socket_mode and args.url:
+        raise UsageError("give either --url (HTTP mode) or --socket-mode, not both")
+    try:
+        print(manifest_yaml(slack_manifest(args.url, socket_mode=args.socket_mode)), end="")
+    except ManifestError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
+def _teams_package(args: argparse.Namespace) -> int:
+    import os
+
+    from bot.channels.teams_package import PackageError, cli_package
+
+    try:
+        return cli_package(Path(args.out), Path(args.manifest_dir) if args.manifest_dir else None,
+                           _config(args).hospital_name, os.environ, website_url=args.website_url,
+                           privacy_url=args.privacy_url, terms_url=args.terms_url)
+    except PackageError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _serve(args: argparse.Namespace) -> int:

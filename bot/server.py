@@ -6,6 +6,9 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from bot.channels.slack import mount_slack
+from bot.channels.slack_transport import slack_transport
+from bot.channels.teams import mount_teams, teams_transport
 from bot.channels.webchat import Persona, add_webchat_routes
 from bot.delivery.service import Delivery
 from bot.delivery.transport import Transport
@@ -78,8 +81,16 @@ def create_app(runtime: Runtime, *, webchat: bool, background: bool = True) -> w
     transports: dict[str, Transport] = {}
     if runtime.demo:
         transports["web"] = WebTransport()
+    slack = slack_transport(runtime)
+    if slack is not None:
+        transports["slack"] = slack
+    teams = teams_transport(runtime)
+    if teams is not None:
+        transports["teams"] = teams
     delivery = Delivery(runtime, transports)
     app[DELIVERY] = delivery
+    mounted = {"Slack": mount_slack(app, runtime), "Teams": mount_teams(app, runtime)}
+    log.info("platforms: %s", "; ".join(line or f"{name}: not configured" for name, line in mounted.items()))
     if webchat:
         add_webchat_routes(app, WebChatBridge(runtime, delivery), clock_control=runtime.demo)
 

@@ -157,7 +157,9 @@ def test_script_builds_no_html_from_unescaped_text() -> None:
     assignments = re.findall(r"\.innerHTML\s*=\s*([^;]+);", script)
     assert assignments, "the Markdown renderer is expected to set innerHTML from escaped text"
     for value in assignments:
-        assert "inlineHtml(" in value or "paragraphs" in value, value
+        assert "inlineHtml(" in value or "blocks.map" in value, value
+    # list and paragraph blocks hold only inlineHtml output
+    assert script.count("html: inlineHtml(") == 1 and "`<li>${inlineHtml(" in script
     assert "escapeHtml(raw)" in script
 
 

@@ -1,0 +1,369 @@
+"""Slack adapter: a Bolt ``AsyncApp`` behind ``POST /slack/events`` (or Socket Mode).
+
+It translates and decides nothing: slash command, DM, mention, button, checkbox, menu and modal
+all become an :class:`~bot.messages.Incoming` for the coach, and the coach's replies become
+Block Kit messages, in-place updates, modal errors and the App Home tab.
+
+Every request is acknowledged first (Slack's 3-second limit); the coach and the Web API calls
+run afterwards in tracked tasks that the server drains on shutdown. Logs carry ids only.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable, Coroutine
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.slack_client import SlackSettings, error_code, interactive_client, response_url_client
+from bot.channels.slack_identity import SlackDirectory
+from bot.channels.slack_modals import (
+    HANDLE_BLOCK, MEETING_CALLBACK, PROFILE_CALLBACK, error_text, meeting_command, meeting_error_block,
+    meeting_modal, metadata, profile_command, profile_modal,
+)
+from bot.channels.slack_render import (
+    MEETING_MODAL_ACTION, MODAL_PREFIX, PROFILE_MODAL_ACTION, actions_of, home_view, render_message,
+)
+from bot.messages import Incoming, Reply
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+SLACK_EVENTS_PATH = "/slack/events"
+COMMAND = "/rounds"
+ACTION_ID = re.compile(r"^a\d+$")
+MEETING_FORM_TEXT = re.compile(r"^\s*meetings?\s+add\s*$", re.IGNORECASE)
+DRAIN_SECONDS = 8.0
+EVENT_MEMORY = timedelta(days=7)
+"""How long event ids are remembered; Slack stops retrying within the hour."""
+PRUNE_EVERY = timedelta(hours=1)
+FAILURE = Reply(kind="error", text="Sorry, something went wrong on my side. Please try again in a minute.",
+                title="Something went wrong",
+                body="Sorry, something went wrong on my side. Please try again in a minute.")
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where one turn's replies go, and how an in-place update is made there."""
+
+    user_id: str
+    channel: str | None = None
+    """Post here (a DM or channel id); a user id posts to the app's Messages tab."""
+    message_ts: str | None = None
+    """The pressed message, updated with chat.update."""
+    response_url: str | None = None
+    """Answer through Slack's response_url (slash commands, ephemeral and shared messages)."""
+    replace_via_response_url: bool = False
+    """The pressed message is ephemeral: in-place updates go through the response_url."""
+    ephemeral_channel: bool = False
+    """A mention in a channel: private replies with chat.postEphemeral."""
+    thread_ts: str | None = None
+    home: bool = False
+    """Pressed in the App Home tab: in-place updates are the Home refresh itself."""
+
+
+class SlackChannel:
+    """The Bolt app and everything its listeners need."""
+
+    def __init__(self, runtime: Runtime, client: AsyncWebClient, signing_secret: str) -> None:
+        self.runtime = runtime
+        self.client = client
+        self.directory = SlackDirectory(client)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._turns: dict[str, asyncio.Lock] = {}
+        self._pruned_at: datetime | None = None
+        self.bolt = AsyncApp(client=client, signing_secret=signing_secret, name="social-rounds",
+                             logger=_bolt_logger(), process_before_response=False)
+        self.bolt.use(self._deduplicate)
+        self.bolt.command(COMMAND)(self._on_command)
+        self.bolt.event("message")(self._on_message)
+        self.bolt.event("app_mention")(self._on_mention)
+        self.bolt.event("app_home_opened")(self._on_home_opened)
+        self.bolt.action(ACTION_ID)(self._on_action)
+        self.bolt.view(PROFILE_CALLBACK)(self._on_profile_submitted)
+        self.bolt.view(MEETING_CALLBACK)(self._on_meeting_submitted)
+
+    # -- HTTP --------------------------------------------------------------------------------
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """``POST /slack/events``: Bolt verifies the signature (401 when bad or stale) and dispatches."""
+        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    # -- middleware ----------------------------------------------------------------------------
+    async def _deduplicate(self, body: dict[str, Any], req: Any,
+                           next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
+        """Slack re-sends events it thinks were lost; each ``event_id`` is handled once, ever."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            now = self.runtime.clock.now()
+            if not await self.runtime.store.claim_event(f"slack:{event_id}", now):
+                retry = (req.headers.get("x-slack-retry-num") or ["-"])[0]
+                log.info("slack duplicate event=%s retry=%s", event_id, retry)
+                return BoltResponse(status=200, body="")
+            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                self._pruned_at = now
+                self._spawn(self._forget_old_events(now))
+        return await next()
+
+    async def _forget_old_events(self, now: datetime) -> None:
+        forgotten = await self.runtime.store.forget_events_before(now - EVENT_MEMORY)
+        if forgotten:
+            log.info("slack forgot %s event ids older than %s days", forgotten, EVENT_MEMORY.days)
+
+    # -- listeners -----------------------------------------------------------------------------
+    async def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        user, text = body.get("user_id", ""), body.get("text") or ""
+        log.info("slack command user=%s channel=%s", user, body.get("channel_id"))
+        if MEETING_FORM_TEXT.match(text) and body.get("trigger_id"):
+            self._spawn(self._open_modal(MEETING_MODAL_ACTION, body["trigger_id"], user, body.get("response_url")))
+            return
+        where = Where(user, channel=body.get("channel_id"), response_url=body.get("response_url"))
+        self._spawn(self._turn(where, text=text))
+
+    async def _on_message(self, event: dict[str, Any]) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return
+        log.info("slack dm user=%s channel=%s", event["user"], event.get("channel"))
+        where = Where(event["user"], channel=event.get("channel"), thread_ts=event.get("thread_ts"))
+        self._spawn(self._turn(where, text=event.get("text") or ""))
+
+    async def _on_mention(self, event: dict[str, Any]) -> None:
+        if not event.get("user") or event.get("bot_id"):
+            return
+        log.info("slack mention user=%s channel=%s", event["user"], event.get("channel"))
+        where = Where(event["user"], channel=event.get("channel"), ephemeral_channel=True,
+                      thread_ts=event.get("thread_ts"))
+        self._spawn(self._turn(where, text=event.get("text") or ""))
+
+    async def _on_home_opened(self, event: dict[str, Any]) -> None:
+        if event.get("tab") == "home" and event.get("user"):
+            self._spawn(self._serially(event["user"], self.publish_home(event["user"])))
+
+    async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = (body.get("user") or {}).get("id", "")
+        coach_actions = actions_of(action)
+        log.info("slack action user=%s element=%s", user, action.get("action_id"))
+        if not user or not coach_actions:
+            return
+        if coach_actions[0].startswith(MODAL_PREFIX):
+            await self._open_modal(coach_actions[0], body.get("trigger_id", ""), user, body.get("response_url"))
+            return
+        self._spawn(self._turn(_where_pressed(body, user), actions=coach_actions))
+
+    async def _on_profile_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await self._submit(ack, body, view, profile_command(view), lambda _: HANDLE_BLOCK)
+
+    async def _on_meeting_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await self._submit(ack, body, view, meeting_command(view), lambda text: meeting_error_block(text, view))
+
+    async def _submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any], command: str,
+                      block_for: Callable[[str], str]) -> None:
+        """Run the modal's command now: a coach error goes back inline, next to its input."""
+        user = (body.get("user") or {}).get("id", "")
+        log.info("slack modal user=%s callback=%s", user, view.get("callback_id"))
+        replies = await self._ask(user, text=command)
+        if replies and replies[0].kind == "error":
+            message = replies[0].text
+            await ack(response_action="errors", errors={block_for(message): error_text(message)})
+            return
+        await ack()
+        response_url = metadata(view).get("response_url")
+        where = Where(user, response_url=response_url) if response_url else Where(user, channel=user)
+        self._spawn(self._serially(user, self._finish(where, replies)))
+
+    # -- turns -------------------------------------------------------------------------------
+    async def _ask(self, user_id: str, *, text: str | None = None, action: str | None = None,
+                   where: Where | None = None) -> list[Reply]:
+        who = await self.directory.user(user_id)
+        incoming = Incoming("slack", user_id, text=text, action=action, email=who.email, display_name=who.name,
+                            timezone=who.timezone, conversation_id=where.channel if where else None,
+                            message_id=where.message_ts if where else None)
+        try:
+            return await self.runtime.coach.handle(incoming)
+        except Exception as exc:  # the person still gets an answer; the log gets ids and frames only
+            _log_failure("coach", user_id, exc)
+            return [FAILURE]
+
+    async def _serially(self, user_id: str, work: Coroutine[Any, Any, None]) -> None:
+        """One person's turns run one at a time, in the order Slack delivered them."""
+        async with self._turns.setdefault(user_id, asyncio.Lock()):
+            await work
+
+    async def _turn(self, where: Where, *, text: str | None = None, actions: list[str] | None = None) -> None:
+        async def answer() -> None:
+            replies: list[Reply] = []
+            for action in actions or ():
+                replies.extend(await self._ask(where.user_id, action=action, where=where))
+            if not actions:
+                replies = await self._ask(where.user_id, text=text, where=where)
+            await self._finish(where, replies)
+
+        await self._serially(where.user_id, answer())
+
+    async def _finish(self, where: Where, replies: list[Reply]) -> None:
+        for reply in replies:
+            await self._deliver(where, reply)
+        await self.publish_home(where.user_id)
+
+    async def _deliver(self, where: Where, reply: Reply) -> None:
+        message = render_message(reply)
+        replace = reply.replace_original
+        try:
+            if where.home:
+                if not replace:  # an update of the Home tab is the refresh that follows every turn
+                    await self.client.chat_postMessage(channel=where.user_id, **message.payload())
+            elif where.response_url:
+                payload = {**message.payload(), "response_type": "ephemeral" if reply.ephemeral else "in_channel",
+                           "replace_original": bool(replace and where.replace_via_response_url)}
+                response = await response_url_client(where.response_url).send_dict(payload)
+                if response.status_code != 200:
+                    log.warning("slack response_url failed user=%s status=%s", where.user_id, response.status_code)
+            elif where.ephemeral_channel and reply.ephemeral and where.channel:
+                await self.client.chat_postEphemeral(channel=where.channel, user=where.user_id,
+                                                     thread_ts=where.thread_ts, **message.payload())
+            elif replace and where.channel and where.message_ts:
+                await self.client.chat_update(channel=where.channel, ts=where.message_ts, **message.payload())
+            else:
+                await self.client.chat_postMessage(channel=where.channel or where.user_id,
+                                                   thread_ts=where.thread_ts, **message.payload())
+        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            log.warning("slack reply failed user=%s kind=%s error=%s", where.user_id, reply.kind, error_code(exc))
+
+    async def publish_home(self, user_id: str) -> None:
+        """Draw (or redraw) the person's App Home tab from ``Coach.home``."""
+        who = await self.directory.user(user_id)
+        incoming = Incoming("slack", user_id, email=who.email, display_name=who.name, timezone=who.timezone)
+        try:
+            replies = await self.runtime.coach.home(incoming)
+        except Exception as exc:
+            _log_failure("home", user_id, exc)
+            return
+        try:
+            await self.client.views_publish(user_id=user_id, view=home_view(replies))
+        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            log.warning("slack home publish failed user=%s error=%s", user_id, error_code(exc))
+
+    async def _open_modal(self, which: str, trigger_id: str, user_id: str, response_url: str | None) -> None:
+        meta = {"response_url": response_url} if response_url else {}
+        if which == PROFILE_MODAL_ACTION:
+            person = await self.runtime.store.person_by_identity("slack", user_id)
+            view = profile_modal(person.x_handle if person else None, meta)
+        elif which == MEETING_MODAL_ACTION:
+            view = meeting_modal(self.runtime.content.catalog, meta)
+        else:
+            log.warning("slack unknown modal user=%s", user_id)
+            return
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            log.warning("slack views.open failed user=%s error=%s", user_id, error_code(exc))
+
+    # -- background work -----------------------------------------------------------------------
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(_guarded(work))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Let answers in flight finish before the store closes (server shutdown)."""
+        pending = [t for t in self.tasks if not t.done()]
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=timeout)
+            for task in still:
+                task.cancel()
+
+
+class _TokenNotice(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused when a client is given; the client carries that token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("As you gave `client` as well")
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("bot.channels.slack.bolt")
+    if not any(isinstance(f, _TokenNotice) for f in logger.filters):
+        logger.addFilter(_TokenNotice())
+    return logger
+
+
+def _where_pressed(body: dict[str, Any], user: str) -> Where:
+    container = body.get("container") or {}
+    if container.get("type") == "view":
+        return Where(user, home=True)
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    response_url = body.get("response_url")
+    if container.get("is_ephemeral"):
+        return Where(user, channel=channel, response_url=response_url, replace_via_response_url=True)
+    if channel and channel.startswith("D"):
+        return Where(user, channel=channel, message_ts=container.get("message_ts"))
+    if response_url:  # a shared message (e.g. the digest): answer privately, leave it as it is
+        return Where(user, channel=channel, response_url=response_url)
+    return Where(user, channel=channel, ephemeral_channel=True)
+
+
+async def _guarded(work: Coroutine[Any, Any, None]) -> None:
+    try:
+        await work
+    except Exception as exc:
+        _log_failure("task", "-", exc)
+
+
+def _log_failure(what: str, user_id: str, exc: BaseException) -> None:
+    """Exception type and stack frames, never the message (it may quote what someone wrote)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("slack %s failed user=%s error=%s\n%s", what, user_id, type(exc).__name__, frames)
+
+
+SLACK = web.AppKey("slack", SlackChannel)
+
+
+def mount_slack(app: web.Application, runtime: Runtime) -> str | None:
+    """Mount Slack when its secrets are set; a one-line description for the start-up log, else None."""
+    settings = SlackSettings.from_env()
+    if settings.mode is None:
+        if settings.bot_token:
+            log.warning("Slack: SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP) nor "
+                        "SLACK_APP_TOKEN (Socket Mode); Slack is not mounted")
+        return None
+    channel = SlackChannel(runtime, interactive_client(settings), settings.signing_secret)
+    app[SLACK] = channel
+
+    async def drain(_: web.Application) -> None:
+        await channel.drain()
+
+    app.on_shutdown.append(drain)
+    if settings.mode == "http":
+        app.router.add_post(SLACK_EVENTS_PATH, channel.handle_http)
+        return f"Slack: HTTP at {SLACK_EVENTS_PATH}"
+    _mount_socket_mode(app, channel, settings.app_token)
+    return "Slack: Socket Mode"
+
+
+def _mount_socket_mode(app: web.Application, channel: SlackChannel, app_token: str) -> None:
+    """Connect in the background at start-up (the health checks never wait on Slack); close at clean-up."""
+    handler = AsyncSocketModeHandler(channel.bolt, app_token, web_client=channel.client)
+    connecting: list[asyncio.Task[None]] = []
+
+    async def start(_: web.Application) -> None:
+        connecting.append(asyncio.get_running_loop().create_task(handler.connect_async()))
+
+    async def stop(_: web.Application) -> None:
+        for task in connecting:
+            task.cancel()
+        await handler.close_async()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)

@@ -1,0 +1,394 @@
+"""Reply → Slack Block Kit, and pressed elements → coach actions. Pure functions, no I/O.
+
+Every element the bot renders carries its coach action with it, so a press can be turned back
+into an action without any server-side state:
+
+- buttons: ``action_id`` ``a0``, ``a1``, … (unique in a message or view), ``value`` = the action;
+- overflow and select menus: each option's ``value`` = the action;
+- checklists: ``checkboxes`` elements (at most 10 options each) whose option values are the
+  item actions; the block_id records which items were ticked when the message was drawn, so
+  that the one item a person ticked *or unticked* is known even where Slack does not send the
+  original message back (ephemeral messages).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from bot.messages import Button, Checklist, ChecklistItem, Progress, Reply, Table
+
+MESSAGE_BLOCKS = 50
+VIEW_BLOCKS = 100
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+FIELDS_PER_SECTION = 10
+HEADER_TEXT = 150
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+ACTIONS_PER_BLOCK = 25
+OPTIONS_PER_CHECKBOXES = 10
+BLOCK_ID = 255
+NOTIFICATION_TEXT = 3000
+TABLE_CELL = 28
+TABLE_ROWS = 80
+CHECKLIST_BLOCK = "cl"
+
+MODAL_PREFIX = "modal:"
+PROFILE_MODAL_ACTION = "modal:profile"
+MEETING_MODAL_ACTION = "modal:meeting"
+
+SNOOZE_CHOICES: tuple[tuple[str, str], ...] = (
+    ("Snooze reminders 1 day", "snooze:1d"),
+    ("Snooze reminders 3 days", "snooze:3d"),
+    ("Snooze reminders 1 week", "snooze:1w"),
+    ("Snooze reminders 2 weeks", "snooze:2w"),
+    ("Stop reminders", "cmd:stop"),
+)
+SNOOZE_KINDS = frozenset({"lesson", "reminder", "status"})
+"""Reply kinds that carry a snooze menu: the ones a reminder can nudge with."""
+
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """What chat.postMessage, chat.update and response_url take: notification text + blocks."""
+
+    text: str
+    blocks: list[Block]
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+@dataclass
+class _Ids:
+    """Hands out action ids unique within one message or view."""
+
+    actions: int = 0
+    checklists: int = 0
+
+    def action(self) -> str:
+        self.actions += 1
+        return f"a{self.actions - 1}"
+
+    def checklist(self) -> int:
+        self.checklists += 1
+        return self.checklists - 1
+
+
+@dataclass
+class _Parts:
+    """The blocks of one reply, kept apart so that long text can be trimmed first."""
+
+    head: list[Block] = field(default_factory=list)
+    text: list[Block] = field(default_factory=list)
+    tail: list[Block] = field(default_factory=list)
+
+
+# -- text --------------------------------------------------------------------------------------
+
+_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.MULTILINE)
+_BULLET = re.compile(r"^(\s*)[-*]\s+", re.MULTILINE)
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn(markdown: str) -> str:
+    """The project's Markdown subset → Slack mrkdwn (escaped, links as ``<url|label>``)."""
+    text = escape(markdown)
+    text = _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
+    text = _HEADING.sub(lambda m: f"*{m.group(1).strip()}*", text)
+    text = _BOLD.sub(lambda m: f"*{m.group(1)}*", text)
+    return _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1).replace('|', '¦')}>", text)
+
+
+def plain(markdown: str) -> str:
+    """The Markdown subset → plain text (labels, modal errors): links keep their label."""
+    text = _LINK.sub(lambda m: m.group(1), markdown)
+    return _BOLD.sub(lambda m: m.group(1), text)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def split_text(text: str, limit: int = SECTION_TEXT) -> list[str]:
+    """Cut text into pieces ≤ limit, at paragraph, then line, then word boundaries."""
+    text = text.strip()
+    if not text:
+        return []
+    if len(text) <= limit:
+        return [text]
+    for separator in ("\n\n", "\n", " "):
+        parts = text.split(separator)
+        if len(parts) < 2:
+            continue
+        pieces, current = [], ""
+        for part in parts:
+            candidate = f"{current}{separator}{part}" if current else part
+            if len(candidate) <= limit:
+                current = candidate
+                continue
+            if current:
+                pieces.append(current)
+            current = part
+        pieces.append(current)
+        return [small for piece in pieces for small in split_text(piece, limit)]
+    return [text[i:i + limit] for i in range(0, len(text), limit)]
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
+
+
+# -- pieces of a reply -----------------------------------------------------------------------------
+
+def _progress(progress: Progress) -> Block:
+    filled = max(0, min(10, round(progress.score / 10)))
+    bar = "█" * filled + "░" * (10 - filled)
+    lines = [f"*Readiness {progress.score}/100* · {escape(progress.stage)}", f"`{bar}`"]
+    if progress.next_step:
+        lines.append(f"*Next:* {mrkdwn(progress.next_step)}")
+    return _section(clip("\n".join(lines), SECTION_TEXT))
+
+
+def _fields(pairs: Sequence[tuple[str, str]]) -> list[Block]:
+    texts = [clip(f"*{escape(label)}*\n{mrkdwn(value)}", FIELD_TEXT) for label, value in pairs]
+    return [{"type": "section", "fields": [{"type": "mrkdwn", "text": t} for t in texts[i:i + FIELDS_PER_SECTION]]}
+            for i in range(0, len(texts), FIELDS_PER_SECTION)]
+
+
+def _table(table: Table) -> list[Block]:
+    """Two columns read well as fields; wider tables become aligned preformatted text."""
+    if len(table.headers) == 2 and len(table.rows) <= 2 * FIELDS_PER_SECTION:
+        return _fields([(row[0], row[1]) for row in table.rows if len(row) >= 2])
+    cells = [[clip(c, TABLE_CELL) for c in row] for row in (table.headers, *table.rows[:TABLE_ROWS])]
+    widths = [max((len(r[i]) for r in cells if i < len(r)), default=0) for i in range(len(table.headers))]
+    header, *lines = [escape("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()) for r in cells]
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and len("\n".join([header, *chunk, line])) + 6 > SECTION_TEXT:
+            blocks.append(_section("```" + "\n".join([header, *chunk]) + "```"))
+            chunk = []
+        chunk.append(line)
+    blocks.append(_section("```" + "\n".join([header, *chunk]) + "```"))
+    if len(table.rows) > TABLE_ROWS:
+        more = len(table.rows) - TABLE_ROWS
+        blocks.append(_context(f"…and {more} more row{'s' if more != 1 else ''}."))
+    return blocks
+
+
+def _context(markdown_text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(mrkdwn(markdown_text), SECTION_TEXT)}]}
+
+
+def _button(button: Button, ids: _Ids) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "action_id": ids.action(),
+                               "text": _plain(button.label, BUTTON_TEXT), "value": button.action[:BUTTON_VALUE]}
+    if button.style in ("primary", "danger"):
+        element["style"] = button.style
+    return element
+
+
+def _option(label: str, value: str, description: str = "") -> dict[str, Any]:
+    option: dict[str, Any] = {"text": _plain(label, OPTION_TEXT), "value": value[:OPTION_VALUE]}
+    if description:
+        option["description"] = _plain(description, OPTION_TEXT)
+    return option
+
+
+def snooze_menu(ids: _Ids, *, select: bool = False) -> dict[str, Any]:
+    """The snooze choices as an overflow menu (messages) or a select (Home)."""
+    options = [_option(label, action) for label, action in SNOOZE_CHOICES]
+    if select:
+        return {"type": "static_select", "action_id": ids.action(),
+                "placeholder": _plain("Pause reminders…", 150), "options": options}
+    return {"type": "overflow", "action_id": ids.action(), "options": options}
+
+
+def _actions(elements: list[dict[str, Any]]) -> list[Block]:
+    return [{"type": "actions", "elements": elements[i:i + ACTIONS_PER_BLOCK]}
+            for i in range(0, len(elements), ACTIONS_PER_BLOCK)]
+
+
+def _checklist(checklist: Checklist, ids: _Ids) -> list[Block]:
+    total = len(checklist.items)
+    blocks = [_section(clip(f"*{escape(checklist.title)}* · {checklist.done_count}/{total} done", SECTION_TEXT))]
+    for chunk in _checklist_chunks(checklist.items):
+        prefix = _common_prefix([item.action for item in chunk])
+        done = [item.action[len(prefix):] for item in chunk if item.done]
+        options = [_option(item.label, item.action, item.due or item.detail) for item in chunk]
+        element: dict[str, Any] = {"type": "checkboxes", "action_id": ids.action(), "options": options}
+        initial = [option for option, item in zip(options, chunk) if item.done]
+        if initial:
+            element["initial_options"] = initial
+        block_id = _checklist_block_id(ids.checklist(), prefix, done)
+        blocks.append({"type": "actions", "block_id": block_id, "elements": [element]})
+    return blocks
+
+
+def _checklist_block_id(number: int, prefix: str, done: Sequence[str]) -> str:
+    return json.dumps([CHECKLIST_BLOCK, number, prefix, list(done)], separators=(",", ":"), ensure_ascii=False)
+
+
+def _checklist_chunks(items: Sequence[ChecklistItem]) -> list[list[ChecklistItem]]:
+    """≤ 10 items per element, fewer when the ticked items' ids would overflow the block_id."""
+    chunks: list[list[ChecklistItem]] = []
+    current: list[ChecklistItem] = []
+    for item in items:
+        candidate = current + [item]
+        prefix = _common_prefix([i.action for i in candidate])
+        block_id = _checklist_block_id(999, prefix, [i.action[len(prefix):] for i in candidate if i.done])
+        if current and (len(candidate) > OPTIONS_PER_CHECKBOXES or len(block_id) > BLOCK_ID):
+            chunks.append(current)
+            candidate = [item]
+        current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _common_prefix(actions: Sequence[str]) -> str:
+    """The shared ``verb:…:`` part of the actions, cut at the last colon."""
+    if len(actions) < 2:
+        head, sep, _ = actions[0].rpartition(":") if actions else ("", "", "")
+        return head + sep
+    shared = actions[0]
+    for action in actions[1:]:
+        while not action.startswith(shared):
+            shared = shared[:-1]
+    head, sep, _ = shared.rpartition(":")
+    return head + sep
+
+
+def _extra_buttons(reply: Reply) -> tuple[Button, ...]:
+    """Slack-only affordances: the profile form opens a modal."""
+    if reply.kind == "profile" and reply.checklist is not None:
+        return (Button("Enter my X handle", PROFILE_MODAL_ACTION),)
+    return ()
+
+
+def _parts(reply: Reply, ids: _Ids, snooze: bool) -> _Parts:
+    parts = _Parts()
+    if reply.title:
+        parts.head.append({"type": "header", "text": _plain(reply.title, HEADER_TEXT)})
+    if reply.progress is not None:
+        parts.head.append(_progress(reply.progress))
+    body = reply.body or reply.text
+    parts.text.extend(_section(piece) for piece in split_text(mrkdwn(body)))
+    if reply.fields:
+        parts.text.extend(_fields(reply.fields))
+    if reply.table is not None:
+        parts.text.extend(_table(reply.table))
+    if reply.checklist is not None and reply.checklist.items:
+        parts.tail.extend(_checklist(reply.checklist, ids))
+    elements = [_button(b, ids) for b in (*reply.buttons, *_extra_buttons(reply))]
+    if snooze and reply.kind in SNOOZE_KINDS:
+        elements.append(snooze_menu(ids))
+    parts.tail.extend(_actions(elements))
+    if reply.footer:
+        parts.tail.append(_context(reply.footer))
+    if not (parts.head or parts.text or parts.tail):
+        parts.text.append(_section(clip(mrkdwn(reply.kind), SECTION_TEXT)))
+    return parts
+
+
+def _fit(parts: _Parts, limit: int) -> list[Block]:
+    """At most ``limit`` blocks: long text gives way first, then the tail is cut."""
+    room = limit - len(parts.head) - len(parts.tail)
+    text = parts.text
+    if len(text) > room:
+        keep = max(room - 1, 0)
+        text = text[:keep] + ([_context("Shortened to fit in Slack.")] if room > 0 else [])
+    return (parts.head + text + parts.tail)[:limit]
+
+
+def reply_blocks(reply: Reply, ids: _Ids | None = None, *, limit: int = MESSAGE_BLOCKS,
+                 snooze: bool = True) -> list[Block]:
+    """One reply's blocks; ``snooze`` adds the snooze menu to the kinds reminders use."""
+    return _fit(_parts(reply, ids or _Ids(), snooze), limit)
+
+
+def notification_text(reply: Reply) -> str:
+    """The plain summary shown in notifications (and by clients that cannot show blocks)."""
+    return clip(mrkdwn(reply.text or reply.title or reply.kind), NOTIFICATION_TEXT)
+
+
+def render_message(reply: Reply) -> SlackMessage:
+    """One Reply as one Slack message (≤ 50 blocks)."""
+    return SlackMessage(notification_text(reply), reply_blocks(reply))
+
+
+def home_view(replies: Sequence[Reply], *, admin_tools: bool | None = None) -> dict[str, Any]:
+    """The App Home tab from ``Coach.home``'s replies (≤ 100 blocks)."""
+    ids = _Ids()
+    onboarding = any(r.kind == "onboarding" for r in replies)
+    admin = admin_tools if admin_tools is not None else any(r.kind == "report" for r in replies)
+    blocks: list[Block] = [{"type": "header", "text": _plain("Social Rounds", HEADER_TEXT)}]
+    if not onboarding:
+        elements = [_button(Button("Next lesson", "cmd:lesson", "primary"), ids),
+                    _button(Button("My X handle", PROFILE_MODAL_ACTION), ids)]
+        if admin:
+            elements.append(_button(Button("Add a meeting", MEETING_MODAL_ACTION), ids))
+        elements.append(snooze_menu(ids, select=True))
+        blocks.extend(_actions(elements))
+    for reply in replies:
+        room = VIEW_BLOCKS - len(blocks) - 1
+        if room < 2:
+            break
+        blocks.append({"type": "divider"})
+        blocks.extend(reply_blocks(reply, ids, limit=room, snooze=False))
+    return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
+
+
+# -- pressed elements → coach actions ----------------------------------------------------------------
+
+def actions_of(element: dict[str, Any]) -> list[str]:
+    """The coach action(s) one ``block_actions`` element stands for (usually exactly one)."""
+    kind = element.get("type")
+    if kind == "button":
+        value = element.get("value")
+        return [value] if isinstance(value, str) and value else []
+    if kind in ("overflow", "static_select", "radio_buttons"):
+        selected = element.get("selected_option") or {}
+        value = selected.get("value")
+        return [value] if isinstance(value, str) and value else []
+    if kind == "checkboxes":
+        return _toggled(element)
+    return []
+
+
+def _toggled(element: dict[str, Any]) -> list[str]:
+    try:
+        tag, _, prefix, done_suffixes = json.loads(element.get("block_id") or "")
+    except (ValueError, TypeError):
+        return []
+    if tag != CHECKLIST_BLOCK or not isinstance(prefix, str) or not isinstance(done_suffixes, list):
+        return []
+    was_done = [prefix + str(s) for s in done_suffixes]
+    selected = [o.get("value") for o in element.get("selected_options") or [] if isinstance(o.get("value"), str)]
+    ticked = [v for v in selected if v not in was_done]
+    unticked = [v for v in was_done if v not in selected]
+    return _unique(ticked + unticked)
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        seen.setdefault(value, None)
+    return list(seen)

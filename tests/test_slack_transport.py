@@ -1,0 +1,127 @@
+"""SlackTransport: one chat.postMessage attempt per send, outcomes mapped for the sender."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from bot.channels.slack_client import SlackSettings, interactive_client, transport_client
+from bot.channels.slack_transport import SlackTransport, slack_transport
+from bot.delivery.transport import Envelope
+from bot.messages import Button, Reply
+from bot.runtime import Runtime
+from fakes.slack_api import FakeSlackApi
+from slack_fixtures import (  # noqa: F401  (fixtures)
+    BOT_TOKEN, JANE, PHYSICIAN, blocks_of, slack_api, slack_env, slack_runtime,
+)
+
+REMINDER = Reply(kind="reminder", text="Time for your 2-minute lesson: **Why show up?**", title="Lesson time",
+                 body="Two minutes, one idea, one question.", buttons=(Button("Start the lesson", "cmd:lesson"),))
+
+
+def _transport(api: FakeSlackApi, runtime: Runtime, api_url: str | None = None) -> SlackTransport:
+    settings = SlackSettings(bot_token=BOT_TOKEN, api_url=api_url or api.api_url)
+    return SlackTransport(transport_client(settings), runtime.store, runtime.clock)
+
+
+def _envelope(address: str) -> Envelope:
+    return Envelope(outbox_id=7, platform="slack", address=address, reply=REMINDER, dedup_key="lesson:1:why")
+
+
+async def test_sends_one_message_with_text_and_blocks(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:
+    transport = _transport(slack_api, slack_runtime)
+    result = await transport.send(_envelope(JANE))
+    [call] = slack_api.calls_to("chat.postMessage")
+    assert result.status == "sent" and result.message_id == f"DJANE01:{call.response['ts']}"
+    assert call.args["channel"] == JANE and call.token == BOT_TOKEN
+    assert call.args["text"] == "Time for your 2-minute lesson: *Why show up?*"
+    assert any(b["type"] == "actions" for b in blocks_of(call))
+    assert transport.platform == "slack" and transport.pace_key(_envelope(JANE)) == JANE
+    assert transport.pace_key(_envelope("C0MARKETING")) == "C0MARKETING"
+
+
+async def test_email_address_is_looked_up_and_linked(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:
+    result = await _transport(slack_api, slack_runtime).send(_envelope(f"email:{PHYSICIAN.upper()}"))
+    assert result.status == "sent"
+    [lookup] = slack_api.calls_to("users.lookupByEmail")
+    assert lookup.args["email"] == PHYSICIAN
+    assert slack_api.calls_to("chat.postMessage")[0].args["channel"] == JANE
+    person = await slack_runtime.store.person_by_identity("slack", JANE)
+    assert person is not None and person.email == PHYSICIAN
+
+
+async def test_unknown_email_fails_without_posting(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:
+    result = await _transport(slack_api, slack_runtime).send(_envelope("email:nobody@riverside.example"))
+    assert (result.status, result.error) == ("failed", "users_not_found")
+    assert slack_api.calls_to("chat.postMessage") == []
+
+
+async def test_429_is_a_retry_with_retry_after_and_only_one_attempt(slack_api: FakeSlackApi,
+                                                                    slack_runtime: Runtime) -> None:
+    slack_api.fail_next(1, status=429, retry_after="7")
+    result = await _transport(slack_api, slack_runtime).send(_envelope(JANE))
+    assert (result.status, result.retry_after) == ("retry", 7.0)
+    assert "429" in result.error
+    assert len(slack_api.calls_to("chat.postMessage")) == 1, "the transport never retries by itself"
+
+
+async def test_429_on_the_email_lookup_is_a_retry(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:
+    slack_api.fail_next(1, status=429, retry_after="30", method="users.lookupByEmail")
+    result = await _transport(slack_api, slack_runtime).send(_envelope(f"email:{PHYSICIAN}"))
+    assert (result.status, result.retry_after) == ("retry", 30.0)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_server_errors_are_retries(slack_api: FakeSlackApi, slack_runtime: Runtime, status: int) -> None:
+    slack_api.fail_next(1, status=status)
+    result = await _transport(slack_api, slack_runtime).send(_envelope(JANE))
+    assert result.status == "retry" and str(status) in result.error
+    assert len(slack_api.calls_to("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize("code", ["channel_not_found", "user_not_found", "not_in_channel", "account_inactive",
+                                  "is_archived", "invalid_auth", "msg_too_long"])
+async def test_permanent_errors_fail_with_their_code(slack_api: FakeSlackApi, slack_runtime: Runtime,
+                                                     code: str) -> None:
+    slack_api.fail_next(1, error=code)
+    result = await _transport(slack_api, slack_runtime).send(_envelope("C0MARKETING"))
+    assert (result.status, result.error) == ("failed", code)
+
+
+@pytest.mark.parametrize("code", ["internal_error", "fatal_error", "service_unavailable", "ratelimited"])
+async def test_passing_errors_are_retries(slack_api: FakeSlackApi, slack_runtime: Runtime, code: str) -> None:
+    slack_api.fail_next(1, error=code)
+    result = await _transport(slack_api, slack_runtime).send(_envelope(JANE))
+    assert (result.status, result.error) == ("retry", code)
+
+
+async def test_connection_errors_are_retries(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = await _transport(slack_api, slack_runtime, f"http://127.0.0.1:{port}/api/").send(_envelope(JANE))
+    assert result.status == "retry" and result.error.startswith("connection error")
+
+
+async def test_dropped_connection_is_a_retry(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:
+    slack_api.fail_next(1, status=0)
+    result = await _transport(slack_api, slack_runtime).send(_envelope(JANE))
+    assert result.status == "retry"
+    assert len(slack_api.calls_to("chat.postMessage")) == 1
+
+
+def test_the_transport_client_has_no_retry_handlers(slack_runtime: Runtime) -> None:
+    settings = SlackSettings(bot_token=BOT_TOKEN)
+    assert transport_client(settings).retry_handlers == []
+    assert transport_client(settings).base_url == "https://slack.com/api/"
+    with pytest.raises(ValueError, match="sender owns retries"):
+        SlackTransport(interactive_client(settings), slack_runtime.store, slack_runtime.clock)
+
+
+def test_slack_transport_needs_a_bot_token(slack_api: FakeSlackApi, slack_runtime: Runtime,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    slack_env(monkeypatch, slack_api)
+    transport = slack_transport(slack_runtime)
+    assert transport is not None and transport.client.base_url == slack_api.api_url
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    assert slack_transport(slack_runtime) is None
