@@ -56,6 +56,8 @@ class DeliverySettings:
     teams: RateLimit = RateLimit(per_conversation_per_second=7.0, per_second=50.0, per_conversation_per_hour=1800)
     max_attempts: int = 6
     tick_seconds: int = 60
+    lease_seconds: int = 120
+    """How long a claimed message stays with its sender; after that another instance may take it."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def _parse(path: Path, data: Any) -> Config:
     nudges = reader.section("nudges", {"max_per_day"})
     digest = reader.section("digest", {"weekday", "time"})
     marketing = reader.section("marketing", {"slack_channel", "teams_channel"})
-    delivery = reader.section("delivery", {"slack", "teams", "max_attempts", "tick_seconds"})
+    delivery = reader.section("delivery", {"slack", "teams", "max_attempts", "tick_seconds", "lease_seconds"})
     weekdays = tuple(sorted({_weekday(lessons, "weekdays", day) for day in lessons.list("weekdays", ["tue", "thu"])}))
     if not weekdays:
         lessons.fail("weekdays", "needs at least one day")
@@ -155,6 +157,7 @@ def _parse(path: Path, data: Any) -> Config:
             teams=_rate_limit(delivery, "teams", DeliverySettings.teams),
             max_attempts=delivery.number("max_attempts", 6, minimum=1, maximum=20),
             tick_seconds=delivery.number("tick_seconds", 60, minimum=5, maximum=3600),
+            lease_seconds=delivery.number("lease_seconds", 120, minimum=5, maximum=3600),
         ),
         content_dir=content_dir,
         source=str(path),
@@ -312,4 +315,5 @@ delivery:                          # platform rate limits the sender stays under
     per_second: 50
   max_attempts: 6                  # then the message is parked as dead (see `rounds outbox`)
   tick_seconds: 60                 # how often the scheduler looks for due reminders
+  lease_seconds: 120               # a sender that dies mid-send hands its messages on after this
 """

@@ -27,6 +27,9 @@ RETRYABLE_ERRORS = frozenset({
     "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
 })
 """``ok: false`` codes that a later attempt may get past; every other code is final."""
+METADATA_EVENT = "social_rounds_message"
+"""Every proactive message carries its outbox deduplication key in Slack message metadata."""
+HISTORY_LOOKBACK = 100
 
 
 class SlackTransport:
@@ -49,8 +52,9 @@ class SlackTransport:
             if isinstance(channel, SendResult):
                 return channel
             message = render_message(envelope.reply)
-            response = await self.client.chat_postMessage(channel=channel, text=message.text,
-                                                          blocks=message.blocks, unfurl_links=False)
+            response = await self.client.chat_postMessage(
+                channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"dedup_key": envelope.dedup_key}})
         except SlackApiError as exc:
             result = _from_api_error(exc)
         except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:
@@ -59,6 +63,23 @@ class SlackTransport:
             result = SendResult("sent", message_id=f"{response.get('channel') or channel}:{response.get('ts')}")
         log.info("slack send outbox=%s status=%s error=%s", envelope.outbox_id, result.status, result.error)
         return result
+
+    async def find_delivered(self, envelope: Envelope) -> str | None:
+        """Whether a message with this deduplication key is already in the conversation (after a crash)."""
+        channel = await self._channel(envelope.address)
+        if isinstance(channel, SendResult):
+            return None
+        if channel.startswith(("U", "W")):
+            opened = await self.client.conversations_open(users=channel)
+            channel = str((opened.get("channel") or {}).get("id") or channel)
+        history = await self.client.conversations_history(channel=channel, limit=HISTORY_LOOKBACK,
+                                                          include_all_metadata=True)
+        for message in history.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (metadata.get("event_type") == METADATA_EVENT
+                    and (metadata.get("event_payload") or {}).get("dedup_key") == envelope.dedup_key):
+                return f"{channel}:{message.get('ts')}"
+        return None
 
     async def _channel(self, address: str) -> str | SendResult:
         if not address.startswith(EMAIL_PREFIX):

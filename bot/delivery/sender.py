@@ -22,9 +22,6 @@ from bot.store import Store
 from bot.store.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=2)
-MAX_WAIT_IN_LEASE = 30.0
-"""Longer pacing waits hand the message back instead of holding its lease."""
 MAX_BACKOFF = 3600.0
 
 
@@ -46,7 +43,12 @@ class Sender:
         self.pacers = {platform: Pacer(getattr(settings, platform)) for platform in transports
                        if hasattr(settings, platform)}
         self.concurrency = concurrency
-        self.batch = batch
+        self.lease = timedelta(seconds=settings.lease_seconds)
+        self.max_wait = settings.lease_seconds / 4
+        """Longer pacing waits hand the message back instead of holding its lease."""
+        slowest = min((p.limit.per_second for p in self.pacers.values()), default=float(batch))
+        self.batch = max(1, min(batch, int(slowest * self.max_wait)))
+        """A batch is claimed at once, so it must go out well within its lease."""
         self.wake = asyncio.Event()
         self._stopping = False
         self.sent = 0
@@ -55,7 +57,7 @@ class Sender:
         """Send everything due now; returns how many messages were handled."""
         handled = 0
         while not self._stopping:
-            claimed = await self.store.outbox.claim(self.clock.now(), self.owner, self.batch, LEASE)
+            claimed = await self.store.outbox.claim(self.clock.now(), self.owner, self.batch, self.lease)
             if not claimed:
                 break
             await self._send_all(claimed)
@@ -114,7 +116,7 @@ class Sender:
         key = transport.pace_key(envelope)
         if pacer is not None:
             delay = pacer.reserve(key)
-            if delay > MAX_WAIT_IN_LEASE:  # an hourly cap or a 429 pause: come back later, unclaimed
+            if delay > self.max_wait:  # an hourly cap or a 429 pause: come back later, unclaimed
                 later = self.clock.now() + timedelta(seconds=delay)
                 await outbox.mark_retry(message.id, message.attempts, later, "waiting for the rate limit")
                 return

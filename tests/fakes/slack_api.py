@@ -1,8 +1,8 @@
 """A fake Slack on 127.0.0.1: the Web API methods Social Rounds calls, ``response_url`` and Socket Mode.
 
 Implements ``auth.test``, ``users.info``, ``users.lookupByEmail``, ``chat.postMessage``,
-``chat.postEphemeral``, ``chat.update``, ``views.publish``, ``views.open``, ``conversations.open``
-and ``apps.connections.open`` (whose WebSocket speaks enough Socket Mode for Bolt). Every call is
+``chat.postEphemeral``, ``chat.update``, ``views.publish``, ``views.open``, ``conversations.open``,
+``conversations.history`` (with message metadata) and ``apps.connections.open`` (whose WebSocket speaks enough Socket Mode for Bolt). Every call is
 recorded with its arguments; ``fail_next`` makes the next N calls (optionally of one method)
 answer 429 with ``Retry-After``, a 5xx, ``ok: false`` with an error code, or drop the connection.
 """
@@ -52,6 +52,8 @@ class FakeSlackApi:
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Posted messages per channel, oldest first, as ``conversations.history`` returns them."""
     _changed: asyncio.Condition | None = None
 
     # -- control ------------------------------------------------------------------------------------
@@ -217,8 +219,21 @@ class FakeSlackApi:
                 return {"ok": False, "error": self.channel_errors[channel]}
             if not channel:
                 return {"ok": False, "error": "channel_not_found"}
-            return {"ok": True, "channel": _dm(channel), "ts": self._next_ts(),
-                    "message": {"text": args.get("text"), "blocks": args.get("blocks")}}
+            message = {"type": "message", "ts": self._next_ts(), "text": args.get("text"), "blocks": args.get("blocks")}
+            metadata = _json(args.get("metadata"))
+            if metadata:
+                message["metadata"] = metadata
+            self.history.setdefault(_dm(channel), []).append(message)
+            return {"ok": True, "channel": _dm(channel), "ts": message["ts"], "message": message}
+        if method == "conversations.history":
+            messages = list(reversed(self.history.get(str(args.get("channel", "")), [])))
+            oldest = str(args.get("oldest") or "")
+            if oldest:
+                messages = [m for m in messages if m["ts"] > oldest]
+            if str(args.get("include_all_metadata", "")).lower() not in ("true", "1"):
+                messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+            limit = int(args.get("limit") or 100)
+            return {"ok": True, "messages": messages[:limit], "has_more": len(messages) > limit}
         if method == "chat.update":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
         if method == "chat.postEphemeral":

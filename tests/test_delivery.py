@@ -1,0 +1,292 @@
+"""Scheduler → outbox → sender against the fake Slack Web API and the fake Bot Connector:
+exactly-once planning and sending, 429 and 5xx retries, dead letters, in-doubt messages, the digest."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.coach import Coach
+from bot.config import Config, DeliverySettings, QuietHours, RateLimit
+from bot.content import load_content
+from bot.delivery.scheduler import Scheduler
+from bot.delivery.sender import Sender
+from bot.channels.slack_transport import slack_transport
+from bot.messages import Incoming
+from bot.runtime import Runtime
+from bot.store import RosterEntry, Store
+from fakes.slack_api import FakeSlackApi
+
+ROOT = Path(__file__).resolve().parents[1]
+WEDNESDAY_9AM = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)  # 09:00 in New York; no lesson today
+ADMIN = "maria.lopez@riverside.example"
+FAST = DeliverySettings(slack=RateLimit(per_conversation_per_second=50, per_second=500),
+                        teams=RateLimit(per_conversation_per_second=50, per_second=500), max_attempts=3)
+
+
+class World:
+    """A seeded store, the real coach, the fake Slack API and a scheduler and sender wired to it."""
+
+    def __init__(self, runtime: Runtime, api: FakeSlackApi, physicians: int) -> None:
+        self.runtime = runtime
+        self.api = api
+        self.physicians = physicians
+        transport = slack_transport(runtime)
+        assert transport is not None
+        self.scheduler = Scheduler(runtime.store, runtime.content, runtime.config, ("slack",), runtime.coach)
+        self.sender = Sender(runtime.store, runtime.coach, runtime.clock, {"slack": transport},
+                             runtime.config.delivery)
+
+    @property
+    def clock(self) -> FixedClock:
+        assert isinstance(self.runtime.clock, FixedClock)
+        return self.runtime.clock
+
+    async def round(self) -> int:
+        added = await self.scheduler.tick(self.clock.now())
+        await self.sender.drain_once()
+        return added
+
+    def posted(self) -> list[dict]:
+        """Messages that reached a conversation, with their deduplication keys."""
+        return [m for messages in self.api.history.values() for m in messages]
+
+    def keys(self) -> Counter:
+        """Deduplication keys of physicians' reminders that arrived, with how often each arrived."""
+        keys = (m["metadata"]["event_payload"]["dedup_key"] for m in self.posted())
+        return Counter(key for key in keys if not key.startswith("digest:"))
+
+
+async def make_world(tmp_path: Path, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch, *,
+                     physicians: int = 5, config: Config | None = None) -> World:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_API_URL", api.api_url)
+    store = Store.open(f"sqlite:///{tmp_path}/delivery.db")
+    await store.upgrade()
+    clock = FixedClock(WEDNESDAY_9AM)
+    roster = [RosterEntry(ADMIN, "Maria Lopez", "Marketing", "Marketing manager", "admin")]
+    roster += [RosterEntry(f"dr{i}@riverside.example", f"Dr. Test {i:03d}", "Cardiology", "Cardiologist")
+               for i in range(physicians)]
+    await store.upsert_people(roster, clock.now())
+    for person in await store.people(role="physician"):
+        await store.link_identity("slack", f"U{person.id:05d}", person.id, clock.now())
+    api.add_user("UMARIA", ADMIN, "Maria Lopez")  # found by users.lookupByEmail for her digest
+    config = config or Config(admins=(ADMIN,), delivery=FAST)
+    content = load_content(ROOT / "prompts")
+    return World(Runtime(config, content, store, clock, Coach(store, content, config, clock)), api, physicians)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeSlackApi]:
+    fake = FakeSlackApi()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.close()
+
+
+@pytest.fixture
+async def world(tmp_path: Path, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
+    built = await make_world(tmp_path, api, monkeypatch)
+    try:
+        yield built
+    finally:
+        await built.runtime.store.close()
+
+
+async def test_each_reminder_is_planned_once_and_delivered_once(world: World) -> None:
+    assert await world.round() == 6  # day 0 profile nudge for each physician, and this week's digest for Maria
+    assert await world.round() == 0
+    world.clock.advance(timedelta(hours=2))
+    assert await world.round() == 0  # the daily cap of one nudge holds
+    keys = world.keys()
+    assert len(keys) == 5 and set(keys.values()) == {1}
+    assert all(key.endswith(":profile:0") for key in keys)
+    first = world.posted()[0]
+    assert "snooze" in first["text"] or any("snooze" in str(b) for b in first["blocks"])
+    assert await world.runtime.store.outbox.counts() == {"sent": 6}
+
+
+async def test_rate_limited_send_waits_for_retry_after_then_goes_once(world: World, api: FakeSlackApi) -> None:
+    api.fail_next(1, status=429, retry_after="1", method="chat.postMessage")
+    await world.round()
+    [retrying] = await world.runtime.store.outbox.list(["pending"])
+    assert retrying.attempts == 1 and retrying.last_error == "429 rate limited"
+    assert retrying.next_attempt_at >= WEDNESDAY_9AM + timedelta(seconds=1)
+    world.clock.advance(timedelta(seconds=30))
+    await world.round()
+    assert len(api.calls_to("chat.postMessage")) == 7  # six first tries (one throttled) and one retry
+    assert set(world.keys().values()) == {1} and len(world.keys()) == 5
+
+
+async def test_server_errors_back_off_then_park_the_message_as_dead(world: World, api: FakeSlackApi) -> None:
+    api.fail_next(18, status=500, method="chat.postMessage")  # Slack is down: 6 messages × 3 attempts
+    await world.round()
+    [first] = [m for m in await world.runtime.store.outbox.list(["pending"]) if m.person_id != 1][:1]
+    assert first.attempts == 1 and first.next_attempt_at >= WEDNESDAY_9AM + timedelta(seconds=1)
+    for _ in range(2):
+        world.clock.advance(timedelta(hours=1))
+        await world.sender.drain_once()
+    dead = await world.runtime.store.outbox.list(["dead"])
+    assert len(dead) == 6 and {(m.attempts, m.last_error) for m in dead} == {(3, "500 server error")}
+    assert len(api.calls_to("chat.postMessage")) == 18 and world.keys() == Counter()
+
+    report = (await world.runtime.coach.handle(Incoming("web", ADMIN, text="roster")))[0]
+    assert "6 can't be reached" in report.text  # five physicians and the marketing manager
+    assert report.table is not None and {row[1] for row in report.table.rows} == {"500 server error"}
+
+    assert await world.runtime.store.outbox.requeue_dead(world.clock.now()) == 6
+    await world.sender.drain_once()
+    assert len(world.keys()) == 5 and set(world.keys().values()) == {1}
+    report = (await world.runtime.coach.handle(Incoming("web", ADMIN, text="roster")))[0]
+    assert "0 can't be reached" in report.text
+
+
+async def test_a_final_slack_error_is_dead_at_once_with_the_reason(world: World, api: FakeSlackApi) -> None:
+    api.channel_errors["U00002"] = "account_inactive"
+    await world.round()
+    [dead] = await world.runtime.store.outbox.list(["dead"])
+    assert (dead.address, dead.attempts, dead.last_error) == ("U00002", 1, "account_inactive")
+    assert len(api.calls_to("chat.postMessage")) == 6
+
+
+async def test_a_message_in_doubt_after_a_crash_is_not_sent_twice(world: World, api: FakeSlackApi) -> None:
+    """A sender claimed two messages, delivered one, then died before recording anything."""
+    store = world.runtime.store
+    await world.scheduler.tick(world.clock.now())
+    lease = timedelta(seconds=world.runtime.config.delivery.lease_seconds)
+    claimed = await store.outbox.claim(world.clock.now(), "instance-that-died", 2, lease)
+    delivered, lost = claimed
+    transport = world.sender.transports["slack"]
+    reply = await world.runtime.coach.reminder(delivered.person_id, delivered.kind, delivered.spec)
+    from bot.delivery.transport import Envelope
+    assert (await transport.send(Envelope(delivered.id, "slack", delivered.address, reply,
+                                          delivered.dedup_key))).status == "sent"
+
+    await world.sender.drain_once()  # the other four; the two claimed ones are still leased
+    assert len(world.keys()) in (3, 4)  # the claimed two are the oldest: maybe the digest, maybe not
+    world.clock.advance(lease + timedelta(seconds=1))
+    await world.sender.drain_once()
+    assert world.keys()[delivered.dedup_key] == 1 and world.keys()[lost.dedup_key] == 1
+    assert len(world.keys()) == 5
+    assert await store.outbox.counts() == {"sent": 6}
+    assert len(api.calls_to("conversations.history")) == 2
+
+
+async def test_snoozed_and_stopped_physicians_get_nothing(world: World) -> None:
+    coach = world.runtime.coach
+    await coach.handle(Incoming("web", "dr0@riverside.example", text="snooze 1w"))
+    await coach.handle(Incoming("web", "dr1@riverside.example", text="stop"))
+    await world.round()
+    assert {k.split(":")[0] for k in world.keys()} == {"4", "5", "6"}  # person ids of dr2..dr4
+
+
+async def test_a_reminder_no_longer_relevant_at_send_time_is_cancelled(world: World) -> None:
+    await world.scheduler.tick(world.clock.now())
+    coach = world.runtime.coach
+    await coach.handle(Incoming("web", "dr0@riverside.example", text="profile @DrTest000"))
+    for item in ("photo", "bio", "link", "pinned"):
+        await coach.handle(Incoming("web", "dr0@riverside.example", action=f"profile:{item}"))
+    await world.sender.drain_once()
+    assert len(world.keys()) == 4
+    assert (await world.runtime.store.outbox.counts())["cancelled"] == 1
+
+
+async def test_weekly_digest_reaches_the_channel_and_managers_once_per_week(
+        tmp_path: Path, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = Config(admins=(ADMIN,), delivery=FAST, slack_marketing_channel="CMARKETING",
+                    quiet_hours=QuietHours(weekends=False))
+    world = await make_world(tmp_path, api, monkeypatch, physicians=3, config=config)
+    store = world.runtime.store
+    admin = await store.person_by_email(ADMIN)
+    await store.link_identity("slack", "UMARIA", admin.id, world.clock.now())
+    try:
+        world.clock.at = datetime(2026, 3, 9, 12, 59, tzinfo=timezone.utc)  # Monday 08:59 EDT
+        await world.round()
+        assert "CMARKETING" not in api.history
+        world.clock.advance(timedelta(minutes=2))
+        await world.round()
+        await world.round()
+        [digest] = api.history["CMARKETING"]
+        assert digest["metadata"]["event_payload"]["dedup_key"] == "digest:2026-W11:slack:CMARKETING"
+        assert digest["text"].startswith("Weekly digest: 3 physicians")
+        assert [m["metadata"]["event_payload"]["dedup_key"] for m in api.history["DMARIA"]] == [
+            f"digest:2026-W11:person:{admin.id}"]
+
+        # a restarted instance (new scheduler and sender) plans nothing new this week
+        again = World(world.runtime, api, 3)
+        assert await again.round() == 0
+        world.clock.advance(timedelta(days=7))
+        await again.round()
+        assert len(api.history["CMARKETING"]) == 2
+        weeks = await store.weekly.weeks(5)
+        assert list(weeks) == ["2026-W11", "2026-W12"]
+    finally:
+        await store.close()
+
+
+# -- Teams: the same sender through the fake Bot Connector ----------------------------------------------------
+from teams_fixtures import (  # noqa: E402  (fixtures for the Teams part)
+    CHANNEL, JANE, MARIA, Server, channel_thread, connector, message, server, teams_runtime,
+)
+from bot.channels.teams import teams_transport  # noqa: E402
+from bot.store.outbox import NewMessage  # noqa: E402
+from fakes.bot_connector import FakeBotConnector  # noqa: E402
+
+__all__ = ["connector", "server", "teams_runtime"]
+
+
+def teams_sender(server: Server) -> tuple[Scheduler, Sender]:
+    runtime = server.runtime
+    runtime.config = replace(runtime.config, delivery=FAST)
+    transport = teams_transport(runtime)
+    assert transport is not None
+    scheduler = Scheduler(runtime.store, runtime.content, runtime.config, ("teams",), runtime.coach)
+    return scheduler, Sender(runtime.store, runtime.coach, runtime.clock, {"teams": transport}, FAST)
+
+
+async def test_teams_throttling_and_failures_through_the_sender(
+        server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, JANE, "help"))  # stores Jane's conversation reference
+    connector.clear()
+    runtime = server.runtime
+    _, sender = teams_sender(server)
+    jane = await runtime.store.person_by_email("jane.rivera@riverside.example")
+    now = runtime.clock.now()
+    await runtime.store.outbox.add([NewMessage("jane:lesson:1", jane.id, "teams", JANE.aad_object_id, "lesson",
+                                               {"lesson": "why-show-up"}, now)], now)
+    connector.fail_next(1, 429, "2")
+    await sender.drain_once()
+    [waiting] = await runtime.store.outbox.list(["pending"])
+    assert waiting.attempts == 1 and waiting.last_error.startswith("429")
+    assert waiting.next_attempt_at >= now + timedelta(seconds=2)
+    runtime.clock.advance(timedelta(minutes=1))
+    await sender.drain_once()
+    posts = [c for c in connector.calls if c.method == "POST"]
+    assert len(posts) == 2 and (await runtime.store.outbox.counts()) == {"sent": 1}
+
+    await runtime.store.outbox.add([NewMessage("jane:lesson:2", jane.id, "teams", JANE.aad_object_id, "lesson",
+                                               {"lesson": "why-show-up"}, now)], runtime.clock.now())
+    connector.fail_next(1, 403, None)
+    await sender.drain_once()
+    [dead] = await runtime.store.outbox.list(["dead"])
+    assert dead.attempts == 1 and "403" in dead.last_error
+
+
+async def test_teams_digest_goes_to_the_marketing_channel_once(server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, MARIA, "<at>Social Rounds</at> help", where=channel_thread(),
+                              mention=True))
+    connector.clear()
+    scheduler, sender = teams_sender(server)
+    for _ in range(2):
+        await scheduler.tick(server.runtime.clock.now())
+        await sender.drain_once()
+    to_channel = [c for c in connector.calls if c.method == "POST" and CHANNEL in c.path]
+    assert len(to_channel) == 1
+    assert to_channel[0].body["summary"].startswith("Weekly digest:")
