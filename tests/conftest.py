@@ -27,6 +27,7 @@ from bot.content import Content, load_content
 from bot.messages import Incoming, Reply
 from bot.runtime import Runtime
 from bot.store import Person, RosterEntry, Store
+from pg import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT_DIR = ROOT / "prompts"
@@ -70,9 +71,14 @@ def config() -> Config:
     return Config(admins=(ADMIN_EMAIL,))
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'rounds.db'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Every store-backed test runs on both backends: a temporary SQLite file, a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'rounds.db'}"
+        return
+    async with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -62,11 +62,11 @@ class World:
         return Counter(key for key in keys if not key.startswith("digest:"))
 
 
-async def make_world(tmp_path: Path, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch, *,
+async def make_world(database_url: str, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch, *,
                      physicians: int = 5, config: Config | None = None) -> World:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.setenv("SLACK_API_URL", api.api_url)
-    store = Store.open(f"sqlite:///{tmp_path}/delivery.db")
+    store = Store.open(database_url)
     await store.upgrade()
     clock = FixedClock(WEDNESDAY_9AM)
     roster = [RosterEntry(ADMIN, "Maria Lopez", "Marketing", "Marketing manager", "admin")]
@@ -92,8 +92,8 @@ async def api() -> AsyncIterator[FakeSlackApi]:
 
 
 @pytest.fixture
-async def world(tmp_path: Path, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
-    built = await make_world(tmp_path, api, monkeypatch)
+async def world(database_url: str, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
+    built = await make_world(database_url, api, monkeypatch)
     try:
         yield built
     finally:
@@ -199,10 +199,10 @@ async def test_a_reminder_no_longer_relevant_at_send_time_is_cancelled(world: Wo
 
 
 async def test_weekly_digest_reaches_the_channel_and_managers_once_per_week(
-        tmp_path: Path, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> None:
+        database_url: str, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> None:
     config = Config(admins=(ADMIN,), delivery=FAST, slack_marketing_channel="CMARKETING",
                     quiet_hours=QuietHours(weekends=False))
-    world = await make_world(tmp_path, api, monkeypatch, physicians=3, config=config)
+    world = await make_world(database_url, api, monkeypatch, physicians=3, config=config)
     store = world.runtime.store
     admin = await store.person_by_email(ADMIN)
     await store.link_identity("slack", "UMARIA", admin.id, world.clock.now())
