@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock
 from bot.commands import (
-    SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown, parse, parse_meeting_request, parse_snooze,
+    SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown, parse, parse_meeting_request, parse_settings,
+    parse_snooze,
 )
 from bot.config import Config
 from bot.content import Content, Rendered
@@ -466,6 +467,24 @@ class Coach:
         await self.store.update_person(caller.person.id, now, snoozed_until=until)
         return [self._reply("snoozed", "settings", until=_moment(until, caller.zone),
                             buttons=(Button("Resume now", "cmd:start"),))]
+
+    async def _cmd_settings(self, caller: Caller, command: Command) -> list[Reply]:
+        person = caller.person
+        if command.rest:
+            changes = parse_settings(command.rest)
+            await self.store.update_person(person.id, self.clock.now(), **changes)
+            person = await self.store.person(person.id) or person
+        hospital = self.config.quiet_hours
+        rendered = self.content.render(
+            "settings", changed=bool(command.rest),
+            quiet=f"{person.quiet_start or f'{hospital.start:%H:%M}'}–{person.quiet_end or f'{hospital.end:%H:%M}'}",
+            quiet_own=person.quiet_start is not None,
+            weekends_off=hospital.weekends if person.weekends_off is None else person.weekends_off,
+            lessons=person.lesson_time or f"{self.config.lessons.time:%H:%M}", lessons_own=person.lesson_time is not None,
+            zone=person.timezone or self.config.timezone, snoozed_until=_moment(person.snoozed_until, caller.zone)
+            if person.snoozed_until and person.snoozed_until > self.clock.now() else "",
+            stopped=person.stopped_at is not None)
+        return [self._from(rendered, "settings", buttons=(Button("Snooze 1 week", "snooze:1w"),))]
 
     async def _cmd_stop(self, caller: Caller, command: Command) -> list[Reply]:
         await self.store.update_person(caller.person.id, self.clock.now(), stopped_at=self.clock.now())

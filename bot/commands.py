@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 import shlex
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.models import CatalogMeeting, Meeting
 
@@ -34,6 +34,8 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("camp", "camp [meeting]", "the Tweet Camp checklist for your next meeting", "camp"),
     CommandSpec("status", "status", "your readiness score, stage and the one next step", "status"),
     CommandSpec("check", "check <draft post>", "check a draft post for privacy and professionalism risks", "check Great talk by @DrLee at #ASCO27!"),
+    CommandSpec("settings", "settings [quiet 21:00-07:00 | weekends on|off | lessons 07:30 | timezone <zone>]",
+                "when reminders may reach you (`default` restores the hospital's)", "settings quiet 20:00-07:30"),
     CommandSpec("snooze", "snooze <1d|3d|1w|2w|until YYYY-MM-DD>", "pause reminders for a while", "snooze 1w"),
     CommandSpec("stop", "stop", "stop all reminders (you can still ask me anything)", "stop"),
     CommandSpec("start", "start", "resume reminders", "start"),
@@ -51,6 +53,7 @@ ALIASES = {
     "meeting": "meetings", "conferences": "meetings", "join": "meetings", "leave": "meetings",
     "tweetcamp": "camp", "checklist": "camp", "pause": "snooze", "unsubscribe": "stop",
     "resume": "start", "handle": "profile", "reports": "report", "readiness": "report",
+    "preferences": "settings", "quiet": "settings", "timezone": "settings",
     "follow-back": "followback", "followbacks": "followback", "weekly": "digest", "team": "roster",
 }
 MAX_SNOOZE = timedelta(days=90)
@@ -210,3 +213,49 @@ def _date(value: str, field_name: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise BadArguments(f"{field_name} “{value}” is not a date; write it like 2027-05-28.") from None
+
+
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def parse_settings(args: str) -> dict[str, str | bool | None]:
+    """``quiet 21:00-07:00``, ``weekends off``, ``lessons 07:30``, ``timezone Europe/London`` → store values.
+
+    ``default`` gives None: the hospital's setting applies again.
+    """
+    usage = "Try `settings quiet 21:00-07:00`, `settings weekends off`, `settings lessons 07:30` or `settings timezone Europe/London`."
+    words = args.split()
+    if len(words) != 2:
+        raise BadArguments(usage)
+    what, value = words[0].lower(), words[1]
+    default = value.lower() == "default"
+    if what == "quiet":
+        if default:
+            return {"quiet_start": None, "quiet_end": None}
+        start, _, end = value.partition("-")
+        if not (_CLOCK.fullmatch(start) and _CLOCK.fullmatch(end)):
+            raise BadArguments(f"“{value}” is not a time range; write it like 21:00-07:00.")
+        return {"quiet_start": _hhmm(start), "quiet_end": _hhmm(end)}
+    if what == "weekends":
+        choice = value.lower()
+        if choice not in ("on", "off", "default"):
+            raise BadArguments("Use `settings weekends off` (no reminders on Saturday and Sunday) or `settings weekends on`.")
+        return {"weekends_off": None if default else choice == "off"}
+    if what in ("lessons", "lesson"):
+        if default:
+            return {"lesson_time": None}
+        if not _CLOCK.fullmatch(value):
+            raise BadArguments(f"“{value}” is not a time of day; write it like 07:30.")
+        return {"lesson_time": _hhmm(value)}
+    if what in ("timezone", "zone", "tz"):
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise BadArguments(f"“{value}” is not a time zone I know; use a name like America/Chicago.") from None
+        return {"timezone": value}
+    raise BadArguments(usage)
+
+
+def _hhmm(value: str) -> str:
+    hours, minutes = value.split(":")
+    return f"{int(hours):02d}:{minutes}"

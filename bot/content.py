@@ -45,6 +45,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "no_meeting": "upcoming",
         "status": "readiness stages next_step camp hospital handle",
         "snoozed": "until",
+        "settings": "changed quiet quiet_own weekends_off lessons lessons_own zone snoozed_until stopped",
         "stopped": "hospital",
         "started": "hospital",
         "report": "report hospital",

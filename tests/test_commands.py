@@ -275,3 +275,16 @@ def test_a_bare_handle_registers_it_and_stat_means_status() -> None:
     assert parse("@DrJaneRivera") == Command("profile", ("@DrJaneRivera",), "@DrJaneRivera")
     assert parse("@SocialRounds status").name == "status"
     assert parse("stat").name == "status"
+
+
+def test_settings_parse_to_store_values() -> None:
+    from bot.commands import BadArguments, parse_settings
+    assert parse_settings("quiet 21:00-6:30") == {"quiet_start": "21:00", "quiet_end": "06:30"}
+    assert parse_settings("quiet default") == {"quiet_start": None, "quiet_end": None}
+    assert parse_settings("weekends on") == {"weekends_off": False}
+    assert parse_settings("weekends off") == {"weekends_off": True}
+    assert parse_settings("lessons 7:05") == {"lesson_time": "07:05"}
+    assert parse_settings("timezone Europe/Paris") == {"timezone": "Europe/Paris"}
+    for bad in ("quiet 9pm-7am", "weekends maybe", "lessons 24:00", "timezone Mars/Base", "volume loud", "quiet"):
+        with pytest.raises(BadArguments):
+            parse_settings(bad)

@@ -187,6 +187,25 @@ async def test_snoozed_and_stopped_physicians_get_nothing(world: World) -> None:
     assert {k.split(":")[0] for k in world.keys()} == {"4", "5", "6"}  # person ids of dr2..dr4
 
 
+async def test_a_physicians_own_quiet_hours_and_lesson_time_are_honoured(world: World) -> None:
+    coach = world.runtime.coach
+    await coach.handle(Incoming("web", "dr0@riverside.example", text="settings quiet 08:00-12:00"))
+    await coach.handle(Incoming("web", "dr1@riverside.example", text="settings lessons 10:30"))
+    await world.round()  # Wednesday 09:00: dr0 is in quiet hours
+    assert {k.split(":")[0] for k in world.keys()} == {"3", "4", "5", "6"}
+    world.clock.advance(timedelta(hours=3))
+    await world.round()
+    assert "2:profile:0" in world.keys()
+    # Thursday is a lesson day: dr1's lesson waits for 10:30, the others' come at 08:30
+    world.clock.advance(timedelta(hours=21))  # Thursday 09:00
+    await world.round()
+    lessons = {k for k in world.keys() if ":lesson:" in k}
+    assert "3:lesson:2026-03-05" not in lessons and "4:lesson:2026-03-05" in lessons
+    world.clock.advance(timedelta(hours=1, minutes=30))
+    await world.round()
+    assert "3:lesson:2026-03-05" in world.keys()
+
+
 async def test_a_reminder_no_longer_relevant_at_send_time_is_cancelled(world: World) -> None:
     await world.scheduler.tick(world.clock.now())
     coach = world.runtime.coach

@@ -7,7 +7,8 @@ tick twice, or on several instances at once, plans nothing twice.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.coach import Coach
@@ -16,7 +17,7 @@ from bot.content import Content
 from bot.core.curriculum import next_lesson
 from bot.core.digest import digest_due_at, iso_week
 from bot.core.reminders import NUDGE_PRIORITY, Cadence, PlanState, Planned, Respect, local_today, plan
-from bot.store import Store
+from bot.store import Person, Store
 from bot.store.outbox import NewMessage
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,8 @@ class Scheduler:
         self.platforms = platforms
         """Platforms that can deliver, in order of preference."""
         self.demo = demo
-        q = config.quiet_hours
         self.cadence = Cadence(lesson_weekdays=config.lessons.weekdays, lesson_time=config.lessons.time,
                                max_nudges_per_day=config.max_nudges_per_day)
-        self._quiet = (q.start, q.end, q.weekends)
 
     async def tick(self, now: datetime) -> int:
         """Plan everything due at ``now``; returns how many new messages entered the outbox."""
@@ -56,8 +55,7 @@ class Scheduler:
             state = PlanState(
                 person_id=person.id,
                 joined_at=person.created_at,
-                respect=Respect(zone, *self._quiet, snoozed_until=person.snoozed_until,
-                                stopped=person.stopped_at is not None),
+                respect=self._respect(person, zone),
                 has_handle=person.x_handle is not None,
                 profile_complete=profile_ids <= snapshot.profile_done,
                 follows_hospital=person.follows_hospital_at is not None,
@@ -68,8 +66,9 @@ class Scheduler:
                 nudges_today=sum(1 for due in recent.get(person.id, ()) if local_today(due, zone) == today),
             )
             platform, address = target
+            cadence = replace(self.cadence, lesson_time=_clock(person.lesson_time) or self.cadence.lesson_time)
             planned.extend(self._message(p, platform, address) for p in
-                           plan(state, self.cadence, self.content.camp_phases, now))
+                           plan(state, cadence, self.content.camp_phases, now))
         planned.extend(await self._digest(now, people, addresses))
         added = await self.store.outbox.add(planned, now)
         if added:
@@ -110,6 +109,18 @@ class Scheduler:
             return "web", email
         return None
 
+    def _respect(self, person: Person, zone: ZoneInfo) -> Respect:
+        """The hospital's quiet hours and weekends, unless the physician chose their own."""
+        hospital = self.config.quiet_hours
+        return Respect(
+            zone,
+            quiet_start=_clock(person.quiet_start) or hospital.start,
+            quiet_end=_clock(person.quiet_end) or hospital.end,
+            weekends_off=hospital.weekends if person.weekends_off is None else person.weekends_off,
+            snoozed_until=person.snoozed_until,
+            stopped=person.stopped_at is not None,
+        )
+
     def _zone(self, name: str | None) -> ZoneInfo:
         if name:
             try:
@@ -122,3 +133,11 @@ class Scheduler:
     def _message(p: Planned, platform: str, address: str) -> NewMessage:
         return NewMessage(dedup_key=p.dedup_key, person_id=p.person_id, platform=platform, address=address,
                           kind=p.kind, spec=dict(p.spec), due_at=p.due_at)
+
+
+def _clock(value: str | None) -> time | None:
+    """A stored "HH:MM" preference, or None."""
+    if not value:
+        return None
+    hours, _, minutes = value.partition(":")
+    return time(int(hours), int(minutes))

@@ -49,6 +49,11 @@ people = Table(
     Column("stopped_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # A physician's own reminder preferences ("HH:MM"); NULL means the hospital's setting
+    Column("quiet_start", String(5)),
+    Column("quiet_end", String(5)),
+    Column("weekends_off", Boolean),
+    Column("lesson_time", String(5)),
 )
 
 identities = Table(

@@ -43,6 +43,11 @@ class Person:
     snoozed_until: datetime | None
     stopped_at: datetime | None
     created_at: datetime
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    weekends_off: bool | None = None
+    lesson_time: str | None = None
+    """The physician's own preferences ("HH:MM"); None: the hospital's setting."""
 
     @property
     def is_admin(self) -> bool:
@@ -181,7 +186,8 @@ class Store:
 
     async def update_person(self, person_id: int, now: datetime, **values: Any) -> None:
         allowed = {"x_handle", "timezone", "follows_hospital_at", "followed_back_at", "video_posted_at",
-                   "snoozed_until", "stopped_at", "active", "department", "specialty", "name"}
+                   "snoozed_until", "stopped_at", "active", "department", "specialty", "name",
+                   "quiet_start", "quiet_end", "weekends_off", "lesson_time"}
         unknown = set(values) - allowed
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
