@@ -515,7 +515,7 @@ class Coach:
             table = Table(("Physician", "X handle", "Score", "Stage", "Next step"), tuple(
                 (row.name, f"@{row.x_handle}" if row.x_handle else "—", str(r.score),
                  r.reached.label if r.reached else "Getting started",
-                 r.next_step.label if r.next_step else "All done")
+                 r.next_step.todo if r.next_step else "All done")
                 for row, r in members))
             rendered = self.content.render("report_department", department=members[0][0].department, rows=members)
             return [self._from(rendered, "report", table=table)]

@@ -635,17 +635,27 @@ async def test_hospital_report(chat, admin_chat):
     assert [b.action for b in reply.buttons] == ["cmd:report Cardiology", "cmd:report Neurology", "cmd:report Oncology"]
 
 
+async def test_reports_leave_out_people_who_left_the_roster(chat, admin_chat, store, people):
+    await seed_progress(chat, admin_chat)
+    await store.update_person(people[ONCOLOGIST_EMAIL].id, NOW, active=False)
+    reply = one(await admin_chat.say("report"))
+    assert reply.text.startswith("2 physicians: 50% have a profile, 50% follow @RiversideUH")
+    assert [row[0] for row in reply.table.rows] == ["Cardiology", "Neurology", "Riverside University Hospital"]
+    gone = one(await admin_chat.say("report Oncology"))
+    assert gone.kind == "error" and "Departments: Cardiology, Neurology." in gone.text
+
+
 async def test_department_report(chat, admin_chat):
     await seed_progress(chat, admin_chat)
     reply = one(await admin_chat.press("cmd:report oncology"))
     assert (reply.title, reply.text) == ("Oncology: readiness by physician",
                                          "1 physician in Oncology, lowest readiness first.")
     assert reply.table == Table(("Physician", "X handle", "Score", "Stage", "Next step"),
-                                (("Dr. Omar Haddad", "@OmarHaddadMD", "21", "Profile created", "Profile complete"),))
+                                (("Dr. Omar Haddad", "@OmarHaddadMD", "21", "Profile created", "Complete the profile"),))
     cardio = one(await admin_chat.say("report Cardiology"))
-    assert cardio.table.rows == (("Dr. Jane Rivera", "@JaneRiveraMD", "54", "Profile created", "Profile complete"),)
+    assert cardio.table.rows == (("Dr. Jane Rivera", "@JaneRiveraMD", "54", "Profile created", "Complete the profile"),)
     neuro = one(await admin_chat.say("report neurology"))
-    assert neuro.table.rows == (("Dr. Lena Park", "—", "0", "Getting started", "Profile created"),)
+    assert neuro.table.rows == (("Dr. Lena Park", "—", "0", "Getting started", "Create an X profile"),)
     unknown = one(await admin_chat.say("report Dermatology"))
     assert unknown.text == "No department called “Dermatology”. Departments: Cardiology, Neurology, Oncology."
 

@@ -22,6 +22,11 @@ class Stage(Enum):
     def label(self) -> str:
         return _LABELS[self]
 
+    @property
+    def todo(self) -> str:
+        """The stage as a thing to do, for "next step" columns."""
+        return _TODOS[self]
+
 
 _LABELS = {
     Stage.PROFILE_CREATED: "Profile created",
@@ -31,6 +36,16 @@ _LABELS = {
     Stage.CORE_LESSONS: "Core lessons done",
     Stage.TWEET_CAMP: "Tweet Camp done",
     Stage.VIDEO: "Video posted",
+}
+
+_TODOS = {
+    Stage.PROFILE_CREATED: "Create an X profile",
+    Stage.PROFILE_COMPLETE: "Complete the profile",
+    Stage.FOLLOWS_HOSPITAL: "Follow the hospital",
+    Stage.FOLLOWED_BACK: "Follow back (marketing)",
+    Stage.CORE_LESSONS: "Core lessons",
+    Stage.TWEET_CAMP: "Tweet Camp",
+    Stage.VIDEO: "Post a video",
 }
 
 WEIGHTS = {
