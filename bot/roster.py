@@ -424,7 +424,7 @@ def export_rows(rows: Iterable[RosterRow], specialties: dict[int, str]) -> Itera
             "specialty": specialties.get(row.physician_id, ""), "x_handle": row.x_handle or "",
             "score": readiness.score,
             "stage": readiness.reached.label if readiness.reached else "Getting started",
-            "next_step": readiness.next_step.label if readiness.next_step else "",
+            "next_step": readiness.next_step.todo if readiness.next_step else "",
             "profile_items_done": progress.profile_done, "profile_items_total": progress.profile_total,
             "follows_hospital": _yes_no(progress.follows_hospital),
             "followed_back": _yes_no(progress.followed_back),

@@ -531,13 +531,13 @@ async def test_export_has_one_row_per_active_physician_with_readiness(store: Sto
     assert by_email[ONCOLOGIST_EMAIL] == {
         "name": "Dr. Omar Haddad", "email": ONCOLOGIST_EMAIL, "department": "Oncology",
         "specialty": "Medical Oncologist", "x_handle": "OmarHaddadMD", "score": "65", "stage": "Profile created",
-        "next_step": "Profile complete", "profile_items_done": "2", "profile_items_total": "4",
+        "next_step": "Complete the profile", "profile_items_done": "2", "profile_items_total": "4",
         "follows_hospital": "yes", "followed_back": "no", "core_lessons_done": "4", "core_lessons_total": "8",
         "next_meeting": "", "tweet_camp_done": "", "tweet_camp_total": "",
     }
     jane = by_email[PHYSICIAN_EMAIL]
     assert (jane["score"], jane["stage"], jane["next_step"], jane["x_handle"]) == (
-        "0", "Getting started", "Profile created", "")
+        "0", "Getting started", "Create an X profile", "")
 
 
 async def test_export_shows_the_next_meeting_and_its_tweet_camp(store: Store, coach: Coach,
