@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock
 from bot.commands import (
-    SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown, parse, parse_meeting_request, parse_settings,
-    parse_snooze,
+    EMBARGO_LIFT_DATE, EMBARGO_LIFT_TIME, SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown,
+    meeting_form_arguments, parse, parse_meeting_request, parse_settings, parse_snooze,
 )
 from bot.config import Config
 from bot.content import Content, Rendered
@@ -28,10 +28,12 @@ from bot.core.digest import Digest, build_digest, iso_week, previous_week
 from bot.core.reports import (
     RosterRow, department_rows, followback_worklist, hospital_report, meeting_readiness,
 )
-from bot.core.snapshot import next_enrollment, progress_of
+from bot.core.snapshot import PersonSnapshot, next_enrollment, progress_of
 from bot.core.tweetcamp import describe_offset, timeline
 from bot.preflight_rules import preflight_reply
-from bot.messages import Button, Checklist, ChecklistItem, Image, Incoming, Progress, Reply, Table
+from bot.messages import (
+    Button, Checklist, ChecklistItem, Form, FormField, Image, Incoming, Progress, Reply, Table,
+)
 from bot.store import Person, Store
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,20 @@ NEXT_STEP_ACTIONS = {
     Stage.TWEET_CAMP: ("Tweet Camp checklist", "cmd:camp"),
     Stage.VIDEO: ("I posted a video", "video:done"),
 }
+MEETING_FORM = "meetings-add"
+"""Id of the add-a-meeting form; its submission is the action ``form:meetings-add``."""
+MEETING_FORM_FIELDS = (
+    FormField("name", "Name", required=True, placeholder="Heart Summit 2027"),
+    FormField("start", "Starts", "date", required=True),
+    FormField("end", "Ends (leave empty for a one-day meeting)", "date"),
+    FormField("city", "City", placeholder="Chicago"),
+    FormField("hashtag", "Hashtag", placeholder="#HS27"),
+    FormField("embargo", "Embargo rules", "multiline", placeholder="Abstracts are embargoed until presented."),
+    FormField(EMBARGO_LIFT_DATE, "Embargo lifts on (optional)", "date"),
+    FormField(EMBARGO_LIFT_TIME, "Embargo lifts at (hospital time)", "time"),
+    FormField("attendees", "Invite (departments or emails, comma-separated)",
+              placeholder="Cardiology, ana.ortiz@hospital.org"),
+)
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,7 @@ class Coach:
                  "action" if incoming.action else "text")
         try:
             if incoming.action:
-                return await self._action(caller, incoming.action)
+                return await self._action(caller, incoming.action, incoming.values)
             return await self._command(caller, parse(incoming.text or ""))
         except BadArguments as exc:
             return [Reply(kind="error", text=str(exc), title="Let's try that again", body=str(exc))]
@@ -82,9 +98,9 @@ class Coach:
         if caller is None:
             return [self._reply("onboarding", "onboarding", hospital=self.config.hospital_name,
                                 name=incoming.display_name or "")]
-        replies = await self._cmd_status(caller, Command("status", (), ""))
-        replies.append(await self._profile_reply(caller))
         snapshot = await self.store.snapshot(caller.person.id)
+        replies = await self._cmd_status(caller, Command("status", (), ""), snapshot)
+        replies.append(await self._profile_reply(caller))
         enrollment = next_enrollment(snapshot.enrollments, self._today(caller)) if snapshot else None
         if enrollment is not None:
             replies.append(await self._camp_reply(caller, enrollment.meeting))
@@ -119,10 +135,12 @@ class Coach:
         handler = getattr(self, f"_cmd_{command.name}")
         return await handler(caller, command)
 
-    async def _action(self, caller: Caller, action: str) -> list[Reply]:
+    async def _action(self, caller: Caller, action: str, values: tuple[tuple[str, str], ...] = ()) -> list[Reply]:
         verb, _, arg = action.partition(":")
         if verb == "cmd":
             return await self._command(caller, parse(arg))
+        if verb == "form":
+            return await self._submit_form(caller, arg, dict(values))
         if verb == "quiz":
             lesson_id, _, choice = arg.rpartition(":")
             return await self._answer(caller, lesson_id, choice)
@@ -314,7 +332,9 @@ class Coach:
         if args and args[0].lower() == "add":
             if not caller.is_admin:
                 return [self._reply("not_admin", "error", command="meetings add")]
-            return await self._add_meeting(caller, args[1] if len(args) > 1 else "")
+            if len(args) == 1:
+                return [self._meeting_form()]
+            return await self._add_meeting(caller, args[1])
         if args and args[0].lower() in ("join", "leave"):
             if len(args) < 2:
                 raise BadArguments(f"Say which meeting, e.g. `meetings {args[0].lower()} ASCO`.")
@@ -338,6 +358,31 @@ class Coach:
                     invited += await self.store.set_attending(person.id, meeting.id, True, self.clock.now())
         return [self._reply("meeting_added", "meetings", meeting=meeting, invited=invited,
                             buttons=(Button("Meetings", "cmd:meetings"),))]
+
+    def _meeting_form(self, values: dict[str, str] | None = None, **extra: object) -> Reply:
+        """The add-a-meeting form, holding ``values`` when a submission comes back with an error."""
+        values = values or {}
+        form = Form(tuple(replace(f, value=values.get(f.id, "").strip()) for f in MEETING_FORM_FIELDS),
+                    f"form:{MEETING_FORM}", "Add meeting")
+        return self._from(self.content.render("meeting_form"), "form", form=form, **extra)
+
+    async def _submit_form(self, caller: Caller, form_id: str, values: dict[str, str]) -> list[Reply]:
+        """A submitted form runs as its typed command (``meetings add key=value …``); the answer takes
+        the form's place.
+
+        An error comes back with the form, its values kept, so nothing has to be typed again.
+        """
+        if form_id != MEETING_FORM:
+            log.warning("unknown form person=%s form=%s", caller.person.id, form_id[:40])
+            return [self._reply("unknown_command", "error", text=f"form:{form_id}"[:40], suggestion=None)]
+        if not caller.is_admin:
+            return [self._reply("not_admin", "error", command="meetings add", replace_original=True)]
+        try:
+            replies = await self._add_meeting(caller, meeting_form_arguments(values))
+        except BadArguments as exc:
+            error = self._meeting_form(values, replace_original=True)
+            return [replace(error, kind="error", title="Let's try that again", text=str(exc), body=str(exc))]
+        return [replace(replies[0], replace_original=True), *replies[1:]]
 
     async def _meetings_reply(self, caller: Caller, replace_original: bool = False) -> Reply:
         today = self._today(caller)
@@ -425,9 +470,10 @@ class Coach:
         c = self.content
         return assess(progress_of(snapshot, c.curriculum, c.profile_items, c.camp_phases, today))
 
-    async def _cmd_status(self, caller: Caller, command: Command) -> list[Reply]:
+    async def _cmd_status(self, caller: Caller, command: Command,
+                          snapshot: PersonSnapshot | None = None) -> list[Reply]:
         today = self._today(caller)
-        snapshot = await self.store.snapshot(caller.person.id)
+        snapshot = snapshot or await self.store.snapshot(caller.person.id)
         assert snapshot is not None
         c = self.content
         progress = progress_of(snapshot, c.curriculum, c.profile_items, c.camp_phases, today)
@@ -497,11 +543,13 @@ class Coach:
                             buttons=(Button("Next lesson", "cmd:lesson", "primary"),))]
 
     # -- marketing ---------------------------------------------------------------------------------------
-    async def roster_rows(self, today: date) -> list[RosterRow]:
+    async def roster_rows(self, today: date, snapshots: list[PersonSnapshot] | None = None) -> list[RosterRow]:
         c = self.content
+        if snapshots is None:
+            snapshots = await self.store.snapshots()
         return [RosterRow(s.person_id, s.name, s.email, s.department, s.x_handle,
                           progress_of(s, c.curriculum, c.profile_items, c.camp_phases, today))
-                for s in await self.store.snapshots()]
+                for s in snapshots]
 
     async def _cmd_report(self, caller: Caller, command: Command) -> list[Reply]:
         if command.args and command.args[0].lower() == "meeting":
@@ -662,18 +710,20 @@ class Coach:
         """This week's digest, or the digest of ``week`` (numbers as of ``now``, trend up to ``week``)."""
         today = now.astimezone(self.config.zone).date()
         week = week or iso_week(today)
-        rows = await self.roster_rows(today)
+        snapshots = await self.store.snapshots()
+        rows = await self.roster_rows(today, snapshots)
         report = hospital_report(self.config.hospital_name, rows)
         history = {w: numbers for w, numbers in (await self.store.weekly.weeks(14)).items() if w <= week}
         previous = history.get(previous_week(week))
         item_ids = frozenset(i.id for p in self.content.camp_phases for i in p.items)
-        meetings = meeting_readiness(await self.store.snapshots(), await self.store.meetings(ending_on_or_after=today),
-                                     item_ids, today)
+        meetings = meeting_readiness(snapshots, await self.store.meetings(ending_on_or_after=today), item_ids, today)
         return build_digest(self.config.hospital_name, week, report, rows, previous, history, meetings)
 
     async def save_weekly_snapshot(self, now: datetime) -> bool:
         """Store this week's readiness once (first writer wins), so trends are facts."""
         today = now.astimezone(self.config.zone).date()
+        if await self.store.weekly.has_week(iso_week(today)):
+            return False
         report = hospital_report(self.config.hospital_name, await self.roster_rows(today))
         return await self.store.weekly.save_week(iso_week(today), report, now)
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 import shlex
 from datetime import date, datetime, time, timedelta
+from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.models import CatalogMeeting, Meeting
@@ -195,6 +196,24 @@ def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...], zone: 
         meeting = replace(meeting, embargo_lifts_at=_instant(fields["embargo_lifts"], zone))
     attendees = tuple(a.strip() for a in fields.get("attendees", "").split(",") if a.strip())
     return MeetingRequest(meeting, attendees)
+
+
+MEETING_FORM_KEYS = ("name", "start", "end", "city", "hashtag", "embargo", "embargo_lifts", "attendees")
+EMBARGO_LIFT_DATE, EMBARGO_LIFT_TIME = "embargo_lifts_date", "embargo_lifts_time"
+
+
+def meeting_form_arguments(values: Mapping[str, str]) -> str:
+    """An add-a-meeting form's values as the arguments of ``meetings add``: ``key=value …``, values quoted.
+
+    The embargo lift comes as a date and a time field; together they are ``embargo_lifts``.
+    """
+    answers = {key: (value or "").strip() for key, value in values.items()}
+    lift_date, lift_time = answers.pop(EMBARGO_LIFT_DATE, ""), answers.pop(EMBARGO_LIFT_TIME, "")
+    if lift_date and lift_time:
+        answers["embargo_lifts"] = f"{lift_date}T{lift_time}"
+    elif lift_date or lift_time:
+        raise BadArguments("Give both the date and the time the embargo lifts (hospital time), or leave both empty.")
+    return " ".join(f"{key}={shlex.quote(answers[key])}" for key in MEETING_FORM_KEYS if answers.get(key))
 
 
 def _instant(value: str, zone: ZoneInfo) -> datetime:

@@ -73,6 +73,8 @@ class Config:
     slack_marketing_channel: str = ""
     teams_marketing_channel: str = ""
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    public_url: str = ""
+    """Where Slack can reach this server (e.g. https://rounds.example.org), for digest chart images."""
     content_dir: Path = DEFAULT_CONTENT_DIR
     source: str = "(defaults)"
 
@@ -107,7 +109,7 @@ def load_config(path: Path, *, required: bool = False) -> Config:
 def _parse(path: Path, data: Any) -> Config:
     reader = _Reader(path, data)
     reader.only({"hospital", "admins", "quiet_hours", "lessons", "nudges", "digest",
-                 "marketing", "delivery", "content_dir"})
+                 "marketing", "delivery", "public_url", "content_dir"})
     hospital = reader.section("hospital", {"name", "x_handle", "timezone"})
     name = hospital.text("name", Config.hospital_name)
     handle = hospital.text("x_handle", Config.hospital_handle).lstrip("@")
@@ -131,6 +133,9 @@ def _parse(path: Path, data: Any) -> Config:
     weekdays = tuple(sorted({_weekday(lessons, "weekdays", day) for day in lessons.list("weekdays", ["tue", "thu"])}))
     if not weekdays:
         lessons.fail("weekdays", "needs at least one day")
+    public_url = reader.text("public_url", "").rstrip("/")
+    if public_url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", public_url):
+        reader.fail("public_url", f"{public_url!r} is not an http(s) address like https://rounds.example.org")
     content_dir = Path(reader.text("content_dir", str(DEFAULT_CONTENT_DIR)))
     if not content_dir.is_absolute():
         content_dir = (path.parent / content_dir).resolve()
@@ -159,6 +164,7 @@ def _parse(path: Path, data: Any) -> Config:
             tick_seconds=delivery.number("tick_seconds", 60, minimum=5, maximum=3600),
             lease_seconds=delivery.number("lease_seconds", 120, minimum=5, maximum=3600),
         ),
+        public_url=public_url,
         content_dir=content_dir,
         source=str(path),
     )
@@ -300,6 +306,8 @@ nudges:
 digest:
   weekday: mon
   time: "09:00"                    # hospital time zone
+
+# public_url: https://rounds.example.org   # lets Slack show the digest's chart image
 
 marketing:
   slack_channel: ""                # e.g. C0123456789, where the weekly digest is posted

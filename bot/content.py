@@ -41,6 +41,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "meetings": "meetings hospital",
         "meeting_joined": "meeting joined",
         "meeting_added": "meeting invited",
+        "meeting_form": "",
         "camp": "meeting phases done total today",
         "no_meeting": "upcoming",
         "status": "readiness stages next_step camp hospital handle",

@@ -30,6 +30,8 @@ class Incoming:
     conversation_id: str | None = None
     message_id: str | None = None
     """Platform id of the message whose button was pressed (for in-place updates)."""
+    values: tuple[tuple[str, str], ...] = ()
+    """What was typed into a submitted form (``action`` is the form's ``submit_action``): field id, value."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,35 @@ class Progress:
     """The one next thing to do, as a sentence."""
 
 
+FormFieldKind = Literal["text", "multiline", "date", "time"]
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a form; ``date`` values are ``YYYY-MM-DD``, ``time`` values ``HH:MM``."""
+
+    id: str
+    label: str
+    kind: FormFieldKind = "text"
+    required: bool = False
+    placeholder: str = ""
+    value: str = ""
+    """What the input holds when the form is shown (kept when a submission comes back with an error)."""
+
+
+@dataclass(frozen=True)
+class Form:
+    """Inputs to fill in; submitting sends ``submit_action`` with every field's value (``Incoming.values``)."""
+
+    fields: tuple[FormField, ...]
+    submit_action: str
+    """Action id of the submission, e.g. ``form:meetings-add``."""
+    submit_label: str = "Submit"
+
+
 ReplyKind = Literal[
     "help", "lesson", "quiz", "quiz_result", "profile", "follow", "meetings", "camp",
-    "status", "settings", "report", "error", "onboarding", "reminder", "digest", "check",
+    "status", "settings", "report", "error", "onboarding", "reminder", "digest", "check", "form",
 ]
 
 
@@ -117,3 +145,5 @@ class Reply:
     fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     """Short label/value pairs shown side by side."""
     image: Image | None = None
+    form: Form | None = None
+    """Inputs the person fills in and submits (an admin's add-a-meeting form, or the same form with an error)."""

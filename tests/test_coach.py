@@ -11,7 +11,7 @@ from bot.commands import SPECS
 from bot.config import Config
 from bot.core.curriculum import ReviewState
 from bot.core.models import Meeting
-from bot.messages import Button, Incoming, Progress, Table
+from bot.messages import Button, FormField, Incoming, Progress, Table
 from bot.store import Store
 
 from conftest import (
@@ -423,6 +423,92 @@ async def test_physicians_cannot_add_meetings(chat, store):
         "error", "That's for the marketing team",
         "Sorry, `meetings add` is only for the marketing team. Type `status` to see your own progress.")
     assert await store.meetings() == []
+
+
+async def submit_form(coach: Coach, email: str, values: dict[str, str]):
+    return await coach.handle(Incoming(platform="web", user_id=email, action="form:meetings-add",
+                                       values=tuple(values.items())))
+
+
+HEART_SUMMIT_FORM = {
+    "name": "Heart Summit 2026", "start": "2026-04-09", "end": "2026-04-11", "city": "St. John's",
+    "hashtag": "#HS26", "embargo": "Late-breaking trials are embargoed until presented.\nPosters: after the session.",
+    "embargo_lifts_date": "2026-04-10", "embargo_lifts_time": "07:30",
+    "attendees": "Cardiology, omar.haddad@riverside.example",
+}
+
+
+async def test_meetings_add_without_arguments_gives_admins_the_form(admin_chat):
+    reply = one(await admin_chat.say("meetings add"))
+    assert (reply.kind, reply.title, reply.text) == (
+        "form", "Add a meeting", "Add a meeting to the calendar: name and start date are required.")
+    assert "`meetings add name=" in reply.body, "the typed command is offered too"
+    assert (reply.form.submit_action, reply.form.submit_label) == ("form:meetings-add", "Add meeting")
+    assert [(f.id, f.kind, f.required) for f in reply.form.fields] == [
+        ("name", "text", True), ("start", "date", True), ("end", "date", False), ("city", "text", False),
+        ("hashtag", "text", False), ("embargo", "multiline", False), ("embargo_lifts_date", "date", False),
+        ("embargo_lifts_time", "time", False), ("attendees", "text", False)]
+    assert all(f.value == "" for f in reply.form.fields)
+    assert reply.form.fields[-1] == FormField("attendees", "Invite (departments or emails, comma-separated)",
+                                              placeholder="Cardiology, ana.ortiz@hospital.org")
+
+
+async def test_physicians_get_no_form_and_cannot_submit_it(chat, coach, store):
+    reply = one(await chat.say("meetings add"))
+    assert (reply.kind, reply.text, reply.form) == (
+        "error", "Sorry, `meetings add` is only for the marketing team. Type `status` to see your own progress.",
+        None)
+    submitted = one(await submit_form(coach, PHYSICIAN_EMAIL, HEART_SUMMIT_FORM))
+    assert (submitted.kind, submitted.form, submitted.replace_original) == ("error", None, True)
+    assert submitted.text.startswith("Sorry, `meetings add` is only for the marketing team.")
+    assert await store.meetings() == []
+
+
+async def test_submitting_the_form_adds_the_meeting(coach, store, people):
+    reply = one(await submit_form(coach, ADMIN_EMAIL, HEART_SUMMIT_FORM))
+    assert (reply.kind, reply.replace_original) == ("meetings", True), "the answer takes the form's place"
+    assert reply.text == "Heart Summit 2026 is on the calendar (9 Apr 2026, #HS26); 2 physicians registered."
+    meeting = await store.meeting_by_key("heart-summit-2026")
+    assert (meeting.name, meeting.starts_on, meeting.ends_on, meeting.city, meeting.hashtag) == (
+        "Heart Summit 2026", date(2026, 4, 9), date(2026, 4, 11), "St. John's", "#HS26")
+    assert meeting.embargo == "Late-breaking trials are embargoed until presented.\nPosters: after the session."
+    assert meeting.embargo_lifts_at == utc(2026, 4, 10, 11, 30)  # 07:30 EDT, the hospital's zone
+    assert await store.attending(people[PHYSICIAN_EMAIL].id) == {meeting.id}
+    assert await store.attending(people[ONCOLOGIST_EMAIL].id) == {meeting.id}
+    assert await store.attending(people[NEUROLOGIST_EMAIL].id) == frozenset()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"end": "2026-04-01"}, "The meeting ends before it starts; check the dates."),
+    ({"start": "2026-04-31"}, "start “2026-04-31” is not a date; write it like 2027-05-28."),
+    ({"embargo_lifts_time": ""}, "Give both the date and the time the embargo lifts (hospital time), "
+                                 "or leave both empty."),
+    ({"hashtag": "#1"}, "“#1” is not a hashtag; use letters and digits, like #ASCO27."),
+])
+async def test_a_bad_form_comes_back_with_the_error_and_its_values(coach, store, people, change, message):
+    values = {**HEART_SUMMIT_FORM, **change}
+    reply = one(await submit_form(coach, ADMIN_EMAIL, values))
+    assert (reply.kind, reply.title, reply.text, reply.body) == ("error", "Let's try that again", message, message)
+    assert reply.replace_original is True
+    assert reply.form.submit_action == "form:meetings-add"
+    assert {f.id: f.value for f in reply.form.fields} == values
+    assert await store.meetings() == []
+
+
+async def test_a_meeting_already_on_the_calendar_is_refused_with_the_form(coach, store, people):
+    await submit_form(coach, ADMIN_EMAIL, HEART_SUMMIT_FORM)
+    again = one(await submit_form(coach, ADMIN_EMAIL, HEART_SUMMIT_FORM))
+    assert (again.kind, again.text) == ("error", "Heart Summit 2026 is already on the calendar.")
+    assert {f.id: f.value for f in again.form.fields}["name"] == "Heart Summit 2026"
+    empty = one(await submit_form(coach, ADMIN_EMAIL, {}))
+    assert empty.kind == "error" and empty.text.startswith("The meeting needs a start date.")
+    assert len(await store.meetings()) == 1
+
+
+async def test_an_unknown_form_is_not_understood(admin_chat, coach):
+    reply = one(await coach.handle(Incoming(platform="web", user_id=ADMIN_EMAIL, action="form:teleport",
+                                            values=(("where", "Mars"),))))
+    assert reply.kind == "error" and reply.form is None
 
 
 async def test_join_and_leave_a_meeting(chat, store, people):

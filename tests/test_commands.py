@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.commands import (
-    ALIASES, MAX_SNOOZE, SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown, closest, parse,
-    parse_meeting_request, parse_snooze,
+    ALIASES, MAX_SNOOZE, SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown, closest, meeting_form_arguments,
+    parse, parse_meeting_request, parse_snooze,
 )
 from bot.core.models import Meeting
 
@@ -256,6 +256,29 @@ def test_embargo_lift_time(content, value, zone, lifts):
 
 def test_no_embargo_lift_time_by_default(content):
     assert parse_meeting_request("asco 2027-05-28", content.catalog, NEW_YORK).meeting.embargo_lifts_at is None
+
+
+def test_form_values_become_quoted_meeting_arguments(content):
+    values = {"name": "St. Mary's \"Heart\" Summit", "start": "2027-03-04", "end": "", "city": " New Orleans ",
+              "hashtag": "#HS27", "embargo": "Late-breaking trials: embargoed until presented.\nPosters: $free=ok",
+              "embargo_lifts_date": "2027-03-05", "embargo_lifts_time": "07:30",
+              "attendees": "Cardiology, omar.haddad@riverside.example", "unrelated": "ignored"}
+    arguments = meeting_form_arguments(values)
+    assert arguments.startswith("name='St. Mary'\"'\"'s \"Heart\" Summit' start=2027-03-04 city='New Orleans' ")
+    request = parse_meeting_request(arguments, content.catalog, NEW_YORK)
+    meeting = request.meeting
+    assert (meeting.name, meeting.starts_on, meeting.ends_on, meeting.city, meeting.hashtag) == (
+        'St. Mary\'s "Heart" Summit', date(2027, 3, 4), date(2027, 3, 4), "New Orleans", "#HS27")
+    assert meeting.embargo == "Late-breaking trials: embargoed until presented.\nPosters: $free=ok"
+    assert meeting.embargo_lifts_at == utc(2027, 3, 5, 12, 30)  # 07:30 EST, hospital time
+    assert request.attendees == ("Cardiology", "omar.haddad@riverside.example")
+    assert meeting_form_arguments({"name": "", "start": "  "}) == ""
+
+
+@pytest.mark.parametrize("values", [{"embargo_lifts_date": "2027-03-05"}, {"embargo_lifts_time": "07:30"}])
+def test_form_embargo_lift_needs_a_date_and_a_time(values):
+    with pytest.raises(BadArguments, match="both the date and the time the embargo lifts"):
+        meeting_form_arguments({"name": "Retreat", "start": "2027-03-04", **values})
 
 
 def test_snooze_in_days_keeps_the_local_wall_clock_across_dst() -> None:

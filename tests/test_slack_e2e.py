@@ -9,11 +9,14 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot.runtime import Runtime
 from fakes.slack_api import FakeSlackApi
@@ -414,6 +417,93 @@ async def test_a_physician_cannot_add_a_meeting(slack: SlackServer) -> None:
     assert await slack.runtime.store.meeting_by_key("mine-2027") is None
 
 
+DRAFT = ("Proud of our team: the zebra-7731 patient in bed 12 went home today.\n"
+         "MRN 4481920, ask his wife for updates.")
+
+
+def _assert_valid_modal(view: dict[str, Any]) -> None:
+    assert view["type"] == "modal" and 1 <= len(view["blocks"]) <= 100
+    parsed = Block.parse_all(view["blocks"])
+    assert [b.to_dict() for b in parsed] == view["blocks"], "slack_sdk dropped or changed a field"
+    View(**view).to_dict()  # title/submit/close ≤ 24 characters, private_metadata ≤ 3000
+
+
+def _draft_input(view: dict[str, Any]) -> dict[str, Any]:
+    [draft] = [b for b in view["blocks"] if b["type"] == "input"]
+    assert draft["block_id"] == "draft"
+    element = draft["element"]
+    assert (element["type"], element["multiline"], element["max_length"]) == ("plain_text_input", True, 3000)
+    return element
+
+
+async def test_check_without_a_draft_opens_the_check_modal(slack: SlackServer) -> None:
+    status, body, name = await slack.command(JANE, "check")
+    assert (status, body) == (200, "")
+    [opened] = await slack.api.wait_for("views.open")
+    view = view_of(opened)
+    assert view["callback_id"] == "rounds_check" and opened.args["trigger_id"] == f"trigger-{name}"
+    _assert_valid_modal(view)
+    assert "initial_value" not in _draft_input(view)
+    await _settle(slack)
+    assert slack.api.calls_to("response_url") == [], "the modal, not a 'paste the draft' message"
+
+
+async def test_check_a_draft_from_the_home_tab(slack: SlackServer) -> None:
+    view = await _open_from_home(slack, JANE, "modal:check")
+    assert view["callback_id"] == "rounds_check"
+    _assert_valid_modal(view)
+
+
+async def test_a_checked_draft_is_answered_in_the_modal_and_never_logged_or_stored(
+        slack: SlackServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="bot")
+    await slack.command(JANE, "check")
+    [opened] = await slack.api.wait_for("views.open")
+    status, body = await slack.submit(JANE, view_of(opened), {"draft": {"type": "plain_text_input", "value": DRAFT}})
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["response_action"] == "update"
+    view = answer["view"]
+    _assert_valid_modal(view)
+    assert (view["callback_id"], view["submit"]["text"], view["close"]["text"]) == (
+        "rounds_check", "Check again", "Done")
+    shown = texts(view["blocks"])
+    assert "Draft check: fix before posting" in shown and "Blocked" in shown
+    assert "“MRN 4481920” — Medical record numbers are a HIPAA identifier" in shown
+    assert "“bed 12” — A room, bed or bay number" in shown
+    assert _draft_input(view)["initial_value"] == DRAFT, "the draft stays in the modal to edit and check again"
+
+    clean = "Great discussion on social media at Grand Rounds today. Slides are on our website."
+    status, body = await slack.submit(JANE, view, {"draft": {"type": "plain_text_input", "value": clean}})
+    again = json.loads(body)["view"]
+    _assert_valid_modal(again)
+    assert "Draft check: ready to post" in texts(again["blocks"])
+
+    await _settle(slack)
+    assert slack.api.calls_to("response_url") == [] and _posted_to(slack.api, JANE_DM) == 0, \
+        "the answer is shown in the modal only"
+    assert "slack modal user=UJANE01 callback=rounds_check" in caplog.text
+    for record in caplog.records:
+        logged = record.getMessage() + str(record.args or "")
+        for secret in (DRAFT, "zebra-7731", "4481920", "bed 12", "Grand Rounds today"):
+            assert secret not in logged, (record.name, record.levelname)
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("t.db*"))
+    assert stored, "the SQLite database is where the test expects it"
+    for secret in (b"zebra-7731", b"4481920", b"Grand Rounds today"):
+        assert secret not in stored
+
+
+async def test_a_check_reply_in_a_dm_offers_the_modal(slack: SlackServer) -> None:
+    await slack.dm(JANE, "check")
+    [reply] = await slack.api.wait_for("chat.postMessage")
+    assert "Paste the draft" in reply.args["text"]
+    container = {"type": "message", "message_ts": reply.response["ts"], "channel_id": JANE_DM, "is_ephemeral": False}
+    await slack.press(JANE, button(blocks_of(reply), "modal:check"), container=container)
+    [opened] = await slack.api.wait_for("views.open")
+    assert view_of(opened)["callback_id"] == "rounds_check"
+
+
 # -- Socket Mode ---------------------------------------------------------------------------------------
 
 async def test_socket_mode_handles_events_and_commands(slack_api: FakeSlackApi, slack_runtime: Runtime,
@@ -465,3 +555,36 @@ async def test_old_event_ids_are_forgotten(slack: SlackServer) -> None:
     await slack.api.wait_for("views.publish")
     assert await store.claim_event("slack:Ev0LASTMONTH", now), "a month-old id was pruned"
     assert not await store.claim_event("slack:Ev0YESTERDAY", now), "a recent id is still remembered"
+
+
+async def test_digest_chart_is_an_image_block_served_under_a_signed_link(
+        slack_api: FakeSlackApi, slack_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    slack_env(monkeypatch, slack_api)
+    slack_runtime.config = replace(slack_runtime.config, public_url="https://rounds.riverside.example")
+    runner, url = await start_server(slack_runtime)
+    try:
+        async with aiohttp.ClientSession() as session:
+            server = SlackServer(url, slack_runtime, slack_api, session)
+            status, _, name = await server.command(MARIA, "digest")
+            assert status == 200
+            [posted] = await slack_api.wait_for("response_url")
+            assert len(Block.parse_all(posted.args["blocks"])) == len(posted.args["blocks"])
+            images = [b for b in posted.args["blocks"] if b["type"] == "image"]
+            assert len(images) == 1 and images[0]["alt_text"].startswith("Average readiness by week")
+            link = images[0]["image_url"]
+            assert link.startswith("https://rounds.riverside.example/charts/digest-2026-W20.png?sig=")
+            local = url + link.removeprefix("https://rounds.riverside.example")
+            async with session.get(local) as response:
+                assert response.status == 200 and response.content_type == "image/png"
+                assert (await response.read()).startswith(b"\x89PNG")
+            async with session.get(local[:-4] + "0000") as forged:
+                assert forged.status == 404
+    finally:
+        await runner.cleanup()
+
+
+async def test_without_a_public_url_the_digest_has_no_image_block(slack: SlackServer) -> None:
+    await slack.command(MARIA, "digest")
+    [posted] = await slack.api.wait_for("response_url")
+    assert not [b for b in posted.args["blocks"] if b["type"] == "image"]
+    assert "Trend:" in json.dumps(posted.args["blocks"])

@@ -14,12 +14,15 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.channels.slack_modals import (
-    meeting_command, meeting_error_block, meeting_modal, profile_command, profile_modal,
+    check_draft, check_modal, check_result_modal, meeting_command, meeting_error_block, meeting_modal,
+    profile_command, profile_modal,
 )
 from bot.channels.slack_render import (
     actions_of, home_view, mrkdwn, notification_text, render_message, reply_blocks, split_text,
 )
-from bot.messages import Button, Checklist, ChecklistItem, Incoming, Progress, Reply, ReplyKind, Table
+from bot.messages import (
+    Button, Checklist, ChecklistItem, Form, FormField, Incoming, Progress, Reply, ReplyKind, Table,
+)
 from bot.runtime import Runtime
 from slack_fixtures import ADMIN, HEART_SUMMIT, ONCOLOGIST, PHYSICIAN, seeded_runtime
 
@@ -110,9 +113,11 @@ COMMANDS = (
     "help", "help snooze", "hello", "lesson", "quiz", "status", "profile", "profile @", "profile @DrJaneRivera",
     "profile done photo", "follow", "follow done", "follow undo", "video", "video done", "meetings",
     "meetings join Heart", "camp", "camp Heart", "meetings leave Heart", "camp", "snooze 1w", "snooze 99y",
-    "stop", "start", "report", "meetings add asco 2027-05-28", "frobnicate", "lessson",
+    "stop", "start", "report", "meetings add asco 2027-05-28", "frobnicate", "lessson", "check",
+    "check Patient in bed 12, MRN 4481920, went home today", "meetings add",
 )
-ADMIN_COMMANDS = ("report", "report Cardiology", "report Nowhere", "meetings add asco 2027-05-28 city=Chicago",
+ADMIN_COMMANDS = ("meetings add", "report", "report Cardiology", "report Nowhere",
+                  "meetings add asco 2027-05-28 city=Chicago",
                   'meetings add name="Heart Summit 2027" start=2027-03-04 end=2027-03-06 hashtag=#HS27',
                   "meetings add name=Bad start=2027-03-06 end=2027-03-04", "meetings", "help")
 
@@ -161,7 +166,7 @@ async def test_every_reply_the_coach_produces_renders_valid_blocks(coach_output:
     replies, _ = coach_output
     kinds = {r.kind for r in replies}
     assert {"help", "lesson", "quiz_result", "profile", "follow", "meetings", "camp", "status", "settings",
-            "report", "error", "onboarding"} <= kinds
+            "report", "error", "onboarding", "check", "form"} <= kinds
     assert any(r.checklist for r in replies) and any(r.table for r in replies) and any(r.progress for r in replies)
     for reply in replies:
         assert_valid_message(reply)
@@ -175,6 +180,8 @@ async def test_home_views_render_within_limits(coach_output: Any) -> None:
         assert_valid_view(view)
     admin_values = [e.get("value") for b in admin["blocks"] for e in b.get("elements", [])]
     assert "modal:meeting" in admin_values and "modal:meeting" not in json.dumps(physician)
+    physician_values = [e.get("value") for b in physician["blocks"] for e in b.get("elements", [])]
+    assert "modal:check" in physician_values and "modal:check" in admin_values
     assert "cmd:lesson" in json.dumps(physician) and "modal:profile" in json.dumps(physician)
     assert any(e["type"] == "checkboxes" for b in physician["blocks"] for e in b.get("elements", []))
     assert "cmd:lesson" not in json.dumps(stranger), "someone not on the roster gets onboarding only"
@@ -204,7 +211,9 @@ def _full(kind: str, size: int = 1) -> Reply:
         progress=Progress(57, "Follows the hospital", "Finish the **core lessons**."),
         footer="Sources: [One](https://example.org/1); [Two](https://example.org/2)",
         replace_original=True, ephemeral=False,
-        fields=tuple((f"Field {i}", f"Value {i} " * 50) for i in range(14)))
+        fields=tuple((f"Field {i}", f"Value {i} " * 50) for i in range(14)),
+        form=Form(tuple(FormField(f"field-{i}", f"Field {i} " * 30, "text", i % 2 == 0, "Placeholder " * 20,
+                                  "Value " * 100) for i in range(30 * size)), "form:meetings-add", "Add " * 30))
 
 
 @pytest.mark.parametrize("kind", get_args(ReplyKind))
@@ -287,6 +296,20 @@ def test_menus_carry_coach_actions() -> None:
     assert actions_of({"type": "datepicker", "selected_date": "2026-01-01"}) == []
 
 
+def test_slack_opens_its_own_modals_for_the_draft_checker_and_the_coachs_forms() -> None:
+    def values(reply: Reply) -> list[str]:
+        return [e["value"] for b in reply_blocks(reply) for e in b.get("elements", []) if e["type"] == "button"]
+
+    assert values(Reply(kind="check", text="Paste the draft after “check”")) == ["modal:check"]
+    result = Reply(kind="check", text="Ready to post", fields=(("Verdict", "Ready"),))
+    assert values(result) == ["modal:check"]
+    assert "Check another draft" in json.dumps(reply_blocks(result))
+    form = Form((FormField("name", "Name", required=True),), "form:meetings-add", "Add meeting")
+    assert values(Reply(kind="form", text="Add a meeting", form=form)) == ["modal:meeting"]
+    other = Form((FormField("name", "Name"),), "form:something-else")
+    assert values(Reply(kind="form", text="A form Slack has no modal for", form=other)) == []
+
+
 # -- modals ----------------------------------------------------------------------------------------------
 
 def test_modals_are_valid_views(tmp_path: Path) -> None:
@@ -298,6 +321,24 @@ def test_modals_are_valid_views(tmp_path: Path) -> None:
         assert view["type"] == "modal"
         assert_valid_view(view)
     assert profile_modal("DrJaneRivera")["blocks"][1]["element"]["initial_value"] == "@DrJaneRivera"
+
+
+def test_check_modals_are_valid_views_and_keep_the_draft_in_the_input() -> None:
+    opened = check_modal()
+    assert_valid_view(opened)
+    [draft_input] = [b for b in opened["blocks"] if b["type"] == "input"]
+    assert draft_input["element"]["max_length"] == 3000 and draft_input["element"]["multiline"] is True
+    draft = "Patient in bed 12 went home today.\n" * 200
+    huge = _full("check", size=3)
+    for replies in ([Reply(kind="check", text="Ready to post", fields=(("Verdict", "Ready"),))], [huge, huge]):
+        view = check_result_modal(replies, draft)
+        assert_valid_view(view)
+        assert view["callback_id"] == "rounds_check" and view["blocks"][-1]["block_id"] == "draft"
+        assert view["blocks"][-1]["element"]["initial_value"] == draft[:3000]
+        assert "modal:" not in json.dumps(view) and "snooze:" not in json.dumps(view), "no modal in a modal"
+    state = {"state": {"values": {"draft": {"value": {"type": "plain_text_input", "value": "  A draft\nline 2 "}}}}}
+    assert check_draft(state) == "A draft\nline 2"
+    assert check_draft({"state": {"values": {}}}) == ""
 
 
 def test_modal_answers_become_coach_commands() -> None:

@@ -157,6 +157,94 @@ async def test_invoke_errors_come_back_as_invoke_bodies(server: Server, connecto
     assert connector.sent() == []
 
 
+# -- the add-a-meeting form ------------------------------------------------------------------------------
+def _inputs(card: dict) -> dict[str, dict]:
+    """Every input element of a card by id."""
+    found: dict[str, dict] = {}
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if str(node.get("type", "")).startswith("Input."):
+                found[node["id"]] = node
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(card)
+    return found
+
+
+def _submit(service_url: str, member: Member, action: str, inputs: dict[str, str]) -> dict:
+    """An ``Action.Execute`` from a card form: Teams puts each input's value into ``data`` beside ``action``."""
+    activity = execute_invoke(service_url, member, action, card_id="form-card")
+    activity["value"]["action"]["data"].update(inputs)
+    return activity
+
+
+MEETING_FORM = {"name": "Heart Summit 2026", "start": "2026-06-04", "end": "2026-06-02", "city": "Boston",
+                "hashtag": "#HS26", "embargo": "Late-breaking trials: embargoed until presented.\nPosters: free.",
+                "embargo_lifts_date": "2026-06-05", "embargo_lifts_time": "08:00", "attendees": "Cardiology"}
+
+
+async def test_an_admin_adds_a_meeting_with_the_card_form(server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, MARIA, "meetings add"))
+    [sent] = connector.sent()
+    card = _one_card(sent.body)
+    assert sent.body["text"] == "Add a meeting to the calendar: name and start date are required."
+    inputs = _inputs(card)
+    assert {key: element["type"] for key, element in inputs.items()} == {
+        "name": "Input.Text", "start": "Input.Date", "end": "Input.Date", "city": "Input.Text",
+        "hashtag": "Input.Text", "embargo": "Input.Text", "embargo_lifts_date": "Input.Date",
+        "embargo_lifts_time": "Input.Time", "attendees": "Input.Text"}
+    assert [key for key, element in inputs.items() if element.get("isRequired")] == ["name", "start"]
+    assert inputs["embargo"]["isMultiline"] is True
+    assert all(element["label"] and "value" not in element for element in inputs.values())
+    assert card_actions(card) == ["form:meetings-add"]
+    connector.clear()
+
+    response = await server.post(_submit(connector.url, MARIA, "form:meetings-add", MEETING_FORM))
+    answer = await response.json()
+    assert answer["statusCode"] == 200 and answer["type"] == "application/vnd.microsoft.card.adaptive"
+    error = answer["value"]
+    assert card_errors(error) == []
+    assert error["body"][0]["text"] == "Let's try that again", "the error is on top"
+    assert "The meeting ends before it starts; check the dates." in card_text(error)
+    assert {key: element.get("value", "") for key, element in _inputs(error).items()} == MEETING_FORM, \
+        "nothing has to be typed again"
+    assert await server.runtime.store.meeting_by_key("heart-summit-2026") is None
+
+    response = await server.post(_submit(connector.url, MARIA, "form:meetings-add", {**MEETING_FORM, "end": ""}))
+    answer = await response.json()
+    assert answer["type"] == "application/vnd.microsoft.card.adaptive"
+    added = answer["value"]
+    assert card_errors(added) == [] and _inputs(added) == {}, "the confirmation takes the form's place"
+    assert "Added: Heart Summit 2026" in card_text(added)
+    assert "1 physician is registered" in card_text(added)
+    assert connector.sent() == []
+    store = server.runtime.store
+    meeting = await store.meeting_by_key("heart-summit-2026")
+    assert meeting is not None
+    assert (meeting.starts_on.isoformat(), meeting.ends_on.isoformat(), meeting.city, meeting.hashtag) == (
+        "2026-06-04", "2026-06-04", "Boston", "#HS26")
+    assert meeting.embargo == "Late-breaking trials: embargoed until presented.\nPosters: free."
+    assert meeting.embargo_lifts_at is not None and meeting.embargo_lifts_at.isoformat() == "2026-06-05T12:00:00+00:00"
+    jane = await store.person_by_email(PHYSICIAN)
+    assert jane is not None and meeting.id in await store.attending(jane.id)
+
+
+async def test_a_physician_gets_the_refusal_not_the_form(server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, JANE, "meetings add"))
+    [sent] = connector.sent()
+    card = _one_card(sent.body)
+    assert _inputs(card) == {} and "only for the marketing team" in card_text(card)
+    response = await server.post(_submit(connector.url, JANE, "form:meetings-add", MEETING_FORM))
+    refused = (await response.json())["value"]
+    assert card_errors(refused) == [] and "only for the marketing team" in card_text(refused)
+    assert await server.runtime.store.meetings() == []
+
+
 # -- team channels ------------------------------------------------------------------------------------------
 async def test_a_mention_in_a_channel_answers_privately_and_remembers_the_channel(
         server: Server, connector: FakeBotConnector) -> None:

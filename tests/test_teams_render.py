@@ -13,7 +13,9 @@ from bot.channels.teams_render import (
     to_card_markdown,
 )
 from bot.coach import Coach
-from bot.messages import Button, Checklist, ChecklistItem, Image, Incoming, Progress, Reply, Table
+from bot.messages import (
+    Button, Checklist, ChecklistItem, Form, FormField, Image, Incoming, Progress, Reply, Table,
+)
 from bot.runtime import Runtime
 from teams_fixtures import ADMIN, PHYSICIAN, card_actions, card_errors, card_text, seeded_runtime
 
@@ -25,7 +27,7 @@ PHYSICIAN_SCRIPT = (
     "check Proud of our team today.",
 )
 ADMIN_SCRIPT = (
-    "meetings add asco 2026-05-29 city=Chicago attendees=Cardiology", "report", "report Cardiology",
+    "meetings add", "meetings add asco 2026-05-29 city=Chicago attendees=Cardiology", "report", "report Cardiology",
     "report meeting asco", "followback", "digest", "roster", "help",
 )
 PHYSICIAN_ACTIONS = ("follow:undo", "video:done", "profile:bio", "snooze:1w", "cmd:status")
@@ -83,7 +85,7 @@ async def coach_replies(tmp_path: Path) -> list[Reply]:
 async def test_every_reply_the_coach_produces_renders_a_valid_card(coach_replies: list[Reply]) -> None:
     kinds = {reply.kind for reply in coach_replies}
     assert {"help", "lesson", "quiz_result", "profile", "follow", "meetings", "camp", "status", "settings",
-            "report", "error", "onboarding", "reminder", "digest", "check"} <= kinds
+            "report", "error", "onboarding", "reminder", "digest", "check", "form"} <= kinds
     assert any(r.checklist for r in coach_replies) and any(r.table for r in coach_replies)
     assert any(r.progress for r in coach_replies) and any(r.fields for r in coach_replies)
     for reply in coach_replies:
@@ -99,6 +101,7 @@ async def test_buttons_and_checklist_items_carry_coach_actions(coach_replies: li
     for reply in coach_replies:
         card = render_card(reply)
         expected = [item.action for item in reply.checklist.items] if reply.checklist else []
+        expected += [reply.form.submit_action] if reply.form else []
         expected += [button.action for button in reply.buttons]
         assert card_actions(card) == expected, (reply.kind, reply.title)
         serialized = json.dumps(card)
@@ -164,6 +167,32 @@ def test_rendering_details() -> None:
     assert image["contentType"] == "image/png"
     assert base64.b64decode(image["contentUrl"].split(",", 1)[1]) == b"\x89PNG fake"
     assert payload["summary"] == "Readiness 40/100. Next: follow done."
+
+
+def test_a_form_becomes_labelled_inputs_and_one_execute_that_submits_them() -> None:
+    form = Form((FormField("name", "Name", required=True, placeholder="Heart Summit 2027", value="Heart Summit"),
+                 FormField("start", "Starts", "date", required=True, value="2027-03-06"),
+                 FormField("embargo", "Embargo rules", "multiline"),
+                 FormField("lifts", "Embargo lifts at", "time", value="07:30")), "form:meetings-add", "Add meeting")
+    reply = Reply(kind="error", text="The meeting ends before it starts; check the dates.",
+                  title="Let's try that again", form=form, buttons=(Button("Meetings", "cmd:meetings"),))
+    card = render_card(reply)
+    assert card_errors(card) == []
+    assert [block.get("text") for block in card["body"][:2]] == [
+        "Let's try that again", "The meeting ends before it starts; check the dates."]
+    [inputs] = [block["items"] for block in card["body"] if block["type"] == "Container"]
+    assert inputs == [
+        {"type": "Input.Text", "id": "name", "label": "Name", "maxLength": 500, "placeholder": "Heart Summit 2027",
+         "value": "Heart Summit", "isRequired": True, "errorMessage": "Name: required."},
+        {"type": "Input.Date", "id": "start", "label": "Starts", "value": "2027-03-06", "isRequired": True,
+         "errorMessage": "Starts: required."},
+        {"type": "Input.Text", "id": "embargo", "label": "Embargo rules", "maxLength": 3000, "isMultiline": True},
+        {"type": "Input.Time", "id": "lifts", "label": "Embargo lifts at", "value": "07:30"},
+    ]
+    assert card_actions(card) == ["form:meetings-add", "cmd:meetings"]
+    submit = next(block for block in card["body"] if block["type"] == "ActionSet")["actions"]
+    assert submit == [{"type": "Action.Execute", "title": "Add meeting", "verb": EXECUTE_VERB,
+                       "data": {"action": "form:meetings-add"}, "style": "positive"}]
 
 
 def test_narrow_tables_are_tables_and_wide_ones_are_one_block_per_row() -> None:

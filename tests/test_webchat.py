@@ -21,7 +21,9 @@ from bot.channels.webchat import (
     parse_duration,
     reply_to_json,
 )
-from bot.messages import Button, Checklist, ChecklistItem, Incoming, Progress, Reply, Table
+from bot.messages import (
+    Button, Checklist, ChecklistItem, Form, FormField, Incoming, Progress, Reply, Table,
+)
 
 START = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
 Client = TestClient[web.Request, web.Application]
@@ -46,6 +48,16 @@ FULL_REPLY = Reply(
     replace_original=True,
     ephemeral=False,
     fields=(("Meeting", "ASCO 2026"), ("Starts", "Fri 29 May")),
+    form=Form(
+        (
+            FormField("name", "Name", required=True, placeholder="Heart Summit 2027", value="Heart Summit"),
+            FormField("start", "Starts", "date", required=True),
+            FormField("embargo", "Embargo rules", "multiline"),
+            FormField("lifts", "Embargo lifts at", "time", value="07:30"),
+        ),
+        "form:meetings-add",
+        "Add meeting",
+    ),
 )
 
 
@@ -209,6 +221,19 @@ async def test_text_message_returns_every_reply_field(
     assert reply["progress"] == {"score": 40, "stage": "Profile set up", "next_step": "Follow the hospital account."}
     assert reply["fields"] == [{"label": "Meeting", "value": "ASCO 2026"}, {"label": "Starts", "value": "Fri 29 May"}]
     assert (reply["replace_original"], reply["ephemeral"]) == (True, False)
+    assert reply["form"] == {
+        "submit_action": "form:meetings-add",
+        "submit_label": "Add meeting",
+        "fields": [
+            {"id": "name", "label": "Name", "kind": "text", "required": True,
+             "placeholder": "Heart Summit 2027", "value": "Heart Summit"},
+            {"id": "start", "label": "Starts", "kind": "date", "required": True, "placeholder": "", "value": ""},
+            {"id": "embargo", "label": "Embargo rules", "kind": "multiline", "required": False,
+             "placeholder": "", "value": ""},
+            {"id": "lifts", "label": "Embargo lifts at", "kind": "time", "required": False,
+             "placeholder": "", "value": "07:30"},
+        ],
+    }
     [incoming] = coach.received
     assert incoming == Incoming(
         platform="web", user_id="dr-ada", text=SECRET_TEXT, display_name="Dr Ada Lovelace"
@@ -222,7 +247,7 @@ def test_reply_to_json_covers_every_field_and_is_json_safe() -> None:
     assert set(rendered) == {f.name for f in dataclasses.fields(Reply)}
     assert json.loads(json.dumps(rendered)) == rendered
     bare = reply_to_json(Reply(kind="help", text="Hi"))
-    assert (bare["checklist"], bare["table"], bare["progress"]) == (None, None, None)
+    assert (bare["checklist"], bare["table"], bare["progress"], bare["form"]) == (None, None, None, None)
     assert bare["buttons"] == [] and bare["fields"] == []
 
 
@@ -240,6 +265,26 @@ async def test_action_with_message_id_reaches_the_coach(client: Client, coach: F
     first, second = (await response.json())["replies"]
     assert first["message_id"] == "web-abc", "an in-place update keeps the pressed message's id"
     assert second["message_id"] not in ("web-abc", first["message_id"])
+
+
+@pytest.mark.asyncio
+async def test_a_submitted_form_brings_its_values_to_the_coach(
+    client: Client, coach: FakeCoach, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    coach.replies = [Reply(kind="meetings", text="Added", replace_original=True)]
+    values = {"name": "Heart Summit 2027", "start": "2027-03-04", "embargo": "Line 1\nLine 2", "end": ""}
+    response = await client.post(
+        "/chat/api/message",
+        json={"persona": "mm-kim", "action": "form:meetings-add", "message_id": "web-form", "values": values},
+    )
+    assert response.status == 200
+    [incoming] = coach.received
+    assert (incoming.action, incoming.message_id) == ("form:meetings-add", "web-form")
+    assert dict(incoming.values) == values
+    [reply] = (await response.json())["replies"]
+    assert reply["message_id"] == "web-form", "the answer takes the form's place"
+    assert "Heart Summit 2027" not in caplog.text
 
 
 @pytest.mark.asyncio
@@ -266,6 +311,12 @@ async def test_replace_original_to_typed_text_gets_a_new_id(client: Client) -> N
         ('{"persona": "dr-ada", "action": ""}', '"action" must be'),
         ('{"persona": "dr-ada", "action": "stop", "message_id": 3}', '"message_id" must be'),
         (json.dumps({"persona": "dr-ada", "text": "x" * 20_001}), "too long"),
+        ('{"persona": "dr-ada", "text": "help", "values": {"name": "x"}}', "go with a form"),
+        ('{"persona": "dr-ada", "action": "form:x", "values": ["x"]}', '"values" must be an object'),
+        ('{"persona": "dr-ada", "action": "form:x", "values": {"name": 5}}', '"values" must map'),
+        ('{"persona": "dr-ada", "action": "form:x", "values": {"": "x"}}', '"values" must map'),
+        (json.dumps({"persona": "dr-ada", "action": "form:x", "values": {f"f{i}": "" for i in range(41)}}),
+         "at most 40 fields"),
     ],
 )
 @pytest.mark.asyncio

@@ -2,7 +2,8 @@
 
 It translates and decides nothing: slash command, DM, mention, button, checkbox, menu and modal
 all become an :class:`~bot.messages.Incoming` for the coach, and the coach's replies become
-Block Kit messages, in-place updates, modal errors and the App Home tab.
+Block Kit messages, in-place updates, modal errors, the draft checker's answer (shown in its
+modal) and the App Home tab.
 
 Every request is acknowledged first (Slack's 3-second limit); the coach and the Web API calls
 run afterwards in tracked tasks that the server drains on shutdown. Logs carry ids only.
@@ -26,14 +27,16 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels.charts import add_chart_route, chart_url
 from bot.channels.slack_client import SlackSettings, error_code, interactive_client, response_url_client
 from bot.channels.slack_identity import SlackDirectory
 from bot.channels.slack_modals import (
-    HANDLE_BLOCK, MEETING_CALLBACK, PROFILE_CALLBACK, error_text, meeting_command, meeting_error_block,
-    meeting_modal, metadata, profile_command, profile_modal,
+    CHECK_CALLBACK, HANDLE_BLOCK, MEETING_CALLBACK, PROFILE_CALLBACK, check_draft, check_modal, check_result_modal,
+    error_text, meeting_command, meeting_error_block, meeting_modal, metadata, profile_command, profile_modal,
 )
 from bot.channels.slack_render import (
-    MEETING_MODAL_ACTION, MODAL_PREFIX, PROFILE_MODAL_ACTION, actions_of, home_view, render_message,
+    CHECK_MODAL_ACTION, MEETING_MODAL_ACTION, MODAL_PREFIX, PROFILE_MODAL_ACTION, actions_of, home_view,
+    render_message,
 )
 from bot.messages import Incoming, Reply
 from bot.runtime import Runtime
@@ -43,6 +46,8 @@ SLACK_EVENTS_PATH = "/slack/events"
 COMMAND = "/rounds"
 ACTION_ID = re.compile(r"^a\d+$")
 MEETING_FORM_TEXT = re.compile(r"^\s*meetings?\s+add\s*$", re.IGNORECASE)
+CHECK_FORM_TEXT = re.compile(r"^\s*check\s*$", re.IGNORECASE)
+"""``/rounds check`` without a draft opens the draft-check modal."""
 DRAIN_SECONDS = 8.0
 EVENT_MEMORY = timedelta(days=7)
 """How long event ids are remembered; Slack stops retrying within the hour."""
@@ -78,6 +83,7 @@ class SlackChannel:
     def __init__(self, runtime: Runtime, client: AsyncWebClient, signing_secret: str) -> None:
         self.runtime = runtime
         self.client = client
+        self.signing_secret = signing_secret
         self.directory = SlackDirectory(client)
         self.tasks: set[asyncio.Task[None]] = set()
         self._turns: dict[str, asyncio.Lock] = {}
@@ -92,6 +98,7 @@ class SlackChannel:
         self.bolt.action(ACTION_ID)(self._on_action)
         self.bolt.view(PROFILE_CALLBACK)(self._on_profile_submitted)
         self.bolt.view(MEETING_CALLBACK)(self._on_meeting_submitted)
+        self.bolt.view(CHECK_CALLBACK)(self._on_check_submitted)
 
     # -- HTTP --------------------------------------------------------------------------------
     async def handle_http(self, request: web.Request) -> web.Response:
@@ -125,8 +132,10 @@ class SlackChannel:
         await ack()
         user, text = body.get("user_id", ""), body.get("text") or ""
         log.info("slack command user=%s channel=%s", user, body.get("channel_id"))
-        if MEETING_FORM_TEXT.match(text) and body.get("trigger_id"):
-            self._spawn(self._open_modal(MEETING_MODAL_ACTION, body["trigger_id"], user, body.get("response_url")))
+        modal = MEETING_MODAL_ACTION if MEETING_FORM_TEXT.match(text) else \
+            CHECK_MODAL_ACTION if CHECK_FORM_TEXT.match(text) else None
+        if modal and body.get("trigger_id"):
+            self._spawn(self._open_modal(modal, body["trigger_id"], user, body.get("response_url")))
             return
         where = Where(user, channel=body.get("channel_id"), response_url=body.get("response_url"))
         self._spawn(self._turn(where, text=text))
@@ -167,6 +176,14 @@ class SlackChannel:
 
     async def _on_meeting_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         await self._submit(ack, body, view, meeting_command(view), lambda text: meeting_error_block(text, view))
+
+    async def _on_check_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Check the draft now and show the answer in the modal itself; the draft stays in memory."""
+        user = (body.get("user") or {}).get("id", "")
+        log.info("slack modal user=%s callback=%s", user, view.get("callback_id"))
+        draft = check_draft(view)
+        replies = await self._ask(user, text=f"check {draft}")
+        await ack(response_action="update", view=check_result_modal(replies, draft))
 
     async def _submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any], command: str,
                       block_for: Callable[[str], str]) -> None:
@@ -218,7 +235,8 @@ class SlackChannel:
         await self.publish_home(where.user_id)
 
     async def _deliver(self, where: Where, reply: Reply) -> None:
-        message = render_message(reply)
+        image = reply.image and chart_url(self.runtime.config.public_url, self.signing_secret, reply.image)
+        message = render_message(reply, image or None)
         replace = reply.replace_original
         try:
             if where.home:
@@ -262,6 +280,8 @@ class SlackChannel:
             view = profile_modal(person.x_handle if person else None, meta)
         elif which == MEETING_MODAL_ACTION:
             view = meeting_modal(self.runtime.content.catalog, meta)
+        elif which == CHECK_MODAL_ACTION:
+            view = check_modal()  # answered inside the modal: no response_url needed
         else:
             log.warning("slack unknown modal user=%s", user_id)
             return
@@ -293,9 +313,13 @@ class _TokenNotice(logging.Filter):
 
 
 def _bolt_logger() -> logging.Logger:
+    """Bolt's logger, never below INFO: its DEBUG lines print request and response bodies, which carry
+    what people wrote (drafts sent to the checker included)."""
     logger = logging.getLogger("bot.channels.slack.bolt")
     if not any(isinstance(f, _TokenNotice) for f in logger.filters):
         logger.addFilter(_TokenNotice())
+    if logger.level < logging.INFO:
+        logger.setLevel(logging.INFO)
     return logger
 
 
@@ -345,6 +369,8 @@ def mount_slack(app: web.Application, runtime: Runtime) -> str | None:
         await channel.drain()
 
     app.on_shutdown.append(drain)
+    if settings.signing_secret and runtime.config.public_url:
+        add_chart_route(app, runtime, settings.signing_secret)
     if settings.mode == "http":
         app.router.add_post(SLACK_EVENTS_PATH, channel.handle_http)
         return f"Slack: HTTP at {SLACK_EVENTS_PATH}"

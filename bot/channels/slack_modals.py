@@ -1,16 +1,21 @@
-"""The two Slack modals — profile (X handle) and add-a-meeting — and how their answers become
-coach commands. Pure functions, no I/O."""
+"""The Slack modals — profile (X handle), add-a-meeting and the draft checker — and how their
+answers become coach commands. Pure functions, no I/O."""
 from __future__ import annotations
 
 import json
 import shlex
 from typing import Any, Sequence
 
-from bot.channels.slack_render import OPTION_TEXT, OPTION_VALUE, clip, plain
+from bot.channels.slack_render import OPTION_TEXT, OPTION_VALUE, VIEW_BLOCKS, clip, modal_blocks, plain
 from bot.core.models import CatalogMeeting
+from bot.messages import Reply
 
 PROFILE_CALLBACK = "rounds_profile"
 MEETING_CALLBACK = "rounds_meeting"
+CHECK_CALLBACK = "rounds_check"
+DRAFT_BLOCK = "draft"
+DRAFT_MAX_CHARS = 3000
+"""Slack accepts a ``max_length`` of 1–3000 on a plain-text input."""
 HANDLE_BLOCK = "handle"
 VALUE = "value"
 METADATA_LIMIT = 3000
@@ -78,6 +83,36 @@ def meeting_modal(catalog: Sequence[CatalogMeeting], metadata: dict[str, str] | 
     return _frame(MEETING_CALLBACK, "Add a meeting", "Add", blocks, metadata)
 
 
+def _draft_input(label: str, draft: str = "") -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": VALUE, "multiline": True,
+                               "max_length": DRAFT_MAX_CHARS,
+                               "placeholder": _text("Great session on #SoMe today! Slides: …", 150)}
+    if draft:
+        element["initial_value"] = draft[:DRAFT_MAX_CHARS]
+    return {"type": "input", "block_id": DRAFT_BLOCK, "label": _text(label), "element": element,
+            "hint": _text("Checked in memory only: your draft is never stored or logged.")}
+
+
+def check_modal() -> dict[str, Any]:
+    """Paste a draft post to check it for privacy and professionalism risks before posting."""
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": (
+            "Paste the post you plan to publish. I look for patient identifiers, medical advice, missing "
+            "disclosures, embargo breaks and tone, and tell you what to fix.")}},
+        _draft_input("Your draft post"),
+    ]
+    return _frame(CHECK_CALLBACK, "Check a draft", "Check", blocks, None)
+
+
+def check_result_modal(replies: Sequence[Reply], draft: str) -> dict[str, Any]:
+    """The check's answer in the modal, with the draft below it to edit and check again."""
+    blocks = modal_blocks(replies, VIEW_BLOCKS - 2)
+    blocks += [{"type": "divider"}, _draft_input("Edit the draft and check again, or paste another", draft)]
+    view = _frame(CHECK_CALLBACK, "Draft check", "Check again", blocks, None)
+    view["close"] = _text("Done", 24)
+    return view
+
+
 def _input(block_id: str, label: str, placeholder: str, multiline: bool) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": VALUE,
                                "placeholder": _text(placeholder, 150)}
@@ -103,6 +138,11 @@ def metadata(view: dict[str, Any]) -> dict[str, str]:
     except ValueError:
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def check_draft(view: dict[str, Any]) -> str:
+    """The draft typed into the check modal (kept in memory only)."""
+    return values(view).get(DRAFT_BLOCK, "")
 
 
 def profile_command(view: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ OPTION_VALUE = 150
 ACTIONS_PER_BLOCK = 25
 OPTIONS_PER_CHECKBOXES = 10
 BLOCK_ID = 255
+IMAGE_ALT = 2000
 NOTIFICATION_TEXT = 3000
 TABLE_CELL = 28
 TABLE_ROWS = 80
@@ -40,6 +41,9 @@ CHECKLIST_BLOCK = "cl"
 MODAL_PREFIX = "modal:"
 PROFILE_MODAL_ACTION = "modal:profile"
 MEETING_MODAL_ACTION = "modal:meeting"
+CHECK_MODAL_ACTION = "modal:check"
+FORM_MODALS = {"form:meetings-add": ("Open the meeting form", MEETING_MODAL_ACTION)}
+"""Coach forms that Slack shows as one of its own modals: the label of the button that opens it, its action."""
 
 SNOOZE_CHOICES: tuple[tuple[str, str], ...] = (
     ("Snooze reminders 1 day", "snooze:1d"),
@@ -277,13 +281,18 @@ def _common_prefix(actions: Sequence[str]) -> str:
 
 
 def _extra_buttons(reply: Reply) -> tuple[Button, ...]:
-    """Slack-only affordances: the profile form opens a modal."""
+    """Slack-only affordances: the profile form, the draft checker and the coach's forms open modals."""
     if reply.kind == "profile" and reply.checklist is not None:
         return (Button("Enter my X handle", PROFILE_MODAL_ACTION),)
+    if reply.kind == "check":
+        return (Button("Check another draft" if reply.fields else "Check a draft", CHECK_MODAL_ACTION),)
+    if reply.form is not None and reply.form.submit_action in FORM_MODALS:
+        label, action = FORM_MODALS[reply.form.submit_action]
+        return (Button(label, action, "primary"),)
     return ()
 
 
-def _parts(reply: Reply, ids: _Ids, snooze: bool) -> _Parts:
+def _parts(reply: Reply, ids: _Ids, snooze: bool, extras: bool = True, image_url: str | None = None) -> _Parts:
     parts = _Parts()
     if reply.title:
         parts.head.append({"type": "header", "text": _plain(reply.title, HEADER_TEXT)})
@@ -295,9 +304,11 @@ def _parts(reply: Reply, ids: _Ids, snooze: bool) -> _Parts:
         parts.text.extend(_fields(reply.fields))
     if reply.table is not None:
         parts.text.extend(_table(reply.table))
+    if reply.image is not None and image_url:
+        parts.text.append({"type": "image", "image_url": image_url, "alt_text": clip(reply.image.alt, IMAGE_ALT)})
     if reply.checklist is not None and reply.checklist.items:
         parts.tail.extend(_checklist(reply.checklist, ids))
-    elements = [_button(b, ids) for b in (*reply.buttons, *_extra_buttons(reply))]
+    elements = [_button(b, ids) for b in (*reply.buttons, *(_extra_buttons(reply) if extras else ()))]
     if snooze and reply.kind in SNOOZE_KINDS:
         elements.append(snooze_menu(ids))
     parts.tail.extend(_actions(elements))
@@ -319,9 +330,11 @@ def _fit(parts: _Parts, limit: int) -> list[Block]:
 
 
 def reply_blocks(reply: Reply, ids: _Ids | None = None, *, limit: int = MESSAGE_BLOCKS,
-                 snooze: bool = True) -> list[Block]:
-    """One reply's blocks; ``snooze`` adds the snooze menu to the kinds reminders use."""
-    return _fit(_parts(reply, ids or _Ids(), snooze), limit)
+                 snooze: bool = True, extras: bool = True, image_url: str | None = None) -> list[Block]:
+    """One reply's blocks; ``snooze`` adds the snooze menu to the kinds reminders use, ``extras`` the
+    Slack-only buttons that open modals (left out inside a modal); ``image_url`` shows the reply's
+    chart (Slack loads images only from a URL; without one the text stands alone)."""
+    return _fit(_parts(reply, ids or _Ids(), snooze, extras, image_url), limit)
 
 
 def notification_text(reply: Reply) -> str:
@@ -329,9 +342,23 @@ def notification_text(reply: Reply) -> str:
     return clip(mrkdwn(reply.text or reply.title or reply.kind), NOTIFICATION_TEXT)
 
 
-def render_message(reply: Reply) -> SlackMessage:
+def render_message(reply: Reply, image_url: str | None = None) -> SlackMessage:
     """One Reply as one Slack message (≤ 50 blocks)."""
-    return SlackMessage(notification_text(reply), reply_blocks(reply))
+    return SlackMessage(notification_text(reply), reply_blocks(reply, image_url=image_url))
+
+
+def modal_blocks(replies: Sequence[Reply], limit: int = VIEW_BLOCKS) -> list[Block]:
+    """Replies shown inside a modal (≤ ``limit`` blocks): no snooze menu, no buttons that open modals."""
+    ids = _Ids()
+    blocks: list[Block] = []
+    for reply in replies:
+        room = limit - len(blocks) - (1 if blocks else 0)
+        if room < 1:
+            break
+        if blocks:
+            blocks.append({"type": "divider"})
+        blocks.extend(reply_blocks(reply, ids, limit=room, snooze=False, extras=False))
+    return blocks
 
 
 def home_view(replies: Sequence[Reply], *, admin_tools: bool | None = None) -> dict[str, Any]:
@@ -342,7 +369,8 @@ def home_view(replies: Sequence[Reply], *, admin_tools: bool | None = None) -> d
     blocks: list[Block] = [{"type": "header", "text": _plain("Social Rounds", HEADER_TEXT)}]
     if not onboarding:
         elements = [_button(Button("Next lesson", "cmd:lesson", "primary"), ids),
-                    _button(Button("My X handle", PROFILE_MODAL_ACTION), ids)]
+                    _button(Button("My X handle", PROFILE_MODAL_ACTION), ids),
+                    _button(Button("Check a draft", CHECK_MODAL_ACTION), ids)]
         if admin:
             elements.append(_button(Button("Add a meeting", MEETING_MODAL_ACTION), ids))
         elements.append(snooze_menu(ids, select=True))

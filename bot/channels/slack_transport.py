@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Callable
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels.charts import chart_url
 from bot.channels.slack_client import SlackSettings, error_code, status_of, transport_client
 from bot.channels.slack_render import render_message
 from bot.clock import Clock
 from bot.delivery.transport import Envelope, SendResult
+from bot.messages import Image
 from bot.runtime import Runtime
 from bot.store import Store
 
@@ -35,12 +37,14 @@ HISTORY_LOOKBACK = 100
 class SlackTransport:
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient, store: Store, clock: Clock) -> None:
+    def __init__(self, client: AsyncWebClient, store: Store, clock: Clock,
+                 image_url: Callable[[Image], str | None] = lambda image: None) -> None:
         if client.retry_handlers:
             raise ValueError("the transport's client must not retry by itself: the sender owns retries")
         self.client = client
         self.store = store
         self.clock = clock
+        self.image_url = image_url
 
     def pace_key(self, envelope: Envelope) -> str:
         """Slack paces chat.postMessage per channel: the user or channel id (or the email address)."""
@@ -51,7 +55,8 @@ class SlackTransport:
             channel = await self._channel(envelope.address)
             if isinstance(channel, SendResult):
                 return channel
-            message = render_message(envelope.reply)
+            image = envelope.reply.image
+            message = render_message(envelope.reply, self.image_url(image) if image else None)
             response = await self.client.chat_postMessage(
                 channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False,
                 metadata={"event_type": METADATA_EVENT, "event_payload": {"dedup_key": envelope.dedup_key}})
@@ -125,4 +130,6 @@ def slack_transport(runtime: Runtime) -> SlackTransport | None:
     settings = SlackSettings.from_env()
     if not settings.bot_token:
         return None
-    return SlackTransport(transport_client(settings), runtime.store, runtime.clock)
+    public_url, secret = runtime.config.public_url, settings.signing_secret
+    return SlackTransport(transport_client(settings), runtime.store, runtime.clock,
+                          lambda image: chart_url(public_url, secret, image))

@@ -7,7 +7,8 @@ Adaptive Cards (:mod:`bot.channels.teams_render`). It decides nothing.
 
 - Personal chat: typed commands; card buttons are ``Action.Execute`` invokes answered with the
   refreshed card (in place). ``Action.Submit`` from older clients updates the card with
-  ``update_activity``.
+  ``update_activity``. A card form's submit carries the inputs' values beside the action; they
+  reach the coach as ``Incoming.values``.
 - Team channels: the bot answers when mentioned. A reply that shows one person's own data
   (``Reply.ephemeral``) goes to that person's personal chat; the channel gets a short note.
 - Installation (``conversationUpdate`` / ``installationUpdate``) stores the conversation
@@ -53,6 +54,8 @@ PLATFORM = "teams"
 ROUTE = "/api/messages"
 APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant", "userassignedmsi": "UserAssignedMSI"}
 MAX_ACTION_CHARS = 500
+MAX_FORM_VALUES = 40
+MAX_VALUE_CHARS = 5000
 MAX_BODY_BYTES = 256 * 1024
 PRIVATE_NOTE = "{name}, I've sent my answer to you in our personal chat."
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a minute."
@@ -185,6 +188,16 @@ def submitted_action(value: Any) -> str | None:
     return None
 
 
+def submitted_values(value: Any) -> tuple[tuple[str, str], ...]:
+    """The form inputs in a submit's data object: every string beside ``action`` (within limits)."""
+    if not isinstance(value, dict):
+        return ()
+    found = tuple((key, text) for key, text in value.items()
+                  if key != "action" and isinstance(key, str) and 0 < len(key) <= 64
+                  and isinstance(text, str) and len(text) <= MAX_VALUE_CHARS)
+    return found[:MAX_FORM_VALUES]
+
+
 def card_activity(reply: Reply) -> Activity:
     return Activity().deserialize(message_payload(reply))
 
@@ -210,7 +223,8 @@ class TeamsBot(ActivityHandler):
             return
         text = None if action else clean_text(activity.text or "", mentions)
         incoming = await self._incoming(turn_context, text=text, action=action,
-                                        message_id=activity.reply_to_id if action else None)
+                                        message_id=activity.reply_to_id if action else None,
+                                        values=submitted_values(activity.value) if action else ())
         replies = await self.runtime.coach.handle(incoming)
         await self._remember(turn_context)
         if personal:
@@ -233,7 +247,8 @@ class TeamsBot(ActivityHandler):
         if action is None:
             return InvokeResponse(status=200, body=invoke_error_response(
                 400, "BadRequest", "The button carries no action."))
-        incoming = await self._incoming(turn_context, action=action, message_id=activity.reply_to_id)
+        incoming = await self._incoming(turn_context, action=action, message_id=activity.reply_to_id,
+                                        values=submitted_values(card_action.get("data")))
         replies = await self.runtime.coach.handle(incoming)
         await self._remember(turn_context)
         personal = _is_personal(activity)
@@ -282,7 +297,7 @@ class TeamsBot(ActivityHandler):
 
     # -- identity and references ------------------------------------------------------------------------
     async def _incoming(self, turn_context: TurnContext, *, text: str | None = None, action: str | None = None,
-                        message_id: str | None = None) -> Incoming:
+                        message_id: str | None = None, values: tuple[tuple[str, str], ...] = ()) -> Incoming:
         activity = turn_context.activity
         user = activity.from_property or ChannelAccount()
         user_id = await self._known_user_id(activity)
@@ -292,7 +307,7 @@ class TeamsBot(ActivityHandler):
         log.info("teams turn type=%s conversation=%s user=%s", activity.type, _conversation_id(activity), user_id)
         return Incoming(platform=PLATFORM, user_id=user_id, text=text, action=action, email=email,
                         display_name=user.name, timezone=activity.local_timezone,
-                        conversation_id=_conversation_id(activity), message_id=message_id)
+                        conversation_id=_conversation_id(activity), message_id=message_id, values=values)
 
     async def _known_user_id(self, activity: Activity) -> str:
         """The AAD object id, unless the roster linked this person by their ``29:…`` Teams id instead."""

@@ -2,8 +2,11 @@
 
 Every button becomes an ``Action.Execute`` whose ``data`` is ``{"action": "<coach action>"}``;
 every checklist row is tappable (an ``Action.Execute`` select action) so ticking an item
-refreshes the card in place. A card never exceeds :data:`CARD_BUDGET` bytes: when it would,
-item details are dropped first, then table rows, then the body is shortened.
+refreshes the card in place. A form becomes inputs (``Input.Text``, ``Input.Date``,
+``Input.Time``) whose ids are the form's field ids, and one ``Action.Execute`` that submits
+them: Teams adds each input's value to ``data`` beside ``action``. A card never exceeds
+:data:`CARD_BUDGET` bytes: when it would, item details are dropped first, then table rows, then
+the body is shortened.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from bot.messages import Button, Checklist, Progress, Reply, Table
+from bot.messages import Button, Checklist, Form, FormField, Progress, Reply, Table
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.5"
@@ -26,6 +29,8 @@ BUTTONS_PER_ROW = 5
 TABLE_MAX_COLUMNS = 4
 """Wider tables are shown one block per row: a chat-width card has no room for more columns."""
 MAX_BODY_CHARS = 6000
+INPUT_MAX_CHARS = {"text": 500, "multiline": 3000}
+"""Longest value a text input takes (Adaptive Cards ``maxLength``)."""
 
 _CODE = re.compile(r"`([^`\n]+)`")
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
@@ -177,6 +182,30 @@ def _button_rows(buttons: tuple[Button, ...]) -> list[dict[str, Any]]:
     return [{"type": "ActionSet", "actions": actions} for actions in sets]
 
 
+def _input(field: FormField) -> dict[str, Any]:
+    kinds = {"text": "Input.Text", "multiline": "Input.Text", "date": "Input.Date", "time": "Input.Time"}
+    element: dict[str, Any] = {"type": kinds[field.kind], "id": field.id, "label": field.label}
+    if field.kind in INPUT_MAX_CHARS:
+        element["maxLength"] = INPUT_MAX_CHARS[field.kind]
+    if field.kind == "multiline":
+        element["isMultiline"] = True
+    if field.placeholder:
+        element["placeholder"] = field.placeholder
+    if field.value:
+        element["value"] = field.value
+    if field.required:
+        element.update(isRequired=True, errorMessage=f"{field.label}: required.")
+    return element
+
+
+def _form(form: Form) -> list[dict[str, Any]]:
+    """The form's inputs and its submit action (Teams checks required inputs before it sends)."""
+    inputs = [_input(f) for f in form.fields]
+    submit = execute(form.submit_label, form.submit_action, style="positive")
+    return [*([{"type": "Container", "spacing": "Medium", "items": inputs}] if inputs else []),
+            {"type": "ActionSet", "actions": [submit]}]
+
+
 def _card(reply: Reply, *, details: bool, max_rows: int | None, body_chars: int | None) -> dict[str, Any]:
     body: list[dict[str, Any]] = []
     if reply.title:
@@ -196,6 +225,8 @@ def _card(reply: Reply, *, details: bool, max_rows: int | None, body_chars: int 
         body.extend(_table(reply.table, max_rows))
     if reply.image is not None:
         body.append(text_block(f"Chart (below): {reply.image.alt}", isSubtle=True, size="Small", spacing="Medium"))
+    if reply.form is not None:
+        body.extend(_form(reply.form))
     if reply.footer:
         body.append(text_block(to_card_markdown(reply.footer), isSubtle=True, size="Small", spacing="Medium"))
     body.extend(_button_rows(reply.buttons))

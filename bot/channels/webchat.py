@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("webchat_static")
 MAX_TEXT_CHARS = 20_000
 MAX_ACTION_CHARS = 500
+MAX_FORM_VALUES = 40
+MAX_FIELD_ID_CHARS = 64
 MAX_ADVANCE = timedelta(days=366)
 ZONE = "UTC"
 """Zone of the instants the API reports; the page renders them in the reader's zone."""
@@ -129,6 +131,23 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
             "headers": list(reply.table.headers),
             "rows": [list(row) for row in reply.table.rows],
         }
+    form = None
+    if reply.form is not None:
+        form = {
+            "submit_action": reply.form.submit_action,
+            "submit_label": reply.form.submit_label,
+            "fields": [
+                {
+                    "id": f.id,
+                    "label": f.label,
+                    "kind": f.kind,
+                    "required": f.required,
+                    "placeholder": f.placeholder,
+                    "value": f.value,
+                }
+                for f in reply.form.fields
+            ],
+        }
     progress = None
     if reply.progress is not None:
         progress = {
@@ -155,6 +174,7 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
             "src": "data:image/png;base64," + base64.b64encode(reply.image.png).decode("ascii"),
             "alt": reply.image.alt,
         },
+        "form": form,
     }
 
 
@@ -197,6 +217,19 @@ def _optional_string(data: dict[str, Any], key: str, limit: int) -> str | None:
     if len(value) > limit:
         raise _error(web.HTTPBadRequest, f'"{key}" is too long (at most {limit} characters)')
     return value
+
+
+def _form_values(data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``"values"``: a submitted form's ``{field id: text}`` (empty strings allowed)."""
+    values = data.get("values")
+    if values is None:
+        return ()
+    if not isinstance(values, dict) or len(values) > MAX_FORM_VALUES:
+        raise _error(web.HTTPBadRequest, f'"values" must be an object of at most {MAX_FORM_VALUES} fields')
+    for key, value in values.items():
+        if not 0 < len(key) <= MAX_FIELD_ID_CHARS or not isinstance(value, str) or len(value) > MAX_TEXT_CHARS:
+            raise _error(web.HTTPBadRequest, '"values" must map field ids to text')
+    return tuple(values.items())
 
 
 def _utc_iso(instant: datetime) -> str:
@@ -249,6 +282,9 @@ class _WebChat:
         message_id = _optional_string(data, "message_id", MAX_ACTION_CHARS)
         if (text is None) == (action is None):
             raise _error(web.HTTPBadRequest, 'send exactly one of "text" or "action"')
+        values = _form_values(data)
+        if values and action is None:
+            raise _error(web.HTTPBadRequest, '"values" go with a form\'s "action"')
         incoming = Incoming(
             platform="web",
             user_id=persona.id,
@@ -256,6 +292,7 @@ class _WebChat:
             action=action,
             display_name=persona.name,
             message_id=message_id,
+            values=values,
         )
         log.info("web chat: %s from persona %s", f"action {action}" if action else "text", persona.id)
         try:

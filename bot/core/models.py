@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Curriculum:
     def lesson(self, lesson_id: str) -> Lesson | None:
         return self._by_id.get(lesson_id)
 
-    @property
+    @cached_property
     def core_ids(self) -> frozenset[str]:
         return frozenset(lesson.id for lesson in self.lessons if lesson.core)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 
 class Stage(Enum):
@@ -115,6 +116,7 @@ def _fraction(done: int, total: int) -> float:
     return max(0.0, min(1.0, done / total))
 
 
+@lru_cache(maxsize=16_384)
 def assess(progress: PhysicianProgress) -> Readiness:
     """Score (0–100), stage reached and the single next step."""
     camp = progress.camp

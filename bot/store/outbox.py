@@ -74,11 +74,12 @@ class OutboxStore:
             return 0
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         inserted = 0
+        # One statement, compiled once, executed for many rows ("insertmanyvalues" batches them);
+        # a multi-row VALUES literal per batch is compiled anew every time and costs more than the insert.
+        statement = dialect.insert(outbox).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(outbox.c.id)
         async with self.engine.begin() as conn:
             for start in range(0, len(rows), 500):
-                statement = dialect.insert(outbox).values(rows[start:start + 500]).on_conflict_do_nothing(
-                    index_elements=["dedup_key"]).returning(outbox.c.id)
-                inserted += len((await conn.execute(statement)).all())
+                inserted += len((await conn.execute(statement, rows[start:start + 500])).all())
         return inserted
 
     async def claim(self, now: datetime, owner: str, limit: int, lease: timedelta) -> list[OutboxMessage]:

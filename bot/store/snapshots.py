@@ -32,6 +32,11 @@ class SnapshotStore:
             await conn.execute(dialect.insert(readiness_snapshots).values(rows).on_conflict_do_nothing())
         return True
 
+    async def has_week(self, week: str) -> bool:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(readiness_snapshots.c.week).where(
+                readiness_snapshots.c.week == week).limit(1))).first() is not None
+
     async def weeks(self, last: int) -> dict[str, dict[str, Aggregate]]:
         """The latest ``last`` stored weeks, oldest first: week → department ("" = hospital) → numbers."""
         async with self.engine.connect() as conn:

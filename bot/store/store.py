@@ -80,8 +80,13 @@ def database_url(url: str) -> str:
     return url
 
 
+PERSON_COLUMNS = tuple(people.c[name] for name in Person.__dataclass_fields__)
+"""The ``people`` columns a :class:`Person` holds, in its field order: rows of ``select(*PERSON_COLUMNS)``
+become people positionally (a roster of 50,000 loads in a fraction of the time by name)."""
+
+
 def _row_person(row: Any) -> Person:
-    return Person(**{name: row._mapping[name] for name in Person.__dataclass_fields__})
+    return Person(*row)
 
 
 def _row_meeting(row: Any) -> Meeting:
@@ -153,16 +158,16 @@ class Store:
 
     async def person(self, person_id: int) -> Person | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(people).where(people.c.id == person_id))).first()
+            row = (await conn.execute(select(*PERSON_COLUMNS).where(people.c.id == person_id))).first()
         return _row_person(row) if row else None
 
     async def person_by_email(self, email: str) -> Person | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(people).where(people.c.email == email.lower()))).first()
+            row = (await conn.execute(select(*PERSON_COLUMNS).where(people.c.email == email.lower()))).first()
         return _row_person(row) if row else None
 
     async def person_by_identity(self, platform: str, user_id: str) -> Person | None:
-        query = (select(people).join(identities, identities.c.person_id == people.c.id)
+        query = (select(*PERSON_COLUMNS).join(identities, identities.c.person_id == people.c.id)
                  .where(identities.c.platform == platform, identities.c.platform_user_id == user_id))
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
@@ -176,7 +181,7 @@ class Store:
                                                          person_id=person_id, linked_at=now))
 
     async def people(self, *, role: str | None = None, active_only: bool = True) -> list[Person]:
-        query = select(people).order_by(people.c.department, people.c.name)
+        query = select(*PERSON_COLUMNS).order_by(people.c.department, people.c.name)
         if role:
             query = query.where(people.c.role == role)
         if active_only:
@@ -274,7 +279,7 @@ class Store:
     async def _snapshots(self, where: Any) -> list[PersonSnapshot]:
         async with self.engine.connect() as conn:
             persons = [_row_person(row) for row in await conn.execute(
-                select(people).where(where).order_by(people.c.department, people.c.name))]
+                select(*PERSON_COLUMNS).where(where).order_by(people.c.department, people.c.name))]
             if not persons:
                 return []
             ids = [p.id for p in persons]
@@ -296,19 +301,23 @@ class Store:
             for row in await conn.execute(select(meeting_attendees).where(scoped(meeting_attendees))):
                 enrollments[row.person_id].append(
                     Enrollment(all_meetings[row.meeting_id], frozenset(camp[(row.person_id, row.meeting_id)])))
+        empty: frozenset[str] = frozenset()
         return [PersonSnapshot(
             person_id=p.id, name=p.name, email=p.email, department=p.department, x_handle=p.x_handle,
             follows_hospital=p.follows_hospital_at is not None, followed_back=p.followed_back_at is not None,
-            video_posted=p.video_posted_at is not None, profile_done=frozenset(profile[p.id]),
-            lessons_done=frozenset(lessons[p.id]), enrollments=tuple(enrollments[p.id]),
+            video_posted=p.video_posted_at is not None, profile_done=profile.get(p.id, empty),
+            lessons_done=lessons.get(p.id, empty), enrollments=tuple(enrollments.get(p.id, ())),
         ) for p in persons]
 
     @staticmethod
-    async def _grouped(conn: AsyncConnection, query: Any) -> dict[int, set[str]]:
-        grouped: dict[int, set[str]] = defaultdict(set)
+    async def _grouped(conn: AsyncConnection, query: Any) -> dict[int, frozenset[str]]:
+        """Values per person as frozensets; equal sets are shared (most people have the same few)."""
+        grouped: dict[int, list[str]] = defaultdict(list)
         for person_id, value in await conn.execute(query):
-            grouped[person_id].add(value)
-        return grouped
+            grouped[person_id].append(value)
+        shared: dict[frozenset[str], frozenset[str]] = {}
+        return {person_id: shared.setdefault(values := frozenset(found), values)
+                for person_id, found in grouped.items()}
 
     # -- what the scheduler needs ---------------------------------------------------------------
     async def due_reviews(self, now: datetime) -> dict[int, list[tuple[str, int]]]:

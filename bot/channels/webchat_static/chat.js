@@ -285,6 +285,47 @@
     return group;
   }
 
+  const INPUT_TYPES = { text: "text", date: "date", time: "time" };
+
+  /** A form: its inputs, and a submit button that sends the form's action with every value. */
+  function renderForm(form, article, messageId) {
+    const node = el("form", { class: "msg-form", "data-action": form.submit_action });
+    const inputs = [];
+    for (const field of form.fields || []) {
+      const inputId = uid("field");
+      const input =
+        field.kind === "multiline"
+          ? el("textarea", { id: inputId, name: field.id, rows: 3 })
+          : el("input", { id: inputId, name: field.id, type: INPUT_TYPES[field.kind] || "text" });
+      if (field.placeholder) input.placeholder = field.placeholder;
+      input.value = field.value || "";
+      input.required = Boolean(field.required);
+      inputs.push([field.id, input]);
+      node.append(
+        el(
+          "div",
+          { class: "form-field", "data-field": field.id },
+          el("label", { for: inputId, text: field.required ? `${field.label} (required)` : field.label }),
+          input,
+        ),
+      );
+    }
+    const submit = el("button", {
+      type: "submit",
+      class: "btn btn-primary",
+      "data-action": form.submit_action,
+      text: form.submit_label || "Submit",
+    });
+    node.append(el("div", { class: "msg-actions" }, submit));
+    node.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const values = {};
+      for (const [id, input] of inputs) values[id] = input.value.trim();
+      pressAction(form.submit_action, messageId, article, submit, null, values);
+    });
+    return node;
+  }
+
   /** One bot message: <article class="msg bot" data-kind="…" data-message-id="…">. */
   function renderReply(reply, seq) {
     const fromInbox = seq !== undefined;
@@ -312,6 +353,7 @@
     if (reply.checklist) article.append(renderChecklist(reply.checklist, article, reply.message_id));
     if (reply.table) article.append(renderTable(reply.table, reply.title));
     if (reply.image) article.append(el("img", { class: "msg-image", src: reply.image.src, alt: reply.image.alt }));
+    if (reply.form) article.append(renderForm(reply.form, article, reply.message_id));
     if (reply.buttons && reply.buttons.length) {
       article.append(renderButtons(reply.buttons, article, reply.message_id));
     }
@@ -330,7 +372,7 @@
         origin.replaceWith(node);
         replaced = true;
         if (focusWasThere) {
-          const controls = node.querySelectorAll("button, input");
+          const controls = node.querySelectorAll("button, input, textarea");
           (controls[focusIndex] || node).focus();
         }
       } else {
@@ -396,10 +438,10 @@
     });
   }
 
-  function pressAction(action, messageId, article, control, revert) {
+  function pressAction(action, messageId, article, control, revert, values) {
     const persona = state.persona;
     if (!persona) return;
-    const controls = Array.from(article.querySelectorAll("button, input"));
+    const controls = Array.from(article.querySelectorAll("button, input, textarea"));
     const focusIndex = controls.indexOf(control);
     for (const node of controls) node.disabled = true;
     article.setAttribute("aria-busy", "true");
@@ -411,6 +453,7 @@
           persona,
           action,
           message_id: messageId,
+          values,
         });
         if (generation === state.generation) replaced = showReplies(data.replies, article, focusIndex);
       } finally {

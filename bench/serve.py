@@ -1,0 +1,270 @@
+"""Measurements against running servers: Slack and Teams throughput, memory, and the reminder fan-out.
+
+The product runs as ``python -m bot serve`` in its own process with a bench config and the fakes
+(bench/fakes.py, served by this process) as Slack and the Bot Connector; the baselines run as
+``python -m bench.bare_bolt`` and ``python -m bench.bare_teams``. The same wrk settings load both
+sides, one server at a time, so neither competes with the other for the two cores.
+"""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import load, procs
+from bench.fakes import FakeConnector, FakeSlack, RateLimits
+from bench.inproc import ADMINS
+
+BOT_TOKEN = "xoxb-bench"
+SIGNING_SECRET = "bench-signing-secret-0123456789ab"
+CLEAR_ENV = ("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_TENANT_ID", "MICROSOFT_APP_TYPE",
+             "SLACK_APP_TOKEN", "ROUNDS_TEAMS_ANONYMOUS", "ROUNDS_CONFIG")
+
+
+@dataclass
+class Plan:
+    """How long and how hard: the full run and ``--quick`` differ only in these numbers."""
+
+    warmup_s: float = 3.0
+    run_s: float = 10.0
+    runs: int = 2
+    connections: int = 32
+    slack_users: int = 2000
+    slack_run_s: float = 5.0
+    """The product answers after the ack: every acked command of a run is answered (drained) before
+    the next run starts, so Slack runs are kept short."""
+    teams_users: int = 2000
+    fanout_rate: float = 100.0
+    drain_timeout_s: float = 180.0
+
+
+@dataclass
+class Side:
+    """One server's results under one load."""
+
+    runs: list[dict[str, float]] = field(default_factory=list)
+
+    def best(self, key: str = "rps") -> dict[str, float]:
+        return max(self.runs, key=lambda r: r[key]) if self.runs else {}
+
+    def median(self, key: str) -> float:
+        values = sorted(r[key] for r in self.runs)
+        return values[len(values) // 2] if values else 0.0
+
+
+def config_yaml(*, per_second: float = 20.0, tick_seconds: int = 3600) -> str:
+    admins = "\n".join(f"  - {a}" for a in ADMINS)
+    return f"""# written by python -m bench
+admins:
+{admins}
+quiet_hours: {{start: "00:00", end: "00:00", weekends: false}}
+delivery:
+  slack: {{per_second: {per_second}, per_conversation_per_second: 1}}
+  tick_seconds: {tick_seconds}
+"""
+
+
+def product_env(db: Path, slack: FakeSlack, *, teams: bool) -> dict[str, str]:
+    env = {key: "" for key in CLEAR_ENV}
+    env.update(DATABASE_URL=f"sqlite:///{db}", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+               SLACK_API_URL=slack.api_url, PYTHONUNBUFFERED="1")
+    if teams:
+        env["ROUNDS_TEAMS_ANONYMOUS"] = "1"
+    return env
+
+
+async def start_product(name: str, db: Path, config: Path, slack: FakeSlack, out: Path, *,
+                        teams: bool = True) -> procs.Server:
+    port = procs.free_port()
+    return await procs.start(name, ["-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                    "--config", str(config)],
+                             product_env(db, slack, teams=teams), port, out, ready_path="/readyz")
+
+
+async def _answers_settled(slack: FakeSlack, expected: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while slack.calls["response_url"] < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+
+
+async def slack_load(server: procs.Server, slack: FakeSlack, plan: Plan, out: Path, *,
+                     answers: bool) -> Side:
+    """``/rounds status`` from ``plan.slack_users`` different physicians; acks by wrk, answers at the fake.
+
+    A warm-up run comes first (most users' ``users.info`` is cached and their Slack time zone
+    stored afterwards, as for anyone who used the bot this hour).
+    """
+    side = Side()
+    users = range(3, 3 + plan.slack_users)
+
+    async def one(seconds: float) -> dict[str, float]:
+        slack.reset()
+        requests = load.slack_commands(SIGNING_SECRET, users, slack.url + "/response")
+        started = time.monotonic()
+        result = await load.run_wrk(server.url, "/slack/events", requests, seconds=seconds,
+                                    connections=plan.connections, work_dir=out)
+        row = result.as_dict()
+        if answers:
+            acked = result.requests - result.errors
+            await _answers_settled(slack, acked, plan.drain_timeout_s)
+            answered = slack.calls["response_url"]
+            last = slack.answered_at[-1] if slack.answered_at else started
+            row.update(answered=answered, answers_per_s=answered / max(1e-9, last - started),
+                       drain_s=max(0.0, last - started - result.seconds),
+                       home_publishes=slack.calls["views.publish"], users_info=slack.calls["users.info"])
+            await procs.wait_quiet(server, settle=1.0, timeout=plan.drain_timeout_s)
+        return row
+
+    await one(plan.warmup_s)
+    for _ in range(plan.runs):
+        side.runs.append(await one(plan.slack_run_s))
+    return side
+
+
+async def teams_load(server: procs.Server, connector: FakeConnector, plan: Plan, out: Path) -> Side:
+    """A personal ``status`` message from ``plan.teams_users`` different Teams-linked physicians."""
+    side = Side()
+    requests = load.teams_messages(connector.url, range(3, 3 + plan.teams_users))
+
+    async def one(seconds: float) -> dict[str, float]:
+        before = connector.calls["send"]
+        result = await load.run_wrk(server.url, "/api/messages", requests, seconds=seconds,
+                                    connections=plan.connections, work_dir=out)
+        return dict(result.as_dict(), sends=connector.calls["send"] - before)
+
+    await one(plan.warmup_s)
+    for _ in range(plan.runs):
+        side.runs.append(await one(plan.run_s))
+    return side
+
+
+async def measure_servers(serve_db: Path, out: Path, plan: Plan, *, slack_on: bool, teams_on: bool) -> dict[str, Any]:
+    """The product, then the bare Bolt app, then the bare echo bot; memory of each."""
+    config = out / "rounds-bench.yaml"
+    config.write_text(config_yaml(), encoding="utf-8")
+    slack, connector = await FakeSlack().start(), await FakeConnector().start()
+    result: dict[str, Any] = {}
+    try:
+        server = await start_product("rounds-serve", serve_db, config, slack, out)
+        try:
+            settle = await procs.wait_quiet(server)
+            idle = server.memory()
+            result["product_start_s"] = server.started_in
+            result["product_settle_s"] = settle
+            result["product_idle_rss_mb"] = idle["VmRSS"] / 1024
+            result["product_startup_peak_mb"] = idle["VmHWM"] / 1024
+            if slack_on:
+                result["slack_product"] = (await slack_load(server, slack, plan, out, answers=True)).runs
+            if teams_on:
+                await procs.wait_quiet(server, settle=1.0, timeout=plan.drain_timeout_s)
+                result["teams_product"] = (await teams_load(server, connector, plan, out)).runs
+            await procs.wait_quiet(server, settle=1.0, timeout=30)
+            after = server.memory()
+            result["product_after_load_rss_mb"] = after["VmRSS"] / 1024
+            result["product_peak_mb"] = after["VmHWM"] / 1024
+        finally:
+            result["product_exit_code"] = await procs.stop(server)
+        env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url}
+        if slack_on:
+            port = procs.free_port()
+            bare = await procs.start("bare-bolt", ["-m", "bench.bare_bolt", "--port", str(port)], env, port, out)
+            try:
+                result["bare_bolt_idle_rss_mb"] = bare.memory()["VmRSS"] / 1024
+                result["slack_bare"] = (await slack_load(bare, slack, plan, out, answers=False)).runs
+                result["bare_bolt_peak_mb"] = bare.memory()["VmHWM"] / 1024
+            finally:
+                await procs.stop(bare)
+        if teams_on:
+            port = procs.free_port()
+            bare = await procs.start("bare-teams", ["-m", "bench.bare_teams", "--port", str(port)], {}, port, out)
+            try:
+                result["bare_teams_idle_rss_mb"] = bare.memory()["VmRSS"] / 1024
+                result["teams_bare"] = (await teams_load(bare, connector, plan, out)).runs
+                result["bare_teams_peak_mb"] = bare.memory()["VmHWM"] / 1024
+            finally:
+                await procs.stop(bare)
+    finally:
+        await slack.close()
+        await connector.close()
+    return result
+
+
+def _outbox_state(db: Path, last_id: int) -> tuple[Counter, set[str], int]:
+    """Statuses of the fan-out set (ids up to ``last_id``), every recorded message id, retried rows."""
+    with sqlite3.connect(db, timeout=30) as conn:
+        statuses = Counter(dict(conn.execute("SELECT status, count(*) FROM outbox WHERE id <= ? "
+                                             "GROUP BY status", (last_id,)).fetchall()))
+        ids = {row[0] for row in conn.execute("SELECT message_id FROM outbox WHERE status = 'sent' "
+                                              "AND message_id IS NOT NULL")}
+        retried = conn.execute("SELECT count(*) FROM outbox WHERE id <= ? AND attempts > 0",
+                               (last_id,)).fetchone()[0]
+    return statuses, ids, retried
+
+
+def _unsent(db: Path, last_id: int) -> int:
+    with sqlite3.connect(db, timeout=30) as conn:
+        return conn.execute("SELECT count(*) FROM outbox WHERE id <= ? AND status IN ('pending', 'sending')",
+                            (last_id,)).fetchone()[0]
+
+
+def _fanout_set(db: Path) -> tuple[int, int]:
+    """(how many pending, the highest pending id) before the run."""
+    with sqlite3.connect(db, timeout=30) as conn:
+        count, last = conn.execute("SELECT count(*), max(id) FROM outbox WHERE status = 'pending'").fetchone()
+    return count, last or 0
+
+
+async def measure_fanout(fanout_db: Path, out: Path, plan: Plan) -> dict[str, Any]:
+    """Drain ``expected`` pending reminders to the fake Slack under its rate limits; count loss and duplicates."""
+    config = out / "rounds-fanout.yaml"
+    config.write_text(config_yaml(per_second=plan.fanout_rate, tick_seconds=60), encoding="utf-8")
+    slack = await FakeSlack(RateLimits(per_second=plan.fanout_rate)).start()
+    expected, last_id = _fanout_set(fanout_db)
+    result: dict[str, Any] = dict(allowed_rate=plan.fanout_rate, expected=expected)
+    started = time.monotonic()
+    timeout = expected / plan.fanout_rate * 1.5 + 120
+    try:
+        server = await start_product("rounds-fanout", fanout_db, config, slack, out, teams=False)
+        try:
+            while time.monotonic() - started < timeout and server.alive():
+                await asyncio.sleep(1.0)
+                if _unsent(fanout_db, last_id) == 0:
+                    break
+            result["peak_mb"] = server.memory()["VmHWM"] / 1024
+        finally:
+            result["exit_code"] = await procs.stop(server)
+    finally:
+        await slack.close()
+    posts = slack.posts
+    statuses, recorded, retried = _outbox_state(fanout_db, last_id)
+    accepted = {f"{p.channel}:{p.ts}" for p in posts}
+    per_channel = Counter(p.channel for p in posts)
+    span = posts[-1].at - posts[0].at if len(posts) > 1 else 0.0
+    achieved = (len(posts) - 1) / span if span else 0.0
+    gaps = _channel_gaps(posts)
+    result.update(
+        accepted=len(posts), refused_429=slack.refused, seconds=span, achieved_rate=achieved,
+        fraction_of_allowed=achieved / plan.fanout_rate,
+        lost=statuses.get("pending", 0) + statuses.get("sending", 0) + statuses.get("dead", 0),
+        cancelled_by_sender=statuses.get("cancelled", 0),
+        duplicated=len(posts) - len(accepted & recorded),
+        unrecorded=len(accepted - recorded), statuses=dict(statuses), retried_rows=retried,
+        channels=len(per_channel), channels_with_several=sum(1 for c in per_channel.values() if c > 1),
+        min_gap_same_channel_s=min(gaps) if gaps else None,
+        first_post_after_s=(posts[0].at - started) if posts else None,
+    )
+    return result
+
+
+def _channel_gaps(posts: list[Any]) -> list[float]:
+    last: dict[str, float] = {}
+    gaps = []
+    for post in posts:
+        if post.channel in last:
+            gaps.append(post.at - last[post.channel])
+        last[post.channel] = post.at
+    return gaps
