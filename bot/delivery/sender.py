@@ -43,6 +43,8 @@ class Sender:
         self.pacers = {platform: Pacer(getattr(settings, platform)) for platform in transports
                        if hasattr(settings, platform)}
         self.concurrency = concurrency
+        self._gate = asyncio.Semaphore(concurrency)
+        """At most this many sends in flight; pacing waits happen outside it."""
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.max_wait = settings.lease_seconds / 4
         """Longer pacing waits hand the message back instead of holding its lease."""
@@ -54,14 +56,32 @@ class Sender:
         self.sent = 0
 
     async def drain_once(self) -> int:
-        """Send everything due now; returns how many messages were handled."""
+        """Send everything due now; returns how many messages were handled.
+
+        A sliding window: more messages are claimed as soon as half the window has gone out, so a
+        message waiting for its conversation's next slot never leaves the platform's slots idle.
+        """
         handled = 0
+        inflight: set[asyncio.Task[None]] = set()
+        exhausted = False
         while not self._stopping:
-            claimed = await self.store.outbox.claim(self.clock.now(), self.owner, self.batch, self.lease)
-            if not claimed:
+            if not exhausted and len(inflight) <= self.batch // 2:
+                claimed = await self.store.outbox.claim(self.clock.now(), self.owner,
+                                                        self.batch - len(inflight), self.lease)
+                exhausted = not claimed
+                handled += len(claimed)
+                inflight |= {asyncio.create_task(self._deliver(m)) for m in claimed}
+            if not inflight:
                 break
-            await self._send_all(claimed)
-            handled += len(claimed)
+            done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.exception() is not None:  # the lease runs out and the message is retried
+                    log.error("delivery failed", exc_info=task.exception())
+            exhausted = False  # something finished: look again for due messages
+        if inflight:
+            await asyncio.gather(*inflight, return_exceptions=True)
+        if self._stopping:
+            await self.store.outbox.release(self.owner)
         return handled
 
     async def run(self, idle_seconds: float = 1.0) -> None:
@@ -81,19 +101,6 @@ class Sender:
         """Finish in-flight sends, claim nothing new."""
         self._stopping = True
         self.wake.set()
-
-    async def _send_all(self, messages: list[OutboxMessage]) -> None:
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def one(message: OutboxMessage) -> None:
-            async with gate:
-                if self._stopping:
-                    return
-                await self._deliver(message)
-
-        await asyncio.gather(*(one(m) for m in messages))
-        if self._stopping:
-            await self.store.outbox.release(self.owner)
 
     async def _deliver(self, message: OutboxMessage) -> None:
         outbox = self.store.outbox
@@ -121,8 +128,11 @@ class Sender:
                 await outbox.mark_retry(message.id, message.attempts, later, "waiting for the rate limit")
                 return
             await asyncio.sleep(delay)
+        if self._stopping:
+            return  # never attempted: handed back to the outbox by drain_once
         try:
-            result = await transport.send(envelope)
+            async with self._gate:
+                result = await transport.send(envelope)
         except Exception as exc:  # a transport bug must not kill the loop; retry like a 5xx
             log.exception("transport %s raised for outbox %s", message.platform, message.id)
             result = SendResult("retry", error=f"internal error: {type(exc).__name__}")
