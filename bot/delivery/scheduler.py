@@ -6,6 +6,7 @@ tick twice, or on several instances at once, plans nothing twice.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -21,6 +22,8 @@ from bot.store import Person, Store
 from bot.store.outbox import NewMessage
 
 log = logging.getLogger(__name__)
+YIELD_EVERY = 500
+"""Physicians planned between two yields to the event loop."""
 
 
 class Scheduler:
@@ -45,7 +48,9 @@ class Scheduler:
         recent = await self.store.outbox.capped_since(now - timedelta(days=2), NUDGE_PRIORITY)
         profile_ids = {item.id for item in self.content.profile_items}
         planned: list[NewMessage] = []
-        for person in people:
+        for index, person in enumerate(people):
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # let Slack acks (3 s limit) through during a long tick
             snapshot = snapshots.get(person.id)
             target = self._address(person.id, person.email, addresses)
             if snapshot is None or target is None:
