@@ -27,6 +27,7 @@ from bot.content import Content, load_content
 from bot.messages import Incoming, Reply
 from bot.runtime import Runtime
 from bot.store import Person, RosterEntry, Store
+from fakes.slack_api import FakeSlackApi
 from pg import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +60,17 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def content() -> Content:
     return load_content(Path(__file__).parents[1] / "prompts")
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeSlackApi]:
+    """An empty fake Slack Web API on 127.0.0.1 (the Slack suites use ``slack_api``, seeded with users)."""
+    fake = FakeSlackApi()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.close()
 
 
 @pytest.fixture

@@ -82,16 +82,6 @@ async def make_world(database_url: str, api: FakeSlackApi, monkeypatch: pytest.M
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeSlackApi]:
-    fake = FakeSlackApi()
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
-
-
-@pytest.fixture
 async def world(database_url: str, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     built = await make_world(database_url, api, monkeypatch)
     try:

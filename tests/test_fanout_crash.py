@@ -4,12 +4,10 @@ and two instances on one PostgreSQL database share the work without sending anyt
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import AsyncIterator
 
 import aiohttp
 import pytest
@@ -71,16 +69,6 @@ class Instance:
         if self.process is not None and self.process.returncode is None:
             self.process.kill()
             await self.process.wait()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeSlackApi]:
-    fake = FakeSlackApi()
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
 
 
 def delivered(api: FakeSlackApi) -> Counter:
