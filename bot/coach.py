@@ -28,8 +28,10 @@ from bot.core.digest import Digest, build_digest, iso_week, previous_week
 from bot.core.reports import (
     RosterRow, department_rows, followback_worklist, hospital_report, meeting_readiness,
 )
-from bot.core.snapshot import PersonSnapshot, next_enrollment, progress_of
-from bot.core.tweetcamp import describe_offset, timeline
+from bot.core.snapshot import (
+    PersonSnapshot, RosterCounts, Totals, camp_counts, next_enrollment, progress_of, progress_of_counts,
+)
+from bot.core.tweetcamp import all_items, describe_offset, timeline
 from bot.preflight_rules import preflight_reply
 from bot.messages import (
     Button, Checklist, ChecklistItem, Form, FormField, Image, Incoming, Progress, Reply, Table,
@@ -543,13 +545,22 @@ class Coach:
                             buttons=(Button("Next lesson", "cmd:lesson", "primary"),))]
 
     # -- marketing ---------------------------------------------------------------------------------------
-    async def roster_rows(self, today: date, snapshots: list[PersonSnapshot] | None = None) -> list[RosterRow]:
+    async def roster_rows(self, today: date) -> list[RosterRow]:
+        """Every active physician's readiness, by department and name."""
+        return [row for row, _ in await self._roster(today)]
+
+    def _totals(self) -> Totals:
         c = self.content
-        if snapshots is None:
-            snapshots = await self.store.snapshots()
-        return [RosterRow(s.person_id, s.name, s.email, s.department, s.x_handle,
-                          progress_of(s, c.curriculum, c.profile_items, c.camp_phases, today))
-                for s in snapshots]
+        return Totals.of(c.curriculum, c.profile_items, c.camp_phases)
+
+    async def _roster(self, today: date) -> list[tuple[RosterRow, RosterCounts]]:
+        c = self.content
+        counts = await self.store.roster_counts(today, c.curriculum.core_ids, (item.id for item in c.profile_items),
+                                                (item.id for item in all_items(c.camp_phases)))
+        totals = self._totals()
+        return [(RosterRow(s.person_id, s.name, s.email, s.department, s.x_handle,
+                           progress_of_counts(s, totals, today)), s)
+                for s in counts]
 
     async def _cmd_report(self, caller: Caller, command: Command) -> list[Reply]:
         if command.args and command.args[0].lower() == "meeting":
@@ -659,14 +670,14 @@ class Coach:
             raise BadArguments("Say which meeting, e.g. `report meeting ASCO`.")
         meeting = await self._find_meeting(query)
         today = self._today(caller)
-        snapshots = [s for s in await self.store.snapshots() if any(e.meeting.id == meeting.id for e in s.enrollments)]
-        item_ids = frozenset(i.id for p in self.content.camp_phases for i in p.items)
-        attendance = meeting_readiness(snapshots, [meeting], item_ids, today)[0]
-        rows = []
-        for s in sorted(snapshots, key=lambda s: s.name.lower()):
-            done = next(e.camp_done for e in s.enrollments if e.meeting.id == meeting.id) & item_ids
-            rows.append((s.name, s.department, f"@{s.x_handle}" if s.x_handle else "—",
-                         f"{len(done)}/{len(item_ids)}", "ready" if len(done) >= len(item_ids) else "in progress"))
+        snapshots = await self.store.snapshots(meeting_id=meeting.id)
+        total = self._totals().camp
+        attendees = sorted(((s, next(e for e in camp_counts(s.enrollments, self.content.camp_phases)
+                                     if e.meeting.id == meeting.id)) for s in snapshots),
+                           key=lambda pair: pair[0].name.lower())
+        attendance = meeting_readiness((e for _, e in attendees), [meeting], total, today)[0]
+        rows = [(s.name, s.department, f"@{s.x_handle}" if s.x_handle else "—", f"{e.done}/{total}",
+                 "ready" if e.done >= total else "in progress") for s, e in attendees]
         rendered = self.content.render("report_meeting", meeting=meeting, attendance=attendance, today=_date(today))
         table = Table(("Physician", "Department", "X handle", "Tweet Camp", "Status"), tuple(rows)) if rows else None
         return [self._from(rendered, "report", table=table)]
@@ -710,13 +721,14 @@ class Coach:
         """This week's digest, or the digest of ``week`` (numbers as of ``now``, trend up to ``week``)."""
         today = now.astimezone(self.config.zone).date()
         week = week or iso_week(today)
-        snapshots = await self.store.snapshots()
-        rows = await self.roster_rows(today, snapshots)
+        roster = await self._roster(today)
+        rows = [row for row, _ in roster]
         report = hospital_report(self.config.hospital_name, rows)
         history = {w: numbers for w, numbers in (await self.store.weekly.weeks(14)).items() if w <= week}
         previous = history.get(previous_week(week))
-        item_ids = frozenset(i.id for p in self.content.camp_phases for i in p.items)
-        meetings = meeting_readiness(snapshots, await self.store.meetings(ending_on_or_after=today), item_ids, today)
+        meetings = meeting_readiness((e for _, counts in roster for e in counts.enrollments),
+                                     await self.store.meetings(ending_on_or_after=today),
+                                     self._totals().camp, today)
         return build_digest(self.config.hospital_name, week, report, rows, previous, history, meetings)
 
     async def save_weekly_snapshot(self, now: datetime) -> bool:

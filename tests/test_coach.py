@@ -11,6 +11,7 @@ from bot.commands import SPECS
 from bot.config import Config
 from bot.core.curriculum import ReviewState
 from bot.core.models import Meeting
+from bot.core.snapshot import progress_of
 from bot.messages import Button, FormField, Incoming, Progress, Table
 from bot.store import Store
 
@@ -729,6 +730,18 @@ async def test_reports_leave_out_people_who_left_the_roster(chat, admin_chat, st
     assert [row[0] for row in reply.table.rows] == ["Cardiology", "Neurology", "Riverside University Hospital"]
     gone = one(await admin_chat.say("report Oncology"))
     assert gone.kind == "error" and "Departments: Cardiology, Neurology." in gone.text
+
+
+async def test_roster_readiness_matches_each_physicians_own(chat, admin_chat, coach, store, content):
+    """The whole-roster path (counts in SQL) and a physician's own (sets) agree on every physician."""
+    await seed_progress(chat, admin_chat)
+    rows = await coach.roster_rows(NOW.date())
+    assert len(rows) == 3
+    for row in rows:
+        snapshot = await store.snapshot(row.physician_id)
+        assert row.progress == progress_of(snapshot, content.curriculum, content.profile_items, content.camp_phases,
+                                           NOW.date())
+    assert {row.progress.camp is not None for row in rows} == {True, False}
 
 
 async def test_department_report(chat, admin_chat):

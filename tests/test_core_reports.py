@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.digest import Headline, build_digest, digest_due_at, iso_week, previous_week
-from bot.core.models import Meeting
+from bot.core.models import CampItem, CampPhase, Meeting
 from bot.core.readiness import CampProgress, PhysicianProgress
 from bot.core.reports import (
     Aggregate, MeetingReadiness, RosterRow, aggregate, department_rows, followback_worklist, hospital_report,
     meeting_readiness,
 )
-from bot.core.snapshot import Enrollment, PersonSnapshot
+from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, camp_counts
 
 
 def row(pid: int, name: str, department: str, **p: object) -> RosterRow:
@@ -103,13 +103,16 @@ def test_meeting_readiness():
     late = _meeting(2, date(2026, 5, 1), date(2026, 5, 3))
     soon = _meeting(3, date(2026, 3, 20), date(2026, 3, 24))
     empty = _meeting(4, date(2026, 4, 1), date(2026, 4, 1))
+    phases = (CampPhase("before", -7, "Before", tuple(CampItem(i, i, "") for i in sorted(items))),)
     snapshots = [
         _snapshot(1, "A", Enrollment(soon, frozenset({"a", "b", "c", "d"})), Enrollment(late, frozenset({"a"}))),
-        _snapshot(2, "B", Enrollment(soon, frozenset({"a", "gone-item"}))),
+        _snapshot(2, "B", Enrollment(soon, frozenset({"a", "gone-item"}))),  # an item the content no longer has
         _snapshot(3, "C", Enrollment(past, frozenset({"a", "b", "c", "d"}))),
         _snapshot(4, "D"),
     ]
-    result = meeting_readiness(snapshots, [late, past, empty, soon], items, date(2026, 3, 2))
+    enrollments = [count for s in snapshots for count in camp_counts(s.enrollments, phases)]
+    assert enrollments[2] == CampCount(soon, 1)
+    result = meeting_readiness(enrollments, [late, past, empty, soon], len(items), date(2026, 3, 2))
     assert result == [
         MeetingReadiness(soon, attendees=2, camp_done=1, items_done=5, items_total=8),
         MeetingReadiness(empty, attendees=0, camp_done=0, items_done=0, items_total=0),
@@ -117,8 +120,8 @@ def test_meeting_readiness():
     ]
     assert [m.items_pct for m in result] == [62, 0, 25]  # 5/8 = 62.5 → 62 (half to even)
     # A meeting on its last day is still upcoming; the day after it is not.
-    assert [m.meeting.id for m in meeting_readiness(snapshots, [soon], items, date(2026, 3, 24))] == [3]
-    assert meeting_readiness(snapshots, [soon], items, date(2026, 3, 25)) == []
+    assert [m.meeting.id for m in meeting_readiness(enrollments, [soon], len(items), date(2026, 3, 24))] == [3]
+    assert meeting_readiness(enrollments, [soon], len(items), date(2026, 3, 25)) == []
 
 
 def test_followback_worklist():

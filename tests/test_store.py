@@ -8,7 +8,7 @@ from sqlalchemy.exc import StatementError
 
 from bot.core.curriculum import ReviewState
 from bot.core.models import Meeting
-from bot.core.snapshot import Enrollment, PersonSnapshot
+from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, RosterCounts
 from bot.store import NotMigrated, RosterEntry, Store, database_url
 from bot.store.migrate import head_revision
 
@@ -218,6 +218,32 @@ async def test_snapshots_cover_active_physicians_only(store, people):
     snapshots = await store.snapshots()
     assert [(s.email, s.lessons_done) for s in snapshots] == [
         (PHYSICIAN_EMAIL, frozenset({"why-show-up"})), (ONCOLOGIST_EMAIL, frozenset({"official-hashtag"}))]
+
+
+async def test_roster_counts_count_known_items_and_current_meetings(store, people):
+    omar, jane = people[ONCOLOGIST_EMAIL], people[PHYSICIAN_EMAIL]
+    await store.update_person(people[NEUROLOGIST_EMAIL].id, NOW, active=False)
+    current = await store.add_meeting(asco(), NOW)
+    ended = await store.add_meeting(asco("old", date(2025, 6, 1), date(2025, 6, 3)), NOW)
+    await store.update_person(omar.id, NOW, follows_hospital_at=NOW, video_posted_at=NOW)
+    for item in ("photo", "bio", "retired-item"):
+        await store.set_profile_item(omar.id, item, True, NOW)
+    for lesson in ("why-show-up", "optional-lesson", "gone-lesson"):
+        await store.mark_lesson_done(omar.id, lesson, NOW)
+    for meeting in (current, ended):
+        await store.set_attending(omar.id, meeting.id, True, NOW)
+        await store.set_camp_item(omar.id, meeting.id, "official-hashtag", True, NOW)
+        await store.set_camp_item(omar.id, meeting.id, "gone-item", True, NOW)
+
+    counts = await store.roster_counts(NOW.date(), {"why-show-up", "other-core"}, ["photo", "bio", "banner"],
+                                       ["official-hashtag", "recap-thread"])
+    assert [c.email for c in counts] == [jane.email, omar.email]  # by department, then name; inactive left out
+    assert counts[0] == RosterCounts(jane.id, jane.name, jane.email, jane.department, jane.x_handle,
+                                     follows_hospital=False, followed_back=False, video_posted=False,
+                                     profile_done=0, core_done=0, enrollments=())
+    assert counts[1] == RosterCounts(omar.id, omar.name, omar.email, omar.department, "OmarHaddadMD",
+                                     follows_hospital=True, followed_back=False, video_posted=True,
+                                     profile_done=2, core_done=1, enrollments=(CampCount(current, 1),))
 
 
 # -- events, settings, conversation references ---------------------------------------------------------------

@@ -2,6 +2,7 @@
 upcoming meetings, who needs a nudge, the follow-back worklist, and the trend over recent weeks."""
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -85,8 +86,9 @@ def build_digest(hospital: str, week: str, report: HospitalReport, rows: list[Ro
     departments = tuple(DepartmentLine(a, _change(a.average_score, (previous or {})[a.label].average_score)
                                        if previous and a.label in previous else None)
                         for a in report.departments)
-    scored = sorted(((row, assess(row.progress).score) for row in rows), key=lambda pair: (pair[1], pair[0].name))
-    needs = tuple(pair for pair in scored if pair[1] < NEEDS_NUDGE_SCORE)[:NEEDS_NUDGE_LIMIT]
+    low = [(score, row.name, index) for index, row in enumerate(rows)
+           if (score := assess(row.progress).score) < NEEDS_NUDGE_SCORE]
+    needs = tuple((rows[index], score) for score, _, index in heapq.nsmallest(NEEDS_NUDGE_LIMIT, low))
     trend = [(w, weeks[""].average_score, weeks[""].pct(weeks[""].with_profile))
              for w, weeks in sorted(history.items()) if "" in weeks and w != week]
     trend.append((week, o.average_score, o.pct(o.with_profile)))

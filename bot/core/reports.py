@@ -7,7 +7,7 @@ from typing import Iterable
 
 from bot.core.models import Meeting
 from bot.core.readiness import PhysicianProgress, Readiness, assess
-from bot.core.snapshot import PersonSnapshot
+from bot.core.snapshot import CampCount
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,23 @@ def aggregate(label: str, rows: Iterable[RosterRow]) -> Aggregate:
     return Aggregate(label=label, **{k: int(v) for k, v in counts.items()})
 
 
+def combine(label: str, parts: Iterable[Aggregate]) -> Aggregate:
+    """One aggregate of several groups: every field is a count, so they add up."""
+    names = [name for name in Aggregate.__dataclass_fields__ if name != "label"]
+    totals = dict.fromkeys(names, 0)
+    for part in parts:
+        for name in names:
+            totals[name] += getattr(part, name)
+    return Aggregate(label=label, **totals)
+
+
 def hospital_report(hospital: str, rows: Iterable[RosterRow]) -> HospitalReport:
-    rows = list(rows)
     by_department: dict[str, list[RosterRow]] = {}
     for row in rows:
         by_department.setdefault(row.department, []).append(row)
     departments = tuple(aggregate(name, members) for name, members in
                         sorted(by_department.items(), key=lambda item: item[0].lower()))
-    return HospitalReport(overall=aggregate(hospital, rows), departments=departments)
+    return HospitalReport(overall=combine(hospital, departments), departments=departments)
 
 
 def department_rows(rows: Iterable[RosterRow], department: str) -> list[tuple[RosterRow, Readiness]]:
@@ -106,18 +115,19 @@ class MeetingReadiness:
         return round(100 * self.items_done / self.items_total) if self.items_total else 0
 
 
-def meeting_readiness(snapshots: Iterable[PersonSnapshot], meetings: Iterable[Meeting], camp_item_ids: frozenset[str],
+def meeting_readiness(enrollments: Iterable[CampCount], meetings: Iterable[Meeting], items_total: int,
                       today: date) -> list[MeetingReadiness]:
     """Per upcoming meeting, how far its registered attendees are with Tweet Camp."""
-    snapshots = list(snapshots)
+    done_by_meeting: dict[int, list[int]] = {}
+    for enrollment in enrollments:
+        done_by_meeting.setdefault(enrollment.meeting.id, []).append(enrollment.done)
     result = []
     for meeting in sorted((m for m in meetings if m.ends_on >= today), key=lambda m: (m.starts_on, m.id)):
-        done_sets = [e.camp_done & camp_item_ids for s in snapshots for e in s.enrollments if e.meeting.id == meeting.id]
-        total = len(camp_item_ids)
+        done = done_by_meeting.get(meeting.id, [])
         result.append(MeetingReadiness(
-            meeting=meeting, attendees=len(done_sets),
-            camp_done=sum(1 for done in done_sets if total and len(done) >= total),
-            items_done=sum(len(done) for done in done_sets), items_total=total * len(done_sets)))
+            meeting=meeting, attendees=len(done),
+            camp_done=sum(1 for count in done if items_total and count >= items_total),
+            items_done=sum(done), items_total=items_total * len(done)))
     return result
 
 
