@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.models import CampItem, CampPhase, Meeting
 from bot.core.reminders import (
-    Cadence, PlanState, Planned, Respect, escalation_step, local_today, may_send, plan,
+    Cadence, PlanState, Planned, Respect, escalation_step, local_today, may_send, next_check, plan,
 )
 
 UTC = timezone.utc
@@ -29,16 +29,32 @@ def state(zone: ZoneInfo = NY, **changes) -> PlanState:
 
 def simulate(start: datetime, days: int, make_state, cadence: Cadence = Cadence(),
              step: timedelta = timedelta(minutes=15)) -> list[Planned]:
-    """Tick every ``step`` like the scheduler, with an outbox that keeps each key once."""
+    """Tick every ``step`` like the scheduler, with an outbox that keeps each key once.
+
+    Runs twice: planning the physician at every tick, and planning them only when their state
+    changed or ``next_check`` said so (as the scheduler does); both must plan the same.
+    """
+    every_tick = _simulate(start, days, make_state, cadence, step, wake_up=False)
+    assert _simulate(start, days, make_state, cadence, step, wake_up=True) == every_tick
+    return every_tick
+
+
+def _simulate(start: datetime, days: int, make_state, cadence: Cadence, step: timedelta,
+              wake_up: bool) -> list[Planned]:
     outbox: dict[str, Planned] = {}
     now = start
+    planned_state, wake = None, start
     while now < start + timedelta(days=days):
         current = make_state(now)
-        zone = current.respect.zone
-        today = local_today(now, zone)
-        capped = sum(1 for p in outbox.values() if p.kind != "camp" and local_today(p.due_at, zone) == today)
-        for planned in plan(replace(current, nudges_today=capped), cadence, PHASES, now):
-            outbox.setdefault(planned.dedup_key, replace(planned, due_at=now))
+        stored = replace(current, reviews_due=(), next_review_at=None)  # these follow from the clock
+        if not wake_up or stored != planned_state or (wake is not None and now >= wake):
+            zone = current.respect.zone
+            today = local_today(now, zone)
+            capped = sum(1 for p in outbox.values() if p.kind != "camp" and local_today(p.due_at, zone) == today)
+            for planned in plan(replace(current, nudges_today=capped), cadence, PHASES, now):
+                outbox.setdefault(planned.dedup_key, replace(planned, due_at=now))
+            planned_state, wake = stored, next_check(current, cadence, now)
+            assert wake is None or wake > now
         now += step
     return sorted(outbox.values(), key=lambda p: p.due_at)
 
@@ -172,3 +188,65 @@ def test_spring_forward_gap_lesson_time_moves_to_a_real_instant() -> None:
     planned = plan(state(respect=respect, has_handle=True, profile_complete=True, follows_hospital=True),
                    cadence, PHASES, now)
     assert [p.due_at.astimezone(NY).strftime("%H:%M %Z") for p in planned] == ["03:30 EDT"]
+
+
+# -- when to plan a physician again ------------------------------------------------------------------------------
+
+def test_next_check_is_the_next_instant_plan_could_change() -> None:
+    cadence = Cadence()
+    wed_0900 = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)  # Wed 09:00 New York, messages allowed
+    assert next_check(state(), cadence, wed_0900) == datetime(2026, 3, 5, 5, 0, tzinfo=UTC)  # Thu 00:00
+    wed_0700 = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # quiet until 08:00
+    assert next_check(state(), cadence, wed_0700) == datetime(2026, 3, 4, 13, 0, tzinfo=UTC)
+    tue_0815 = datetime(2026, 3, 3, 13, 15, tzinfo=UTC)  # a lesson day, lesson time 08:30 still to come
+    assert next_check(state(), cadence, tue_0815) == datetime(2026, 3, 3, 13, 30, tzinfo=UTC)
+    review_at = datetime(2026, 3, 4, 16, 20, tzinfo=UTC)
+    assert next_check(state(next_review_at=review_at), cadence, wed_0900) == review_at
+
+
+def test_next_check_skips_to_when_messages_are_allowed_again() -> None:
+    cadence = Cadence()
+    friday_evening = datetime(2026, 3, 7, 0, 30, tzinfo=UTC)  # Fri 19:30 New York
+    assert next_check(state(), cadence, friday_evening) == datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # Mon 08:00 EDT
+    snoozed = state(respect=Respect(NY, snoozed_until=datetime(2026, 3, 11, 15, 7, tzinfo=UTC)))
+    assert next_check(snoozed, cadence, datetime(2026, 3, 4, 14, 0, tzinfo=UTC)) == datetime(2026, 3, 11, 15, 7,
+                                                                                              tzinfo=UTC)
+    night_snooze = state(respect=Respect(NY, snoozed_until=datetime(2026, 3, 11, 3, 0, tzinfo=UTC)))  # 23:00
+    assert next_check(night_snooze, cadence, datetime(2026, 3, 4, 14, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 11, 12, 0, tzinfo=UTC)
+    assert next_check(state(respect=Respect(NY, stopped=True)), cadence, friday_evening) is None
+    long_snooze = Respect(NY, snoozed_until=datetime(2026, 6, 1, tzinfo=UTC))  # beyond the week looked at
+    assert next_check(state(respect=long_snooze), cadence, friday_evening) == datetime(2026, 6, 1, tzinfo=UTC)
+    one_minute_a_day = Respect(NY, quiet_start=time(0, 0), quiet_end=time(23, 59))
+    assert next_check(state(respect=one_minute_a_day), cadence, friday_evening) == datetime(2026, 3, 7, 4, 59,
+                                                                                            tzinfo=UTC)  # Fri 23:59
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Adelaide"])
+@pytest.mark.parametrize("quiet", [(time(19, 0), time(8, 0)), (time(12, 0), time(13, 30)), (time(0, 0), time(0, 0))])
+def test_planning_only_when_due_plans_what_every_tick_would(zone: str, quiet: tuple[time, time]) -> None:
+    """A physician whose state changes over six weeks across a DST change, with reviews, a meeting,
+    a snooze and a cap: ``simulate`` checks that planning only at ``next_check`` (or on a change)
+    plans exactly what planning at every tick does."""
+    tz = ZoneInfo(zone)
+    start = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+    meeting = Meeting(3, "asco-2026", "ASCO 2026", "Oncology", date(2026, 3, 30), date(2026, 4, 1), "Chicago",
+                      "#ASCO26", "")
+    lessons = ["why-show-up", "twelve-word-rule", "patient-privacy", "disclosures", None]
+
+    def make(now: datetime) -> PlanState:
+        days = (now - start).days
+        reviews = (("why-show-up", 1),) if datetime(2026, 3, 20, 17, 45, tzinfo=UTC) <= now < datetime(
+            2026, 3, 23, 15, 0, tzinfo=UTC) else ()
+        return state(
+            zone=tz, joined_at=start + timedelta(hours=3),
+            respect=Respect(tz, quiet_start=quiet[0], quiet_end=quiet[1], weekends_off=days < 21,
+                            snoozed_until=datetime(2026, 3, 12, 9, 15, tzinfo=UTC)),
+            has_handle=days >= 5, profile_complete=days >= 12, follows_hospital=days >= 30,
+            next_lesson=lessons[min(days // 9, 4)], reviews_due=reviews,
+            next_review_at=None if reviews or now >= datetime(2026, 3, 20, 17, 45, tzinfo=UTC)
+            else datetime(2026, 3, 20, 17, 45, tzinfo=UTC),
+            meetings=(meeting,) if days >= 10 else ())
+
+    sent = simulate(start, 42, make, Cadence(lesson_time=time(8, 45)))
+    assert {p.kind for p in sent} == {"profile", "follow", "lesson", "review", "camp"}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 import pytest
+from sqlalchemy import select
 
 from bot.clock import FixedClock
 from bot.coach import Coach
@@ -20,6 +21,7 @@ from bot.channels.slack_transport import slack_transport
 from bot.messages import Incoming
 from bot.runtime import Runtime
 from bot.store import RosterEntry, Store
+from bot.store.schema import people
 from fakes.slack_api import FakeSlackApi
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,6 +207,89 @@ async def test_a_reminder_no_longer_relevant_at_send_time_is_cancelled(world: Wo
     await world.sender.drain_once()
     assert len(world.keys()) == 4
     assert (await world.runtime.store.outbox.counts())["cancelled"] == 1
+
+
+async def plan_after(store: Store) -> dict[str, datetime | None]:
+    """Each physician's next planning instant, by email (read straight from the table)."""
+    async with store.engine.connect() as conn:
+        rows = await conn.execute(select(people.c.email, people.c.plan_after).where(people.c.role == "physician"))
+        return {email: at for email, at in rows}
+
+
+async def test_a_tick_plans_only_physicians_who_are_due(world: World) -> None:
+    store, coach = world.runtime.store, world.runtime.coach
+    assert set((await plan_after(store)).values()) == {None}  # new physicians: plan at the next tick
+    await world.round()
+    thursday_midnight = datetime(2026, 3, 5, 5, 0, tzinfo=timezone.utc)  # the next day starts in New York
+    assert set((await plan_after(store)).values()) == {thursday_midnight}
+    assert len(await store.due_for_planning(world.clock.now(), 0, 100)) == 0
+
+    # A change to what planning reads plans that physician (only) at the next tick.
+    await coach.handle(Incoming("web", "dr2@riverside.example", text="profile @DrTest002"))
+    due = await store.due_for_planning(world.clock.now(), 0, 100)
+    assert [person.email for person, _ in due] == ["dr2@riverside.example"]
+    await world.round()
+    assert (await plan_after(store))["dr2@riverside.example"] == thursday_midnight
+    assert len(world.keys()) == 5  # the day's nudge was sent already
+
+    # Thursday 00:00 is in quiet hours: the next check is when they end, then the lesson at 08:30.
+    world.clock.advance(thursday_midnight - world.clock.now())
+    await world.round()
+    assert set((await plan_after(store)).values()) == {datetime(2026, 3, 5, 13, 0, tzinfo=timezone.utc)}
+    world.clock.advance(timedelta(hours=8))
+    assert await world.round() == 0  # the profile nudge of step 0 again: planned already
+    assert set((await plan_after(store)).values()) == {datetime(2026, 3, 5, 13, 30, tzinfo=timezone.utc)}
+    world.clock.advance(timedelta(minutes=30))
+    assert await world.round() == 5
+    assert sum(1 for key in world.keys() if key.endswith(":lesson:2026-03-05")) == 5
+    assert set((await plan_after(store)).values()) == {datetime(2026, 3, 6, 5, 0, tzinfo=timezone.utc)}
+
+
+async def test_a_change_during_planning_is_not_lost(world: World) -> None:
+    """The scheduler read a physician, then they changed before it recorded when to plan them next."""
+    store = world.runtime.store
+    [(person, version)] = await store.due_for_planning(world.clock.now(), 0, 1)
+    await store.update_person(person.id, world.clock.now(), x_handle="DrChanged")  # mid-tick
+    assert await store.set_plan_after([(person.id, version, world.clock.now() + timedelta(days=1))]) == 0
+    assert person.id in {p.id for p, _ in await store.due_for_planning(world.clock.now(), 0, 100)}
+
+
+async def test_new_settings_or_content_plan_everyone_again(database_url: str, api: FakeSlackApi,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    world = await make_world(database_url, api, monkeypatch)
+    try:
+        await world.round()
+        store = world.runtime.store
+        assert await store.due_for_planning(world.clock.now(), 0, 100) == []
+        same = Scheduler(store, world.runtime.content, world.runtime.config, ("slack",), world.runtime.coach)
+        await same.tick(world.clock.now())
+        assert await store.due_for_planning(world.clock.now(), 0, 100) == []
+        later_lessons = replace(world.runtime.config, lessons=replace(world.runtime.config.lessons, weekdays=(2,)))
+        changed = Scheduler(store, world.runtime.content, later_lessons, ("slack",), world.runtime.coach)
+        assert changed.policy != same.policy
+        async with store.engine.connect() as conn:
+            before = dict((await conn.execute(select(people.c.id, people.c.state_version))).all())
+        await store.replan_everyone()  # what the changed scheduler does first, seen from outside
+        assert len(await store.due_for_planning(world.clock.now(), 0, 100)) == 5
+        async with store.engine.connect() as conn:
+            after = dict((await conn.execute(select(people.c.id, people.c.state_version))).all())
+        assert all(after[pid] == before[pid] + 1 for pid in before if pid != 1)
+        await changed.tick(world.clock.now())
+        assert await store.due_for_planning(world.clock.now(), 0, 100) == []
+    finally:
+        await world.runtime.store.close()
+
+
+async def test_a_cancelled_nudge_frees_the_days_cap(world: World) -> None:
+    await world.scheduler.tick(world.clock.now())
+    coach = world.runtime.coach
+    await coach.handle(Incoming("web", "dr0@riverside.example", text="profile @DrTest000"))
+    for item in ("photo", "bio", "link", "pinned"):
+        await coach.handle(Incoming("web", "dr0@riverside.example", action=f"profile:{item}"))
+    await world.round()  # dr0's profile nudge is cancelled at send time; the same tick plans nothing more
+    assert (await world.runtime.store.outbox.counts())["cancelled"] == 1
+    await world.round()  # the cancellation planned dr0 again: today's nudge is the follow nudge
+    assert "2:follow:0" in world.keys()  # dr0 is person 2
 
 
 async def test_weekly_digest_reaches_the_channel_and_managers_once_per_week(

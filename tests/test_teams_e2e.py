@@ -56,7 +56,7 @@ async def test_personal_message_links_the_roster_physician_and_answers_with_a_ca
     reference = json.loads(await store.conversation_ref("teams", JANE.aad_object_id) or "{}")
     assert reference["conversation"]["id"] == PERSONAL_JANE
     assert reference["serviceUrl"] == connector.url
-    assert (await store.addresses())[person.id]["teams"] == JANE.aad_object_id
+    assert (await store.addresses([person.id]))[person.id]["teams"] == JANE.aad_object_id
 
     connector.clear()
     await server.post(message(connector.url, JANE, "status"))
@@ -74,7 +74,7 @@ async def test_a_roster_import_that_linked_the_teams_id_is_honoured(
     await server.post(message(connector.url, member, "profile"))
     [reply] = connector.sent()
     assert "@OmarHaddadMD" in card_text(_one_card(reply.body))
-    assert (await store.addresses())[omar.id]["teams"] == "aad-omar", "AAD ids are stored lowercase"
+    assert (await store.addresses([omar.id]))[omar.id]["teams"] == "aad-omar", "AAD ids are stored lowercase"
 
 
 async def test_someone_not_on_the_roster_gets_onboarding(server: Server, connector: FakeBotConnector) -> None:
@@ -302,7 +302,7 @@ async def test_personal_install_welcomes_and_stores_the_reference(server: Server
     assert "Social Rounds" in card_text(_one_card(welcome.body))
     person = await server.runtime.store.person_by_email(PHYSICIAN)
     assert person is not None
-    assert (await server.runtime.store.addresses())[person.id]["teams"] == JANE.aad_object_id
+    assert (await server.runtime.store.addresses([person.id]))[person.id]["teams"] == JANE.aad_object_id
 
 
 async def test_team_install_stores_the_channel_and_uninstall_stops_messages(

@@ -9,6 +9,7 @@ double or skip a day.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -56,6 +57,8 @@ class PlanState:
     """Id of the next new lesson, or None when the curriculum is done."""
     reviews_due: tuple[tuple[str, int], ...] = ()
     """(lesson id, attempts so far) of quiz questions due for review."""
+    next_review_at: datetime | None = None
+    """When the next quiz question not yet due becomes due."""
     meetings: tuple[Meeting, ...] = ()
     """Registered meetings that have not ended."""
     nudges_today: int = 0
@@ -97,6 +100,10 @@ def escalation_step(joined_at: datetime, now: datetime, zone: ZoneInfo) -> int |
     return len(ESCALATION_DAYS) - 1 + (days - ESCALATION_DAYS[-1]) // MONTHLY_DAYS
 
 
+MIDNIGHT = time(0, 0)
+
+
+@lru_cache(maxsize=16_384)
 def _at_local(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The instant of a local wall-clock time; a time skipped by DST moves to the next valid one."""
     naive = datetime.combine(day, at)
@@ -139,3 +146,36 @@ def plan(state: PlanState, cadence: Cadence, phases: tuple[CampPhase, ...], now:
                 chosen.append(Planned(pid, "camp", f"{pid}:camp:{meeting.id}:{entry.phase.id}",
                                       now, {"meeting": meeting.id, "phase": entry.phase.id}))
     return chosen
+
+
+CHECK_HORIZON_DAYS = 8
+"""How far ahead ``next_check`` looks for an instant messages are allowed again (a week and a day)."""
+
+
+def next_check(state: PlanState, cadence: Cadence, now: datetime) -> datetime | None:
+    """The earliest instant after ``now`` at which ``plan`` could give something it does not give now.
+
+    Holds while the physician's state stays as it is: any change to it (or to the policy) must
+    plan them again at once. ``plan`` changes only at a local midnight (new day: escalation step,
+    lesson day, Tweet Camp phase, the daily cap), at the lesson time, when quiet hours end, when a
+    snooze ends, and when a quiz question comes due; while messages are not allowed, only the
+    first of those instants at which they are allowed again matters. None: never (stopped).
+    """
+    respect = state.respect
+    if respect.stopped:
+        return None
+    zone = respect.zone
+    today = local_today(now, zone)
+
+    def ahead(days: int) -> list[datetime]:
+        found = [respect.snoozed_until, state.next_review_at]
+        for offset in range(days + 1):
+            day = today + timedelta(days=offset)
+            found += [_at_local(day, MIDNIGHT, zone), _at_local(day, cadence.lesson_time, zone),
+                      _at_local(day, respect.quiet_end, zone)]
+        return sorted(at for at in found if at is not None and at > now)
+
+    if may_send(respect, now):
+        return ahead(1)[0]  # the next local midnight bounds it
+    instants = ahead(CHECK_HORIZON_DAYS)
+    return next((at for at in instants if may_send(respect, at)), instants[-1])

@@ -1,12 +1,16 @@
 """Plans due reminders from stored state into the outbox (no in-memory timer list).
 
-A tick reads every active physician's state, asks the pure policy what is due at this
-instant, and adds those messages to the outbox under their deduplication keys. Running a
-tick twice, or on several instances at once, plans nothing twice.
+A tick plans only the physicians who are due for it: each has a ``plan_after`` instant, the next
+time the pure policy could give them something new (``next_check``), and any change to what the
+policy reads about them clears it. So a tick over a large roster reads a page or two of people
+most of the time, and everyone only when the day turns in their zone. Planned messages enter
+the outbox under deduplication keys before ``plan_after`` moves on: running a tick twice, on
+several instances at once, or again after a crash plans nothing twice and loses nothing.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -17,13 +21,15 @@ from bot.config import Config
 from bot.content import Content
 from bot.core.curriculum import next_lesson
 from bot.core.digest import digest_due_at, iso_week
-from bot.core.reminders import NUDGE_PRIORITY, Cadence, PlanState, Planned, Respect, local_today, plan
+from bot.core.reminders import NUDGE_PRIORITY, Cadence, PlanState, Respect, local_today, next_check, plan
 from bot.store import Person, Store
 from bot.store.outbox import NewMessage
+from bot.store.store import PlanningInputs
 
 log = logging.getLogger(__name__)
-YIELD_EVERY = 500
-"""Physicians planned between two yields to the event loop."""
+PAGE = 1000
+"""Physicians planned per batch (one set of queries, one outbox insert); the event loop runs between."""
+POLICY_SETTING = "scheduler.policy"
 
 
 class Scheduler:
@@ -38,49 +44,81 @@ class Scheduler:
         self.demo = demo
         self.cadence = Cadence(lesson_weekdays=config.lessons.weekdays, lesson_time=config.lessons.time,
                                max_nudges_per_day=config.max_nudges_per_day)
+        self.profile_ids = frozenset(item.id for item in content.profile_items)
+        self.policy = self._policy_fingerprint()
 
     async def tick(self, now: datetime) -> int:
         """Plan everything due at ``now``; returns how many new messages entered the outbox."""
-        people = await self.store.people(role="physician")
-        snapshots = {s.person_id: s for s in await self.store.snapshots()}
-        reviews = await self.store.due_reviews(now)
-        addresses = await self.store.addresses()
-        recent = await self.store.outbox.capped_since(now - timedelta(days=2), NUDGE_PRIORITY)
-        profile_ids = {item.id for item in self.content.profile_items}
-        planned: list[NewMessage] = []
-        for index, person in enumerate(people):
-            if index % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)  # let Slack acks (3 s limit) through during a long tick
-            snapshot = snapshots.get(person.id)
-            target = self._address(person.id, person.email, addresses)
-            if snapshot is None or target is None:
-                continue
-            zone = self._zone(person.timezone)
-            today = local_today(now, zone)
-            state = PlanState(
-                person_id=person.id,
-                joined_at=person.created_at,
-                respect=self._respect(person, zone),
-                has_handle=person.x_handle is not None,
-                profile_complete=profile_ids <= snapshot.profile_done,
-                follows_hospital=person.follows_hospital_at is not None,
-                next_lesson=(lesson.id if (lesson := next_lesson(self.content.curriculum, snapshot.lessons_done))
-                             else None),
-                reviews_due=tuple(reviews.get(person.id, ())),
-                meetings=tuple(e.meeting for e in snapshot.enrollments if e.meeting.ends_on >= today),
-                nudges_today=sum(1 for due in recent.get(person.id, ()) if local_today(due, zone) == today),
-            )
-            platform, address = target
-            cadence = replace(self.cadence, lesson_time=_clock(person.lesson_time) or self.cadence.lesson_time)
-            planned.extend(self._message(p, platform, address) for p in
-                           plan(state, cadence, self.content.camp_phases, now))
-        planned.extend(await self._digest(now, people, addresses))
-        added = await self.store.outbox.add(planned, now)
+        if await self.store.get_setting(POLICY_SETTING) != self.policy:
+            replanned = await self.store.replan_everyone()
+            await self.store.set_setting(POLICY_SETTING, self.policy)
+            log.info("reminder settings or content changed: planning all %d physicians again", replanned)
+        added = planned = checked = 0
+        after = 0
+        while page := await self.store.due_for_planning(now, after, PAGE):
+            after = page[-1][0].id
+            messages, wakes = await self._plan_page(page, now)
+            added += await self.store.outbox.add(messages, now)  # before plan_after moves: nothing lost
+            await self.store.set_plan_after(wakes)
+            planned += len(messages)
+            checked += len(page)
+            await asyncio.sleep(0)  # let Slack acks (3 s limit) through during a long tick
+        digests = await self._digest(now)
+        added += await self.store.outbox.add(digests, now)
         if added:
-            log.info("planned %d new messages (%d due)", added, len(planned))
+            log.info("planned %d new messages (%d due, %d physicians checked)", added, planned + len(digests), checked)
         return added
 
-    async def _digest(self, now: datetime, people: list, addresses: dict[int, dict[str, str]]) -> list[NewMessage]:
+    async def _plan_page(self, page: list[tuple[Person, int]],
+                         now: datetime) -> tuple[list[NewMessage], list[tuple[int, int, datetime]]]:
+        ids = [person.id for person, _ in page]
+        inputs = await self.store.planning_inputs(ids, now, self.profile_ids)
+        recent = await self.store.outbox.capped_since(now - timedelta(days=2), NUDGE_PRIORITY, ids)
+        messages: list[NewMessage] = []
+        wakes: list[tuple[int, int, datetime]] = []
+        for person, version in page:
+            state = self._state(person, inputs, recent.get(person.id, ()), now)
+            cadence = replace(self.cadence, lesson_time=_clock(person.lesson_time)) if person.lesson_time else self.cadence
+            target = self._address(person.id, person.email, inputs.addresses)
+            if target is not None:
+                platform, address = target
+                messages.extend(NewMessage(dedup_key=p.dedup_key, person_id=p.person_id, platform=platform,
+                                           address=address, kind=p.kind, spec=dict(p.spec), due_at=p.due_at)
+                                for p in plan(state, cadence, self.content.camp_phases, now))
+            wake = next_check(state, cadence, now)
+            if wake is not None:
+                wakes.append((person.id, version, wake))
+        return messages, wakes
+
+    def _state(self, person: Person, inputs: PlanningInputs, recent: tuple[datetime, ...] | list[datetime],
+               now: datetime) -> PlanState:
+        zone = self._zone(person.timezone)
+        today = local_today(now, zone)
+        lesson = next_lesson(self.content.curriculum, inputs.lessons_done.get(person.id, frozenset()))
+        return PlanState(
+            person_id=person.id,
+            joined_at=person.created_at,
+            respect=self._respect(person, zone),
+            has_handle=person.x_handle is not None,
+            profile_complete=inputs.profile_done.get(person.id, 0) >= len(self.profile_ids),
+            follows_hospital=person.follows_hospital_at is not None,
+            next_lesson=lesson.id if lesson else None,
+            reviews_due=tuple(inputs.reviews_due.get(person.id, ())),
+            next_review_at=inputs.next_review_at.get(person.id),
+            meetings=tuple(m for m in inputs.meetings.get(person.id, ()) if m.ends_on >= today),
+            nudges_today=sum(1 for due in recent if local_today(due, zone) == today),
+        )
+
+    def _policy_fingerprint(self) -> str:
+        """What planning reads besides each physician's own state. When it differs from the one
+        stored (new settings or content), every physician is planned again."""
+        c = self.content
+        lessons = [lesson.id for lesson in sorted(c.curriculum.lessons, key=lambda lesson: not lesson.core)]
+        parts = (self.cadence, self.config.quiet_hours, self.config.zone.key, self.platforms, self.demo, lessons,
+                 [(phase.id, phase.offset_days) for phase in c.camp_phases], sorted(self.profile_ids))
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+    async def _digest(self, now: datetime) -> list[NewMessage]:
         """This week's digest to the marketing channels and each marketing manager, once it is due."""
         config = self.config
         today = local_today(now, config.zone)
@@ -94,8 +132,8 @@ class Scheduler:
                     for platform, channel in (("slack", config.slack_marketing_channel),
                                               ("teams", config.teams_marketing_channel))
                     if channel and platform in self.platforms]
-        managers = await self.store.people(role="admin")
-        managers += [p for p in people if config.is_admin(p.email)]
+        managers = await self.store.managers(config.admins)
+        addresses = await self.store.addresses([manager.id for manager in managers])
         for manager in managers:
             target = self._address(manager.id, manager.email, addresses)
             if target is not None:
@@ -134,10 +172,6 @@ class Scheduler:
                 pass
         return self.config.zone
 
-    @staticmethod
-    def _message(p: Planned, platform: str, address: str) -> NewMessage:
-        return NewMessage(dedup_key=p.dedup_key, person_id=p.person_id, platform=platform, address=address,
-                          kind=p.kind, spec=dict(p.spec), due_at=p.due_at)
 
 
 def _clock(value: str | None) -> time | None:

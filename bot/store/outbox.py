@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
@@ -16,7 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.schema import outbox, people
+from bot.store.schema import PLAN_AGAIN, outbox, people
 
 STATUSES = ("pending", "sending", "sent", "dead", "cancelled")
 
@@ -61,6 +62,12 @@ def _message(row: Any, in_doubt: bool = False) -> OutboxMessage:
                          in_doubt=in_doubt)
 
 
+@lru_cache(maxsize=4096)
+def _spec_json(items: tuple[tuple[str, Any], ...]) -> str:
+    """A spec as stored; planning repeats a few specs thousands of times (``{"step": 0}``)."""
+    return json.dumps(dict(items), sort_keys=True)
+
+
 class OutboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -68,7 +75,7 @@ class OutboxStore:
     async def add(self, messages: Iterable[NewMessage], now: datetime) -> int:
         """Insert messages whose key is new; already-planned keys are left alone. Returns inserted."""
         rows = [dict(dedup_key=m.dedup_key, person_id=m.person_id, platform=m.platform, address=m.address,
-                     kind=m.kind, spec=json.dumps(m.spec, sort_keys=True), status="pending", attempts=0,
+                     kind=m.kind, spec=_spec_json(tuple(sorted(m.spec.items()))), status="pending", attempts=0,
                      due_at=m.due_at, next_attempt_at=max(m.due_at, now), created_at=now) for m in messages]
         if not rows:
             return 0
@@ -117,7 +124,15 @@ class OutboxStore:
                         lease_until=None, lease_owner=None)
 
     async def cancel(self, message_id: int, reason: str) -> None:
-        await self._set(message_id, status="cancelled", last_error=reason[:300], lease_until=None, lease_owner=None)
+        """Cancel a message; its physician is planned again (a cancelled nudge frees the day's cap)."""
+        async with self.engine.begin() as conn:
+            person_id = (await conn.execute(
+                update(outbox).where(outbox.c.id == message_id)
+                .values(status="cancelled", last_error=reason[:300], lease_until=None, lease_owner=None)
+                .returning(outbox.c.person_id))).scalar()
+            if person_id is not None:
+                await conn.execute(update(people).where(people.c.id == person_id)
+                                   .values(**PLAN_AGAIN))
 
     async def release(self, owner: str) -> int:
         """Hand back every claim of ``owner`` that was never attempted (graceful shutdown)."""
@@ -154,10 +169,12 @@ class OutboxStore:
             rows = await conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
             return {status: count for status, count in rows}
 
-    async def capped_since(self, since: datetime, kinds: Iterable[str]) -> dict[int, list[datetime]]:
+    async def capped_since(self, since: datetime, kinds: Iterable[str],
+                           person_ids: Iterable[int]) -> dict[int, list[datetime]]:
         """Due instants of capped messages per person since ``since`` (for the daily nudge cap)."""
         query = select(outbox.c.person_id, outbox.c.due_at).where(
-            outbox.c.due_at >= since, outbox.c.kind.in_(list(kinds)), outbox.c.status != "cancelled")
+            outbox.c.person_id.in_(list(person_ids)), outbox.c.due_at >= since, outbox.c.kind.in_(list(kinds)),
+            outbox.c.status != "cancelled")
         result: dict[int, list[datetime]] = {}
         async with self.engine.connect() as conn:
             for person_id, due_at in await conn.execute(query):

@@ -54,7 +54,14 @@ people = Table(
     Column("quiet_end", String(5)),
     Column("weekends_off", Boolean),
     Column("lesson_time", String(5)),
+    # When the scheduler next needs to plan this physician (NULL: at the next tick), and a counter
+    # bumped by every change the reminder policy reads (see migration 0006)
+    Column("plan_after", UTCDateTime, index=True),
+    Column("state_version", Integer, nullable=False, server_default="0"),
 )
+
+PLAN_AGAIN = dict(plan_after=None, state_version=people.c.state_version + 1)
+"""Values for an UPDATE of ``people`` that changes what the reminder policy reads: plan them again."""
 
 identities = Table(
     "identities", metadata,

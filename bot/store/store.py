@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, case, delete, event, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -17,8 +17,8 @@ from bot.store import migrate
 from bot.store.outbox import OutboxStore
 from bot.store.snapshots import SnapshotStore
 from bot.store.schema import (
-    camp_items, conversation_refs, identities, lessons_done, meeting_attendees, meetings, people, processed_events,
-    profile_items, quiz_reviews, settings,
+    PLAN_AGAIN, camp_items, conversation_refs, identities, lessons_done, meeting_attendees, meetings, people,
+    processed_events, profile_items, quiz_reviews, settings,
 )
 
 
@@ -85,6 +85,13 @@ PERSON_COLUMNS = tuple(people.c[name] for name in Person.__dataclass_fields__)
 become people positionally (a roster of 50,000 loads in a fraction of the time by name)."""
 
 
+async def _changed(conn: AsyncConnection, *person_ids: int | None) -> None:
+    """Mark physicians for planning at the next tick, inside the transaction that changed them."""
+    ids = sorted({pid for pid in person_ids if pid is not None})
+    for start in range(0, len(ids), 500):
+        await conn.execute(update(people).where(people.c.id.in_(ids[start:start + 500])).values(**PLAN_AGAIN))
+
+
 def _row_person(row: Any) -> Person:
     return Person(*row)
 
@@ -141,11 +148,12 @@ class Store:
             for entry in entries:
                 values = dict(name=entry.name, department=entry.department, specialty=entry.specialty,
                               role=entry.role, updated_at=now, active=True)
+                changed = dict(values, **PLAN_AGAIN)
                 if entry.x_handle:
                     values["x_handle"] = entry.x_handle
                 email = entry.email.lower()
                 if email in existing:
-                    await conn.execute(update(people).where(people.c.id == existing[email]).values(**values))
+                    await conn.execute(update(people).where(people.c.id == existing[email]).values(**changed))
                     updated += 1
                 else:
                     new_rows.append(dict(values, email=email, created_at=now,
@@ -175,10 +183,12 @@ class Store:
 
     async def link_identity(self, platform: str, user_id: str, person_id: int, now: datetime) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(delete(identities).where(identities.c.platform == platform,
-                                                        identities.c.platform_user_id == user_id))
+            previous = (await conn.execute(delete(identities).where(
+                identities.c.platform == platform, identities.c.platform_user_id == user_id)
+                .returning(identities.c.person_id))).scalar()
             await conn.execute(insert(identities).values(platform=platform, platform_user_id=user_id,
                                                          person_id=person_id, linked_at=now))
+            await _changed(conn, person_id, previous)
 
     async def people(self, *, role: str | None = None, active_only: bool = True) -> list[Person]:
         query = select(*PERSON_COLUMNS).order_by(people.c.department, people.c.name)
@@ -197,7 +207,8 @@ class Store:
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
         async with self.engine.begin() as conn:
-            await conn.execute(update(people).where(people.c.id == person_id).values(updated_at=now, **values))
+            await conn.execute(update(people).where(people.c.id == person_id)
+                               .values(updated_at=now, **values, **PLAN_AGAIN))
 
     # -- progress -----------------------------------------------------------------------------
     async def set_profile_item(self, person_id: int, item_id: str, done: bool, now: datetime) -> None:
@@ -230,6 +241,7 @@ class Store:
             if result.rowcount == 0:
                 await conn.execute(insert(quiz_reviews).values(person_id=person_id, lesson_id=state.lesson_id,
                                                                **values))
+            await _changed(conn, person_id)
 
     # -- meetings ------------------------------------------------------------------------------
     async def add_meeting(self, meeting: Meeting, now: datetime) -> Meeting:
@@ -367,30 +379,94 @@ class Store:
                 for person_id, found in grouped.items()}
 
     # -- what the scheduler needs ---------------------------------------------------------------
-    async def due_reviews(self, now: datetime) -> dict[int, list[tuple[str, int]]]:
-        """Per person, (lesson id, attempts) of quiz questions due again, longest overdue first."""
-        query = (select(quiz_reviews.c.person_id, quiz_reviews.c.lesson_id, quiz_reviews.c.attempts)
-                 .where(quiz_reviews.c.retired.is_(False), quiz_reviews.c.due_at <= now)
-                 .order_by(quiz_reviews.c.due_at, quiz_reviews.c.lesson_id))
-        result: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    async def due_for_planning(self, now: datetime, after_id: int, limit: int) -> list[tuple[Person, int]]:
+        """Up to ``limit`` active physicians, not stopped, with ids above ``after_id``, whose
+        ``plan_after`` has come or is unset; with the state version they were read at."""
+        query = (select(*PERSON_COLUMNS, people.c.state_version)
+                 .where(people.c.role == "physician", people.c.active.is_(True), people.c.stopped_at.is_(None),
+                        or_(people.c.plan_after.is_(None), people.c.plan_after <= now), people.c.id > after_id)
+                 .order_by(people.c.id).limit(limit))
         async with self.engine.connect() as conn:
-            for person_id, lesson_id, attempts in await conn.execute(query):
-                result[person_id].append((lesson_id, attempts))
-        return result
+            return [(Person(*row[:-1]), row[-1]) for row in await conn.execute(query)]
 
-    async def addresses(self) -> dict[int, dict[str, str]]:
-        """Per person, platform → address for proactive messages (Slack user id, Teams reference key)."""
-        result: dict[int, dict[str, str]] = defaultdict(dict)
+    async def planning_inputs(self, person_ids: Sequence[int], now: datetime,
+                              profile_known: Iterable[str]) -> PlanningInputs:
+        """Progress, reviews, meetings and addresses of these physicians, in a few queries."""
+        ids = list(person_ids)
+        reviews = and_(quiz_reviews.c.person_id.in_(ids), quiz_reviews.c.retired.is_(False))
+        due: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        registered: dict[int, list[Meeting]] = defaultdict(list)
         async with self.engine.connect() as conn:
-            for person_id, platform, user_id in await conn.execute(
-                    select(identities.c.person_id, identities.c.platform, identities.c.platform_user_id)
-                    .order_by(identities.c.linked_at)):
-                if platform == "slack":
-                    result[person_id]["slack"] = user_id
-            for person_id, platform, address in await conn.execute(
-                    select(conversation_refs.c.person_id, conversation_refs.c.platform, conversation_refs.c.address)
-                    .where(conversation_refs.c.person_id.is_not(None)).order_by(conversation_refs.c.updated_at)):
-                result[person_id][platform] = address
+            profile = {person_id: int(count) for person_id, count in await conn.execute(
+                select(profile_items.c.person_id, func.count()).where(
+                    profile_items.c.person_id.in_(ids), profile_items.c.item_id.in_(sorted(set(profile_known))))
+                .group_by(profile_items.c.person_id))}
+            # One comma-joined row per physician; most share a few lesson sets, so sets are shared too.
+            shared: dict[str, frozenset[str]] = {}
+            lessons = {person_id: shared.get(joined) or shared.setdefault(joined, frozenset(joined.split(",")))
+                       for person_id, joined in await conn.execute(
+                           select(lessons_done.c.person_id, func.aggregate_strings(lessons_done.c.lesson_id, ","))
+                           .where(lessons_done.c.person_id.in_(ids)).group_by(lessons_done.c.person_id))}
+            for person_id, lesson_id, attempts in await conn.execute(
+                    select(quiz_reviews.c.person_id, quiz_reviews.c.lesson_id, quiz_reviews.c.attempts)
+                    .where(reviews, quiz_reviews.c.due_at <= now)
+                    .order_by(quiz_reviews.c.due_at, quiz_reviews.c.lesson_id)):
+                due[person_id].append((lesson_id, attempts))
+            next_review = {person_id: at for person_id, at in await conn.execute(
+                select(quiz_reviews.c.person_id, func.min(quiz_reviews.c.due_at))
+                .where(reviews, quiz_reviews.c.due_at > now).group_by(quiz_reviews.c.person_id))}
+            current = {m.id: m for m in [_row_meeting(row) for row in await conn.execute(
+                select(meetings).where(meetings.c.ends_on >= (now - timedelta(days=1)).date()))]}  # zones: a day
+            for person_id, meeting_id in await conn.execute(
+                    select(meeting_attendees.c.person_id, meeting_attendees.c.meeting_id)
+                    .where(meeting_attendees.c.person_id.in_(ids), meeting_attendees.c.meeting_id.in_(list(current)))):
+                registered[person_id].append(current[meeting_id])
+            addresses = await self._addresses(conn, ids)
+        return PlanningInputs(profile, lessons, due, next_review, registered, addresses)
+
+    async def set_plan_after(self, wakes: Sequence[tuple[int, int, datetime]]) -> int:
+        """Record (person id, state version planned from, next check) for each physician, except
+        those whose state changed since it was read: they stay due. Returns how many were set."""
+        if not wakes:
+            return 0
+        statement = (update(people).where(people.c.id == bindparam("b_id"),
+                                          people.c.state_version == bindparam("b_version"))
+                     .values(plan_after=bindparam("b_plan_after")))
+        async with self.engine.begin() as conn:
+            result = await conn.execute(statement, [dict(b_id=pid, b_version=version, b_plan_after=at)
+                                                    for pid, version, at in wakes])
+            return result.rowcount
+
+    async def replan_everyone(self) -> int:
+        """Plan every physician at the next tick (what planning reads beyond them has changed)."""
+        async with self.engine.begin() as conn:
+            return (await conn.execute(update(people).where(people.c.plan_after.is_not(None))
+                                       .values(**PLAN_AGAIN))).rowcount
+
+    async def managers(self, emails: Iterable[str]) -> list[Person]:
+        """Active marketing managers: people with the admin role, and those whose email is given."""
+        query = select(*PERSON_COLUMNS).where(people.c.active.is_(True), or_(
+            people.c.role == "admin", people.c.email.in_(sorted({e.lower() for e in emails})))).order_by(people.c.id)
+        async with self.engine.connect() as conn:
+            return [_row_person(row) for row in await conn.execute(query)]
+
+    async def addresses(self, person_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        """Per person, platform → address for proactive messages (Slack user id, Teams reference key)."""
+        async with self.engine.connect() as conn:
+            return await self._addresses(conn, list(person_ids))
+
+    @staticmethod
+    async def _addresses(conn: AsyncConnection, ids: list[int]) -> dict[int, dict[str, str]]:
+        result: dict[int, dict[str, str]] = defaultdict(dict)
+        for person_id, platform, user_id in await conn.execute(
+                select(identities.c.person_id, identities.c.platform, identities.c.platform_user_id)
+                .where(identities.c.person_id.in_(ids)).order_by(identities.c.linked_at)):
+            if platform == "slack":
+                result[person_id]["slack"] = user_id
+        for person_id, platform, address in await conn.execute(
+                select(conversation_refs.c.person_id, conversation_refs.c.platform, conversation_refs.c.address)
+                .where(conversation_refs.c.person_id.in_(ids)).order_by(conversation_refs.c.updated_at)):
+            result[person_id][platform] = address
         return result
 
     # -- conversation references (proactive messages) ----------------------------------------------
@@ -401,6 +477,7 @@ class Store:
         async with self.engine.begin() as conn:
             if (await conn.execute(update(conversation_refs).where(key).values(**values))).rowcount == 0:
                 await conn.execute(insert(conversation_refs).values(platform=platform, address=address, **values))
+            await _changed(conn, person_id)
 
     async def conversation_ref(self, platform: str, address: str) -> str | None:
         async with self.engine.connect() as conn:
@@ -409,8 +486,11 @@ class Store:
 
     async def delete_conversation_ref(self, platform: str, address: str) -> bool:
         async with self.engine.begin() as conn:
-            return (await conn.execute(delete(conversation_refs).where(
-                conversation_refs.c.platform == platform, conversation_refs.c.address == address))).rowcount > 0
+            deleted = (await conn.execute(delete(conversation_refs).where(
+                conversation_refs.c.platform == platform, conversation_refs.c.address == address)
+                .returning(conversation_refs.c.person_id))).all()
+            await _changed(conn, *(person_id for (person_id,) in deleted))
+            return bool(deleted)
 
     # -- deduplication and settings ---------------------------------------------------------------
     async def claim_event(self, event_key: str, now: datetime) -> bool:
@@ -454,10 +534,13 @@ class Store:
         try:
             async with self.engine.begin() as conn:
                 if not done:
-                    return (await conn.execute(delete(table).where(condition))).rowcount > 0
-                if (await conn.execute(select(func.count()).select_from(table).where(condition))).scalar_one():
+                    if (await conn.execute(delete(table).where(condition))).rowcount == 0:
+                        return False
+                elif (await conn.execute(select(func.count()).select_from(table).where(condition))).scalar_one():
                     return False
-                await conn.execute(insert(table).values(**key, **{column: now}))
+                else:
+                    await conn.execute(insert(table).values(**key, **{column: now}))
+                await _changed(conn, key["person_id"])
                 return True
         except IntegrityError:
             return False  # another instance marked it at the same moment
@@ -528,14 +611,15 @@ class Store:
             done += len(plan.inserts[start:start + batch])
             progress(done)
         set_values = {key: bindparam(f"b_{key}") for key in ("name", "department", "specialty", "x_handle", "active")}
-        statement = update(people).where(people.c.id == bindparam("b_id")).values(updated_at=now, **set_values)
+        statement = update(people).where(people.c.id == bindparam("b_id")).values(updated_at=now, **set_values,
+                                                                                   **PLAN_AGAIN)
         for start in range(0, len(plan.updates), batch):
             await conn.execute(statement, plan.updates[start:start + batch])
             done += len(plan.updates[start:start + batch])
             progress(done)
         for start in range(0, len(plan.deactivate), batch):
             await conn.execute(update(people).where(people.c.id.in_(plan.deactivate[start:start + batch]))
-                               .values(active=False, updated_at=now))
+                               .values(active=False, updated_at=now, **PLAN_AGAIN))
         if plan.links:
             emails = {link.email.lower() for link in plan.links}
             ids = {row.email: row.id for row in await conn.execute(select(people.c.email, people.c.id))
@@ -546,7 +630,24 @@ class Store:
             await conn.execute(insert(identities), [dict(platform=link.platform, platform_user_id=link.user_id,
                                                          person_id=ids[link.email.lower()], linked_at=now)
                                                     for link in plan.links])
+            await _changed(conn, *(ids[link.email.lower()] for link in plan.links))
         progress(done)
+
+
+@dataclass(frozen=True)
+class PlanningInputs:
+    """What the scheduler reads about a batch of physicians besides their ``people`` rows."""
+
+    profile_done: dict[int, int]
+    """Profile checklist items done, of those given."""
+    lessons_done: dict[int, frozenset[str]]
+    reviews_due: dict[int, list[tuple[str, int]]]
+    """(lesson id, attempts) of quiz questions due, longest overdue first."""
+    next_review_at: dict[int, datetime]
+    """When the next question not yet due comes due."""
+    meetings: dict[int, list[Meeting]]
+    """Registered meetings that have not ended (give or take a day for time zones)."""
+    addresses: dict[int, dict[str, str]]
 
 
 @dataclass(frozen=True)
