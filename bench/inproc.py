@@ -88,7 +88,34 @@ async def measure_digest(db: Path, now: datetime, repeat: int = 2) -> dict[str, 
         await rt.store.close()
 
 
+async def _timed_tick(scheduler: Any, now: datetime) -> tuple[float, float, int]:
+    """(seconds, longest event-loop stall in seconds, messages added) of one tick.
+
+    A watcher task asks for the loop every millisecond while the tick runs: the longest wait is
+    how long the tick kept a server from acknowledging anything (Slack's limit is 3 s).
+    """
+    done = asyncio.Event()
+    worst = 0.0
+
+    async def watch() -> None:
+        nonlocal worst
+        while not done.is_set():
+            asked = time.perf_counter()
+            await asyncio.sleep(0.001)
+            worst = max(worst, time.perf_counter() - asked - 0.001)
+
+    watcher = asyncio.create_task(watch())
+    started = time.perf_counter()
+    added = await scheduler.tick(now)
+    seconds = time.perf_counter() - started
+    done.set()
+    await watcher
+    return seconds, worst, added
+
+
 async def measure_tick(db: Path, now: datetime) -> dict[str, Any]:
+    """The first tick of the day (everything due and planned), a later one (nothing due), and
+    one with every physician due again but nothing new (the day turning in their zone)."""
     from bot.delivery.scheduler import Scheduler
 
     work = db.with_name(db.stem + "-tick.db")
@@ -99,14 +126,13 @@ async def measure_tick(db: Path, now: datetime) -> dict[str, Any]:
         baseline = min([await read_roster(rt) for _ in range(3)][1:])
         rss_before, _ = _peak_mb()
         procs.reset_peak(os.getpid())
-        started = time.perf_counter()
-        planned = await scheduler.tick(now)
-        cold = time.perf_counter() - started
-        started = time.perf_counter()
-        again = await scheduler.tick(now)
-        steady = time.perf_counter() - started
+        cold, cold_stall, planned = await _timed_tick(scheduler, now)
+        steady, _, again = await _timed_tick(scheduler, now)
+        await rt.store.replan_everyone()
+        recheck, recheck_stall, rechecked = await _timed_tick(scheduler, now)
         _, peak = _peak_mb()
-        return dict(cold_seconds=cold, steady_seconds=steady, planned=planned, planned_again=again,
+        return dict(cold_seconds=cold, cold_stall_seconds=cold_stall, steady_seconds=steady, planned=planned,
+                    planned_again=again + rechecked, recheck_seconds=recheck, recheck_stall_seconds=recheck_stall,
                     baseline_seconds=baseline, rss_before_mb=rss_before, peak_mb=peak,
                     peak_increase_mb=peak - rss_before)
     finally:

@@ -195,7 +195,9 @@ def test_spring_forward_gap_lesson_time_moves_to_a_real_instant() -> None:
 def test_next_check_is_the_next_instant_plan_could_change() -> None:
     cadence = Cadence()
     wed_0900 = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)  # Wed 09:00 New York, messages allowed
-    assert next_check(state(), cadence, wed_0900) == datetime(2026, 3, 5, 5, 0, tzinfo=UTC)  # Thu 00:00
+    assert next_check(state(), cadence, wed_0900) == datetime(2026, 3, 5, 13, 0, tzinfo=UTC)  # Thu 08:00
+    no_quiet_hours = state(respect=Respect(NY, quiet_start=time(0, 0), quiet_end=time(0, 0)))
+    assert next_check(no_quiet_hours, cadence, wed_0900) == datetime(2026, 3, 5, 5, 0, tzinfo=UTC)  # Thu 00:00
     wed_0700 = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # quiet until 08:00
     assert next_check(state(), cadence, wed_0700) == datetime(2026, 3, 4, 13, 0, tzinfo=UTC)
     tue_0815 = datetime(2026, 3, 3, 13, 15, tzinfo=UTC)  # a lesson day, lesson time 08:30 still to come
@@ -215,6 +217,10 @@ def test_next_check_skips_to_when_messages_are_allowed_again() -> None:
     assert next_check(night_snooze, cadence, datetime(2026, 3, 4, 14, 0, tzinfo=UTC)) == datetime(
         2026, 3, 11, 12, 0, tzinfo=UTC)
     assert next_check(state(respect=Respect(NY, stopped=True)), cadence, friday_evening) is None
+    review_next_week = state(respect=Respect(NY, quiet_start=time(0, 0), quiet_end=time(0, 0)),
+                             next_review_at=datetime(2026, 3, 12, 15, 0, tzinfo=UTC))
+    assert next_check(review_next_week, cadence, datetime(2026, 3, 6, 15, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 9, 4, 0, tzinfo=UTC)  # Monday 00:00, not the review
     long_snooze = Respect(NY, snoozed_until=datetime(2026, 6, 1, tzinfo=UTC))  # beyond the week looked at
     assert next_check(state(respect=long_snooze), cadence, friday_evening) == datetime(2026, 6, 1, tzinfo=UTC)
     one_minute_a_day = Respect(NY, quiet_start=time(0, 0), quiet_end=time(23, 59))

@@ -60,8 +60,7 @@ def due_reviews(reviews: Mapping[str, ReviewState], now: datetime) -> list[str]:
 
 def next_lesson(curriculum: Curriculum, done: frozenset[str] | set[str]) -> Lesson | None:
     """The first lesson not yet done, core lessons first, then in teaching order."""
-    ordered = sorted(curriculum.lessons, key=lambda lesson: not lesson.core)
-    return next((lesson for lesson in ordered if lesson.id not in done), None)
+    return next((lesson for lesson in curriculum.learning_order if lesson.id not in done), None)
 
 
 def next_item(curriculum: Curriculum, done: frozenset[str] | set[str],

@@ -58,6 +58,11 @@ class Curriculum:
     def core_ids(self) -> frozenset[str]:
         return frozenset(lesson.id for lesson in self.lessons if lesson.core)
 
+    @cached_property
+    def learning_order(self) -> tuple[Lesson, ...]:
+        """The order new lessons are offered in: core lessons first, then teaching order."""
+        return tuple(sorted(self.lessons, key=lambda lesson: not lesson.core))
+
     def track(self, track_id: str) -> Track | None:
         return next((track for track in self.tracks if track.id == track_id), None)
 

@@ -158,8 +158,8 @@ def next_check(state: PlanState, cadence: Cadence, now: datetime) -> datetime | 
     Holds while the physician's state stays as it is: any change to it (or to the policy) must
     plan them again at once. ``plan`` changes only at a local midnight (new day: escalation step,
     lesson day, Tweet Camp phase, the daily cap), at the lesson time, when quiet hours end, when a
-    snooze ends, and when a quiz question comes due; while messages are not allowed, only the
-    first of those instants at which they are allowed again matters. None: never (stopped).
+    snooze ends, and when a quiz question comes due; and only the first of those at which messages
+    are allowed matters, since ``plan`` gives nothing while they are not. None: never (stopped).
     """
     respect = state.respect
     if respect.stopped:
@@ -167,15 +167,19 @@ def next_check(state: PlanState, cadence: Cadence, now: datetime) -> datetime | 
     zone = respect.zone
     today = local_today(now, zone)
 
-    def ahead(days: int) -> list[datetime]:
+    def ahead(days: int) -> tuple[list[datetime], datetime]:
+        """Candidate instants up to the end of ``days`` days from today, and that end."""
+        end = _at_local(today + timedelta(days=days + 1), MIDNIGHT, zone)
         found = [respect.snoozed_until, state.next_review_at]
         for offset in range(days + 1):
             day = today + timedelta(days=offset)
             found += [_at_local(day, MIDNIGHT, zone), _at_local(day, cadence.lesson_time, zone),
                       _at_local(day, respect.quiet_end, zone)]
-        return sorted(at for at in found if at is not None and at > now)
+        return sorted(at for at in found if at is not None and now < at < end), end
 
-    if may_send(respect, now):
-        return ahead(1)[0]  # the next local midnight bounds it
-    instants = ahead(CHECK_HORIZON_DAYS)
-    return next((at for at in instants if may_send(respect, at)), instants[-1])
+    for days in (1, CHECK_HORIZON_DAYS):  # tomorrow usually settles it
+        instants, end = ahead(days)
+        allowed = next((at for at in instants if may_send(respect, at)), None)
+        if allowed is not None:
+            return allowed
+    return max(end, respect.snoozed_until or end)  # a long snooze: nothing before it ends

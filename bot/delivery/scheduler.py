@@ -22,9 +22,9 @@ from bot.content import Content
 from bot.core.curriculum import next_lesson
 from bot.core.digest import digest_due_at, iso_week
 from bot.core.reminders import NUDGE_PRIORITY, Cadence, PlanState, Respect, local_today, next_check, plan
-from bot.store import Person, Store
+from bot.store import Store
 from bot.store.outbox import NewMessage
-from bot.store.store import PlanningInputs
+from bot.store.store import PlanningInputs, PlanningPerson
 
 log = logging.getLogger(__name__)
 PAGE = 1000
@@ -56,7 +56,7 @@ class Scheduler:
         added = planned = checked = 0
         after = 0
         while page := await self.store.due_for_planning(now, after, PAGE):
-            after = page[-1][0].id
+            after = page[-1].id
             messages, wakes = await self._plan_page(page, now)
             added += await self.store.outbox.add(messages, now)  # before plan_after moves: nothing lost
             await self.store.set_plan_after(wakes)
@@ -69,14 +69,14 @@ class Scheduler:
             log.info("planned %d new messages (%d due, %d physicians checked)", added, planned + len(digests), checked)
         return added
 
-    async def _plan_page(self, page: list[tuple[Person, int]],
+    async def _plan_page(self, page: list[PlanningPerson],
                          now: datetime) -> tuple[list[NewMessage], list[tuple[int, int, datetime]]]:
-        ids = [person.id for person, _ in page]
+        ids = [person.id for person in page]
         inputs = await self.store.planning_inputs(ids, now, self.profile_ids)
         recent = await self.store.outbox.capped_since(now - timedelta(days=2), NUDGE_PRIORITY, ids)
         messages: list[NewMessage] = []
         wakes: list[tuple[int, int, datetime]] = []
-        for person, version in page:
+        for person in page:
             state = self._state(person, inputs, recent.get(person.id, ()), now)
             cadence = replace(self.cadence, lesson_time=_clock(person.lesson_time)) if person.lesson_time else self.cadence
             target = self._address(person.id, person.email, inputs.addresses)
@@ -87,10 +87,10 @@ class Scheduler:
                                 for p in plan(state, cadence, self.content.camp_phases, now))
             wake = next_check(state, cadence, now)
             if wake is not None:
-                wakes.append((person.id, version, wake))
+                wakes.append((person.id, person.state_version, wake))
         return messages, wakes
 
-    def _state(self, person: Person, inputs: PlanningInputs, recent: tuple[datetime, ...] | list[datetime],
+    def _state(self, person: PlanningPerson, inputs: PlanningInputs, recent: tuple[datetime, ...] | list[datetime],
                now: datetime) -> PlanState:
         zone = self._zone(person.timezone)
         today = local_today(now, zone)
@@ -101,7 +101,7 @@ class Scheduler:
             respect=self._respect(person, zone),
             has_handle=person.x_handle is not None,
             profile_complete=inputs.profile_done.get(person.id, 0) >= len(self.profile_ids),
-            follows_hospital=person.follows_hospital_at is not None,
+            follows_hospital=person.follows_hospital,
             next_lesson=lesson.id if lesson else None,
             reviews_due=tuple(inputs.reviews_due.get(person.id, ())),
             next_review_at=inputs.next_review_at.get(person.id),
@@ -113,7 +113,7 @@ class Scheduler:
         """What planning reads besides each physician's own state. When it differs from the one
         stored (new settings or content), every physician is planned again."""
         c = self.content
-        lessons = [lesson.id for lesson in sorted(c.curriculum.lessons, key=lambda lesson: not lesson.core)]
+        lessons = [lesson.id for lesson in c.curriculum.learning_order]
         parts = (self.cadence, self.config.quiet_hours, self.config.zone.key, self.platforms, self.demo, lessons,
                  [(phase.id, phase.offset_days) for phase in c.camp_phases], sorted(self.profile_ids))
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
@@ -152,7 +152,7 @@ class Scheduler:
             return "web", email
         return None
 
-    def _respect(self, person: Person, zone: ZoneInfo) -> Respect:
+    def _respect(self, person: PlanningPerson, zone: ZoneInfo) -> Respect:
         """The hospital's quiet hours and weekends, unless the physician chose their own."""
         hospital = self.config.quiet_hours
         return Respect(
@@ -161,8 +161,7 @@ class Scheduler:
             quiet_end=_clock(person.quiet_end) or hospital.end,
             weekends_off=hospital.weekends if person.weekends_off is None else person.weekends_off,
             snoozed_until=person.snoozed_until,
-            stopped=person.stopped_at is not None,
-        )
+        )  # stopped physicians are not due for planning
 
     def _zone(self, name: str | None) -> ZoneInfo:
         if name:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -173,11 +173,11 @@ class OutboxStore:
                            person_ids: Iterable[int]) -> dict[int, list[datetime]]:
         """Due instants of capped messages per person since ``since`` (for the daily nudge cap)."""
         query = select(outbox.c.person_id, outbox.c.due_at).where(
-            outbox.c.person_id.in_(list(person_ids)), outbox.c.due_at >= since, outbox.c.kind.in_(list(kinds)),
-            outbox.c.status != "cancelled")
+            outbox.c.person_id.in_(bindparam("page", expanding=True)), outbox.c.due_at >= since,
+            outbox.c.kind.in_(list(kinds)), outbox.c.status != "cancelled")
         result: dict[int, list[datetime]] = {}
         async with self.engine.connect() as conn:
-            for person_id, due_at in await conn.execute(query):
+            for person_id, due_at in (await conn.execute(query, {"page": list(person_ids)})).all():
                 result.setdefault(person_id, []).append(due_at)
         return result
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from sqlalchemy import and_, bindparam, case, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -90,6 +90,10 @@ async def _changed(conn: AsyncConnection, *person_ids: int | None) -> None:
     ids = sorted({pid for pid in person_ids if pid is not None})
     for start in range(0, len(ids), 500):
         await conn.execute(update(people).where(people.c.id.in_(ids[start:start + 500])).values(**PLAN_AGAIN))
+
+
+PAGE = bindparam("page", expanding=True)
+"""A batch of person ids, bound at execution (``{"page": ids}``) so the statement is compiled once."""
 
 
 def _row_person(row: Any) -> Person:
@@ -379,49 +383,57 @@ class Store:
                 for person_id, found in grouped.items()}
 
     # -- what the scheduler needs ---------------------------------------------------------------
-    async def due_for_planning(self, now: datetime, after_id: int, limit: int) -> list[tuple[Person, int]]:
+    async def due_for_planning(self, now: datetime, after_id: int, limit: int) -> list[PlanningPerson]:
         """Up to ``limit`` active physicians, not stopped, with ids above ``after_id``, whose
-        ``plan_after`` has come or is unset; with the state version they were read at."""
-        query = (select(*PERSON_COLUMNS, people.c.state_version)
+        ``plan_after`` has come or is unset, by id."""
+        query = (select(*(people.c[name] if name != "follows_hospital" else people.c.follows_hospital_at.is_not(None)
+                          for name in PlanningPerson._fields))
                  .where(people.c.role == "physician", people.c.active.is_(True), people.c.stopped_at.is_(None),
                         or_(people.c.plan_after.is_(None), people.c.plan_after <= now), people.c.id > after_id)
                  .order_by(people.c.id).limit(limit))
         async with self.engine.connect() as conn:
-            return [(Person(*row[:-1]), row[-1]) for row in await conn.execute(query)]
+            return [PlanningPerson(*row) for row in (await conn.execute(query)).all()]
 
     async def planning_inputs(self, person_ids: Sequence[int], now: datetime,
                               profile_known: Iterable[str]) -> PlanningInputs:
-        """Progress, reviews, meetings and addresses of these physicians, in a few queries."""
-        ids = list(person_ids)
-        reviews = and_(quiz_reviews.c.person_id.in_(ids), quiz_reviews.c.retired.is_(False))
+        """Progress, reviews, meetings and addresses of these physicians, in a few queries.
+
+        The ids are one expanding parameter (``PAGE``): statements compile once, not per page.
+        """
+        page = {"page": list(person_ids)}
+        reviews = and_(quiz_reviews.c.person_id.in_(PAGE), quiz_reviews.c.retired.is_(False))
         due: dict[int, list[tuple[str, int]]] = defaultdict(list)
         registered: dict[int, list[Meeting]] = defaultdict(list)
+        known = sorted(set(profile_known))
         async with self.engine.connect() as conn:
-            profile = {person_id: int(count) for person_id, count in await conn.execute(
-                select(profile_items.c.person_id, func.count()).where(
-                    profile_items.c.person_id.in_(ids), profile_items.c.item_id.in_(sorted(set(profile_known))))
+            async def rows(query: Any) -> Sequence[Any]:
+                return (await conn.execute(query, page)).all()
+
+            profile = {person_id: int(count) for person_id, count in await rows(
+                select(profile_items.c.person_id, func.count())
+                .where(profile_items.c.person_id.in_(PAGE), profile_items.c.item_id.in_(known))
                 .group_by(profile_items.c.person_id))}
-            # One comma-joined row per physician; most share a few lesson sets, so sets are shared too.
+            # One comma-joined row per physician (lesson ids are slugs); equal sets are shared.
             shared: dict[str, frozenset[str]] = {}
             lessons = {person_id: shared.get(joined) or shared.setdefault(joined, frozenset(joined.split(",")))
-                       for person_id, joined in await conn.execute(
+                       for person_id, joined in await rows(
                            select(lessons_done.c.person_id, func.aggregate_strings(lessons_done.c.lesson_id, ","))
-                           .where(lessons_done.c.person_id.in_(ids)).group_by(lessons_done.c.person_id))}
-            for person_id, lesson_id, attempts in await conn.execute(
+                           .where(lessons_done.c.person_id.in_(PAGE)).group_by(lessons_done.c.person_id))}
+            for person_id, lesson_id, attempts in await rows(
                     select(quiz_reviews.c.person_id, quiz_reviews.c.lesson_id, quiz_reviews.c.attempts)
                     .where(reviews, quiz_reviews.c.due_at <= now)
                     .order_by(quiz_reviews.c.due_at, quiz_reviews.c.lesson_id)):
                 due[person_id].append((lesson_id, attempts))
-            next_review = {person_id: at for person_id, at in await conn.execute(
+            next_review = dict((await conn.execute(
                 select(quiz_reviews.c.person_id, func.min(quiz_reviews.c.due_at))
-                .where(reviews, quiz_reviews.c.due_at > now).group_by(quiz_reviews.c.person_id))}
+                .where(reviews, quiz_reviews.c.due_at > now).group_by(quiz_reviews.c.person_id), page)).all())
             current = {m.id: m for m in [_row_meeting(row) for row in await conn.execute(
                 select(meetings).where(meetings.c.ends_on >= (now - timedelta(days=1)).date()))]}  # zones: a day
-            for person_id, meeting_id in await conn.execute(
+            for person_id, meeting_id in await rows(
                     select(meeting_attendees.c.person_id, meeting_attendees.c.meeting_id)
-                    .where(meeting_attendees.c.person_id.in_(ids), meeting_attendees.c.meeting_id.in_(list(current)))):
+                    .where(meeting_attendees.c.person_id.in_(PAGE), meeting_attendees.c.meeting_id.in_(list(current)))):
                 registered[person_id].append(current[meeting_id])
-            addresses = await self._addresses(conn, ids)
+            addresses = await self._addresses(conn, page["page"])
         return PlanningInputs(profile, lessons, due, next_review, registered, addresses)
 
     async def set_plan_after(self, wakes: Sequence[tuple[int, int, datetime]]) -> int:
@@ -458,14 +470,15 @@ class Store:
     @staticmethod
     async def _addresses(conn: AsyncConnection, ids: list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = defaultdict(dict)
-        for person_id, platform, user_id in await conn.execute(
+        page = {"page": ids}
+        for person_id, platform, user_id in (await conn.execute(
                 select(identities.c.person_id, identities.c.platform, identities.c.platform_user_id)
-                .where(identities.c.person_id.in_(ids)).order_by(identities.c.linked_at)):
+                .where(identities.c.person_id.in_(PAGE)).order_by(identities.c.linked_at), page)).all():
             if platform == "slack":
                 result[person_id]["slack"] = user_id
-        for person_id, platform, address in await conn.execute(
+        for person_id, platform, address in (await conn.execute(
                 select(conversation_refs.c.person_id, conversation_refs.c.platform, conversation_refs.c.address)
-                .where(conversation_refs.c.person_id.in_(ids)).order_by(conversation_refs.c.updated_at)):
+                .where(conversation_refs.c.person_id.in_(PAGE)).order_by(conversation_refs.c.updated_at), page)).all():
             result[person_id][platform] = address
         return result
 
@@ -632,6 +645,23 @@ class Store:
                                                     for link in plan.links])
             await _changed(conn, *(ids[link.email.lower()] for link in plan.links))
         progress(done)
+
+
+class PlanningPerson(NamedTuple):
+    """The ``people`` columns planning reads (a slice of :class:`Person`), and the state version."""
+
+    id: int
+    email: str
+    timezone: str | None
+    x_handle: str | None
+    follows_hospital: bool
+    snoozed_until: datetime | None
+    created_at: datetime
+    quiet_start: str | None
+    quiet_end: str | None
+    weekends_off: bool | None
+    lesson_time: str | None
+    state_version: int
 
 
 @dataclass(frozen=True)
