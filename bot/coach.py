@@ -670,7 +670,7 @@ class Coach:
             raise BadArguments("Say which meeting, e.g. `report meeting ASCO`.")
         meeting = await self._find_meeting(query)
         today = self._today(caller)
-        snapshots = await self.store.snapshots(meeting_id=meeting.id)
+        snapshots = await self.store.attendee_snapshots(meeting.id)
         total = self._totals().camp
         attendees = sorted(((s, next(e for e in camp_counts(s.enrollments, self.content.camp_phases)
                                      if e.meeting.id == meeting.id)) for s in snapshots),

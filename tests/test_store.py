@@ -226,11 +226,15 @@ async def test_snapshot(store, people):
     assert await store.snapshot(9999) is None
 
 
-async def test_snapshots_cover_active_physicians_only(store, people):
+async def test_attendee_snapshots_cover_active_physicians_registered(store, people):
+    meeting = await store.add_meeting(asco(), NOW)
+    for person in people.values():
+        await store.set_attending(person.id, meeting.id, True, NOW)
     await store.update_person(people[NEUROLOGIST_EMAIL].id, NOW, active=False)
     await store.mark_lesson_done(people[PHYSICIAN_EMAIL].id, "why-show-up", NOW)
     await store.mark_lesson_done(people[ONCOLOGIST_EMAIL].id, "official-hashtag", NOW)
-    snapshots = await store.snapshots()
+    assert await store.attendee_snapshots(meeting.id + 1) == []
+    snapshots = await store.attendee_snapshots(meeting.id)
     assert [(s.email, s.lessons_done) for s in snapshots] == [
         (PHYSICIAN_EMAIL, frozenset({"why-show-up"})), (ONCOLOGIST_EMAIL, frozenset({"official-hashtag"}))]
 

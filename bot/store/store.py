@@ -288,13 +288,11 @@ class Store:
         snapshots = await self._snapshots(people.c.id == person_id)
         return snapshots[0] if snapshots else None
 
-    async def snapshots(self, *, meeting_id: int | None = None) -> list[PersonSnapshot]:
-        """Every active physician (or those registered for ``meeting_id``), in a handful of queries."""
-        where = and_(people.c.role == "physician", people.c.active.is_(True))
-        if meeting_id is not None:
-            where = and_(where, people.c.id.in_(select(meeting_attendees.c.person_id)
-                                                .where(meeting_attendees.c.meeting_id == meeting_id)))
-        return await self._snapshots(where)
+    async def attendee_snapshots(self, meeting_id: int) -> list[PersonSnapshot]:
+        """The active physicians registered for a meeting, in a handful of queries."""
+        return await self._snapshots(and_(
+            people.c.role == "physician", people.c.active.is_(True),
+            people.c.id.in_(select(meeting_attendees.c.person_id).where(meeting_attendees.c.meeting_id == meeting_id))))
 
     async def _snapshots(self, where: Any) -> list[PersonSnapshot]:
         async with self.engine.connect() as conn:
