@@ -96,6 +96,13 @@ PAGE = bindparam("page", expanding=True)
 """A batch of person ids, bound at execution (``{"page": ids}``) so the statement is compiled once."""
 
 
+def _in_page(column: Any, ids: Sequence[int]) -> Any:
+    """``column`` is one of the sorted ``ids``: as a range when they are dense (as on a tick that
+    plans everyone; rows of the few others in it are simply not looked up), else one ``PAGE``."""
+    dense = bool(ids) and ids[-1] - ids[0] < 2 * len(ids)
+    return column.between(ids[0], ids[-1]) if dense else column.in_(PAGE)
+
+
 def _row_person(row: Any) -> Person:
     return Person(*row)
 
@@ -396,10 +403,11 @@ class Store:
                               profile_known: Iterable[str]) -> PlanningInputs:
         """Progress, reviews, meetings and addresses of these physicians, in a few queries.
 
-        The ids are one expanding parameter (``PAGE``): statements compile once, not per page.
+        The results may hold others too (see ``_in_page``); look up only the ids asked for.
         """
-        page = {"page": list(person_ids)}
-        reviews = and_(quiz_reviews.c.person_id.in_(PAGE), quiz_reviews.c.retired.is_(False))
+        ids = sorted(person_ids)
+        page = {"page": ids}
+        reviews = and_(_in_page(quiz_reviews.c.person_id, ids), quiz_reviews.c.retired.is_(False))
         due: dict[int, list[tuple[str, int]]] = defaultdict(list)
         registered: dict[int, list[Meeting]] = defaultdict(list)
         known = sorted(set(profile_known))
@@ -409,14 +417,14 @@ class Store:
 
             profile = {person_id: int(count) for person_id, count in await rows(
                 select(profile_items.c.person_id, func.count())
-                .where(profile_items.c.person_id.in_(PAGE), profile_items.c.item_id.in_(known))
+                .where(_in_page(profile_items.c.person_id, ids), profile_items.c.item_id.in_(known))
                 .group_by(profile_items.c.person_id))}
             # One comma-joined row per physician (lesson ids are slugs); equal sets are shared.
             shared: dict[str, frozenset[str]] = {}
             lessons = {person_id: shared.get(joined) or shared.setdefault(joined, frozenset(joined.split(",")))
                        for person_id, joined in await rows(
                            select(lessons_done.c.person_id, func.aggregate_strings(lessons_done.c.lesson_id, ","))
-                           .where(lessons_done.c.person_id.in_(PAGE)).group_by(lessons_done.c.person_id))}
+                           .where(_in_page(lessons_done.c.person_id, ids)).group_by(lessons_done.c.person_id))}
             for person_id, lesson_id, attempts in await rows(
                     select(quiz_reviews.c.person_id, quiz_reviews.c.lesson_id, quiz_reviews.c.attempts)
                     .where(reviews, quiz_reviews.c.due_at <= now)
@@ -429,9 +437,10 @@ class Store:
                 select(meetings).where(meetings.c.ends_on >= (now - timedelta(days=1)).date()))]}  # zones: a day
             for person_id, meeting_id in await rows(
                     select(meeting_attendees.c.person_id, meeting_attendees.c.meeting_id)
-                    .where(meeting_attendees.c.person_id.in_(PAGE), meeting_attendees.c.meeting_id.in_(list(current)))):
+                    .where(_in_page(meeting_attendees.c.person_id, ids),
+                           meeting_attendees.c.meeting_id.in_(list(current)))):
                 registered[person_id].append(current[meeting_id])
-            addresses = await self._addresses(conn, page["page"])
+            addresses = await self._addresses(conn, ids)
         return PlanningInputs(profile, lessons, due, next_review, registered, addresses)
 
     async def set_plan_after(self, wakes: Sequence[tuple[int, int, datetime]]) -> int:
@@ -468,15 +477,17 @@ class Store:
     @staticmethod
     async def _addresses(conn: AsyncConnection, ids: list[int]) -> dict[int, dict[str, str]]:
         result: dict[int, dict[str, str]] = defaultdict(dict)
+        ids = sorted(ids)
         page = {"page": ids}
         for person_id, platform, user_id in (await conn.execute(
                 select(identities.c.person_id, identities.c.platform, identities.c.platform_user_id)
-                .where(identities.c.person_id.in_(PAGE)).order_by(identities.c.linked_at), page)).all():
+                .where(_in_page(identities.c.person_id, ids)).order_by(identities.c.linked_at), page)).all():
             if platform == "slack":
                 result[person_id]["slack"] = user_id
         for person_id, platform, address in (await conn.execute(
                 select(conversation_refs.c.person_id, conversation_refs.c.platform, conversation_refs.c.address)
-                .where(conversation_refs.c.person_id.in_(PAGE)).order_by(conversation_refs.c.updated_at), page)).all():
+                .where(_in_page(conversation_refs.c.person_id, ids)).order_by(conversation_refs.c.updated_at),
+                page)).all():
             result[person_id][platform] = address
         return result
 
