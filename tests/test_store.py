@@ -265,6 +265,34 @@ async def test_roster_counts_count_known_items_and_current_meetings(store, peopl
                                      profile_done=2, core_done=1, enrollments=(CampCount(current, 1),))
 
 
+async def test_planning_inputs_for_dense_and_sparse_pages(store, people):
+    """A page of ids close together is read as a range, a spread-out one by id: the same answers."""
+    roster = [RosterEntry(f"dr{i}@riverside.example", f"Dr. Extra {i}", "Cardiology") for i in range(6)]
+    await store.upsert_people(roster, NOW)
+    ids = sorted([p.id for p in await store.people(role="physician")])
+    meeting = await store.add_meeting(asco(), NOW)
+    for pid in ids:
+        await store.mark_lesson_done(pid, "why-show-up", NOW)
+        await store.set_profile_item(pid, "photo", True, NOW)
+        await store.link_identity("slack", f"U{pid}", pid, NOW)
+    await store.mark_lesson_done(ids[-1], "official-hashtag", NOW)
+    await store.set_attending(ids[-1], meeting.id, True, NOW)
+    await store.save_review(ids[0], ReviewState("why-show-up", 1, 0, NOW - timedelta(hours=1)), NOW)
+    await store.save_review(ids[-1], ReviewState("why-show-up", 1, 1, NOW + timedelta(days=3)), NOW)
+
+    dense = await store.planning_inputs(ids, NOW, ["photo", "bio"])
+    sparse = await store.planning_inputs([ids[0], ids[-1]], NOW, ["photo", "bio"])
+    for pid in (ids[0], ids[-1]):
+        for name in ("profile_done", "lessons_done", "reviews_due", "next_review_at", "meetings", "addresses"):
+            assert getattr(dense, name).get(pid) == getattr(sparse, name).get(pid), (name, pid)
+    assert dense.profile_done[ids[0]] == 1
+    assert dense.lessons_done[ids[-1]] == {"why-show-up", "official-hashtag"}
+    assert dense.reviews_due[ids[0]] == [("why-show-up", 1)]
+    assert dense.next_review_at == {ids[-1]: NOW + timedelta(days=3)}
+    assert dense.meetings[ids[-1]] == [meeting] and ids[0] not in dense.meetings
+    assert dense.addresses[ids[0]] == {"slack": f"U{ids[0]}"}
+
+
 # -- events, settings, conversation references ---------------------------------------------------------------
 
 async def test_claim_event_once(store):
