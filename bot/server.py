@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from aiohttp import web
 
 from bot.channels.slack import mount_slack
+from bot.channels.slack_client import SlackHttp
 from bot.channels.slack_transport import slack_transport
 from bot.channels.teams import mount_teams, teams_transport
 from bot.channels.webchat import Persona, add_webchat_routes
@@ -19,6 +21,7 @@ from bot.runtime import Runtime
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
 DELIVERY = web.AppKey("delivery", Delivery)
+SLACK_HTTP = web.AppKey("slack_http", SlackHttp)
 
 
 class WebChatBridge:
@@ -81,15 +84,29 @@ def create_app(runtime: Runtime, *, webchat: bool, background: bool = True) -> w
     transports: dict[str, Transport] = {}
     if runtime.demo:
         transports["web"] = WebTransport()
-    slack = slack_transport(runtime)
+    slack_http = app[SLACK_HTTP] = SlackHttp()
+
+    async def slack_session(_: web.Application) -> AsyncIterator[None]:
+        """Opened before anything sends; closed after the answers in flight and the sender stopped."""
+        await slack_http.open()
+        yield
+        await slack_http.close()
+
+    app.cleanup_ctx.append(slack_session)
+    slack = slack_transport(runtime, slack_http)
     if slack is not None:
         transports["slack"] = slack
     teams = teams_transport(runtime)
     if teams is not None:
         transports["teams"] = teams
+
+        async def close_teams(_: web.Application) -> None:
+            await teams.close()
+
+        app.on_cleanup.append(close_teams)
     delivery = Delivery(runtime, transports)
     app[DELIVERY] = delivery
-    mounted = {"Slack": mount_slack(app, runtime), "Teams": mount_teams(app, runtime)}
+    mounted = {"Slack": mount_slack(app, runtime, slack_http), "Teams": mount_teams(app, runtime)}
     log.info("platforms: %s", "; ".join(line or f"{name}: not configured" for name, line in mounted.items()))
     if webchat:
         add_webchat_routes(app, WebChatBridge(runtime, delivery), clock_control=runtime.demo)

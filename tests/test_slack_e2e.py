@@ -258,7 +258,7 @@ async def test_logs_carry_ids_not_message_text(slack: SlackServer, caplog: pytes
     await slack.command(JANE, f"check {secret}")
     await slack.api.wait_for("chat.postMessage")
     await slack.api.wait_for("response_url")
-    await slack.api.wait_for("views.publish", 2)
+    await slack.api.wait_for("views.publish")  # after the first turn; the read-only check leaves the Home as is
     assert JANE in caplog.text
     assert "zebra" not in caplog.text
 
@@ -536,9 +536,9 @@ async def test_socket_mode_handles_events_and_commands(slack_api: FakeSlackApi, 
         assert ack["envelope_id"] == "env-3"
         [answer] = await slack_api.wait_for("response_url")
         assert answer.args["text"].startswith("Readiness")
-        await slack_api.wait_for("views.publish", 2)
         await asyncio.sleep(0.3)
-        assert len(slack_api.calls_to("views.publish")) == 2, "the retried event was not handled again"
+        assert len(slack_api.calls_to("views.publish")) == 1, \
+            "the retried event was not handled again (and the read-only status leaves the Home as it is)"
         async with aiohttp.ClientSession() as session, session.post(f"{url}/slack/events", data="{}") as response:
             assert response.status in (404, 405), "no HTTP endpoint in Socket Mode"
     finally:

@@ -6,7 +6,16 @@ Block Kit messages, in-place updates, modal errors, the draft checker's answer (
 modal) and the App Home tab.
 
 Every request is acknowledged first (Slack's 3-second limit); the coach and the Web API calls
-run afterwards in tracked tasks that the server drains on shutdown. Logs carry ids only.
+run afterwards in tracked tasks that the server drains on shutdown, at most
+:data:`COACH_CONCURRENCY` in the coach at a time. All Web API calls and
+``response_url`` posts share one HTTP session (:class:`~bot.channels.slack_client.SlackHttp`).
+Logs carry ids only.
+
+The App Home is redrawn when it is opened, after anything done in it, and after a turn that may
+have changed what it shows: every button, menu, checkbox and form, and every typed command except
+the read-only ones (:func:`reads_only`: ``status``, ``help``, ``check`` …) of a person already
+linked with their current time zone. Redrawing it after a read-only command would recompute
+everything it shows to publish the same view.
 """
 from __future__ import annotations
 
@@ -14,7 +23,9 @@ import asyncio
 import logging
 import re
 import traceback
+from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Coroutine
 
@@ -28,8 +39,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.charts import add_chart_route, chart_url
-from bot.channels.slack_client import SlackSettings, error_code, interactive_client, response_url_client
-from bot.channels.slack_identity import SlackDirectory
+from bot.channels.slack_client import SlackHttp, SlackSettings, error_code, interactive_client
+from bot.channels.slack_identity import SlackDirectory, SlackUser
 from bot.channels.slack_modals import (
     CHECK_CALLBACK, HANDLE_BLOCK, MEETING_CALLBACK, PROFILE_CALLBACK, check_draft, check_modal, check_result_modal,
     error_text, meeting_command, meeting_error_block, meeting_modal, metadata, profile_command, profile_modal,
@@ -38,6 +49,7 @@ from bot.channels.slack_render import (
     CHECK_MODAL_ACTION, MEETING_MODAL_ACTION, MODAL_PREFIX, PROFILE_MODAL_ACTION, actions_of, home_view,
     render_message,
 )
+from bot.commands import Command, parse
 from bot.messages import Incoming, Reply
 from bot.runtime import Runtime
 
@@ -49,9 +61,21 @@ MEETING_FORM_TEXT = re.compile(r"^\s*meetings?\s+add\s*$", re.IGNORECASE)
 CHECK_FORM_TEXT = re.compile(r"^\s*check\s*$", re.IGNORECASE)
 """``/rounds check`` without a draft opens the draft-check modal."""
 DRAIN_SECONDS = 8.0
+ANSWERS_STARTED = 64
+"""Background answers under way at once (most of their time is spent waiting on Slack's API)."""
+COACH_CONCURRENCY = 4
+"""Answers computed at once (the coach's database reads and rendering: the CPU of an answer). Under
+a burst the others wait their turn instead of taking the event loop from the acks, which Slack
+wants within 3 seconds (an answer has 30 minutes). Slack API calls wait outside this gate, and a
+modal's submission (answered before its ack) never waits in it."""
 EVENT_MEMORY = timedelta(days=7)
 """How long event ids are remembered; Slack stops retrying within the hour."""
 PRUNE_EVERY = timedelta(hours=1)
+READ_ONLY_COMMANDS = frozenset({"help", "status", "check", "lesson", "quiz", "camp", "report", "followback",
+                                "digest", "roster"})
+"""Commands that show and never change anything, whatever their arguments."""
+SHOW_ONLY_COMMANDS = frozenset({"profile", "follow", "video", "meetings", "settings"})
+"""Commands that only show when typed without arguments (``follow`` shows, ``follow done`` changes)."""
 FAILURE = Reply(kind="error", text="Sorry, something went wrong on my side. Please try again in a minute.",
                 title="Something went wrong",
                 body="Sorry, something went wrong on my side. Please try again in a minute.")
@@ -80,13 +104,19 @@ class Where:
 class SlackChannel:
     """The Bolt app and everything its listeners need."""
 
-    def __init__(self, runtime: Runtime, client: AsyncWebClient, signing_secret: str) -> None:
+    def __init__(self, runtime: Runtime, client: AsyncWebClient, signing_secret: str,
+                 http: SlackHttp | None = None) -> None:
         self.runtime = runtime
         self.client = client
+        self.http = http or SlackHttp()
         self.signing_secret = signing_secret
         self.directory = SlackDirectory(client)
         self.tasks: set[asyncio.Task[None]] = set()
-        self._turns: dict[str, asyncio.Lock] = {}
+        self._started = 0
+        self._waiting: deque[Callable[[], Coroutine[Any, Any, None]]] = deque()
+        self._turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        """Per person with turns in flight: their lock and how many turns hold or await it."""
+        self._coach_gate = asyncio.Semaphore(COACH_CONCURRENCY)
         self._pruned_at: datetime | None = None
         self.bolt = AsyncApp(client=client, signing_secret=signing_secret, name="social-rounds",
                              logger=_bolt_logger(), process_before_response=False)
@@ -138,14 +168,14 @@ class SlackChannel:
             self._spawn(self._open_modal(modal, body["trigger_id"], user, body.get("response_url")))
             return
         where = Where(user, channel=body.get("channel_id"), response_url=body.get("response_url"))
-        self._spawn(self._turn(where, text=text))
+        self._later(self._turn, where, text=text)
 
     async def _on_message(self, event: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return
         log.info("slack dm user=%s channel=%s", event["user"], event.get("channel"))
         where = Where(event["user"], channel=event.get("channel"), thread_ts=event.get("thread_ts"))
-        self._spawn(self._turn(where, text=event.get("text") or ""))
+        self._later(self._turn, where, text=event.get("text") or "")
 
     async def _on_mention(self, event: dict[str, Any]) -> None:
         if not event.get("user") or event.get("bot_id"):
@@ -153,11 +183,11 @@ class SlackChannel:
         log.info("slack mention user=%s channel=%s", event["user"], event.get("channel"))
         where = Where(event["user"], channel=event.get("channel"), ephemeral_channel=True,
                       thread_ts=event.get("thread_ts"))
-        self._spawn(self._turn(where, text=event.get("text") or ""))
+        self._later(self._turn, where, text=event.get("text") or "")
 
     async def _on_home_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab") == "home" and event.get("user"):
-            self._spawn(self._serially(event["user"], self.publish_home(event["user"])))
+            self._later(self._refresh_home, event["user"])
 
     async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -169,7 +199,7 @@ class SlackChannel:
         if coach_actions[0].startswith(MODAL_PREFIX):
             await self._open_modal(coach_actions[0], body.get("trigger_id", ""), user, body.get("response_url"))
             return
-        self._spawn(self._turn(_where_pressed(body, user), actions=coach_actions))
+        self._later(self._turn, _where_pressed(body, user), actions=coach_actions)
 
     async def _on_profile_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         await self._submit(ack, body, view, profile_command(view), lambda _: HANDLE_BLOCK)
@@ -198,41 +228,68 @@ class SlackChannel:
         await ack()
         response_url = metadata(view).get("response_url")
         where = Where(user, response_url=response_url) if response_url else Where(user, channel=user)
-        self._spawn(self._serially(user, self._finish(where, replies)))
+        self._later(self._serially_finish, where, replies)
 
     # -- turns -------------------------------------------------------------------------------
-    async def _ask(self, user_id: str, *, text: str | None = None, action: str | None = None,
-                   where: Where | None = None) -> list[Reply]:
-        who = await self.directory.user(user_id)
-        incoming = Incoming("slack", user_id, text=text, action=action, email=who.email, display_name=who.name,
+    async def _ask(self, user_id: str, *, text: str) -> list[Reply]:
+        """The coach's replies while Slack waits for the ack (a modal's submission): no waiting in line."""
+        return await self._coach(await self.directory.user(user_id), text=text)
+
+    async def _coach(self, who: SlackUser, *, text: str | None = None, action: str | None = None,
+                     where: Where | None = None) -> list[Reply]:
+        incoming = Incoming("slack", who.id, text=text, action=action, email=who.email, display_name=who.name,
                             timezone=who.timezone, conversation_id=where.channel if where else None,
                             message_id=where.message_ts if where else None)
         try:
             return await self.runtime.coach.handle(incoming)
         except Exception as exc:  # the person still gets an answer; the log gets ids and frames only
-            _log_failure("coach", user_id, exc)
+            _log_failure("coach", who.id, exc)
             return [FAILURE]
 
     async def _serially(self, user_id: str, work: Coroutine[Any, Any, None]) -> None:
         """One person's turns run one at a time, in the order Slack delivered them."""
-        async with self._turns.setdefault(user_id, asyncio.Lock()):
-            await work
+        lock, holders = self._turns.setdefault(user_id, (asyncio.Lock(), [0]))
+        holders[0] += 1
+        try:
+            async with lock:
+                await work
+        finally:
+            holders[0] -= 1
+            if not holders[0]:  # nobody else in line: forget the lock (it would stay for every person ever seen)
+                del self._turns[user_id]
 
     async def _turn(self, where: Where, *, text: str | None = None, actions: list[str] | None = None) -> None:
         async def answer() -> None:
-            replies: list[Reply] = []
-            for action in actions or ():
-                replies.extend(await self._ask(where.user_id, action=action, where=where))
-            if not actions:
-                replies = await self._ask(where.user_id, text=text, where=where)
-            await self._finish(where, replies)
+            who = await self.directory.user(where.user_id)  # a Slack API call at most hourly: not in the gate
+            async with self._coach_gate:
+                refresh = where.home or not (reads_only(text) if not actions else all(map(action_reads_only, actions)))
+                if not refresh:  # a read-only command still links a new person or stores a new time zone
+                    refresh = await self._identity_changes(who)
+                replies: list[Reply] = []
+                for action in actions or ():
+                    replies.extend(await self._coach(who, action=action, where=where))
+                if not actions:
+                    replies = await self._coach(who, text=text, where=where)
+            await self._finish(where, replies, refresh_home=refresh)
 
         await self._serially(where.user_id, answer())
 
-    async def _finish(self, where: Where, replies: list[Reply]) -> None:
+    async def _refresh_home(self, user_id: str) -> None:
+        await self._serially(user_id, self.publish_home(user_id))
+
+    async def _serially_finish(self, where: Where, replies: list[Reply]) -> None:
+        await self._serially(where.user_id, self._finish(where, replies))
+
+    async def _identity_changes(self, who: SlackUser) -> bool:
+        """Whether the coach will link this person or store their Slack time zone in this turn."""
+        person = await self.runtime.store.person_by_identity("slack", who.id)
+        return person is None or (bool(who.timezone) and who.timezone != person.timezone)
+
+    async def _finish(self, where: Where, replies: list[Reply], *, refresh_home: bool = True) -> None:
         for reply in replies:
             await self._deliver(where, reply)
-        await self.publish_home(where.user_id)
+        if refresh_home:
+            await self.publish_home(where.user_id)
 
     async def _deliver(self, where: Where, reply: Reply) -> None:
         image = reply.image and chart_url(self.runtime.config.public_url, self.signing_secret, reply.image)
@@ -245,7 +302,7 @@ class SlackChannel:
             elif where.response_url:
                 payload = {**message.payload(), "response_type": "ephemeral" if reply.ephemeral else "in_channel",
                            "replace_original": bool(replace and where.replace_via_response_url)}
-                response = await response_url_client(where.response_url).send_dict(payload)
+                response = await self.http.webhook(where.response_url).send_dict(payload)
                 if response.status_code != 200:
                     log.warning("slack response_url failed user=%s status=%s", where.user_id, response.status_code)
             elif where.ephemeral_channel and reply.ephemeral and where.channel:
@@ -264,7 +321,8 @@ class SlackChannel:
         who = await self.directory.user(user_id)
         incoming = Incoming("slack", user_id, email=who.email, display_name=who.name, timezone=who.timezone)
         try:
-            replies = await self.runtime.coach.home(incoming)
+            async with self._coach_gate:
+                replies = await self.runtime.coach.home(incoming)
         except Exception as exc:
             _log_failure("home", user_id, exc)
             return
@@ -291,17 +349,40 @@ class SlackChannel:
             log.warning("slack views.open failed user=%s error=%s", user_id, error_code(exc))
 
     # -- background work -----------------------------------------------------------------------
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(_guarded(work))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
+
+    def _later(self, answer: Callable[..., Coroutine[Any, Any, None]], *args: Any, **kwargs: Any) -> None:
+        """Answer in the background, in arrival order, at most :data:`ANSWERS_STARTED` at once; the rest
+        wait as a plain queue entry (a started answer holds a task and its frames: far more memory)."""
+        if self._started < ANSWERS_STARTED:
+            self._start(partial(answer, *args, **kwargs))
+        else:
+            self._waiting.append(partial(answer, *args, **kwargs))
+
+    def _start(self, answer: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._started += 1
+        self._spawn(answer()).add_done_callback(self._answered)
+
+    def _answered(self, _: asyncio.Task[None]) -> None:
+        self._started -= 1
+        if self._waiting:
+            self._start(self._waiting.popleft())
 
     async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
-        """Let answers in flight finish before the store closes (server shutdown)."""
-        pending = [t for t in self.tasks if not t.done()]
-        if pending:
-            _, still = await asyncio.wait(pending, timeout=timeout)
-            for task in still:
+        """Let answers in flight and waiting finish before the store closes (server shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (pending := [t for t in self.tasks if not t.done()]) and loop.time() < deadline:
+            await asyncio.wait(pending, timeout=deadline - loop.time())
+        if self._waiting:
+            log.warning("slack shutdown: %s answers not started", len(self._waiting))
+            self._waiting.clear()
+        for task in self.tasks:
+            if not task.done():
                 task.cancel()
 
 
@@ -321,6 +402,21 @@ def _bolt_logger() -> logging.Logger:
     if logger.level < logging.INFO:
         logger.setLevel(logging.INFO)
     return logger
+
+
+def reads_only(text: str | None) -> bool:
+    """Whether a typed command only shows things (an unknown command changes nothing either)."""
+    command = parse(text or "")
+    if not isinstance(command, Command):
+        return True
+    return command.name in READ_ONLY_COMMANDS or (command.name in SHOW_ONLY_COMMANDS and not command.rest.strip())
+
+
+def action_reads_only(action: str) -> bool:
+    """Buttons that run a command (``cmd:status``) follow :func:`reads_only`; every other action changes
+    something (a quiz answer, a ticked item, a join)."""
+    verb, _, command = action.partition(":")
+    return verb == "cmd" and reads_only(command)
 
 
 def _where_pressed(body: dict[str, Any], user: str) -> Where:
@@ -354,15 +450,18 @@ def _log_failure(what: str, user_id: str, exc: BaseException) -> None:
 SLACK = web.AppKey("slack", SlackChannel)
 
 
-def mount_slack(app: web.Application, runtime: Runtime) -> str | None:
-    """Mount Slack when its secrets are set; a one-line description for the start-up log, else None."""
+def mount_slack(app: web.Application, runtime: Runtime, http: SlackHttp | None = None) -> str | None:
+    """Mount Slack when its secrets are set; a one-line description for the start-up log, else None.
+
+    ``http``: the process's shared Slack session (the server opens and closes it)."""
     settings = SlackSettings.from_env()
     if settings.mode is None:
         if settings.bot_token:
             log.warning("Slack: SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP) nor "
                         "SLACK_APP_TOKEN (Socket Mode); Slack is not mounted")
         return None
-    channel = SlackChannel(runtime, interactive_client(settings), settings.signing_secret)
+    http = http or SlackHttp()
+    channel = SlackChannel(runtime, interactive_client(settings, http), settings.signing_secret, http)
     app[SLACK] = channel
 
     async def drain(_: web.Application) -> None:

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.charts import chart_url
-from bot.channels.slack_client import SlackSettings, error_code, status_of, transport_client
+from bot.channels.slack_client import SlackHttp, SlackSettings, error_code, status_of, transport_client
 from bot.channels.slack_render import render_message
 from bot.clock import Clock
 from bot.delivery.transport import Envelope, SendResult
@@ -125,11 +125,11 @@ def _retry_after(response: Any) -> float | None:
     return None
 
 
-def slack_transport(runtime: Runtime) -> SlackTransport | None:
-    """The sender's Slack transport, or None when no bot token is configured."""
+def slack_transport(runtime: Runtime, http: SlackHttp | None = None) -> SlackTransport | None:
+    """The sender's Slack transport, or None when no bot token is configured; ``http``: the shared session."""
     settings = SlackSettings.from_env()
     if not settings.bot_token:
         return None
     public_url, secret = runtime.config.public_url, settings.signing_secret
-    return SlackTransport(transport_client(settings), runtime.store, runtime.clock,
+    return SlackTransport(transport_client(settings, http), runtime.store, runtime.clock,
                           lambda image: chart_url(public_url, secret, image))

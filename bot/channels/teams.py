@@ -12,7 +12,11 @@ Adaptive Cards (:mod:`bot.channels.teams_render`). It decides nothing.
 - Team channels: the bot answers when mentioned. A reply that shows one person's own data
   (``Reply.ephemeral``) goes to that person's personal chat; the channel gets a short note.
 - Installation (``conversationUpdate`` / ``installationUpdate``) stores the conversation
-  reference; uninstalling deletes it. :class:`TeamsTransport` sends through stored references.
+  reference; uninstalling deletes it. Every turn refreshes it, but writes only when it (or the
+  physician it belongs to) changed since this process last wrote it. :class:`TeamsTransport`
+  sends through stored references.
+- The Bot Connector clients botbuilder builds for each activity are kept and reused
+  (:class:`ReusingAuthentication`).
 
 Logs carry activity types and ids, never message text.
 """
@@ -25,6 +29,7 @@ import logging
 import os
 import re
 import traceback
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -38,6 +43,10 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import (
     Activity, ActivityTypes, ChannelAccount, ConversationAccount, ConversationParameters, ConversationReference,
 )
+from botframework.connector.aio import ConnectorClient
+from botframework.connector.auth import (
+    AuthenticateRequestResult, AuthenticationConstants, ClaimsIdentity, ConnectorFactory, UserTokenClient,
+)
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.channels.teams_render import (
@@ -47,6 +56,7 @@ from bot.config import ConfigError
 from bot.delivery.transport import Envelope, SendResult
 from bot.messages import Incoming, Reply
 from bot.runtime import Runtime
+from bot.store import Person
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +67,10 @@ MAX_ACTION_CHARS = 500
 MAX_FORM_VALUES = 40
 MAX_VALUE_CHARS = 5000
 MAX_BODY_BYTES = 256 * 1024
+MAX_CONNECTORS = 64
+"""Bot Connector clients kept per adapter (one per app id, service URL and audience; Teams uses a few)."""
+MAX_REMEMBERED_REFERENCES = 20_000
+"""Conversation references whose last write this process remembers (a hash and a person id each)."""
 PRIVATE_NOTE = "{name}, I've sent my answer to you in our personal chat."
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a minute."
 
@@ -117,9 +131,88 @@ class _SdkConfiguration:
         self.APP_TYPE = settings.app_type
 
 
+class ReusingAuthentication(ConfigurationBotFrameworkAuthentication):
+    """botbuilder's authentication, keeping the clients it builds for outbound calls.
+
+    ``CloudAdapter`` asks for a new Bot Connector client and a new user-token client for every
+    activity and every proactive send. Building one costs ~6 ms of CPU (msrest's retry policy
+    builds its status list with a quadratic scan: 70% of the server's CPU under Teams load) and a
+    new HTTP session, so no connection to the Bot Connector is ever reused. A client holds
+    nothing of one activity: app id, service URL, audience and credentials (which renew their
+    own token). So one is kept per (app id, service URL, audience), as botbuilder's older
+    ``BotFrameworkAdapter`` did, and closed at shutdown (:meth:`close`).
+    """
+
+    def __init__(self, settings: TeamsSettings) -> None:
+        super().__init__(_SdkConfiguration(settings))
+        self._connectors: dict[tuple[str | None, str, str | None], ConnectorClient] = {}
+        self._user_tokens: dict[str | None, UserTokenClient] = {}
+
+    async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        result = await super().authenticate_request(activity, auth_header)
+        if result.connector_factory is not None:
+            result.connector_factory = _ReusingConnectorFactory(self, result.connector_factory,
+                                                                _app_id(result.claims_identity))
+        return result
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        return _ReusingConnectorFactory(self, super().create_connector_factory(claims_identity),
+                                        _app_id(claims_identity))
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
+        app_id = _app_id(claims_identity)
+        client = self._user_tokens.get(app_id)
+        if client is None:
+            client = await super().create_user_token_client(claims_identity)
+            client = self._user_tokens.setdefault(app_id, client)
+        return client
+
+    async def connector(self, factory: ConnectorFactory, app_id: str | None, service_url: str,
+                        audience: str | None) -> ConnectorClient:
+        key = (app_id, service_url, audience)
+        client = self._connectors.get(key)
+        if client is None:
+            client = await factory.create(service_url, audience)
+            if len(self._connectors) < MAX_CONNECTORS:  # beyond that (never in Teams), one per call as before
+                client = self._connectors.setdefault(key, client)
+        return client
+
+    async def close(self) -> None:
+        connectors, self._connectors = list(self._connectors.values()), {}
+        self._user_tokens = {}
+        for client in connectors:
+            try:
+                await client.__aexit__(None, None, None)  # closes its HTTP session
+            except Exception as exc:  # closing at shutdown is best effort
+                log.warning("teams connector close failed error=%s", type(exc).__name__)
+
+
+class _ReusingConnectorFactory(ConnectorFactory):
+    def __init__(self, owner: ReusingAuthentication, inner: ConnectorFactory, app_id: str | None) -> None:
+        self._owner = owner
+        self._inner = inner
+        self._app_id = app_id
+
+    async def create(self, service_url: str, audience: str = None) -> ConnectorClient:  # type: ignore[assignment]
+        return await self._owner.connector(self._inner, self._app_id, service_url, audience)
+
+
+def _app_id(claims_identity: ClaimsIdentity) -> str | None:
+    """The bot's app id in the claims, as botbuilder reads it (audience, else app id claim)."""
+    return (claims_identity.get_claim_value(AuthenticationConstants.AUDIENCE_CLAIM)
+            or claims_identity.get_claim_value(AuthenticationConstants.APP_ID_CLAIM))
+
+
 def build_adapter(settings: TeamsSettings) -> CloudAdapter:
     """A CloudAdapter that validates Teams' JWTs; with no app id, authentication is disabled."""
-    return CloudAdapter(ConfigurationBotFrameworkAuthentication(_SdkConfiguration(settings)))
+    return CloudAdapter(ReusingAuthentication(settings))
+
+
+async def close_adapter(adapter: CloudAdapter) -> None:
+    """Close the Bot Connector clients the adapter kept."""
+    authentication = adapter.bot_framework_authentication
+    if isinstance(authentication, ReusingAuthentication):
+        await authentication.close()
 
 
 # -- activity helpers (pure) ------------------------------------------------------------------------------
@@ -206,12 +299,46 @@ def _reference_json(reference: ConversationReference) -> str:
     return json.dumps(reference.serialize(), separators=(",", ":"))
 
 
+class _WrittenReferences:
+    """What this process last wrote for each conversation reference: (hash of the JSON, person id).
+
+    A turn writes the reference only when it differs, so a physician's every message does not
+    rewrite (and mark for planning) an unchanged row. It is only ever a record of this process's
+    own writes and deletes: the first turn of each address after a start writes, and installation
+    events always write (an uninstall handled by another instance deleted the row).
+    """
+
+    def __init__(self, limit: int = MAX_REMEMBERED_REFERENCES) -> None:
+        self.limit = limit
+        self._written: OrderedDict[str, tuple[int, int | None]] = OrderedDict()
+
+    def unchanged(self, address: str, reference: str, person_id: int | None) -> bool:
+        if self._written.get(address) != (hash(reference), person_id):
+            return False
+        self._written.move_to_end(address)
+        return True
+
+    def wrote(self, address: str, reference: str, person_id: int | None) -> None:
+        self._written[address] = (hash(reference), person_id)
+        self._written.move_to_end(address)
+        while len(self._written) > self.limit:
+            self._written.popitem(last=False)
+
+    def forget(self, address: str) -> None:
+        self._written.pop(address, None)
+
+
+_PERSON = "social_rounds.person"
+"""turn_state key: the physician the turn's sender was linked to before the coach ran (or None)."""
+
+
 # -- the bot ------------------------------------------------------------------------------------------------
 class TeamsBot(ActivityHandler):
     """Activities → Incoming → coach → cards."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._written = _WrittenReferences()
 
     # messages
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -281,17 +408,17 @@ class TeamsBot(ActivityHandler):
         if _is_personal(activity):
             incoming = await self._incoming(turn_context, text="help")
             replies = await self.runtime.coach.handle(incoming)
-            await self._remember(turn_context)
+            await self._remember(turn_context, always=True)
             for reply in replies:
                 await turn_context.send_activity(card_activity(reply))
         else:
-            await self._remember(turn_context)
+            await self._remember(turn_context, always=True)
 
     async def on_installation_update(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         log.info("teams installation action=%s conversation=%s", activity.action, _conversation_id(activity))
         if activity.action in ("add", "add-upgrade"):
-            await self._remember(turn_context, lookup=True)
+            await self._remember(turn_context, lookup=True, always=True)
         elif activity.action == "remove":
             await self._forget(turn_context)
 
@@ -300,40 +427,51 @@ class TeamsBot(ActivityHandler):
                         message_id: str | None = None, values: tuple[tuple[str, str], ...] = ()) -> Incoming:
         activity = turn_context.activity
         user = activity.from_property or ChannelAccount()
-        user_id = await self._known_user_id(activity)
-        email = None
-        if await self.runtime.store.person_by_identity(PLATFORM, user_id) is None:
-            email = await _member_email(turn_context)
+        user_id, person = await self._sender(activity)
+        turn_context.turn_state[_PERSON] = person
+        email = await _member_email(turn_context) if person is None else None
         log.info("teams turn type=%s conversation=%s user=%s", activity.type, _conversation_id(activity), user_id)
         return Incoming(platform=PLATFORM, user_id=user_id, text=text, action=action, email=email,
                         display_name=user.name, timezone=activity.local_timezone,
                         conversation_id=_conversation_id(activity), message_id=message_id, values=values)
 
-    async def _known_user_id(self, activity: Activity) -> str:
-        """The AAD object id, unless the roster linked this person by their ``29:…`` Teams id instead."""
+    async def _sender(self, activity: Activity) -> tuple[str, Person | None]:
+        """The sender's identity and the physician linked to it: the AAD object id, unless the roster
+        linked this person by their ``29:…`` Teams id instead."""
         user_id = user_address(activity)
-        teams_id = activity.from_property.id if activity.from_property else None
         store = self.runtime.store
-        if teams_id and teams_id != user_id and await store.person_by_identity(PLATFORM, user_id) is None \
-                and await store.person_by_identity(PLATFORM, teams_id) is not None:
-            return teams_id
-        return user_id
+        person = await store.person_by_identity(PLATFORM, user_id)
+        teams_id = activity.from_property.id if activity.from_property else None
+        if person is None and teams_id and teams_id != user_id:
+            linked = await store.person_by_identity(PLATFORM, teams_id)
+            if linked is not None:
+                return teams_id, linked
+        return user_id, person
 
     async def _person_id(self, turn_context: TurnContext, lookup: bool) -> int | None:
-        store = self.runtime.store
-        person = await store.person_by_identity(PLATFORM, await self._known_user_id(turn_context.activity))
+        person = turn_context.turn_state.get(_PERSON)
+        if person is None:  # unknown before the turn: the coach may have linked them by email just now
+            _, person = await self._sender(turn_context.activity)
         if person is None and lookup:
             email = await _member_email(turn_context)
-            person = await store.person_by_email(email) if email else None
+            person = await self.runtime.store.person_by_email(email) if email else None
         return person.id if person is not None and person.active else None
 
-    async def _remember(self, turn_context: TurnContext, lookup: bool = False) -> None:
-        """Store this conversation's reference: per person in personal chat, per channel in a team."""
+    async def _save_reference(self, address: str, reference: ConversationReference, person_id: int | None,
+                              *, always: bool = False) -> None:
+        stored = _reference_json(reference)
+        if not always and self._written.unchanged(address, stored, person_id):
+            return
+        await self.runtime.store.save_conversation_ref(PLATFORM, address, stored, person_id, self.runtime.clock.now())
+        self._written.wrote(address, stored, person_id)
+
+    async def _remember(self, turn_context: TurnContext, lookup: bool = False, *, always: bool = False) -> None:
+        """Store this conversation's reference: per person in personal chat, per channel in a team
+        (``always``: even when this process wrote the same one before)."""
         activity = turn_context.activity
         reference = TurnContext.get_conversation_reference(activity)
         reference.activity_id = None
         tenant = _tenant(activity)
-        now = self.runtime.clock.now()
         if _is_personal(activity):
             reference.conversation.tenant_id = tenant
             address = user_address(activity)
@@ -346,12 +484,12 @@ class TeamsBot(ActivityHandler):
             reference.user = None
             person_id = None
         if address:
-            await self.runtime.store.save_conversation_ref(PLATFORM, address, _reference_json(reference),
-                                                           person_id, now)
+            await self._save_reference(address, reference, person_id, always=always)
 
     async def _forget(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         address = user_address(activity) if _is_personal(activity) else channel_address(activity)
+        self._written.forget(address)
         removed = await self.runtime.store.delete_conversation_ref(PLATFORM, address)
         log.info("teams reference removed conversation=%s existed=%s", _conversation_id(activity), removed)
 
@@ -396,8 +534,7 @@ class TeamsBot(ActivityHandler):
         reference = ConversationReference(bot=activity.recipient, user=user, conversation=conversation,
                                           channel_id=activity.channel_id, service_url=activity.service_url)
         person_id = await self._person_id(turn_context, lookup=False)
-        await self.runtime.store.save_conversation_ref(PLATFORM, user_address(activity), _reference_json(reference),
-                                                       person_id, self.runtime.clock.now())
+        await self._save_reference(user_address(activity), reference, person_id)
 
 
 def _conversation_id(activity: Activity) -> str:
@@ -497,6 +634,11 @@ def mount_teams(app: web.Application, runtime: Runtime) -> str | None:
     adapter.on_turn_error = _on_turn_error
     endpoint = TeamsEndpoint(adapter, TeamsBot(runtime))
     app.router.add_post(ROUTE, endpoint.handle)
+
+    async def close(_: web.Application) -> None:
+        await close_adapter(adapter)
+
+    app.on_cleanup.append(close)
     if settings.anonymous:
         log.warning("!!! Teams: %s is mounted WITHOUT AUTHENTICATION (ROUNDS_TEAMS_ANONYMOUS=1). Anyone who can "
                     "reach this port can act as any user. Use it only for local testing. !!!", ROUTE)
@@ -517,6 +659,9 @@ class TeamsTransport:
 
     def pace_key(self, envelope: Envelope) -> str:
         return f"{PLATFORM}:{envelope.address}"
+
+    async def close(self) -> None:
+        await close_adapter(self.adapter)
 
     async def send(self, envelope: Envelope) -> SendResult:
         stored = await self.runtime.store.conversation_ref(PLATFORM, envelope.address)

@@ -22,6 +22,8 @@ class Call:
     activity_id: str | None
     body: dict[str, Any] | None
     status: int = 200
+    connection: int = 0
+    """Which TCP connection the call came on (numbered in order of first use; 0 unknown)."""
 
 
 @dataclass
@@ -52,6 +54,7 @@ class FakeBotConnector:
     _failures: list[_Failure] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
+    _connections: dict[Any, int] = field(default_factory=dict)
     url: str = ""
 
     # -- control -------------------------------------------------------------------------------------
@@ -69,6 +72,10 @@ class FakeBotConnector:
 
     def clear(self) -> None:
         self.calls.clear()
+
+    def open_connections(self) -> int:
+        """Client connections (keep-alive included) that are still open."""
+        return sum(1 for transport in self._connections if not transport.is_closing())
 
     # -- lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> str:
@@ -93,8 +100,10 @@ class FakeBotConnector:
     # -- handlers ----------------------------------------------------------------------------------------
     async def _record(self, request: web.Request) -> tuple[Call, web.Response | None]:
         body = await request.json() if request.can_read_body else None
+        connection = self._connections.setdefault(request.transport, len(self._connections) + 1) \
+            if request.transport is not None else 0
         call = Call(request.method, request.path, request.match_info.get("conversation", ""),
-                    request.match_info.get("activity"), body)
+                    request.match_info.get("activity"), body, connection=connection)
         self.calls.append(call)
         if self._failures:
             failure = self._failures.pop(0)

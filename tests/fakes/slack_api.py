@@ -30,6 +30,8 @@ class Call:
     response: dict[str, Any] = field(default_factory=dict)
     """What the fake answered (e.g. the ``ts`` of a posted message)."""
     at: float = field(default_factory=time.monotonic)
+    connection: int = 0
+    """Which TCP connection the call came on (numbered in order of first use; 0 unknown)."""
 
 
 @dataclass
@@ -55,6 +57,7 @@ class FakeSlackApi:
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Posted messages per channel, oldest first, as ``conversations.history`` returns them."""
     _changed: asyncio.Condition | None = None
+    _connections: dict[Any, int] = field(default_factory=dict)
 
     # -- control ------------------------------------------------------------------------------------
     @property
@@ -80,6 +83,16 @@ class FakeSlackApi:
         for _ in range(count):
             self._failures.append(_Failure(200 if error else status, retry_after if status == 429 else None,
                                            error, method))
+
+    def open_connections(self) -> int:
+        """Client connections (keep-alive included) that are still open."""
+        return sum(1 for transport in self._connections if not transport.is_closing())
+
+    def _connection(self, request: web.Request) -> int:
+        transport = request.transport
+        if transport is None:
+            return 0
+        return self._connections.setdefault(transport, len(self._connections) + 1)
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -166,7 +179,8 @@ class FakeSlackApi:
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
         failure = self._failure_for("response_url")
-        call = Call("response_url", body, path=request.match_info["name"], status=failure.status if failure else 200)
+        call = Call("response_url", body, path=request.match_info["name"], status=failure.status if failure else 200,
+                    connection=self._connection(request))
         await self._record(call)
         if failure:
             headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
@@ -184,7 +198,7 @@ class FakeSlackApi:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.pop("token", None)
         failure = self._failure_for(method)
         if failure is not None:
-            await self._record(Call(method, args, token, failure.status))
+            await self._record(Call(method, args, token, failure.status, connection=self._connection(request)))
             if failure.status == 0:
                 assert request.transport is not None
                 request.transport.close()
@@ -196,7 +210,7 @@ class FakeSlackApi:
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
             return web.Response(status=failure.status, text="upstream trouble", headers=headers)
         answer = self._answer(method, args)
-        await self._record(Call(method, args, token, response=answer))
+        await self._record(Call(method, args, token, response=answer, connection=self._connection(request)))
         return web.json_response(answer)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
