@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bench import procs, roster
+from bot.cli import tune_gc
 from bot.clock import FixedClock
 from bot.config import Config, QuietHours
 from bot.content import Content, load_content
@@ -49,7 +50,10 @@ def content() -> Content:
 
 
 def runtime(db: Path, now: datetime, config: Config | None = None) -> Runtime:
-    return Runtime.build(config or bench_config(), f"sqlite:///{db}", clock=FixedClock(now), content=content())
+    """The product's runtime on ``db``, with garbage collection tuned as ``rounds serve`` does after start-up."""
+    built = Runtime.build(config or bench_config(), f"sqlite:///{db}", clock=FixedClock(now), content=content())
+    tune_gc()
+    return built
 
 
 async def read_roster(rt: Runtime) -> float:

@@ -287,7 +287,7 @@ def _lean_log_records() -> None:
     logging.logMultiprocessing = False
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """Garbage collection for a long-running server, once start-up is done.
 
     ``gc.freeze()`` keeps what start-up built (libraries, content, templates, SQLAlchemy's caches:
@@ -311,7 +311,7 @@ def _run_server(runtime: Runtime, host: str, port: int, *, webchat: bool) -> int
         await runtime.store.check_migrated()
         await runtime.restore_clock()
         app = create_app(runtime, webchat=webchat)
-        _tune_gc()
+        tune_gc()
         return app
 
     try:
