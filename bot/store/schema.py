@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    Boolean, Column, Date, DateTime, ForeignKey, Integer, MetaData, String, Table, Text,
+    Boolean, Column, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
     TypeDecorator,
 )
 
@@ -172,6 +172,18 @@ outbox = Table(
     Column("message_id", String(200)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+)
+
+rate_budgets = Table(
+    "rate_budgets", metadata,
+    Column("key", String(300), primary_key=True),
+    # slack:chat.postMessage, slack:chat.postMessage:<channel>, slack:users.lookupByEmail, teams:app …
+    Column("per_second", Float, nullable=False),
+    Column("burst", Float, nullable=False),
+    Column("tat", Float, nullable=False),
+    # GCRA "theoretical arrival time", seconds since the epoch on the database's clock
+    Column("paused_until", Float),
+    # the end of the platform's latest Retry-After pause (same clock)
 )
 
 readiness_snapshots = Table(

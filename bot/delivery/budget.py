@@ -1,0 +1,94 @@
+"""Rate budgets: every platform limit the bot stays under, shared by whoever sends.
+
+A budget key names one limit: ``slack:chat.postMessage`` (the workspace),
+``slack:chat.postMessage:D123`` (one channel), ``slack:users.lookupByEmail``, ``teams:app``,
+``teams:conversation:<id>``, ``graph:…``. Before a call, take a token with :meth:`Budget.acquire`
+and sleep the seconds it answers (the token is yours: do not ask again). When the platform answers
+429 with Retry-After, :meth:`Budget.pause` the key: every caller of that key, on every instance,
+waits until the pause has passed.
+
+On PostgreSQL the budgets live in the database (:class:`bot.store.budgets.SqlBudget`) and all
+instances share them; on SQLite (one instance) they are kept in the process (:class:`LocalBudget`).
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Protocol
+
+from bot.store import Store
+from bot.store.budgets import BudgetState, Rate, SqlBudget
+
+__all__ = ["Budget", "BudgetState", "LocalBudget", "Rate", "SqlBudget", "budget_for"]
+
+
+class Budget(Protocol):
+    async def acquire(self, key: str, rate: Rate, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens of ``key`` (limited to ``rate``); returns the seconds to wait before using them."""
+        ...
+
+    async def pause(self, key: str, seconds: float) -> None:
+        """The platform said wait (429, Retry-After): no token of ``key`` for anyone before ``seconds`` from now."""
+        ...
+
+    async def state(self, prefix: str = "") -> list[BudgetState]:
+        """The budgets whose key starts with ``prefix``: rate, how far ahead they are booked, any pause."""
+        ...
+
+    async def forget_idle(self, idle_seconds: float = 3600.0) -> int:
+        """Drop budgets unused for ``idle_seconds`` (and not paused); returns how many."""
+        ...
+
+
+class LocalBudget:
+    """The same budgets in this process only (SQLite: one instance sends)."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._now = monotonic
+        self._buckets: dict[str, list[float]] = {}
+        """key → [per_second, burst, tat, paused_until]"""
+
+    async def acquire(self, key: str, rate: Rate, cost: float = 1.0) -> float:
+        return self.take(key, rate, cost)
+
+    def take(self, key: str, rate: Rate, cost: float = 1.0) -> float:
+        """:meth:`acquire` without the coroutine (the state changes before anything else runs)."""
+        now = self._now()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = [rate.per_second, rate.burst, now, 0.0]
+        bucket[0], bucket[1] = rate.per_second, rate.burst
+        start = max(bucket[2], now)
+        bucket[2] = start + cost / rate.per_second
+        if len(self._buckets) > 50_000:
+            self._forget(3600.0)
+        return max(0.0, start - rate.tolerance - now)
+
+    async def pause(self, key: str, seconds: float) -> None:
+        now = self._now()
+        until = now + max(0.0, seconds)
+        bucket = self._buckets.setdefault(key, [1.0, 1.0, now, 0.0])
+        bucket[2] = max(bucket[2], until + (bucket[1] - 1.0) / bucket[0])
+        bucket[3] = max(bucket[3], until)
+
+    async def state(self, prefix: str = "") -> list[BudgetState]:
+        now = self._now()
+        return [BudgetState(key, Rate(b[0], b[1]), max(0.0, b[2] - (b[1] - 1.0) / b[0] - now), max(0.0, b[3] - now))
+                for key, b in sorted(self._buckets.items()) if key.startswith(prefix)]
+
+    async def forget_idle(self, idle_seconds: float = 3600.0) -> int:
+        """Drop budgets nobody used for a while."""
+        return self._forget(idle_seconds)
+
+    def _forget(self, idle_seconds: float) -> int:
+        now = self._now()
+        idle = [k for k, b in self._buckets.items() if b[2] < now - idle_seconds and b[3] < now]
+        for key in idle:
+            del self._buckets[key]
+        return len(idle)
+
+
+def budget_for(store: Store) -> Budget:
+    """Shared through the database on PostgreSQL, in this process on SQLite."""
+    if store.engine.dialect.name == "postgresql":
+        return SqlBudget(store.engine)
+    return LocalBudget()

@@ -1,0 +1,110 @@
+"""Rate budgets shared by every instance through PostgreSQL: one row per budget key.
+
+Each row is a token bucket kept as GCRA (the "theoretical arrival time" ``tat``, in seconds of the
+database's clock): taking ``cost`` tokens moves ``tat`` on by ``cost / per_second`` and answers how
+long the caller must wait before using them. The whole step is one ``INSERT … ON CONFLICT DO
+UPDATE … RETURNING`` statement, so instances never race, and every instance reads the same clock
+(the database's), so their clocks need not agree. A pause (a 429 with Retry-After) moves ``tat``
+past the pause with the burst used up: nobody, on any instance, gets a token before it ends.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A budget: ``per_second`` on average, at most ``burst`` at once."""
+
+    per_second: float
+    burst: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.per_second <= 0 or self.burst < 1:
+            raise ValueError(f"a rate needs per_second > 0 and burst >= 1, not {self}")
+
+    @classmethod
+    def per_minute(cls, count: float, burst: float = 1.0) -> "Rate":
+        return cls(count / 60.0, burst)
+
+    @property
+    def tolerance(self) -> float:
+        """Seconds ``tat`` may run ahead of now before a caller waits (the burst)."""
+        return (self.burst - 1.0) / self.per_second
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    """One budget as ``rounds outbox`` shows it."""
+
+    key: str
+    rate: Rate
+    booked_seconds: float
+    """How far ahead the budget is already given out (a new caller waits about this long)."""
+    paused_seconds: float
+    """Seconds left of a platform's Retry-After pause; 0 when none is active."""
+
+
+_NOW = "extract(epoch from clock_timestamp())"
+
+_ACQUIRE = text(f"""
+INSERT INTO rate_budgets AS b (key, per_second, burst, tat, paused_until)
+VALUES (:key, CAST(:per_second AS float8), CAST(:burst AS float8), {_NOW} + CAST(:cost AS float8) / CAST(:per_second AS float8), NULL)
+ON CONFLICT (key) DO UPDATE
+   SET tat = greatest(b.tat, {_NOW}) + CAST(:cost AS float8) / CAST(:per_second AS float8),
+       per_second = CAST(:per_second AS float8), burst = CAST(:burst AS float8)
+RETURNING greatest(0.0, b.tat - CAST(:cost AS float8) / CAST(:per_second AS float8) - (CAST(:burst AS float8) - 1.0) / CAST(:per_second AS float8) - {_NOW})
+""")
+
+_PAUSE = text(f"""
+INSERT INTO rate_budgets AS b (key, per_second, burst, tat, paused_until)
+VALUES (:key, 1.0, 1.0, {_NOW} + CAST(:seconds AS float8), {_NOW} + CAST(:seconds AS float8))
+ON CONFLICT (key) DO UPDATE
+   SET tat = greatest(b.tat, {_NOW} + CAST(:seconds AS float8) + (b.burst - 1.0) / b.per_second),
+       paused_until = greatest(coalesce(b.paused_until, 0.0), {_NOW} + CAST(:seconds AS float8))
+""")
+
+_STATE = text(f"""
+SELECT key, per_second, burst, greatest(0.0, tat - (burst - 1.0) / per_second - {_NOW}),
+       greatest(0.0, coalesce(paused_until, 0.0) - {_NOW})
+  FROM rate_budgets WHERE key LIKE :prefix ORDER BY key
+""")
+
+_FORGET = text(f"DELETE FROM rate_budgets WHERE tat < {_NOW} - CAST(:idle AS float8) AND coalesce(paused_until, 0.0) < {_NOW}")
+
+
+class SqlBudget:
+    """Budgets in the ``rate_budgets`` table (PostgreSQL; several instances share them)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        if engine.dialect.name != "postgresql":
+            raise ValueError("shared budgets need PostgreSQL; use the in-process budget on SQLite")
+        self.engine = engine
+
+    async def acquire(self, key: str, rate: Rate, cost: float = 1.0) -> float:
+        async with self.engine.begin() as conn:
+            wait = (await conn.execute(_ACQUIRE, dict(key=key, per_second=rate.per_second, burst=rate.burst,
+                                                      cost=float(cost)))).scalar_one()
+        return float(wait)
+
+    async def pause(self, key: str, seconds: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(_PAUSE, dict(key=key, seconds=max(0.0, float(seconds))))
+
+    async def state(self, prefix: str = "") -> list[BudgetState]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(_STATE, dict(prefix=_like(prefix)))).all()
+        return [BudgetState(key, Rate(per_second, burst), float(booked), float(paused))
+                for key, per_second, burst, booked, paused in rows]
+
+    async def forget_idle(self, idle_seconds: float = 3600.0) -> int:
+        """Drop budgets nobody used for a while (one per Slack channel adds up)."""
+        async with self.engine.begin() as conn:
+            return (await conn.execute(_FORGET, dict(idle=float(idle_seconds)))).rowcount
+
+
+def _like(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
