@@ -31,14 +31,16 @@ from typing import Any, Awaitable, Callable, Coroutine
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.charts import add_chart_route, chart_url
+from bot.channels.http_guard import Rejected, check_slack, log_rejected
 from bot.channels.slack_client import SlackHttp, SlackSettings, error_code, interactive_client
 from bot.channels.slack_identity import SlackDirectory, SlackUser
 from bot.channels.slack_modals import (
@@ -132,8 +134,16 @@ class SlackChannel:
 
     # -- HTTP --------------------------------------------------------------------------------
     async def handle_http(self, request: web.Request) -> web.Response:
-        """``POST /slack/events``: Bolt verifies the signature (401 when bad or stale) and dispatches."""
-        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        """``POST /slack/events``: :func:`~bot.channels.http_guard.check_slack` answers unsigned, stale and
+        malformed requests (401/400/413, one short log line); Bolt dispatches the rest."""
+        try:
+            checked = await check_slack(request, self.signing_secret)
+        except Rejected as rejected:
+            log_rejected("slack", request, rejected)
+            return rejected.response()
+        bolt_request = AsyncBoltRequest(body=checked.body, query=request.query_string,
+                                        headers=request.headers)  # type: ignore[arg-type]
+        response = await self.bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
     # -- middleware ----------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from botframework.connector.auth import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from bot.channels.http_guard import Rejected, json_object, log_rejected, read_body, utf8
 from bot.channels.teams_render import (
     invoke_card_response, invoke_error_response, invoke_message_response, message_payload,
 )
@@ -576,6 +577,40 @@ async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         log.warning("teams apology failed conversation=%s error=%s", _conversation_id(activity), type(exc).__name__)
 
 
+def activity_of(body: dict[str, Any]) -> Activity:
+    """A Bot Framework activity with what every turn reads: a type, a conversation id, a sender id and a
+    service URL (strings), as Teams always sends; raises :class:`Rejected` (400) otherwise."""
+    bad = Rejected(400, "the body is not a Bot Framework activity")
+    try:
+        activity = Activity().deserialize(body)
+    except Exception:  # msrest raises its own DeserializationError and plain TypeErrors on wrong shapes
+        raise bad from None
+    if not _text(activity.type) or not _text(activity.service_url) or activity.conversation is None \
+            or not _text(activity.conversation.id) or activity.from_property is None \
+            or not _text(activity.from_property.id) or not isinstance(activity.channel_id, (str, type(None))):
+        raise bad
+    if not activity.service_url.startswith(("https://", "http://")):
+        raise bad
+    for field in (activity.text, activity.name, activity.action, activity.locale, activity.conversation.tenant_id,
+                  activity.conversation.conversation_type, activity.local_timezone):
+        if field is not None and not isinstance(field, str):
+            raise bad
+    data = activity.channel_data
+    if data is not None and (not isinstance(data, dict) or not all(
+            isinstance(data.get(key), (dict, type(None))) and isinstance((data.get(key) or {}).get("id"), (str, type(None)))
+            for key in ("tenant", "team", "channel"))):
+        raise bad
+    for mention in _mentions(activity):
+        if not isinstance(mention.get("mentioned"), (dict, type(None))) or \
+                not isinstance(mention.get("text"), (str, type(None))):
+            raise bad
+    return activity
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
 # -- HTTP endpoint --------------------------------------------------------------------------------------
 class TeamsEndpoint:
     """``POST /api/messages``: authenticate, run the turn, answer with the invoke response ourselves.
@@ -591,15 +626,11 @@ class TeamsEndpoint:
     async def handle(self, request: web.Request) -> web.Response:
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "send the activity as application/json"}, status=415)
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return web.json_response({"error": "activity too large"}, status=413)
         try:
-            body = json.loads(await request.text())
-            activity = Activity().deserialize(body) if isinstance(body, dict) else None
-        except (ValueError, UnicodeDecodeError, TypeError, AttributeError):
-            activity = None
-        if activity is None or not activity.type:
-            return web.json_response({"error": "the body is not a Bot Framework activity"}, status=400)
+            activity = activity_of(json_object(utf8(await read_body(request, MAX_BODY_BYTES))))
+        except Rejected as rejected:
+            log_rejected("teams", request, rejected)
+            return rejected.response()
         auth_header = request.headers.get("Authorization", "")
         try:
             authenticated = await self.adapter.bot_framework_authentication.authenticate_request(activity, auth_header)
