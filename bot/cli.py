@@ -4,14 +4,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import ipaddress
 import logging
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from aiohttp import web
 
+from bot import logsafety
 from bot.config import EXAMPLE_CONFIG, Config, ConfigError, config_path, load_config
 from bot.content import check_content
 from bot.runtime import DEMO_DATABASE, Runtime, database_url_from_env
@@ -23,6 +26,10 @@ GC_YOUNG_THRESHOLD = 10_000
 log = logging.getLogger("rounds")
 
 
+class DatabaseUnavailable(Exception):
+    """The database could not be reached at start-up (exit code 1, one clear message)."""
+
+
 class UsageError(Exception):
     """Bad usage, configuration or content: one clear message, exit code 2."""
 
@@ -30,8 +37,11 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        logsafety.configure(logsafety.level_from(os.environ.get("ROUNDS_LOG_LEVEL")))
+    except ValueError as exc:
+        print(f"rounds: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return args.run(args)
     except (UsageError, ConfigError, ContentError, NotMigrated) as exc:
@@ -253,7 +263,25 @@ def _teams_package(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     runtime = Runtime.build(_config(args), database_url_from_env())
-    return _run_server(runtime, args.host, args.port, webchat=args.webchat)
+    token = None
+    if args.webchat:
+        token = secrets.token_urlsafe(24)
+        log.warning("the local chat is on (--webchat): whoever has its address can act as any physician or "
+                    "admin; it needs the token printed at start-up, keep that address private")
+        print(f"Social Rounds local chat: open {_chat_url(args.host, args.port)}/?token={token}", flush=True)
+    return _run_server(runtime, args.host, args.port, webchat=args.webchat, webchat_token=token)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _chat_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -268,8 +296,13 @@ def _demo(args: argparse.Namespace) -> int:
             log.info("seeded the demo hospital")
 
     asyncio.run(prepare())
-    print(f"Social Rounds demo: open http://{args.host}:{args.port}/ in your browser (Ctrl+C to stop)", flush=True)
-    return _run_server(runtime, args.host, args.port, webchat=True)
+    token = None if _loopback(args.host) else secrets.token_urlsafe(24)
+    if token:
+        log.warning("the demo listens on %s, beyond this machine: the local chat needs the token in the address "
+                    "below", args.host)
+    address = f"{_chat_url(args.host, args.port)}/" + (f"?token={token}" if token else "")
+    print(f"Social Rounds demo: open {address} in your browser (Ctrl+C to stop)", flush=True)
+    return _run_server(runtime, args.host, args.port, webchat=True, webchat_token=token)
 
 
 def _access_log() -> logging.Logger | None:
@@ -302,21 +335,29 @@ def tune_gc() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
-def _run_server(runtime: Runtime, host: str, port: int, *, webchat: bool) -> int:
+def _run_server(runtime: Runtime, host: str, port: int, *, webchat: bool, webchat_token: str | None = None) -> int:
     from bot.server import create_app
 
     _lean_log_records()
 
     async def app_factory() -> web.Application:
-        await runtime.store.check_migrated()
-        await runtime.restore_clock()
-        app = create_app(runtime, webchat=webchat)
+        try:
+            await runtime.store.check_migrated()
+            await runtime.restore_clock()
+        except NotMigrated:
+            raise
+        except Exception as exc:  # refused, unreachable, bad credentials: the database's fault, not the port's
+            raise DatabaseUnavailable(f"cannot reach the database: {type(exc).__name__}: {exc}") from None
+        app = create_app(runtime, webchat=webchat, webchat_token=webchat_token)
         tune_gc()
         return app
 
     try:
         web.run_app(app_factory(), host=host, port=port, print=None, shutdown_timeout=10,
                     handle_signals=True, access_log=_access_log())
+    except DatabaseUnavailable as exc:
+        print(f"rounds: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except OSError as exc:
         print(f"rounds: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return EXIT_FAILURE

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TextIO
 
+from bot import csvsafe
 from bot.config import Config
 from bot.core.handles import InvalidHandle, normalize_handle
 from bot.core.readiness import assess
@@ -440,7 +441,7 @@ def _yes_no(value: bool) -> str:
 
 def write_export(rows: Iterable[dict[str, str | int]], out: TextIO) -> int:
     """Write the readiness CSV; the number of physicians written."""
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
+    writer = csvsafe.DictWriter(out, EXPORT_COLUMNS)
     writer.writeheader()
     count = 0
     for record in rows:

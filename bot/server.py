@@ -17,6 +17,7 @@ from bot.delivery.transport import Transport
 from bot.delivery.web import WebTransport
 from bot.messages import Incoming, Reply
 from bot.runtime import Runtime
+from bot.store import NotMigrated
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -69,14 +70,19 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         await runtime.store.ping()
         await runtime.store.check_migrated()
-    except Exception as exc:  # any database failure means "not ready", with the reason
+    except NotMigrated as exc:  # the operator's next step, no address in it
         log.warning("not ready: %s", exc)
         return web.json_response({"status": "unavailable", "reason": str(exc)}, status=503)
+    except Exception as exc:  # host, port and database name stay in the log, not in a public answer
+        log.warning("not ready: database unavailable: %s: %s", type(exc).__name__, exc)
+        return web.json_response({"status": "unavailable", "reason": "database unavailable"}, status=503)
     return web.json_response({"status": "ready"})
 
 
-def create_app(runtime: Runtime, *, webchat: bool, background: bool = True) -> web.Application:
-    """The whole product on one aiohttp app; ``background`` runs the scheduler and sender."""
+def create_app(runtime: Runtime, *, webchat: bool, background: bool = True,
+               webchat_token: str | None = None) -> web.Application:
+    """The whole product on one aiohttp app; ``background`` runs the scheduler and sender;
+    ``webchat_token``: the local chat answers only requests that carry it."""
     app = web.Application(client_max_size=1024 * 1024)
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
@@ -109,7 +115,7 @@ def create_app(runtime: Runtime, *, webchat: bool, background: bool = True) -> w
     mounted = {"Slack": mount_slack(app, runtime, slack_http), "Teams": mount_teams(app, runtime)}
     log.info("platforms: %s", "; ".join(line or f"{name}: not configured" for name, line in mounted.items()))
     if webchat:
-        add_webchat_routes(app, WebChatBridge(runtime, delivery), clock_control=runtime.demo)
+        add_webchat_routes(app, WebChatBridge(runtime, delivery), clock_control=runtime.demo, token=webchat_token)
 
     async def start_delivery(_: web.Application) -> None:
         if background:

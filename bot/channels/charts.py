@@ -1,13 +1,15 @@
 """Chart images for platforms that show an image only from a URL (Slack): signed links and the route.
 
-A link carries an HMAC of the file name keyed by the Slack signing secret, so only links the bot
-handed out work. The image is drawn again from stored numbers when fetched; nothing is kept on disk.
+A link carries an expiry instant and an HMAC of the file name and that instant keyed by the Slack
+signing secret, so only links the bot handed out work, and only for :data:`LINK_LIFETIME_SECONDS`. The image is drawn again from stored numbers when fetched; nothing is kept on disk.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import re
+import time
+from datetime import date
 from collections import OrderedDict
 
 from aiohttp import web
@@ -18,17 +20,33 @@ from bot.runtime import Runtime
 CHART_PATH = "/charts/{name}"
 _DIGEST = re.compile(r"digest-(\d{4}-W\d{2})\.png")
 CACHE_SIZE = 16
+LINK_LIFETIME_SECONDS = 30 * 24 * 3600
+"""A digest is read in the week it is posted; a month later its link no longer answers."""
+_EXPIRES = re.compile(r"[0-9]{1,12}")
 
 
-def _signature(secret: str, name: str) -> str:
-    return hmac.new(secret.encode(), name.encode(), hashlib.sha256).hexdigest()[:32]
+def _signature(secret: str, name: str, expires: str) -> str:
+    return hmac.new(secret.encode(), f"{name}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def chart_url(public_url: str, secret: str, image: Image) -> str | None:
-    """The signed address of ``image`` under ``public_url``; None when either is unset."""
+def chart_url(public_url: str, secret: str, image: Image, now: float | None = None) -> str | None:
+    """The signed address of ``image`` under ``public_url``, valid for :data:`LINK_LIFETIME_SECONDS` from
+    ``now`` (wall-clock seconds); None when either is unset."""
     if not public_url or not secret or not _DIGEST.fullmatch(image.name):
         return None
-    return f"{public_url.rstrip('/')}/charts/{image.name}?sig={_signature(secret, image.name)}"
+    expires = str(int((time.time() if now is None else now) + LINK_LIFETIME_SECONDS))
+    return (f"{public_url.rstrip('/')}/charts/{image.name}?sig={_signature(secret, image.name, expires)}"
+            f"&exp={expires}")
+
+
+def _iso_week(week: str) -> bool:
+    """Whether ``YYYY-Www`` is a week that exists (W53 only in long years; never W00 or W99)."""
+    year, number = int(week[:4]), int(week[6:])
+    try:
+        date.fromisocalendar(year, number, 1)
+    except ValueError:
+        return False
+    return True
 
 
 def add_chart_route(app: web.Application, runtime: Runtime, secret: str) -> None:
@@ -37,8 +55,13 @@ def add_chart_route(app: web.Application, runtime: Runtime, secret: str) -> None
     async def chart(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         match = _DIGEST.fullmatch(name)
-        given = request.query.get("sig", "")
-        if match is None or not hmac.compare_digest(given, _signature(secret, name)):
+        given, expires = request.query.get("sig", ""), request.query.get("exp", "")
+        if match is None or not _EXPIRES.fullmatch(expires) or \
+                not hmac.compare_digest(given.encode(), _signature(secret, name, expires).encode()):
+            raise web.HTTPNotFound()
+        if int(expires) < time.time():
+            raise web.HTTPGone(text="this chart link has expired")
+        if not _iso_week(match.group(1)):
             raise web.HTTPNotFound()
         if name not in cache:
             reply = await runtime.coach.digest_reply(runtime.clock.now(), match.group(1))

@@ -153,7 +153,12 @@ class SlackChannel:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
             now = self.runtime.clock.now()
-            if not await self.runtime.store.claim_event(f"slack:{event_id}", now):
+            try:
+                claimed = await self.runtime.store.claim_event(f"slack:{event_id}", now)
+            except Exception as exc:  # database outage: answer the event (the turn apologises) rather than 500
+                log.warning("slack event dedup unavailable event=%s error=%s", event_id, type(exc).__name__)
+                return await next()
+            if not claimed:
                 retry = (req.headers.get("x-slack-retry-num") or ["-"])[0]
                 log.info("slack duplicate event=%s retry=%s", event_id, retry)
                 return BoltResponse(status=200, body="")
@@ -273,12 +278,16 @@ class SlackChannel:
             who = await self.directory.user(where.user_id)  # a Slack API call at most hourly: not in the gate
             async with self._coach_gate:
                 refresh = where.home or not (reads_only(text) if not actions else all(map(action_reads_only, actions)))
-                if not refresh:  # a read-only command still links a new person or stores a new time zone
-                    refresh = await self._identity_changes(who)
                 replies: list[Reply] = []
-                for action in actions or ():
+                try:
+                    if not refresh:  # a read-only command still links a new person or stores a new time zone
+                        refresh = await self._identity_changes(who)
+                except Exception as exc:  # the database is down: the person still gets the apology
+                    _log_failure("turn", who.id, exc)
+                    replies, refresh = [FAILURE], False
+                for action in () if replies else actions or ():
                     replies.extend(await self._coach(who, action=action, where=where))
-                if not actions:
+                if not actions and not replies:
                     replies = await self._coach(who, text=text, where=where)
             await self._finish(where, replies, refresh_home=refresh)
 

@@ -69,6 +69,10 @@ MAX_FORM_VALUES = 40
 MAX_VALUE_CHARS = 5000
 MAX_BODY_BYTES = 256 * 1024
 MAX_CONNECTORS = 64
+CONNECTOR_TIMEOUT_SECONDS = 5
+"""Each call to the Bot Connector (a reply, a member lookup, a proactive send) gives up after this."""
+TURN_DEADLINE_SECONDS = 12
+"""An activity is answered within this, whatever its outbound calls do (Teams waits about 15 s)."""
 """Bot Connector clients kept per adapter (one per app id, service URL and audience; Teams uses a few)."""
 MAX_REMEMBERED_REFERENCES = 20_000
 """Conversation references whose last write this process remembers (a hash and a person id each)."""
@@ -174,6 +178,7 @@ class ReusingAuthentication(ConfigurationBotFrameworkAuthentication):
         client = self._connectors.get(key)
         if client is None:
             client = await factory.create(service_url, audience)
+            client.config.connection.timeout = CONNECTOR_TIMEOUT_SECONDS
             if len(self._connectors) < MAX_CONNECTORS:  # beyond that (never in Teams), one per call as before
                 client = self._connectors.setdefault(key, client)
         return client
@@ -639,7 +644,12 @@ class TeamsEndpoint:
                         type(exc).__name__)
             return web.json_response({"error": "unauthorized"}, status=401)
         try:
-            invoke_response = await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
+            invoke_response = await asyncio.wait_for(
+                self.adapter.process_activity(authenticated, activity, self.bot.on_turn), TURN_DEADLINE_SECONDS)
+        except asyncio.TimeoutError:  # the Bot Connector did not answer in time; answered so Teams does not resend
+            log.warning("teams turn timed out type=%s conversation=%s after=%ss", activity.type,
+                        _conversation_id(activity), TURN_DEADLINE_SECONDS)
+            return web.Response(status=200)
         except Exception as exc:  # a failure after authentication; on_turn_error has logged the turn
             log.error("teams activity failed type=%s conversation=%s error=%s", activity.type,
                       _conversation_id(activity), type(exc).__name__)

@@ -7,6 +7,7 @@ Logs carry persona ids and action ids, never message text.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
 import re
@@ -14,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Awaitable, Callable, Literal, Protocol
 
 from aiohttp import web
 
@@ -179,17 +180,65 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
 
 
 def add_webchat_routes(
-    app: web.Application, backend: WebChatBackend, *, clock_control: bool = True
+    app: web.Application, backend: WebChatBackend, *, clock_control: bool = True, token: str | None = None
 ) -> None:
-    """Mount the page (``/``), its assets (``/static/``) and the ``/chat/api/`` routes."""
+    """Mount the page (``/``), its assets (``/static/``) and the ``/chat/api/`` routes; with ``token``,
+    the page and every API call need it (see :class:`_TokenGate`)."""
     chat = _WebChat(backend, clock_control)
-    app.router.add_get("/", chat.page)
+    gate = _TokenGate(token) if token else None
+
+    def guarded(handler: Handler) -> Handler:
+        return gate.wrap(handler) if gate else handler
+
+    app.router.add_get("/", gate.page(chat.page) if gate else chat.page)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
-    app.router.add_get("/chat/api/personas", chat.personas)
-    app.router.add_post("/chat/api/message", chat.message)
-    app.router.add_get("/chat/api/clock", chat.clock)
-    app.router.add_post("/chat/api/clock", chat.advance)
-    app.router.add_get("/chat/api/inbox", chat.inbox)
+    app.router.add_get("/chat/api/personas", guarded(chat.personas))
+    app.router.add_post("/chat/api/message", guarded(chat.message))
+    app.router.add_get("/chat/api/clock", guarded(chat.clock))
+    app.router.add_post("/chat/api/clock", guarded(chat.advance))
+    app.router.add_get("/chat/api/inbox", guarded(chat.inbox))
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+TOKEN_COOKIE = "rounds_chat"
+
+
+class _TokenGate:
+    """The local chat behind a secret: the address printed at start-up carries it (``/?token=…``); the
+    page then keeps it in an HttpOnly, same-site cookie that every API call carries. Scripts and API
+    clients may send ``Authorization: Bearer <token>`` instead."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def allowed(self, request: web.Request) -> bool:
+        given = request.cookies.get(TOKEN_COOKIE) or ""
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            given = header[len("Bearer "):]
+        return hmac.compare_digest(given.encode(), self.token.encode())
+
+    def wrap(self, handler: Handler) -> Handler:
+        async def checked(request: web.Request) -> web.StreamResponse:
+            if not self.allowed(request):
+                log.warning("web chat: request without the chat token rejected path=%s", request.path)
+                raise _error(web.HTTPUnauthorized, "open the local chat with the address printed at start-up")
+            return await handler(request)
+        return checked
+
+    def page(self, handler: Handler) -> Handler:
+        async def page(request: web.Request) -> web.StreamResponse:
+            given = request.query.get("token")
+            if given is not None and hmac.compare_digest(given.encode(), self.token.encode()):
+                response = web.HTTPFound("/")  # the token leaves the address bar and the history
+                response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="Strict", path="/")
+                raise response
+            if not self.allowed(request):
+                log.warning("web chat: page requested without the chat token")
+                return web.Response(status=401, text="Open the local chat with the address printed when the "
+                                                     "server started (it carries the access token).\n")
+            return await handler(request)
+        return page
 
 
 def _error(status: type[web.HTTPException], message: str) -> web.HTTPException:

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 PAGE = 1000
 """Physicians planned per batch (one set of queries, one outbox insert); the event loop runs between."""
 POLICY_SETTING = "scheduler.policy"
+MAX_PLATFORM_SETS = 8
+"""Platform sets remembered under one policy (there are only so many combinations of platforms)."""
 
 
 class Scheduler:
@@ -49,9 +51,10 @@ class Scheduler:
 
     async def tick(self, now: datetime) -> int:
         """Plan everything due at ``now``; returns how many new messages entered the outbox."""
-        if await self.store.get_setting(POLICY_SETTING) != self.policy:
+        stored = await self.store.get_setting(POLICY_SETTING)
+        if self.policy not in (stored or "").split(","):
             replanned = await self.store.replan_everyone()
-            await self.store.set_setting(POLICY_SETTING, self.policy)
+            await self.store.set_setting(POLICY_SETTING, _policies_after(stored, self.policy, self.shared_policy))
             log.info("reminder settings or content changed: planning all %d physicians again", replanned)
         added = planned = checked = 0
         after = 0
@@ -110,13 +113,20 @@ class Scheduler:
         )
 
     def _policy_fingerprint(self) -> str:
-        """What planning reads besides each physician's own state. When it differs from the one
-        stored (new settings or content), every physician is planned again."""
+        """What planning reads besides each physician's own state: ``<shared>.<platforms>``. When this
+        instance's is not among those stored (new settings or content, or a platform set not planned
+        for yet), every physician is planned again.
+
+        Instances sharing a database may deliver on different platforms (one Slack only, one Slack and
+        Teams). Each platform set seen under the same settings and content is remembered beside the
+        others, so such instances do not take turns planning everyone on every tick."""
         c = self.content
         lessons = [lesson.id for lesson in c.curriculum.learning_order]
-        parts = (self.cadence, self.config.quiet_hours, self.config.zone.key, self.platforms, self.demo, lessons,
+        parts = (self.cadence, self.config.quiet_hours, self.config.zone.key, self.demo, lessons,
                  [(phase.id, phase.offset_days) for phase in c.camp_phases], sorted(self.profile_ids))
-        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+        self.shared_policy = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+        platforms = hashlib.sha256(repr(self.platforms).encode()).hexdigest()[:8]
+        return f"{self.shared_policy}.{platforms}"
 
     async def _digest(self, now: datetime) -> list[NewMessage]:
         """This week's digest to the marketing channels and each marketing manager, once it is due."""
@@ -171,6 +181,12 @@ class Scheduler:
                 pass
         return self.config.zone
 
+
+
+def _policies_after(stored: str | None, policy: str, shared: str) -> str:
+    """The stored fingerprints plus ``policy``, keeping only those of the same settings and content."""
+    kept = [p for p in (stored or "").split(",") if p.startswith(shared + ".")]
+    return ",".join(kept[-(MAX_PLATFORM_SETS - 1):] + [policy])
 
 
 def _clock(value: str | None) -> time | None:
