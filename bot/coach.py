@@ -34,7 +34,7 @@ from bot.core.snapshot import (
 from bot.core.tweetcamp import all_items, describe_offset, timeline
 from bot.preflight_rules import preflight_reply
 from bot.messages import (
-    Button, Checklist, ChecklistItem, Form, FormField, Image, Incoming, Progress, Reply, Table,
+    Button, Checklist, ChecklistItem, Form, FormField, Image, Incoming, Progress, Reply, Table, inert,
 )
 from bot.store import Person, Store
 
@@ -92,7 +92,8 @@ class Coach:
                 return await self._action(caller, incoming.action, incoming.values)
             return await self._command(caller, parse(incoming.text or ""))
         except BadArguments as exc:
-            return [Reply(kind="error", text=str(exc), title="Let's try that again", body=str(exc))]
+            message = inert(str(exc))  # it may quote what the person typed
+            return [Reply(kind="error", text=message, title="Let's try that again", body=message)]
 
     async def home(self, incoming: Incoming) -> list[Reply]:
         """Everything a personal home screen shows (Slack App Home, Teams welcome card)."""
@@ -383,7 +384,8 @@ class Coach:
             replies = await self._add_meeting(caller, meeting_form_arguments(values))
         except BadArguments as exc:
             error = self._meeting_form(values, replace_original=True)
-            return [replace(error, kind="error", title="Let's try that again", text=str(exc), body=str(exc))]
+            message = inert(str(exc))
+            return [replace(error, kind="error", title="Let's try that again", text=message, body=message)]
         return [replace(replies[0], replace_original=True), *replies[1:]]
 
     async def _meetings_reply(self, caller: Caller, replace_original: bool = False) -> Reply:
@@ -449,7 +451,7 @@ class Coach:
             ChecklistItem(item.id, item.title, item.id in done, f"camp:{meeting.id}:{item.id}", item.detail,
                           due=f"{describe_offset(e.phase.offset_days)} ({_date(e.due_on)})")
             for e in entries for item in e.phase.items)
-        checklist = Checklist(f"Tweet Camp: {meeting.name}", items)
+        checklist = Checklist(f"Tweet Camp: {inert(meeting.name)}", items)
         return self._from(rendered, "camp", checklist=checklist, replace_original=replace_original)
 
     async def _toggle_camp(self, caller: Caller, meeting_id: str, item_id: str) -> list[Reply]:
@@ -572,7 +574,7 @@ class Coach:
                 departments = sorted({row.department for row in rows})
                 raise BadArguments(f"No department called “{command.rest}”. Departments: {', '.join(departments)}.")
             table = Table(("Physician", "X handle", "Score", "Stage", "Next step"), tuple(
-                (row.name, f"@{row.x_handle}" if row.x_handle else "—", str(r.score),
+                (inert(row.name), f"@{row.x_handle}" if row.x_handle else "—", str(r.score),
                  r.reached.label if r.reached else "Getting started",
                  r.next_step.todo if r.next_step else "All done")
                 for row, r in members))
@@ -581,7 +583,7 @@ class Coach:
         report = hospital_report(self.config.hospital_name, rows)
         table = Table(("Department", "Physicians", "Profile", "Follow us", "Followed back", "Core lessons",
                        "Meeting ready", "Avg score"), tuple(
-            (a.label, str(a.physicians), f"{a.pct(a.with_profile)}%", f"{a.pct(a.following)}%",
+            (inert(a.label), str(a.physicians), f"{a.pct(a.with_profile)}%", f"{a.pct(a.following)}%",
              f"{a.pct(a.followed_back)}%", f"{a.pct(a.core_lessons_done)}%",
              f"{a.camp_done}/{a.camp_registered}", str(a.average_score))
             for a in (*report.departments, report.overall)))
@@ -657,7 +659,7 @@ class Coach:
                 return None
             rendered = self.content.render("reminder_camp", meeting=meeting, phase=phase,
                                            when=describe_offset(phase.offset_days))
-            checklist = Checklist(f"{phase.title}: {meeting.name}", tuple(
+            checklist = Checklist(f"{phase.title}: {inert(meeting.name)}", tuple(
                 ChecklistItem(item.id, item.title, item.id in done, f"camp:{meeting.id}:{item.id}", item.detail)
                 for item in phase.items))
             return self._from(rendered, "reminder", checklist=checklist,
@@ -676,7 +678,7 @@ class Coach:
                                      if e.meeting.id == meeting.id)) for s in snapshots),
                            key=lambda pair: pair[0].name.lower())
         attendance = meeting_readiness((e for _, e in attendees), [meeting], total, today)[0]
-        rows = [(s.name, s.department, f"@{s.x_handle}" if s.x_handle else "—", f"{e.done}/{total}",
+        rows = [(inert(s.name), inert(s.department), f"@{s.x_handle}" if s.x_handle else "—", f"{e.done}/{total}",
                  "ready" if e.done >= total else "in progress") for s, e in attendees]
         rendered = self.content.render("report_meeting", meeting=meeting, attendance=attendance, today=_date(today))
         table = Table(("Physician", "Department", "X handle", "Tweet Camp", "Status"), tuple(rows)) if rows else None
@@ -687,7 +689,8 @@ class Coach:
         rendered = self.content.render("followback", rows=rows, hospital=self._hospital())
         buttons = tuple(Button(f"Followed back @{r.x_handle}", f"followback:{r.physician_id}") for r in rows[:20])
         table = Table(("Physician", "Department", "X handle"), tuple(
-            (r.name, r.department, f"[@{r.x_handle}](https://x.com/{r.x_handle})") for r in rows)) if rows else None
+            (inert(r.name), inert(r.department), f"[@{r.x_handle}](https://x.com/{r.x_handle})") for r in rows)) \
+            if rows else None
         return [self._from(rendered, "report", table=table, buttons=buttons)]
 
     async def _mark_followed_back(self, caller: Caller, person_id: str) -> list[Reply]:
@@ -713,7 +716,7 @@ class Coach:
         rendered = self.content.render("roster", active=len(active), inactive=len(physicians) - len(active),
                                        departments=sorted(departments.items()), unreachable=unreachable)
         table = Table(("Physician", "Why messages fail", "Since"), tuple(
-            (name, error, _date(when.date())) for _, name, error, when in unreachable)) if unreachable else None
+            (inert(name), error, _date(when.date())) for _, name, error, when in unreachable)) if unreachable else None
         return [self._from(rendered, "report", table=table)]
 
     # -- the weekly digest -----------------------------------------------------------------------------
@@ -743,7 +746,7 @@ class Coach:
         digest = await self.build_digest(now, week)
         rendered = self.content.render("digest", digest=digest, hospital=self._hospital())
         table = Table(("Department", "Physicians", "Profile", "Follow us", "Core lessons", "Avg score", "Change"), tuple(
-            (d.current.label, str(d.current.physicians), f"{d.current.pct(d.current.with_profile)}%",
+            (inert(d.current.label), str(d.current.physicians), f"{d.current.pct(d.current.with_profile)}%",
              f"{d.current.pct(d.current.following)}%", f"{d.current.pct(d.current.core_lessons_done)}%",
              str(d.current.average_score), _signed(d.change)) for d in digest.departments))
         image = Image(trend_png(digest.history, f"Readiness at {self.config.hospital_name}, by week"),

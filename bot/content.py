@@ -17,6 +17,7 @@ from bot.core.models import (
     CampItem, CampPhase, CatalogMeeting, Curriculum, Lesson, ProfileItem, Quiz, Source, Track,
 )
 from bot.core.preflight import PreflightRules
+from bot.messages import inert
 from bot.preflight_rules import load_preflight_rules
 from bot.yamlsrc import ContentError, Fields, LocatedList, load_yaml
 
@@ -293,11 +294,18 @@ def _unique(path: Path, doc: Fields, key: str, ids: list[str]) -> None:
             raise ContentError(path, line, f"{key}: id {value!r} is used twice")
 
 
+def _interpolated(value: Any) -> Any:
+    """Every ``{{ value }}`` in a template: text is made :func:`~bot.messages.inert`, so a name, a meeting
+    or anything a person typed can never become a link; the links a template writes itself stay links."""
+    return inert(value) if isinstance(value, str) else value
+
+
 def _load_templates(root: Path) -> jinja2.Environment:
     folder = root / "templates"
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined,
         autoescape=False, keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True,
+        finalize=_interpolated,
     )
     env.filters["pct"] = lambda count, of: f"{round(100 * count / of) if of else 0}%"
     for name, allowed in TEMPLATES.items():

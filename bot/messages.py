@@ -147,3 +147,20 @@ class Reply:
     image: Image | None = None
     form: Form | None = None
     """Inputs the person fills in and submits (an admin's add-a-meeting form, or the same form with an error)."""
+
+
+INERT_BREAK = "\u200b"
+"""A zero-width space: invisible on every platform, and it keeps ``](`` and ``]:`` from touching."""
+
+
+def inert(text: str) -> str:
+    """Text someone typed (or a roster brought), made inert inside a reply's Markdown.
+
+    Replies are the project's Markdown subset, and each renderer turns ``[label](url)`` into a live
+    link: Slack's ``<url|label>``, an Adaptive Card's Markdown, the local chat's ``<a>``. Text that came
+    from a person must never become such a link (``meetings join [Click](https://evil.example/x)``
+    echoed back as a "Click" pointing elsewhere), so the link syntax in it is broken by an invisible
+    character: the person still reads exactly what was typed, URL included. Slack's control characters
+    ``& < >`` are escaped by its renderer for every text, as is HTML by the local chat."""
+    return text.replace("](", "]" + INERT_BREAK + "(").replace("]:", "]" + INERT_BREAK + ":")
+
