@@ -266,7 +266,9 @@ class Coach:
         except InvalidHandle as exc:
             return [self._reply("handle_invalid", "error", reason=str(exc))]
         previous = caller.person.x_handle
-        await self.store.update_person(caller.person.id, self.clock.now(), x_handle=handle)
+        if await self.store.claim_x_handle(caller.person.id, handle, self.clock.now()) is not None:
+            log.info("x handle refused person=%s: held by another physician", caller.person.id)
+            return [self._reply("handle_taken", "error", handle=handle)]
         saved = self._reply("handle_saved", "profile", handle=handle, previous=previous)
         caller = Caller(await self.store.person(caller.person.id) or caller.person, caller.is_admin, caller.zone)
         return [saved, await self._profile_reply(caller)]
@@ -686,7 +688,8 @@ class Coach:
 
     async def _cmd_followback(self, caller: Caller, command: Command) -> list[Reply]:
         rows = followback_worklist(await self.roster_rows(self._today(caller)))
-        rendered = self.content.render("followback", rows=rows, hospital=self._hospital())
+        conflicts = await self.store.handle_conflicts()
+        rendered = self.content.render("followback", rows=rows, hospital=self._hospital(), conflicts=conflicts)
         buttons = tuple(Button(f"Followed back @{r.x_handle}", f"followback:{r.physician_id}") for r in rows[:20])
         table = Table(("Physician", "Department", "X handle"), tuple(
             (inert(r.name), inert(r.department), f"[@{r.x_handle}](https://x.com/{r.x_handle})") for r in rows)) \

@@ -395,6 +395,13 @@ def _duplicates(record: RosterRecord, emails: dict[str, int],
             problems.append(RowError(record.line, f"duplicate {link[0]} id {link[1]}: also on line {user_ids[link]}"))
         else:
             user_ids[link] = record.line
+    handle = record.entry.x_handle
+    if handle:  # an X handle belongs to one physician
+        key = ("x", handle.lower())
+        if key in user_ids:
+            problems.append(RowError(record.line, f"duplicate X handle @{handle}: also on line {user_ids[key]}"))
+        else:
+            user_ids[key] = record.line
     return problems
 
 

@@ -251,3 +251,28 @@ async def test_instances_with_different_platforms_do_not_replan_everyone_each_ti
     changed = Scheduler(runtime.store, runtime.content, runtime.config, ("teams",), runtime.coach)
     await changed.tick(now)
     assert len([r for r in caplog.records if "planning all" in r.getMessage()]) == 3
+
+
+# -- one X handle, one physician --------------------------------------------------------------------------
+async def test_an_x_handle_belongs_to_one_physician_and_marketing_sees_the_refused_claim(
+        chat, admin_chat, store, people) -> None:
+    [refused] = await chat.say("profile @omarhaddadmd")  # Dr. Omar Haddad holds @OmarHaddadMD
+    assert refused.kind == "error" and "already registered to another physician" in refused.text
+    assert "Omar" not in refused.body  # who holds it is not the asker's business
+    jane = await store.person_by_email("jane.rivera@riverside.example")
+    assert jane.x_handle is None
+    [worklist] = await admin_chat.say("followback")
+    assert "Dr. Jane Rivera asked for **@omarhaddadmd**, which Dr. Omar Haddad holds" in worklist.body
+    saved = await chat.say("profile @JaneRiveraMD")
+    assert saved[0].kind != "error"
+    [worklist] = await admin_chat.say("followback")
+    assert "asked for" not in worklist.body
+
+
+def test_a_roster_cannot_give_one_handle_to_two_physicians() -> None:
+    from bot.roster import parse_roster
+    parse = parse_roster(b"name,email,department,specialty,x_handle\n"
+                         b"Dr. A,a@h.example,Cardiology,Cardiologist,DrShared\n"
+                         b"Dr. B,b@h.example,Cardiology,Cardiologist,drshared\n", "r.csv")
+    assert not parse.ok
+    assert any("duplicate X handle @drshared: also on line 2" in p for p in parse.problems())

@@ -174,6 +174,15 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
 )
 
+handle_conflicts = Table(
+    "handle_conflicts", metadata,
+    # A physician asked for an X handle another physician holds: refused, and shown to marketing.
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("handle", String(15), primary_key=True),
+    Column("holder_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("asked_at", UTCDateTime, nullable=False),
+)
+
 rate_budgets = Table(
     "rate_budgets", metadata,
     Column("key", String(300), primary_key=True),

@@ -17,7 +17,7 @@ from bot.store import migrate
 from bot.store.outbox import OutboxStore
 from bot.store.snapshots import SnapshotStore
 from bot.store.schema import (
-    PLAN_AGAIN, camp_items, conversation_refs, identities, lessons_done, meeting_attendees, meetings, people,
+    PLAN_AGAIN, camp_items, conversation_refs, handle_conflicts, identities, lessons_done, meeting_attendees, meetings, people,
     processed_events, profile_items, quiz_reviews, settings,
 )
 
@@ -209,6 +209,41 @@ class Store:
             query = query.where(people.c.active.is_(True))
         async with self.engine.connect() as conn:
             return [_row_person(row) for row in await conn.execute(query)]
+
+    async def claim_x_handle(self, person_id: int, handle: str, now: datetime) -> Person | None:
+        """Give ``handle`` to the physician unless another active physician holds it (in any case). Then
+        nothing changes, the refused claim is kept for marketing (:meth:`handle_conflicts`) and the holder
+        is returned. On PostgreSQL two claims of one handle are serialised by an advisory lock."""
+        key = handle.lower()
+        async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(select(func.pg_advisory_xact_lock(func.hashtext("x_handle:" + key))))
+            holder = (await conn.execute(select(*PERSON_COLUMNS).where(
+                func.lower(people.c.x_handle) == key, people.c.id != person_id,
+                people.c.active.is_(True)).limit(1))).first()
+            mine = handle_conflicts.c.person_id == person_id
+            if holder is not None:
+                await conn.execute(delete(handle_conflicts).where(mine, handle_conflicts.c.handle == handle))
+                await conn.execute(insert(handle_conflicts).values(person_id=person_id, handle=handle,
+                                                                   holder_id=holder.id, asked_at=now))
+                return _row_person(holder)
+            await conn.execute(update(people).where(people.c.id == person_id)
+                               .values(updated_at=now, x_handle=handle, **PLAN_AGAIN))
+            await conn.execute(delete(handle_conflicts).where(mine))
+        return None
+
+    async def handle_conflicts(self) -> list[HandleConflict]:
+        """Refused handle claims still standing: the holder has the handle, the one who asked does not."""
+        asker, holder = people.alias("asker"), people.alias("holder")
+        query = (select(asker.c.name, handle_conflicts.c.handle, holder.c.name, handle_conflicts.c.asked_at)
+                 .join(asker, asker.c.id == handle_conflicts.c.person_id)
+                 .join(holder, holder.c.id == handle_conflicts.c.holder_id)
+                 .where(func.lower(holder.c.x_handle) == func.lower(handle_conflicts.c.handle),
+                        or_(asker.c.x_handle.is_(None),
+                            func.lower(asker.c.x_handle) != func.lower(handle_conflicts.c.handle)))
+                 .order_by(handle_conflicts.c.asked_at))
+        async with self.engine.connect() as conn:
+            return [HandleConflict(*row) for row in await conn.execute(query)]
 
     async def update_person(self, person_id: int, now: datetime, **values: Any) -> None:
         allowed = {"x_handle", "timezone", "follows_hospital_at", "followed_back_at", "video_posted_at",
@@ -687,6 +722,16 @@ class PlanningInputs:
     meetings: dict[int, list[Meeting]]
     """Registered meetings that have not ended (give or take a day for time zones)."""
     addresses: dict[int, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class HandleConflict:
+    """Someone asked for an X handle that another physician holds."""
+
+    asked_by: str
+    handle: str
+    held_by: str
+    asked_at: datetime
 
 
 @dataclass(frozen=True)
