@@ -77,6 +77,15 @@ async def test_a_draft_is_in_no_log_no_table_and_no_file(tmp_path: Path, databas
                            "X-Slack-Signature": signature(SIGNING_SECRET, now, event)}
                 async with session.post(f"{server.url}/slack/events", data=event, headers=headers) as response:
                     assert response.status == 200
+                # Five unsigned bodies of about 1 MB: one short line each, whatever their size.
+                before = len(server.output())
+                big = ("text=" + MARKER + "x" * 1_000_000).encode()
+                for _ in range(5):
+                    async with session.post(f"{server.url}/slack/events", data=big,
+                                            headers={"Content-Type": "application/x-www-form-urlencoded"}) as response:
+                        assert response.status in (401, 413)
+                await asyncio.sleep(0.2)
+                assert len(server.output()) - before < 5 * 500
                 # Teams and the local chat.
                 async with session.post(f"{server.url}/api/messages",
                                         json=message(service_url, TEAMS_JANE, DRAFT)) as response:
