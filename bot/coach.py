@@ -5,6 +5,7 @@ the pure rules live in ``bot.core``; state lives in the store.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass, replace
@@ -32,7 +33,7 @@ from bot.core.snapshot import (
     PersonSnapshot, RosterCounts, Totals, camp_counts, next_enrollment, progress_of, progress_of_counts,
 )
 from bot.core.tweetcamp import all_items, describe_offset, timeline
-from bot.preflight_rules import preflight_reply
+from bot.preflight_rules import preflight_reply, too_long_reply
 from bot.messages import (
     Button, Checklist, ChecklistItem, Form, FormField, Image, Incoming, Progress, Reply, Table, inert,
 )
@@ -502,14 +503,22 @@ class Coach:
 
     # -- draft check -------------------------------------------------------------------------------------
     async def _cmd_check(self, caller: Caller, command: Command) -> list[Reply]:
-        """Check a draft in memory; the text is never stored or logged."""
+        """Check a draft in memory; the text is never stored or logged.
+
+        A draft longer than the checker reads gets a clear reply and is not checked. The check
+        runs in a worker thread so a long draft cannot hold up other requests on the event loop.
+        """
+        rules = self.content.preflight
+        if len(command.rest) > rules.max_chars:
+            return [too_long_reply(rules, len(command.rest))]
         now = self.clock.now()
         today = self._today(caller)
         meetings = await self.store.meetings(ending_on_or_after=today - timedelta(days=1))
         windows = tuple(MeetingWindow(m.name, m.hashtag, m.starts_on, m.ends_on,
                                       m.embargo_lifts_at.astimezone(caller.zone) if m.embargo_lifts_at else None)
                         for m in meetings)
-        report = check_draft(command.rest, self.content.preflight, DraftContext(now=now, meetings=windows))
+        context = DraftContext(now=now, meetings=windows)
+        report = await asyncio.to_thread(check_draft, command.rest, rules, context)
         return [preflight_reply(report, command.rest)]
 
     # -- reminders preferences -------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.preflight import (
-    CATEGORIES, DETECTORS, SEVERITIES, Condition, Finding, PreflightReport, PreflightRules,
-    Rule, template_fields,
+    CATEGORIES, DETECTORS, MAX_DRAFT_CHARS, SEVERITIES, Condition, Finding, PreflightReport,
+    PreflightRules, Rule, render, template_fields,
 )
+from bot.core.regexbounds import Unbounded, bounds
 from bot.messages import Reply
 from bot.yamlsrc import ContentError, Fields, LocatedList, load_yaml
 
@@ -36,26 +37,41 @@ def load_preflight_rules(prompts_dir: Path) -> PreflightRules:
     lists = _load_word_lists(prompts_dir / LISTS_DIR)
     path = prompts_dir / RULES_FILE
     doc = Fields(path, load_yaml(path), "preflight")
-    doc.unknown_keys({"settings", "terms", "rules"})
-    x_limit = _settings(path, doc)
+    doc.unknown_keys({"settings", "replies", "terms", "rules"})
+    x_limit, max_chars = _settings(path, doc)
     terms = _terms(path, doc)
     resolver = _Resolver(path, terms, lists)
     resolver.check_all()
     rules = _rules(path, doc, resolver)
     return PreflightRules(
-        rules=rules, x_limit=x_limit,
+        rules=rules, x_limit=x_limit, max_chars=max_chars, replies=_replies(path, doc),
         word_lists=tuple(sorted((name, words) for name, (words, _) in lists.items())),
     )
 
 
-def _settings(path: Path, doc: Fields) -> int:
+def _settings(path: Path, doc: Fields) -> tuple[int, int]:
     raw = doc.data.get("settings")
     if raw is None:
-        return 280
+        return 280, MAX_DRAFT_CHARS
     settings = Fields(path, raw, "settings", doc.line_of("settings"))
-    settings.unknown_keys({"x_max_weighted_length"})
-    return settings.int("x_max_weighted_length", required=False, default=280,
-                        minimum=1, maximum=100_000)
+    settings.unknown_keys({"x_max_weighted_length", "max_draft_chars"})
+    x_limit = settings.int("x_max_weighted_length", required=False, default=280,
+                           minimum=1, maximum=100_000)
+    max_chars = settings.int("max_draft_chars", required=False, default=MAX_DRAFT_CHARS,
+                             minimum=280, maximum=40_000)
+    return x_limit, max_chars
+
+
+REPLY_FIELDS = {"too_long_title": frozenset(), "too_long": frozenset({"length", "max"})}
+
+
+def _replies(path: Path, doc: Fields) -> tuple[tuple[str, str], ...]:
+    raw = doc.data.get("replies")
+    if raw is None:
+        return ()
+    fields = Fields(path, raw, "replies", doc.line_of("replies"))
+    fields.unknown_keys(set(REPLY_FIELDS))
+    return tuple((key, _template(fields, key, allowed)) for key, allowed in REPLY_FIELDS.items())
 
 
 def _load_word_lists(folder: Path) -> dict[str, tuple[tuple[str, ...], Path]]:
@@ -203,17 +219,23 @@ def _trie_regex(node: dict[str, Any]) -> str:
 
 def _char_regex(char: str) -> str:
     if char == " ":
-        return r"[\s-]+"
+        return r"[\s-]{1,3}"
     if char == "-":
         return r"[-\s]?"
     return re.escape(char)
 
 
 def _compile(path: Path, line: int | None, pattern: str, what: str, flags: int) -> re.Pattern[str]:
+    """Compile one pattern; every repeat must be bounded so a check stays linear in the draft."""
     try:
-        return re.compile(pattern, flags)
+        compiled = re.compile(pattern, flags)
     except re.error as exc:
         raise ContentError(path, line, f"{what}: bad regular expression: {exc}") from None
+    try:
+        bounds(compiled)
+    except Unbounded as exc:
+        raise ContentError(path, line, f"{what}: {exc}") from None
+    return compiled
 
 
 def _rules(path: Path, doc: Fields, resolver: _Resolver) -> tuple[Rule, ...]:
@@ -376,6 +398,16 @@ _EXCERPT_MAX = 120
 _MAX_SHOWN = 15
 _FOOTER = ("Checked in memory only: your draft was not stored. A screen, not legal advice: "
            "when in doubt, leave it out.")
+
+
+def too_long_reply(rules: PreflightRules, length: int) -> Reply:
+    """The reply to a draft longer than the checker reads: say so, check nothing."""
+    words = dict(rules.replies)
+    values = {"length": f"{length:,}", "max": f"{rules.max_chars:,}"}
+    text = render(words.get("too_long", "Draft too long to check: {length} characters, at most {max}."), values)
+    return Reply(kind="check", title=words.get("too_long_title", "Draft check"), text=text,
+                 fields=(("Verdict", "Not checked"), ("Length", f"{values['length']}/{values['max']} characters")),
+                 footer=_FOOTER)
 
 
 def preflight_reply(report: PreflightReport, draft: str) -> Reply:

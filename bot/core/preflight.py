@@ -8,6 +8,7 @@ length as X counts it. Rules are data (``prompts/preflight.yaml``, compiled by
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -17,8 +18,8 @@ from typing import Literal
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher, PhoneNumberType
-from twitter_text import parse_tweet
-from twitter_text.config import config as _twitter_config
+
+from bot.core import xlength
 
 Severity = Literal["block", "warn", "tip"]
 Category = Literal["identifier", "advice", "conflict", "embargo", "platform", "tone"]
@@ -30,6 +31,8 @@ CATEGORIES: tuple[Category, ...] = (
 )
 X_DEFAULT_LIMIT = 280
 """Weighted length limit of a standard (non-Premium) post on X, twitter-text v3."""
+MAX_DRAFT_CHARS = 4000
+"""Default cap on what the checker reads: more than a LinkedIn post (3,000), about 14 X posts."""
 
 
 # --------------------------------------------------------------------------- data types
@@ -86,7 +89,11 @@ class PreflightRules:
 
     rules: tuple[Rule, ...]
     x_limit: int = X_DEFAULT_LIMIT
+    max_chars: int = MAX_DRAFT_CHARS
+    """The checker reads at most this many characters of a draft (callers refuse longer ones)."""
     word_lists: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    replies: tuple[tuple[str, str], ...] = ()
+    """Words of the check's own replies (``replies`` in the rules file)."""
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -204,9 +211,14 @@ class _Draft:
         return self.context.now.date()
 
 
-_HASHTAG = re.compile(r"(?<![\w&])#(\w*[^\W\d_]\w*)")
-_TOKEN = re.compile(r"(?<![#@\w])[^\W\d_][^\W\d_'’]*(?:['’][^\W\d_]+)?")
-_CAPS_GAP = re.compile(r"[\s,.!?:;'’\"-]*")
+# Every repeat in the checker's patterns is bounded, so a match attempt reads a bounded window
+# and a whole check stays linear in the draft (tests/test_preflight_linear.py checks this).
+_HASHTAG = re.compile(r"(?<![\w&])#(\w{0,100}[^\W\d_]\w{0,100})")
+_TOKEN = re.compile(r"(?<![#@\w])[^\W\d_][^\W\d_'’]{0,60}(?:['’][^\W\d_]{1,30})?")
+_CAPS_GAP = re.compile(r"[\s,.!?:;'’\"-]{0,40}")
+_PHONE_CANDIDATE = re.compile(r"(?<!\d)[+(]?\d[\d\s().\-/]{5,30}\d(?!\d)")
+"""Where a phone number may be: the phonenumbers matcher then reads only this window."""
+_PHONE_CONTEXT = 3
 
 
 def _pattern_hits(rule: Rule, draft: _Draft) -> Iterator[Hit]:
@@ -228,10 +240,14 @@ def _phone_hits(rule: Rule, draft: _Draft) -> Iterator[Hit]:
     if sum(ch.isdigit() for ch in text) < 7:
         return
     skip_toll_free = bool(rule.param("skip_toll_free"))
-    for match in PhoneNumberMatcher(text, str(rule.param("region")), leniency=Leniency.VALID):
-        if skip_toll_free and phonenumbers.number_type(match.number) in _PUBLIC_LINES:
-            continue
-        yield match.start, match.end, {}
+    region = str(rule.param("region"))
+    for candidate in _PHONE_CANDIDATE.finditer(text):
+        lo = max(0, candidate.start() - _PHONE_CONTEXT)
+        window = text[lo:candidate.end() + _PHONE_CONTEXT]
+        for match in PhoneNumberMatcher(window, region, leniency=Leniency.VALID):
+            if skip_toll_free and phonenumbers.number_type(match.number) in _PUBLIC_LINES:
+                continue
+            yield lo + match.start, lo + match.end, {}
 
 
 _PUBLIC_LINES = frozenset({PhoneNumberType.TOLL_FREE, PhoneNumberType.SHARED_COST})
@@ -326,7 +342,7 @@ def _meeting_mention(name: str, hashtag: str) -> re.Pattern[str]:
     parts = [re.escape(hashtag.strip())]
     words = name.split()
     if words:
-        parts.append(r"\b" + r"\s+".join(re.escape(w) for w in words) + r"\b")
+        parts.append(r"\b" + r"\s{1,5}".join(re.escape(w) for w in words) + r"\b")
     stem = _tag_stem(hashtag)
     if len(stem) >= 3:
         parts.append(r"(?<![\w])#?" + re.escape(stem) + r"(?:\s?'?(?:19|20)?\d{2})?\b")
@@ -396,31 +412,14 @@ _DETECTOR_FUNCS: dict[str, Callable[[Rule, _Draft], Iterator[Hit]]] = {
 
 # --------------------------------------------------------------------------- X length
 
-_X_OPTIONS = dict(_twitter_config["defaults"])
-
 
 def x_weighted_length(text: str, limit: int = X_DEFAULT_LIMIT) -> tuple[int, int]:
     """Weighted length as X counts it (twitter-text v3) and the index where ``limit`` is passed.
 
     Most characters weigh 1, CJK and other wide scripts and emoji 2, every URL 23. The second
-    value is ``len(text)`` when the draft fits.
+    value is ``len(text)`` when the draft fits. Linear in the text (see ``bot.core.xlength``).
     """
-    if not text:
-        return 0, 0
-    parsed = parse_tweet(text, {**_X_OPTIONS, "max_weighted_tweet_length": limit})
-    if parsed.weightedLength <= limit:
-        return parsed.weightedLength, len(text)
-    return parsed.weightedLength, _index_after_utf16(text, parsed.validRangeEnd)
-
-
-def _index_after_utf16(text: str, last_unit: int) -> int:
-    """Index of the character after UTF-16 code unit ``last_unit`` (inclusive end)."""
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > last_unit:
-            return index + 1
-    return len(text)
+    return xlength.x_weighted_length(text, limit)
 
 
 # --------------------------------------------------------------------------- checking
@@ -429,7 +428,11 @@ _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 
 def check_draft(text: str, rules: PreflightRules, context: DraftContext) -> PreflightReport:
-    """Run every rule over ``text``; findings sorted by severity, then position."""
+    """Run every rule over ``text``; findings sorted by severity, then position.
+
+    Reads at most ``rules.max_chars`` characters; every rule is linear in what it reads.
+    """
+    text = text[:rules.max_chars]
     draft = _Draft(text, context, rules.x_limit)
     found: list[tuple[int, Finding]] = []
     if text.strip():
@@ -478,25 +481,32 @@ def template_fields(template: str) -> set[str]:
 
 
 def _merge(found: list[tuple[int, Finding]]) -> tuple[Finding, ...]:
-    """Drop a finding that overlaps a stronger one of the same category (or repeats one)."""
+    """Drop a finding that overlaps a stronger one of the same category (or repeats one).
+
+    Kept spans of one category never overlap, so one binary search per finding decides.
+    """
     def priority(item: tuple[int, Finding]) -> tuple[int, int, int, int]:
         order, f = item
         return _SEVERITY_RANK[f.severity], -(f.end - f.start), order, f.start
 
+    spans: dict[str, list[tuple[int, int]]] = {}
+    points: set[tuple[str, int]] = set()
     kept: list[tuple[int, Finding]] = []
     for order, finding in sorted(found, key=priority):
-        if not any(_duplicates(finding, other) for _, other in kept):
-            kept.append((order, finding))
+        if finding.start == finding.end:
+            key = (finding.rule_id, finding.start)
+            if key in points:
+                continue
+            points.add(key)
+        else:
+            taken = spans.setdefault(finding.category, [])
+            before = bisect_left(taken, (finding.end, -1))
+            if before and taken[before - 1][1] > finding.start:
+                continue
+            insort(taken, (finding.start, finding.end))
+        kept.append((order, finding))
     kept.sort(key=lambda item: (_SEVERITY_RANK[item[1].severity], item[1].start, item[1].end, item[0]))
     return tuple(f for _, f in kept)
-
-
-def _duplicates(a: Finding, b: Finding) -> bool:
-    if a.category != b.category:
-        return False
-    if a.start == a.end or b.start == b.end:
-        return a.rule_id == b.rule_id and a.start == b.start and a.end == b.end
-    return a.start < b.end and b.start < a.end
 
 
 def _verdict(findings: tuple[Finding, ...]) -> Verdict:
