@@ -1,7 +1,11 @@
 """Benchmark: time to check one draft with the shipped rules, against a one-regex baseline.
 
-Run from the project root: ``python -m bench.preflight`` (prints a Markdown table).
-The drafts are the labelled corpus in ``tests/data/preflight_corpus.yaml``.
+Run from the project root: ``python -m bench.preflight`` (prints Markdown tables).
+The drafts are the labelled corpus in ``tests/data/preflight_corpus.yaml``. The adversarial part
+times drafts built to make a backtracking checker slow (long runs of ``a.a.a.``, digits and
+dashes, hashtags, shouting, patient shorthand) at several lengths up to the 4,000-character cap:
+its worst case and how time grows with length (linear: 4x the length, about 4x the time).
+``--accuracy`` prints precision and recall per category on both labelled splits.
 """
 from __future__ import annotations
 
@@ -70,7 +74,12 @@ def run(n: int = 2000) -> dict[str, float]:
     checked = _timings(n, drafts, lambda text, ctx: check_draft(text, rules, ctx))
     baseline = _timings(n, drafts, lambda text, ctx: BASELINE.search(text))
     mean, base_mean = statistics.fmean(checked), statistics.fmean(baseline)
+    worst = adversarial()
     return {
+        "adversarial_worst_s": float(worst["worst_s"]),  # type: ignore[arg-type]
+        "adversarial_worst_draft": worst["worst_draft"],  # type: ignore[dict-item]
+        "adversarial_growth": float(worst["worst_growth"]),  # type: ignore[arg-type]
+        "adversarial_length_ratio": float(worst["length_ratio"]),  # type: ignore[arg-type]
         "drafts": float(len(drafts)),
         "checks": float(n),
         "rules": float(len(rules.rules)),
@@ -81,6 +90,90 @@ def run(n: int = 2000) -> dict[str, float]:
         "baseline_p99_s": _p99(baseline),
         "ratio_mean": mean / base_mean if base_mean else float("inf"),
     }
+
+
+ADVERSARIAL_UNITS: dict[str, str] = {
+    "domain-like run (a.a.a.)": "a.",
+    "www-like run": "www.a.",
+    "digits and dots": "1.",
+    "digits and dashes": "1-",
+    "digits and spaces": "1 ",
+    "dash run": "a-",
+    "letters": "a",
+    "spaces": " ",
+    "words": "word ",
+    "capital words": "ABC ",
+    "hashtags": "#a",
+    "mentions": "@a ",
+    "emoji and dots": "😀.",
+    "exclamations": "Wow!!! ",
+    "patient shorthand": "Pt 92M 3/4 ",
+    "patient phrases": "my patient ",
+    "ages in words": "ninety-one ",
+    "numbers next to a chart": "chart 4481920 ",
+}
+LENGTHS = (1000, 2000, 4000)
+
+
+def adversarial(repeats: int = 5) -> dict[str, object]:
+    """Best-of-``repeats`` seconds per adversarial draft and length; worst case and growth."""
+    rules = load_preflight_rules(ROOT / "prompts")
+    context = DraftContext(now=datetime(2024, 3, 12, 15, 0))
+    rows: dict[str, dict[int, float]] = {}
+    for name, unit in ADVERSARIAL_UNITS.items():
+        rows[name] = {}
+        for length in LENGTHS:
+            text = (unit * (length // len(unit) + 1))[:length]
+            best = float("inf")
+            for _ in range(repeats):
+                start = time.perf_counter()
+                check_draft(text, rules, context)
+                best = min(best, time.perf_counter() - start)
+            rows[name][length] = best
+    top = LENGTHS[-1]
+    worst = max(rows, key=lambda name: rows[name][top])
+    growth = {name: times[top] / times[LENGTHS[0]] for name, times in rows.items()}
+    return {
+        "rows": rows,
+        "worst_draft": worst,
+        "worst_s": rows[worst][top],
+        "worst_growth": max(growth.values()),
+        "worst_growth_draft": max(growth, key=growth.__getitem__),
+        "length_ratio": top / LENGTHS[0],
+    }
+
+
+def _adversarial_table(result: dict[str, object], typical_s: float) -> str:
+    rows: dict[str, dict[int, float]] = result["rows"]  # type: ignore[assignment]
+    ms = 1000.0
+    lines = ["| adversarial draft | " + " | ".join(f"{n:,} chars (ms)" for n in LENGTHS)
+             + f" | time ratio {LENGTHS[-1] // LENGTHS[0]}x length |",
+             "|---|" + "---:|" * (len(LENGTHS) + 1)]
+    for name, times in rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{times[n] * ms:.1f}" for n in LENGTHS)
+                     + f" | {times[LENGTHS[-1]] / times[LENGTHS[0]]:.1f} |")
+    lines += ["", f"Worst case at {LENGTHS[-1]:,} characters: {result['worst_s'] * ms:.1f} ms "
+              f"({result['worst_draft']}), {result['worst_s'] / typical_s:.0f}x a typical corpus draft "
+              f"({typical_s * ms:.2f} ms, same run). Largest time ratio for {result['length_ratio']:.0f}x the "
+              f"length: {result['worst_growth']:.1f} ({result['worst_growth_draft']}); linear is "
+              f"{result['length_ratio']:.0f}."]
+    return "\n".join(lines)
+
+
+def accuracy() -> str:
+    """Precision and recall per category on the development and held-apart splits."""
+    from tests.test_preflight_corpus import CORPUS, HELDOUT, draft_rates, run_split, score, table
+
+    out = []
+    for label, path in (("Development split (rules tuned on it)", CORPUS),
+                        ("Held-apart split (rules not tuned on it)", HELDOUT)):
+        results = run_split(path)
+        caught, alarms = draft_rates(results)
+        flagged = sum(1 for case, _ in results if case.expect)
+        out += [f"{label}: {len(results)} drafts, {flagged} to flag, {len(results) - flagged} clean", "",
+                table(score(results)), "",
+                f"Flagged drafts caught: {caught:.3f}; clean drafts with a false alarm: {alarms:.3f}", ""]
+    return "\n".join(out)
 
 
 def _table(result: dict[str, float]) -> str:
@@ -99,4 +192,12 @@ def _table(result: dict[str, float]) -> str:
 
 
 if __name__ == "__main__":
-    print(_table(run()))
+    import sys
+
+    if "--accuracy" in sys.argv:
+        print(accuracy())
+    else:
+        typical = run()
+        print(_table(typical))
+        print()
+        print(_adversarial_table(adversarial(), typical["mean_s"]))

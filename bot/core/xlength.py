@@ -24,8 +24,13 @@ DEFAULT_WEIGHT: int = _OPTIONS["default_weight"]
 _NARROW: tuple[tuple[int, int, int], ...] = tuple(
     (r["start"], r["end"], r["weight"]) for r in _OPTIONS["ranges"])
 
-_EMOJI_START = re.compile("[" + "".join(sorted({re.escape(e.emoji[0]) for e in _EMOJI_LIST})) + "]")
-"""The first character of every emoji: the (large) emoji pattern is tried only there."""
+_EMOJI_START = re.compile("[#*0-9](?=[\ufe0f\u20e3])|[^\x00-\x7f]")
+_EMOJI_FIRST = frozenset(e.emoji[0] for e in _EMOJI_LIST)
+_EMOJI_SINGLE = frozenset(e.emoji for e in _EMOJI_LIST if len(e.emoji) == 1)
+_EMOJI_SECOND = frozenset(e.emoji[1] for e in _EMOJI_LIST if len(e.emoji) > 1)
+"""Every multi-code-point emoji continues with one of these (a joiner, selector, modifier...)."""
+"""Where an emoji can start (a keycap, or a non-ASCII character that begins one): the (large)
+emoji pattern is tried only there."""
 
 _LABEL_ANY = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
 _LABEL_ASCII = r"[a-z0-9\u00c0-\u024f](?:[a-z0-9\u00c0-\u024f_-]{0,61}[a-z0-9\u00c0-\u024f])?"
@@ -61,7 +66,15 @@ def _emojis(text: str) -> list[tuple[int, int]]:
     found: list[tuple[int, int]] = []
     position = 0
     while (start := _EMOJI_START.search(text, position)) is not None:
-        match = _EMOJI.match(text, start.start())
+        at = start.start()
+        if text[at] not in _EMOJI_FIRST:
+            position = at + 1
+            continue
+        if text[at + 1:at + 2] not in _EMOJI_SECOND and text[at] in _EMOJI_SINGLE:
+            found.append((at, at + 1))  # a lone emoji: no sequence can start here
+            position = at + 1
+            continue
+        match = _EMOJI.match(text, at)
         if match is None or match.end() == match.start():
             position = start.start() + 1
             continue
