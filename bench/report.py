@@ -100,6 +100,16 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
                     f"{pre['mean_s'] * 1000:.3f} ms mean, p99 {pre['p99_s'] * 1000:.3f} ms",
                     f"one `re.search`: {pre['baseline_mean_s'] * 1000:.4f} ms", f"{pre['ratio_mean']:.0f}×", "—",
                     "info"))
+        if "adversarial_worst_s" in pre:
+            growth = pre["adversarial_growth"]
+            length_ratio = pre["adversarial_length_ratio"]
+            out.append(("7b. …worst case over adversarial drafts at the 4,000-character cap",
+                        f"{pre['adversarial_worst_s'] * 1000:.0f} ms ({pre['adversarial_worst_draft']}); "
+                        f"{length_ratio:.0f}× the length → at most {growth:.1f}× the time",
+                        f"typical corpus draft: {pre['mean_s'] * 1000:.2f} ms",
+                        f"{pre['adversarial_worst_s'] / pre['mean_s']:.0f}×",
+                        f"time grows ≈ linearly (≤ {2 * length_ratio:.0f}× for {length_ratio:.0f}× the length)",
+                        _verdict(growth <= 2 * length_ratio)))
     return out
 
 
