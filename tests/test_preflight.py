@@ -502,3 +502,24 @@ def test_word_lists_match_whole_words_any_case(tmp_path: Path) -> None:
 def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
     error = load_error(tmp_path, MINIMAL + "  - id: [unclosed\n")
     assert error.line is not None and "YAML syntax" in error.message
+
+
+def test_cap_and_too_long_reply_come_from_the_rules_file(rules: PreflightRules) -> None:
+    from bot.preflight_rules import too_long_reply
+
+    assert rules.max_chars == 4000
+    reply = too_long_reply(rules, 40_000)
+    assert reply.kind == "check" and reply.title == "Draft check: too long to check"
+    assert "40,000 characters" in reply.text and "4,000" in reply.text and "not checked" not in reply.title
+    assert "Nothing was checked or stored" in reply.text
+    assert ("Verdict", "Not checked") in reply.fields
+
+
+@pytest.mark.parametrize("extra, words", [
+    ("settings:\n  max_draft_chars: 100\n", "max_draft_chars"),
+    ("replies:\n  too_long_title: 'Hm'\n  too_long: 'Too long by {lots}'\n", "unknown placeholder {lots}"),
+    ("replies:\n  too_short: 'x'\n", "unknown key"),
+])
+def test_settings_and_replies_are_validated(tmp_path: Path, extra: str, words: str) -> None:
+    error = load_error(tmp_path, extra + MINIMAL)
+    assert words in error.message and error.line is not None
