@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -117,6 +118,16 @@ def _parser() -> argparse.ArgumentParser:
                                 help="the bot's public HTTPS base URL, e.g. https://rounds.example-hospital.org")
     slack_manifest.add_argument("--socket-mode", action="store_true",
                                 help="Socket Mode (no public URL; set SLACK_APP_TOKEN when serving)")
+
+    teams_group = sub.add_parser("teams", help="Microsoft Teams: install the app for the roster through Graph")
+    teams_sub = teams_group.add_subparsers(metavar="ACTION")
+    teams_group.set_defaults(run=lambda _: teams_group.print_help() or EXIT_USAGE)
+    teams_install = command("install", _teams_install, "install the Teams app through Microsoft Graph for active "
+                            "physicians who have no chat with the bot; print who could not be reached and why",
+                            teams_sub)
+    teams_install.add_argument("--dry-run", action="store_true",
+                               help="look the physicians up in Graph and list whom the app would be installed for; "
+                                    "install and write nothing")
 
     teams = command("teams-package", _teams_package, "build the Teams app zip (needs MICROSOFT_APP_ID)")
     teams.add_argument("--out", metavar="FILE", default="social-rounds-teams.zip", help="zip to write")
@@ -248,6 +259,41 @@ def _manifest_slack(args: argparse.Namespace) -> int:
     except ManifestError as exc:
         raise UsageError(str(exc)) from None
     return EXIT_OK
+
+
+def _teams_install(args: argparse.Namespace) -> int:
+    from bot.channels.graph import GraphSettings
+    from bot.channels.teams_install import TeamsInstaller
+    from bot.channels.graph import GraphClient
+
+    settings = GraphSettings.from_env()
+    if not settings.enabled:
+        raise UsageError(f"installing the Teams app through Microsoft Graph needs {settings.missing()} "
+                         "(see docs/teams.md)")
+    runtime = Runtime.build(_config(args), database_url_from_env())
+
+    async def run():
+        graph = GraphClient(settings)
+        try:
+            await runtime.store.check_migrated()
+            retry = timedelta(hours=runtime.config.delivery.teams_install_retry_hours)
+            summary = await TeamsInstaller(runtime, graph, retry_after=retry).run(dry_run=args.dry_run)
+            reach = None if args.dry_run else await runtime.store.teams_installs.reach()
+            return summary, reach
+        finally:
+            await graph.close()
+            await runtime.store.close()
+
+    summary, reach = asyncio.run(run())
+    if args.dry_run:
+        for email in summary.would_install:
+            print(f"would install for {email}")
+    print(summary.line())
+    if reach is not None:
+        print(f"{reach.reached} active people have a Teams chat with the bot; {len(reach.unreached)} do not")
+        for _, name, reason, _when in reach.unreached:
+            print(f"  {name}: {reason}")
+    return EXIT_FAILURE if summary.stopped or summary.skipped else EXIT_OK
 
 
 def _teams_package(args: argparse.Namespace) -> int:

@@ -78,6 +78,8 @@ class Coach:
         self.content = content
         self.config = config
         self.clock = clock
+        self.teams_reach = False
+        """Teams is configured: ``roster`` also says who has no Teams chat with the bot, and why."""
 
     # -- entry point ------------------------------------------------------------------------
     async def handle(self, incoming: Incoming) -> list[Reply]:
@@ -725,10 +727,21 @@ class Coach:
         for p in active:
             departments[p.department] = departments.get(p.department, 0) + 1
         unreachable = await self.store.outbox.unreachable()
+        rows = [(inert(name), error, _date(when.date())) for _, name, error, when in unreachable]
+        teams_reached, teams_reasons = 0, {}
+        if self.teams_reach:
+            reach = await self.store.teams_installs.reach()
+            teams_reached = reach.reached
+            listed = {person_id for person_id, *_ in unreachable}
+            for person_id, name, reason, when in reach.unreached:
+                teams_reasons[reason] = teams_reasons.get(reason, 0) + 1
+                if person_id not in listed:
+                    rows.append((inert(name), f"Teams: {reason}", _date(when.date()) if when else ""))
         rendered = self.content.render("roster", active=len(active), inactive=len(physicians) - len(active),
-                                       departments=sorted(departments.items()), unreachable=unreachable)
-        table = Table(("Physician", "Why messages fail", "Since"), tuple(
-            (inert(name), error, _date(when.date())) for _, name, error, when in unreachable)) if unreachable else None
+                                       departments=sorted(departments.items()), unreachable=unreachable,
+                                       teams=self.teams_reach, teams_reached=teams_reached,
+                                       teams_reasons=sorted(teams_reasons.items(), key=lambda item: -item[1]))
+        table = Table(("Physician", "Why messages fail", "Since"), tuple(rows)) if rows else None
         return [self._from(rendered, "report", table=table)]
 
     # -- the weekly digest -----------------------------------------------------------------------------

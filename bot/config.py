@@ -58,6 +58,10 @@ class DeliverySettings:
     tick_seconds: int = 60
     lease_seconds: int = 120
     """How long a claimed message stays with its sender; after that another instance may take it."""
+    teams_install_minutes: int = 30
+    """How often the Teams app is installed through Graph for physicians who lack it (0: never)."""
+    teams_install_retry_hours: int = 24
+    """When an installation failed for a reason that needs a person (no Teams user, a policy), try again after."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,8 @@ def _parse(path: Path, data: Any) -> Config:
     nudges = reader.section("nudges", {"max_per_day"})
     digest = reader.section("digest", {"weekday", "time"})
     marketing = reader.section("marketing", {"slack_channel", "teams_channel"})
-    delivery = reader.section("delivery", {"slack", "teams", "max_attempts", "tick_seconds", "lease_seconds"})
+    delivery = reader.section("delivery", {"slack", "teams", "max_attempts", "tick_seconds", "lease_seconds",
+                                           "teams_install_minutes", "teams_install_retry_hours"})
     weekdays = tuple(sorted({_weekday(lessons, "weekdays", day) for day in lessons.list("weekdays", ["tue", "thu"])}))
     if not weekdays:
         lessons.fail("weekdays", "needs at least one day")
@@ -163,6 +168,8 @@ def _parse(path: Path, data: Any) -> Config:
             max_attempts=delivery.number("max_attempts", 6, minimum=1, maximum=20),
             tick_seconds=delivery.number("tick_seconds", 60, minimum=5, maximum=3600),
             lease_seconds=delivery.number("lease_seconds", 120, minimum=5, maximum=3600),
+            teams_install_minutes=delivery.number("teams_install_minutes", 30, minimum=0, maximum=10080),
+            teams_install_retry_hours=delivery.number("teams_install_retry_hours", 24, minimum=1, maximum=720),
         ),
         public_url=public_url,
         content_dir=content_dir,
@@ -324,4 +331,6 @@ delivery:                          # platform rate limits the sender stays under
   max_attempts: 6                  # then the message is parked as dead (see `rounds outbox`)
   tick_seconds: 60                 # how often the scheduler looks for due reminders
   lease_seconds: 120               # a sender that dies mid-send hands its messages on after this
+  teams_install_minutes: 30        # install the Teams app through Graph for physicians who lack it (0: off)
+  teams_install_retry_hours: 24    # try again after "no Teams user" or a blocking policy
 """

@@ -10,7 +10,9 @@ from aiohttp import web
 from bot.channels.slack import mount_slack
 from bot.channels.slack_client import SlackHttp
 from bot.channels.slack_transport import slack_transport
+from bot.channels.graph import GraphClient, GraphSettings
 from bot.channels.teams import mount_teams, teams_transport
+from bot.channels.teams_install import teams_installer
 from bot.channels.webchat import Persona, add_webchat_routes
 from bot.delivery.service import Delivery
 from bot.delivery.transport import Transport
@@ -103,16 +105,28 @@ def create_app(runtime: Runtime, *, webchat: bool, background: bool = True,
     if slack is not None:
         transports["slack"] = slack
     teams = teams_transport(runtime)
+    installer = None
     if teams is not None:
         transports["teams"] = teams
+        graph_settings = GraphSettings.from_env()
+        # Graph calls share the process's HTTP session (opened above, closed after the sender stopped)
+        installer = teams_installer(runtime, graph_settings, GraphClient(graph_settings, session=lambda: slack_http.session))
 
         async def close_teams(_: web.Application) -> None:
             await teams.close()
+            if installer is not None:
+                await installer.graph.close()
 
         app.on_cleanup.append(close_teams)
-    delivery = Delivery(runtime, transports)
+    delivery = Delivery(runtime, transports, installer)
     app[DELIVERY] = delivery
     mounted = {"Slack": mount_slack(app, runtime, slack_http), "Teams": mount_teams(app, runtime)}
+    if teams is not None:
+        runtime.coach.teams_reach = True
+        log.info("Teams app installs through Microsoft Graph: %s", "every %d minutes" %
+                 runtime.config.delivery.teams_install_minutes if installer is not None else
+                 "off (" + (graph_settings.missing() + " not set" if graph_settings.missing() else
+                            "delivery.teams_install_minutes is 0") + "); `roster` lists who has not installed the app")
     log.info("platforms: %s", "; ".join(line or f"{name}: not configured" for name, line in mounted.items()))
     if webchat:
         add_webchat_routes(app, WebChatBridge(runtime, delivery), clock_control=runtime.demo, token=webchat_token)

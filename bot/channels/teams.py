@@ -775,6 +775,29 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
+def installed_reference(*, app_id: str, user_id: str, chat_id: str, tenant_id: str, service_url: str) -> str:
+    """The conversation reference (stored JSON) of a personal chat Graph reported for an app installation.
+
+    Teams sends the bot its own reference when the app is installed; this one lets the bot write
+    first without waiting for that (as Company Communicator does): the chat id from Graph, the
+    tenant, and a Bot Connector service URL.
+    """
+    reference = ConversationReference(
+        bot=ChannelAccount(id=f"28:{app_id}"),
+        user=ChannelAccount(id=user_id, aad_object_id=user_id),
+        conversation=ConversationAccount(id=chat_id, conversation_type="personal", tenant_id=tenant_id or None),
+        channel_id="msteams", service_url=service_url)
+    return _reference_json(reference)
+
+
+def reference_service_url(stored: str) -> str | None:
+    """The Bot Connector address in a stored reference, or None."""
+    try:
+        return ConversationReference().deserialize(json.loads(stored)).service_url or None
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def teams_transport(runtime: Runtime) -> TeamsTransport | None:
     """The Teams transport for the sender, or None when Teams is not configured."""
     settings = TeamsSettings.from_env()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
+from typing import Any, Protocol
 
 from bot.delivery.scheduler import Scheduler
 from bot.delivery.sender import Sender
@@ -14,15 +15,24 @@ log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 20.0
 
 
+class Installer(Protocol):
+    """Something run periodically beside the scheduler (installing the Teams app through Graph)."""
+
+    async def run(self) -> Any:
+        ...
+
+
 class Delivery:
-    def __init__(self, runtime: Runtime, transports: dict[str, Transport]) -> None:
+    def __init__(self, runtime: Runtime, transports: dict[str, Transport], installer: Installer | None = None) -> None:
         self.runtime = runtime
         self.transports = transports
+        self.installer = installer
         platforms = tuple(p for p in ("slack", "teams", "web") if p in transports)
         self.scheduler = Scheduler(runtime.store, runtime.content, runtime.config, platforms, runtime.coach,
                                    demo=runtime.demo)
         self.sender = Sender(runtime.store, runtime.coach, runtime.clock, transports, runtime.config.delivery)
         self._tasks: list[asyncio.Task[None]] = []
+        self._installing: asyncio.Task[None] | None = None
         self._tick_now = asyncio.Event()
 
     async def tick(self) -> int:
@@ -46,6 +56,16 @@ class Delivery:
             with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._tick_now.wait(), timeout=interval)
 
+    async def _install_loop(self, installer: Installer) -> None:
+        """Run the installer now and then every ``teams_install_minutes`` (one instance at a time: its lease)."""
+        interval = self.runtime.config.delivery.teams_install_minutes * 60
+        while True:
+            try:
+                await installer.run()
+            except Exception:
+                log.exception("teams install run failed; next run in %ss", interval)
+            await asyncio.sleep(interval)
+
     def start(self) -> None:
         if not self.transports:
             log.info("delivery: no platform configured, reminders are off")
@@ -53,9 +73,16 @@ class Delivery:
         log.info("delivery: reminders via %s", ", ".join(sorted(self.transports)))
         self._tasks = [asyncio.create_task(self._schedule_loop(), name="scheduler"),
                        asyncio.create_task(self.sender.run(), name="sender")]
+        if self.installer is not None:
+            self._installing = asyncio.create_task(self._install_loop(self.installer), name="teams-install")
 
     async def stop(self) -> None:
-        """Stop planning, let in-flight sends finish (bounded), hand back unsent claims."""
+        """Stop planning and installing, let in-flight sends finish (bounded), hand back unsent claims."""
+        if self._installing is not None:
+            self._installing.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._installing  # the run's finally hands back its lease
+            self._installing = None
         if not self._tasks:
             return
         scheduler, sender = self._tasks

@@ -212,3 +212,17 @@ readiness_snapshots = Table(
     Column("score_total", Integer, nullable=False),
     Column("taken_at", UTCDateTime, nullable=False),
 )
+
+teams_installs = Table(
+    "teams_installs", metadata,
+    # Installing the Teams app for a roster physician through Microsoft Graph: the latest outcome.
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("state", String(12), nullable=False),
+    # installed (reference stored) or failed (reason says why; tried again after retry_at)
+    Column("reason", String(200), nullable=False, server_default=""),
+    Column("user_id", String(64)),
+    # The physician's Microsoft Entra object id, once Graph found them
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("retry_at", UTCDateTime, index=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

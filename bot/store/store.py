@@ -16,6 +16,7 @@ from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, RosterCount
 from bot.store import migrate
 from bot.store.outbox import OutboxStore
 from bot.store.snapshots import SnapshotStore
+from bot.store.teams_installs import TeamsInstallStore
 from bot.store.schema import (
     PLAN_AGAIN, camp_items, conversation_refs, handle_conflicts, identities, lessons_done, meeting_attendees, meetings, people,
     processed_events, profile_items, quiz_reviews, settings,
@@ -118,6 +119,7 @@ class Store:
         self.engine = engine
         self.outbox = OutboxStore(engine)
         self.weekly = SnapshotStore(engine)
+        self.teams_installs = TeamsInstallStore(engine)
 
     @classmethod
     def open(cls, url: str) -> "Store":

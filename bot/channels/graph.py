@@ -1,0 +1,350 @@
+"""Microsoft Graph, app-only: find a user by email, install the Teams app for them, read the chat id.
+
+Plain aiohttp (no Graph SDK). The token comes from the Microsoft identity platform's client
+credentials flow (``MICROSOFT_LOGIN_URL``, tenant ``MICROSOFT_APP_TENANT_ID``, the bot's app id
+and password) and is kept until shortly before it expires. Every call has a timeout; a 429 pauses
+the tenant's Graph budget for its ``Retry-After`` (every caller of the budget waits, not only this
+one), 5xx answers and network faults are retried with exponential back-off, and a call that keeps
+failing raises :class:`GraphUnavailable`. Logs carry user ids and status codes only.
+
+The calls are those Company Communicator makes to reach every user of a tenant:
+``POST /users/{id}/teamwork/installedApps`` with the catalog app bound, then
+``GET /users/{id}/teamwork/installedApps?$expand=teamsApp&$filter=teamsApp/id eq '{app}'`` and
+``GET …/installedApps/{installation}/chat`` for the chat id the bot can message.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Awaitable, Callable, Mapping, NamedTuple, Protocol
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0/"
+DEFAULT_LOGIN_URL = "https://login.microsoftonline.com/"
+DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
+TIMEOUT_SECONDS = 15.0
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 60.0
+TOKEN_MARGIN_SECONDS = 300
+RETRYABLE = frozenset({500, 502, 503, 504})
+
+# Why a physician cannot be reached (shown in `roster`)
+NO_TEAMS_USER = "no Teams user for this email"
+BLOCKED = "blocked by policy (Teams app permission or setup policy)"
+PERMISSION_MISSING = "Graph permission missing: {permission}"
+
+
+class GraphError(Exception):
+    """Graph answered something that retrying will not change; ``reason`` is for people."""
+
+    def __init__(self, reason: str, status: int = 0, code: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.code = code
+
+
+class GraphDenied(GraphError):
+    """403: a permission the app registration lacks (the whole run stops), or a policy (this user)."""
+
+    @property
+    def permission_missing(self) -> bool:
+        return self.reason.startswith("Graph permission missing")
+
+
+class GraphCredentialsRejected(GraphError):
+    """The token authority refused the app id, password or tenant: nothing works until fixed."""
+
+
+class GraphUnavailable(Exception):
+    """Throttled, 5xx or unreachable after every retry: try again on a later run."""
+
+
+# -- settings ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GraphSettings:
+    """Graph's part of the environment (see README): the bot's credentials and where things are."""
+
+    app_id: str = ""
+    app_password: str = ""
+    tenant_id: str = ""
+    graph_url: str = DEFAULT_GRAPH_URL
+    login_url: str = DEFAULT_LOGIN_URL
+    catalog_app_id: str = ""
+    """``TEAMS_CATALOG_APP_ID``: the app's id in the tenant's app catalog; empty: looked up by the manifest id."""
+    service_url: str = ""
+    """``TEAMS_SERVICE_URL``: the Bot Connector address for new references; empty: learned, else the default."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id and self.app_password and self.tenant_id)
+
+    def missing(self) -> str:
+        """Which variables keep Graph off ('' when it is on)."""
+        names = [name for name, value in (("MICROSOFT_APP_ID", self.app_id), ("MICROSOFT_APP_PASSWORD",
+                 self.app_password), ("MICROSOFT_APP_TENANT_ID", self.tenant_id)) if not value]
+        return ", ".join(names)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "GraphSettings":
+        env = os.environ if environ is None else environ
+        return cls(app_id=env.get("MICROSOFT_APP_ID", "").strip(),
+                   app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
+                   tenant_id=env.get("MICROSOFT_APP_TENANT_ID", "").strip(),
+                   graph_url=_base(env.get("GRAPH_API_URL", ""), DEFAULT_GRAPH_URL),
+                   login_url=_base(env.get("MICROSOFT_LOGIN_URL", ""), DEFAULT_LOGIN_URL),
+                   catalog_app_id=env.get("TEAMS_CATALOG_APP_ID", "").strip(),
+                   service_url=_base(env.get("TEAMS_SERVICE_URL", ""), ""))
+
+
+def _base(value: str, default: str) -> str:
+    value = value.strip() or default
+    return value if not value or value.endswith("/") else value + "/"
+
+
+# -- rate budget -------------------------------------------------------------------------------------------
+class Rate(NamedTuple):
+    per_second: float
+    burst: float = 1.0
+
+
+GRAPH_RATE = Rate(per_second=10.0, burst=10.0)
+"""Requests a second to Graph per tenant; Teams' per-app limits are far higher, this keeps us polite."""
+
+
+class Budget(Protocol):
+    """A rate budget by key: take a token before a call, pause the key when the service says wait."""
+
+    async def acquire(self, key: str, rate: Rate, cost: float = 1.0) -> float:
+        """Seconds to wait before using the token just taken."""
+        ...
+
+    async def pause(self, key: str, seconds: float) -> None:
+        """Nobody uses ``key`` for ``seconds`` (a 429's Retry-After)."""
+        ...
+
+
+class LocalBudget:
+    """A budget in this process: a token bucket per key, with pauses."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._now = monotonic
+        self._next: dict[str, float] = {}
+        """key → the instant the next token is free (theoretical arrival time)."""
+
+    async def acquire(self, key: str, rate: Rate, cost: float = 1.0) -> float:
+        now = self._now()
+        start = max(self._next.get(key, now), now - (rate.burst - 1.0) / rate.per_second)
+        self._next[key] = start + cost / rate.per_second
+        return max(0.0, start - now)
+
+    async def pause(self, key: str, seconds: float) -> None:
+        self._next[key] = max(self._next.get(key, 0.0), self._now() + max(0.0, seconds))
+
+
+# -- the client --------------------------------------------------------------------------------------------
+class GraphResponse(NamedTuple):
+    status: int
+    body: dict[str, Any]
+
+
+class GraphClient:
+    """Graph calls for one tenant, on a shared aiohttp session (or its own when none is given)."""
+
+    def __init__(self, settings: GraphSettings, *, session: Callable[[], aiohttp.ClientSession | None] | None = None,
+                 budget: Budget | None = None, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 timeout: float = TIMEOUT_SECONDS) -> None:
+        self.settings = settings
+        self.budget: Budget = budget or LocalBudget()
+        self.key = f"graph:{settings.tenant_id}"
+        self._shared = session
+        self._own: aiohttp.ClientSession | None = None
+        self._sleep = sleep
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._token: tuple[str, float] | None = None
+        host = urlsplit(settings.graph_url)
+        self.scope = f"{host.scheme}://{host.netloc}/.default"
+        self.calls = 0
+        """Requests sent (tokens included): for the run summary."""
+
+    def _session(self) -> aiohttp.ClientSession:
+        shared = self._shared() if self._shared else None
+        if shared is not None and not shared.closed:
+            return shared
+        if self._own is None or self._own.closed:
+            self._own = aiohttp.ClientSession(timeout=self._timeout)
+        return self._own
+
+    async def close(self) -> None:
+        own, self._own = self._own, None
+        if own is not None and not own.closed:
+            await own.close()
+
+    # -- token -------------------------------------------------------------------------------------------
+    async def _access_token(self, refresh: bool = False) -> str:
+        if self._token and not refresh and self._token[1] > time.monotonic():
+            return self._token[0]
+        url = f"{self.settings.login_url}{quote(self.settings.tenant_id, safe='')}/oauth2/v2.0/token"
+        form = {"client_id": self.settings.app_id, "client_secret": self.settings.app_password,
+                "scope": self.scope, "grant_type": "client_credentials"}
+        response = await self._send("POST", url, data=form, what="token")
+        if response.status != 200 or not response.body.get("access_token"):
+            code = str(response.body.get("error") or response.status)
+            raise GraphCredentialsRejected(f"Microsoft sign-in refused the app's credentials ({code}); check "
+                                           "MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and MICROSOFT_APP_TENANT_ID",
+                                           response.status, code)
+        lifetime = float(response.body.get("expires_in") or 3599)
+        self._token = (str(response.body["access_token"]),
+                       time.monotonic() + max(30.0, lifetime - TOKEN_MARGIN_SECONDS))
+        return self._token[0]
+
+    # -- one call, retried ---------------------------------------------------------------------------------
+    async def call(self, method: str, path: str, *, params: dict[str, str] | None = None,
+                   body: dict[str, Any] | None = None) -> GraphResponse:
+        """One Graph call with the app's token; retries 429/5xx/network faults; returns other answers."""
+        url = self.settings.graph_url + path
+        token = await self._access_token()
+        response = await self._send(method, url, token=token, params=params, json=body, what=path.split("/", 1)[0])
+        if response.status == 401:  # the token was revoked or expired early: one fresh token
+            token = await self._access_token(refresh=True)
+            response = await self._send(method, url, token=token, params=params, json=body, what=path.split("/", 1)[0])
+        return response
+
+    async def _send(self, method: str, url: str, *, what: str, token: str | None = None, **kwargs: Any) -> GraphResponse:
+        last = ""
+        for attempt in range(MAX_ATTEMPTS):
+            wait = await self.budget.acquire(self.key, GRAPH_RATE)
+            if wait > 0:
+                await self._sleep(wait)
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            self.calls += 1
+            try:
+                async with self._session().request(method, url, headers=headers, timeout=self._timeout,
+                                                   **kwargs) as raw:
+                    status = raw.status
+                    retry_after = retry_after_seconds(raw.headers.get("Retry-After"))
+                    try:
+                        payload = await raw.json(content_type=None) if raw.content_length != 0 else {}
+                    except ValueError:
+                        payload = {}
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                last = f"network error ({type(exc).__name__})"
+                log.info("graph %s %s attempt=%d %s", method, what, attempt + 1, last)
+                await self._sleep(_backoff(attempt))
+                continue
+            body = payload if isinstance(payload, dict) else {}
+            if status == 429:
+                last = "429 throttled"
+                seconds = retry_after if retry_after is not None else _backoff(attempt)
+                log.info("graph %s %s throttled retry_after=%.1fs", method, what, seconds)
+                await self.budget.pause(self.key, seconds)
+                continue
+            if status in RETRYABLE:
+                last = f"{status} from Graph"
+                log.info("graph %s %s status=%d attempt=%d", method, what, status, attempt + 1)
+                await self._sleep(retry_after if retry_after is not None else _backoff(attempt))
+                continue
+            return GraphResponse(status, body)
+        raise GraphUnavailable(f"Graph unavailable after {MAX_ATTEMPTS} attempts ({last})")
+
+    # -- what the installer needs ----------------------------------------------------------------------------
+    async def find_user(self, email: str) -> str | None:
+        """The Entra object id of the user with this UPN or email, or None."""
+        response = await self.call("GET", f"users/{quote(email, safe='@')}", params={"$select": "id"})
+        if response.status == 200 and response.body.get("id"):
+            return str(response.body["id"])
+        if response.status not in (400, 404):
+            raise _failure(response, "User.Read.All")
+        literal = email.replace("'", "''")
+        response = await self.call("GET", "users", params={"$filter": f"mail eq '{literal}'", "$select": "id"})
+        if response.status != 200:
+            raise _failure(response, "User.Read.All")
+        found = response.body.get("value") or []
+        return str(found[0]["id"]) if found and isinstance(found[0], dict) and found[0].get("id") else None
+
+    async def catalog_app_id(self, external_id: str) -> str | None:
+        """The catalog id of the app whose manifest id is ``external_id`` (needs AppCatalog.Read.All)."""
+        literal = external_id.replace("'", "''")
+        response = await self.call("GET", "appCatalogs/teamsApps",
+                                   params={"$filter": f"externalId eq '{literal}'", "$select": "id,externalId"})
+        if response.status != 200:
+            raise _failure(response, "AppCatalog.Read.All")
+        found = response.body.get("value") or []
+        return str(found[0]["id"]) if found and isinstance(found[0], dict) and found[0].get("id") else None
+
+    async def install(self, user_id: str, app_id: str) -> bool:
+        """Install the app in the user's personal scope: True when installed now, False when it already was."""
+        binding = f"{self.settings.graph_url}appCatalogs/teamsApps/{app_id}"
+        response = await self.call("POST", f"users/{quote(user_id, safe='')}/teamwork/installedApps",
+                                   body={"teamsApp@odata.bind": binding})
+        if response.status in (200, 201, 204):
+            return True
+        if response.status == 409:
+            return False
+        raise _failure(response, "TeamsAppInstallation.ReadWriteSelfForUser.All")
+
+    async def installation_chat(self, user_id: str, app_id: str) -> str | None:
+        """The id of the personal chat between the user and the installed app, or None if not installed."""
+        user = quote(user_id, safe="")
+        literal = app_id.replace("'", "''")
+        response = await self.call("GET", f"users/{user}/teamwork/installedApps",
+                                   params={"$expand": "teamsApp", "$filter": f"teamsApp/id eq '{literal}'"})
+        if response.status != 200:
+            raise _failure(response, "TeamsAppInstallation.ReadWriteSelfForUser.All")
+        installations = [i for i in response.body.get("value") or [] if isinstance(i, dict) and i.get("id")]
+        if not installations:
+            return None
+        installation = quote(str(installations[0]["id"]), safe="")
+        response = await self.call("GET", f"users/{user}/teamwork/installedApps/{installation}/chat")
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            raise _failure(response, "TeamsAppInstallation.ReadWriteSelfForUser.All")
+        chat = response.body.get("id")
+        return str(chat) if chat else None
+
+
+def _failure(response: GraphResponse, permission: str) -> GraphError:
+    """A Graph error answer as an exception whose reason a marketing manager can act on."""
+    error = response.body.get("error") if isinstance(response.body.get("error"), dict) else {}
+    code = str(error.get("code") or "")
+    message = str(error.get("message") or "").lower()
+    if response.status == 403:
+        if "polic" in message or "blocked" in message:
+            return GraphDenied(BLOCKED, 403, code)
+        return GraphDenied(PERMISSION_MISSING.format(permission=permission), 403, code)
+    if response.status == 401:
+        return GraphCredentialsRejected("Graph refused the app's token (401)", 401, code)
+    if response.status == 404:
+        return GraphError(NO_TEAMS_USER, 404, code)
+    return GraphError(f"{response.status} from Graph ({code or 'no error code'})", response.status, code)
+
+
+def _backoff(attempt: int) -> float:
+    return min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2 ** attempt) * (0.5 + random.random() / 2)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
