@@ -8,7 +8,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -365,3 +365,50 @@ def test_install_settings_in_the_config_file(tmp_path: Path) -> None:
     path.write_text("delivery:\n  teams_install_minutes: 0\n  teams_install_retry_hours: 6\n")
     config = load_config(path)
     assert config.delivery.teams_install_minutes == 0 and config.delivery.teams_install_retry_hours == 6
+
+
+# -- rounds serve runs it in the background -----------------------------------------------------------------
+async def test_serve_installs_in_the_background_and_hands_back_the_lease(
+        graph: FakeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiohttp import web
+
+    from bot.clock import FixedClock
+    from bot.coach import Coach
+    from bot.config import Config, DigestSchedule
+    from bot.content import load_content
+    from bot.server import create_app
+    from bot.store import Store
+    from conftest import ROSTER
+    from teams_fixtures import clear_teams_env
+
+    clear_teams_env(monkeypatch)
+    for key, value in (("MICROSOFT_APP_ID", APP_ID), ("MICROSOFT_APP_PASSWORD", graph.client_secret),
+                       ("MICROSOFT_APP_TYPE", "SingleTenant"), ("MICROSOFT_APP_TENANT_ID", TENANT),
+                       ("GRAPH_API_URL", graph.graph_url), ("MICROSOFT_LOGIN_URL", graph.login_url)):
+        monkeypatch.setenv(key, value)
+    for entry in ROSTER:
+        user(graph, entry.email)
+    store = Store.open(f"sqlite:///{tmp_path / 'serve.db'}")
+    await store.upgrade()
+    clock = FixedClock(datetime(2026, 5, 12, 7, 0, tzinfo=timezone.utc))  # 03:00 in New York: quiet hours
+    await store.upsert_people(ROSTER, clock.now())
+    config = Config(admins=(ADMIN_EMAIL,), digest=DigestSchedule(weekday=6, time=time(23, 0)))
+    content = load_content(ROOT / "prompts")
+    runtime = Runtime(config, content, store, clock, Coach(store, content, config, clock))
+    runner = web.AppRunner(create_app(runtime, webchat=False, background=True))
+    await runner.setup()
+    try:
+        assert runtime.coach.teams_reach
+        for _ in range(100):
+            if len(graph.posts()) == len(ROSTER) and len((await store.teams_installs.reach()).unreached) == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert [c.status for c in graph.posts()] == [201] * len(ROSTER)
+    finally:
+        await runner.shutdown()
+        await runner.cleanup()
+    reopened = Store.open(f"sqlite:///{tmp_path / 'serve.db'}")
+    try:
+        assert await reopened.teams_installs.take_lease(LEASE, "next-instance", clock.now(), 300)
+    finally:
+        await reopened.close()

@@ -168,6 +168,8 @@ class GraphClient:
         self.settings = settings
         self.budget: Budget = budget or LocalBudget()
         self.key = f"graph:{settings.tenant_id}"
+        """The tenant's Graph budget (Graph throttles per app and tenant)."""
+        self.login_key = f"login:{settings.tenant_id}"
         self._shared = session
         self._own: aiohttp.ClientSession | None = None
         self._sleep = sleep
@@ -198,7 +200,7 @@ class GraphClient:
         url = f"{self.settings.login_url}{quote(self.settings.tenant_id, safe='')}/oauth2/v2.0/token"
         form = {"client_id": self.settings.app_id, "client_secret": self.settings.app_password,
                 "scope": self.scope, "grant_type": "client_credentials"}
-        response = await self._send("POST", url, data=form, what="token")
+        response = await self._send("POST", url, data=form, what="token", key=self.login_key)
         if response.status != 200 or not response.body.get("access_token"):
             code = str(response.body.get("error") or response.status)
             raise GraphCredentialsRejected(f"Microsoft sign-in refused the app's credentials ({code}); check "
@@ -221,10 +223,12 @@ class GraphClient:
             response = await self._send(method, url, token=token, params=params, json=body, what=path.split("/", 1)[0])
         return response
 
-    async def _send(self, method: str, url: str, *, what: str, token: str | None = None, **kwargs: Any) -> GraphResponse:
+    async def _send(self, method: str, url: str, *, what: str, token: str | None = None, key: str = "",
+                    **kwargs: Any) -> GraphResponse:
+        key = key or self.key
         last = ""
         for attempt in range(MAX_ATTEMPTS):
-            wait = await self.budget.acquire(self.key, GRAPH_RATE)
+            wait = await self.budget.acquire(key, GRAPH_RATE)
             if wait > 0:
                 await self._sleep(wait)
             headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -248,7 +252,7 @@ class GraphClient:
                 last = "429 throttled"
                 seconds = retry_after if retry_after is not None else _backoff(attempt)
                 log.info("graph %s %s throttled retry_after=%.1fs", method, what, seconds)
-                await self.budget.pause(self.key, seconds)
+                await self.budget.pause(key, seconds)
                 continue
             if status in RETRYABLE:
                 last = f"{status} from Graph"

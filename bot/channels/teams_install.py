@@ -84,16 +84,18 @@ class TeamsInstaller:
             app_id = await self._catalog_app_id()
             service_url = await self._service_url()
             after = 0
+            renewed = self._now()
             while page := await installs.candidates(self._now(), after, PAGE):
                 after = page[-1].person_id
                 for candidate in page:
+                    if not dry_run and (self._now() - renewed).total_seconds() > LEASE_SECONDS / 3:
+                        renewed = self._now()  # a slow Graph (429 pauses) must not let the lease run out
+                        if not await installs.take_lease(LEASE, self.owner, renewed, LEASE_SECONDS):
+                            raise _Stop("lost the lease to another instance")
                     await self._one(candidate, app_id, service_url, summary, dry_run)
-                if not dry_run and not await installs.take_lease(LEASE, self.owner, self._now(), LEASE_SECONDS):
-                    summary.stopped = "lost the lease to another instance"
-                    break
         except (GraphCredentialsRejected, GraphUnavailable, _Stop) as exc:
             summary.stopped = str(exc)
-        except GraphDenied as exc:  # a permission the whole run needs
+        except GraphError as exc:  # a permission the whole run needs, or Graph refusing the catalog lookup
             summary.stopped = exc.reason
         finally:
             summary.graph_calls = self.graph.calls - calls
