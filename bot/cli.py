@@ -262,9 +262,9 @@ def _manifest_slack(args: argparse.Namespace) -> int:
 
 
 def _teams_install(args: argparse.Namespace) -> int:
-    from bot.channels.graph import GraphSettings
+    from bot.channels.graph import GraphClient, GraphSettings
     from bot.channels.teams_install import TeamsInstaller
-    from bot.channels.graph import GraphClient
+    from bot.delivery.budget import budget_for
 
     settings = GraphSettings.from_env()
     if not settings.enabled:
@@ -273,7 +273,7 @@ def _teams_install(args: argparse.Namespace) -> int:
     runtime = Runtime.build(_config(args), database_url_from_env())
 
     async def run():
-        graph = GraphClient(settings)
+        graph = GraphClient(settings, budget=budget_for(runtime.store))  # shares Graph's pauses with `serve`
         try:
             await runtime.store.check_migrated()
             retry = timedelta(hours=runtime.config.delivery.teams_install_retry_hours)

@@ -14,6 +14,7 @@ from bot.channels.graph import GraphClient, GraphSettings
 from bot.channels.teams import mount_teams, teams_transport
 from bot.channels.teams_install import teams_installer
 from bot.channels.webchat import Persona, add_webchat_routes
+from bot.delivery.budget import budget_for
 from bot.delivery.service import Delivery
 from bot.delivery.transport import Transport
 from bot.delivery.web import WebTransport
@@ -110,7 +111,8 @@ def create_app(runtime: Runtime, *, webchat: bool, background: bool = True,
         transports["teams"] = teams
         graph_settings = GraphSettings.from_env()
         # Graph calls share the process's HTTP session (opened above, closed after the sender stopped)
-        installer = teams_installer(runtime, graph_settings, GraphClient(graph_settings, session=lambda: slack_http.session))
+        installer = teams_installer(runtime, graph_settings, GraphClient(
+            graph_settings, session=lambda: slack_http.session, budget=budget_for(runtime.store)))
 
         async def close_teams(_: web.Application) -> None:
             await teams.close()

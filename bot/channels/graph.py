@@ -22,10 +22,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Awaitable, Callable, Mapping, NamedTuple, Protocol
+from typing import Any, Awaitable, Callable, Mapping, NamedTuple
 from urllib.parse import quote, urlsplit
 
 import aiohttp
+
+from bot.delivery.budget import Budget, LocalBudget, Rate
 
 log = logging.getLogger(__name__)
 
@@ -114,43 +116,12 @@ def _base(value: str, default: str) -> str:
 
 
 # -- rate budget -------------------------------------------------------------------------------------------
-class Rate(NamedTuple):
-    per_second: float
-    burst: float = 1.0
-
-
 GRAPH_RATE = Rate(per_second=10.0, burst=10.0)
-"""Requests a second to Graph per tenant; Teams' per-app limits are far higher, this keeps us polite."""
-
-
-class Budget(Protocol):
-    """A rate budget by key: take a token before a call, pause the key when the service says wait."""
-
-    async def acquire(self, key: str, rate: Rate, cost: float = 1.0) -> float:
-        """Seconds to wait before using the token just taken."""
-        ...
-
-    async def pause(self, key: str, seconds: float) -> None:
-        """Nobody uses ``key`` for ``seconds`` (a 429's Retry-After)."""
-        ...
-
-
-class LocalBudget:
-    """A budget in this process: a token bucket per key, with pauses."""
-
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._now = monotonic
-        self._next: dict[str, float] = {}
-        """key → the instant the next token is free (theoretical arrival time)."""
-
-    async def acquire(self, key: str, rate: Rate, cost: float = 1.0) -> float:
-        now = self._now()
-        start = max(self._next.get(key, now), now - (rate.burst - 1.0) / rate.per_second)
-        self._next[key] = start + cost / rate.per_second
-        return max(0.0, start - now)
-
-    async def pause(self, key: str, seconds: float) -> None:
-        self._next[key] = max(self._next.get(key, 0.0), self._now() + max(0.0, seconds))
+"""Requests a second to Graph per tenant (key ``graph:<tenant>``); Microsoft's Teams service limits
+for Graph are far higher (https://learn.microsoft.com/graph/throttling-limits), this keeps us polite.
+The budget is shared by every instance on PostgreSQL (:mod:`bot.delivery.budget`)."""
+LOGIN_RATE = Rate(per_second=1.0, burst=5.0)
+"""Token requests (one an hour normally; more only when Graph rejects a token)."""
 
 
 # -- the client --------------------------------------------------------------------------------------------
@@ -160,7 +131,8 @@ class GraphResponse(NamedTuple):
 
 
 class GraphClient:
-    """Graph calls for one tenant, on a shared aiohttp session (or its own when none is given)."""
+    """Graph calls for one tenant, on a shared aiohttp session (or its own when none is given), under a
+    rate budget (:func:`bot.delivery.budget.budget_for` the store: shared by all instances on PostgreSQL)."""
 
     def __init__(self, settings: GraphSettings, *, session: Callable[[], aiohttp.ClientSession | None] | None = None,
                  budget: Budget | None = None, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -200,7 +172,7 @@ class GraphClient:
         url = f"{self.settings.login_url}{quote(self.settings.tenant_id, safe='')}/oauth2/v2.0/token"
         form = {"client_id": self.settings.app_id, "client_secret": self.settings.app_password,
                 "scope": self.scope, "grant_type": "client_credentials"}
-        response = await self._send("POST", url, data=form, what="token", key=self.login_key)
+        response = await self._send("POST", url, data=form, what="token", key=self.login_key, rate=LOGIN_RATE)
         if response.status != 200 or not response.body.get("access_token"):
             code = str(response.body.get("error") or response.status)
             raise GraphCredentialsRejected(f"Microsoft sign-in refused the app's credentials ({code}); check "
@@ -224,11 +196,11 @@ class GraphClient:
         return response
 
     async def _send(self, method: str, url: str, *, what: str, token: str | None = None, key: str = "",
-                    **kwargs: Any) -> GraphResponse:
+                    rate: Rate = GRAPH_RATE, **kwargs: Any) -> GraphResponse:
         key = key or self.key
         last = ""
         for attempt in range(MAX_ATTEMPTS):
-            wait = await self.budget.acquire(key, GRAPH_RATE)
+            wait = await self.budget.acquire(key, rate)
             if wait > 0:
                 await self._sleep(wait)
             headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -23,6 +23,7 @@ from bot.channels.graph import (
     GraphSettings, GraphUnavailable,
 )
 from bot.channels.teams import PLATFORM, installed_reference, reference_service_url
+from bot.delivery.budget import budget_for
 from bot.runtime import Runtime
 from bot.store.teams_installs import FAILED, INSTALLED, InstallCandidate
 
@@ -177,4 +178,4 @@ def teams_installer(runtime: Runtime, settings: GraphSettings, graph: GraphClien
     if not settings.enabled or runtime.config.delivery.teams_install_minutes == 0:
         return None
     retry = timedelta(hours=runtime.config.delivery.teams_install_retry_hours)
-    return TeamsInstaller(runtime, graph or GraphClient(settings), retry_after=retry)
+    return TeamsInstaller(runtime, graph or GraphClient(settings, budget=budget_for(runtime.store)), retry_after=retry)
