@@ -72,6 +72,11 @@ class Caller:
     zone: ZoneInfo
 
 
+MAX_TEAMS_ROWS = 200
+"""People without a Teams chat listed by name in `roster` (the counts by reason cover everyone;
+`rounds teams install` lists them all)."""
+
+
 class Coach:
     def __init__(self, store: Store, content: Content, config: Config, clock: Clock) -> None:
         self.store = store
@@ -733,10 +738,12 @@ class Coach:
             reach = await self.store.teams_installs.reach()
             teams_reached = reach.reached
             listed = {person_id for person_id, *_ in unreachable}
+            shown = 0
             for person_id, name, reason, when in reach.unreached:
                 teams_reasons[reason] = teams_reasons.get(reason, 0) + 1
-                if person_id not in listed:
+                if person_id not in listed and shown < MAX_TEAMS_ROWS:
                     rows.append((inert(name), f"Teams: {reason}", _date(when.date()) if when else ""))
+                    shown += 1
         rendered = self.content.render("roster", active=len(active), inactive=len(physicians) - len(active),
                                        departments=sorted(departments.items()), unreachable=unreachable,
                                        teams=self.teams_reach, teams_reached=teams_reached,

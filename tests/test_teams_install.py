@@ -26,7 +26,7 @@ from bot.store.teams_installs import NOT_INSTALLED, REMOVED
 from conftest import ADMIN_EMAIL, NEUROLOGIST_EMAIL, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, Chat, rounds_env
 from fakes.bot_connector import FakeBotConnector
 from fakes.graph import FakeGraph, GraphUser
-from teams_fixtures import JANE, Server, connector, server, teams_runtime  # noqa: F401  (fixtures)
+from teams_fixtures import Server, connector, server, teams_runtime  # noqa: F401  (fixtures)
 
 TENANT = "tenant-1"
 APP_ID = "6f1c2f0e-4a57-4a8e-9a43-0d1f3c2b7e11"
@@ -419,3 +419,58 @@ async def test_serve_installs_in_the_background_and_hands_back_the_lease(
         assert await reopened.teams_installs.take_lease(LEASE, "next-instance", clock.now(), 300)
     finally:
         await reopened.close()
+
+
+async def test_a_run_killed_midway_is_resumed_by_the_next_instance(graph: FakeGraph, tmp_path: Path) -> None:
+    """`rounds teams install` SIGKILLed while Graph handles its third installation: the next run (another
+    instance, once the lease has run out) installs the rest, repeats nobody already done, loses nobody."""
+    import signal
+
+    from bot.clock import FixedClock
+    from bot.config import Config
+
+    emails = [f"doctor{n}@riverside.example" for n in range(1, 6)]
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name,email,department,specialty\n" + "".join(
+        f"Dr. {n},{email},Cardiology,Cardiologist\n" for n, email in enumerate(emails, 1)))
+    users = [user(graph, email) for email in emails]
+    database = f"sqlite:///{tmp_path / 'r.db'}"
+    env = rounds_env(DATABASE_URL=database, PYTHONPATH=str(ROOT), MICROSOFT_APP_ID=APP_ID,
+                     MICROSOFT_APP_PASSWORD=graph.client_secret, MICROSOFT_APP_TENANT_ID=TENANT,
+                     GRAPH_API_URL=graph.graph_url, MICROSOFT_LOGIN_URL=graph.login_url)
+    assert (await rounds("db", "upgrade", env=env, cwd=tmp_path))[0] == 0
+    assert (await rounds("roster", "import", str(roster), env=env, cwd=tmp_path))[0] == 0
+    graph.delay_next(1, 3.0, path_part=f"/users/{users[2].id}/teamwork/installedApps")
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "teams", "install", cwd=tmp_path,
+                                                   env=env, stdout=asyncio.subprocess.DEVNULL,
+                                                   stderr=asyncio.subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            if any(users[2].id in c.path for c in graph.posts()):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the installer never reached the third physician")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    assert process.returncode == -signal.SIGKILL
+    done_before = {u.id for u in users if any(u.id in c.path and c.status == 201 for c in graph.posts())}
+    assert done_before == {users[0].id, users[1].id}
+
+    killed_at = datetime.now(timezone.utc)
+    for offset, expect_skip in ((timedelta(seconds=10), True), (timedelta(seconds=310), False)):
+        runtime = Runtime.build(Config(), database, clock=FixedClock(killed_at + offset))
+        try:
+            summary = await installer(runtime, graph).run()
+            if expect_skip:  # the dead instance's lease still holds
+                assert summary.skipped == "another instance is installing"
+                continue
+            assert summary.installed + summary.already == 3 and not summary.stopped
+            people = await runtime.store.people(active_only=True)
+            assert len(await runtime.store.addresses([p.id for p in people])) == len(emails)
+        finally:
+            await runtime.store.close()
+    created = {u.id: sum(1 for c in graph.posts() if u.id in c.path and c.status == 201) for u in users}
+    assert created == {u.id: 1 for u in users}  # nobody installed twice
+    assert all(sum(1 for c in graph.posts() if u.id in c.path) == 1 for u in (users[0], users[1], users[3], users[4]))

@@ -102,7 +102,7 @@ class TeamsInstaller:
             summary.graph_calls = self.graph.calls - calls
             if not dry_run:
                 await installs.release_lease(LEASE, self.owner)
-        log.info("%s", summary.line())
+        log.log(logging.WARNING if summary.stopped else logging.INFO, "%s", summary.line())
         return summary
 
     async def _catalog_app_id(self) -> str:
