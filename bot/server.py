@@ -82,6 +82,13 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
+def _install_status(runtime: Runtime, settings: GraphSettings, installer: object | None) -> str:
+    if installer is not None:
+        return f"every {runtime.config.delivery.teams_install_minutes} minutes"
+    why = f"{settings.missing()} not set" if settings.missing() else "delivery.teams_install_minutes is 0"
+    return f"off ({why}); `roster` lists who has not installed the app"
+
+
 def create_app(runtime: Runtime, *, webchat: bool, background: bool = True,
                webchat_token: str | None = None) -> web.Application:
     """The whole product on one aiohttp app; ``background`` runs the scheduler and sender;
@@ -125,10 +132,7 @@ def create_app(runtime: Runtime, *, webchat: bool, background: bool = True,
     mounted = {"Slack": mount_slack(app, runtime, slack_http), "Teams": mount_teams(app, runtime)}
     if teams is not None:
         runtime.coach.teams_reach = True
-        log.info("Teams app installs through Microsoft Graph: %s", "every %d minutes" %
-                 runtime.config.delivery.teams_install_minutes if installer is not None else
-                 "off (" + (graph_settings.missing() + " not set" if graph_settings.missing() else
-                            "delivery.teams_install_minutes is 0") + "); `roster` lists who has not installed the app")
+        log.info("Teams app installs through Microsoft Graph: %s", _install_status(runtime, graph_settings, installer))
     log.info("platforms: %s", "; ".join(line or f"{name}: not configured" for name, line in mounted.items()))
     if webchat:
         add_webchat_routes(app, WebChatBridge(runtime, delivery), clock_control=runtime.demo, token=webchat_token)
