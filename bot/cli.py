@@ -225,13 +225,19 @@ def _digest(args: argparse.Namespace) -> int:
 
 
 def _outbox_list(args: argparse.Namespace) -> int:
-    statuses = ("pending", "sending", "dead", "sent", "cancelled") if args.all else ("pending", "sending", "dead")
+    statuses = ("pending", "sending", "dead", "parked", "sent", "cancelled") if args.all else \
+        ("pending", "sending", "dead", "parked")
 
-    async def work(store: Store) -> tuple[dict[str, int], list]:
-        return await store.outbox.counts(), await store.outbox.list(statuses, limit=500)
+    async def work(store: Store) -> tuple[dict[str, int], list, list]:
+        return await store.outbox.counts(), await store.outbox.list(statuses, limit=500), await store.outbox.parked()
 
-    counts, messages = _with_store(work)
-    print("outbox: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sending", "sent", "dead", "cancelled")))
+    counts, messages, parked = _with_store(work)
+    print("outbox: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sending", "sent", "dead", "cancelled")) +
+          (f", {counts['parked']} parked" if counts.get("parked") else ""))
+    for target in parked:
+        where = f"{target.platform} (everywhere)" if target.address == "*" else f"{target.platform}:{target.address}"
+        print(f"parked since {target.since:%Y-%m-%d %H:%M UTC}: {where}: {target.reason} "
+              f"({target.messages} message{'s' if target.messages != 1 else ''}; reinstalling the app resumes them)")
     for m in messages:
         when = m.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC")
         error = f"  last error: {m.last_error}" if m.last_error else ""

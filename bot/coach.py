@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.actions import Stale, current, topic
 from bot.clock import Clock
 from bot.commands import (
     EMBARGO_LIFT_DATE, EMBARGO_LIFT_TIME, SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown,
@@ -97,11 +98,25 @@ class Coach:
                  "action" if incoming.action else "text")
         try:
             if incoming.action:
-                return await self._action(caller, incoming.action, incoming.values)
+                action = current(incoming.action, incoming.action_version)
+                if action is None:
+                    raise Stale("", topic(incoming.action))
+                return await self._action(caller, action, incoming.values)
             return await self._command(caller, parse(incoming.text or ""))
+        except Stale as exc:
+            return await self._stale(caller, exc)
         except BadArguments as exc:
             message = inert(str(exc))  # it may quote what the person typed
             return [Reply(kind="error", text=message, title="Let's try that again", body=message)]
+
+    async def _stale(self, caller: Caller, stale: Stale) -> list[Reply]:
+        """A press of something that changed or is gone: say so, and show how things stand now."""
+        log.info("stale action person=%s topic=%s", caller.person.id, stale.topic.split(" ", 1)[0])
+        note = self._reply("stale_action", "notice", note=str(stale))
+        try:
+            return [note, *await self._command(caller, parse(stale.topic))]
+        except BadArguments:
+            return [note]
 
     async def home(self, incoming: Incoming) -> list[Reply]:
         """Everything a personal home screen shows (Slack App Home, Teams welcome card)."""
@@ -156,6 +171,8 @@ class Coach:
             lesson_id, _, choice = arg.rpartition(":")
             return await self._answer(caller, lesson_id, choice)
         if verb == "profile":
+            if arg not in {item.id for item in self.content.profile_items}:
+                raise Stale("That item is no longer on the profile checklist.", "profile")
             return await self._toggle_profile(caller, arg)
         if verb == "follow":
             return await self._set_follow(caller, arg == "done")
@@ -171,8 +188,7 @@ class Coach:
             return await self._mark_followed_back(caller, arg)
         if verb == "snooze":
             return await self._cmd_snooze(caller, Command("snooze", (arg,), arg))
-        log.warning("unknown action person=%s verb=%s", caller.person.id, verb)
-        return [self._reply("unknown_command", "error", text=verb, suggestion=None)]
+        raise Stale("", topic(action))
 
     # -- help -----------------------------------------------------------------------------------
     async def _cmd_help(self, caller: Caller, command: Command) -> list[Reply]:
@@ -230,8 +246,8 @@ class Coach:
 
     async def _answer(self, caller: Caller, lesson_id: str, choice_text: str) -> list[Reply]:
         lesson = self.content.curriculum.lesson(lesson_id)
-        if lesson is None or not choice_text.isdigit():
-            raise BadArguments("That quiz is no longer available. Type `lesson` for your next one.")
+        if lesson is None or not choice_text.isdigit() or not 1 <= int(choice_text) <= len(lesson.quiz.choices):
+            raise Stale("That quiz is no longer available. Type `lesson` for your next one.", "lesson")
         now = self.clock.now()
         pid = caller.person.id
         reviews = await self.store.reviews(pid)
@@ -386,8 +402,7 @@ class Coach:
         An error comes back with the form, its values kept, so nothing has to be typed again.
         """
         if form_id != MEETING_FORM:
-            log.warning("unknown form person=%s form=%s", caller.person.id, form_id[:40])
-            return [self._reply("unknown_command", "error", text=f"form:{form_id}"[:40], suggestion=None)]
+            raise Stale("", "meetings")
         if not caller.is_admin:
             return [self._reply("not_admin", "error", command="meetings add", replace_original=True)]
         try:
@@ -431,7 +446,7 @@ class Coach:
     async def _meeting(self, meeting_id: str) -> Meeting:
         meetings = {str(m.id): m for m in await self.store.meetings()}
         if meeting_id not in meetings:
-            raise BadArguments("That meeting is no longer on the calendar. Type `meetings` for the current list.")
+            raise Stale("That meeting is no longer on the calendar. Type `meetings` for the current list.", "meetings")
         return meetings[meeting_id]
 
     async def _cmd_camp(self, caller: Caller, command: Command) -> list[Reply]:
@@ -468,7 +483,7 @@ class Coach:
         meeting = await self._meeting(meeting_id)
         known = {item.id for phase in self.content.camp_phases for item in phase.items}
         if item_id not in known:
-            raise BadArguments("That checklist item no longer exists. Type `camp` for the current checklist.")
+            raise Stale("That checklist item no longer exists. Type `camp` for the current checklist.", "camp")
         pid = caller.person.id
         if meeting.id not in await self.store.attending(pid):
             await self.store.set_attending(pid, meeting.id, True, self.clock.now())
@@ -717,7 +732,7 @@ class Coach:
             return [self._reply("not_admin", "error", command="followback")]
         person = await self.store.person(int(person_id)) if person_id.isdigit() else None
         if person is None:
-            raise BadArguments("That physician is no longer on the roster.")
+            raise Stale("That physician is no longer on the roster.", "followback")
         await self.store.update_person(person.id, self.clock.now(), followed_back_at=self.clock.now())
         replies = await self._cmd_followback(caller, Command("followback", (), ""))
         return [replace(replies[0], replace_original=True)]

@@ -63,6 +63,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "reminder_follow": "hospital step",
         "reminder_camp": "meeting phase when",
         "unknown_command": "text suggestion",
+        "stale_action": "note",
     }.items()
 }
 

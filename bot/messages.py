@@ -32,6 +32,8 @@ class Incoming:
     """Platform id of the message whose button was pressed (for in-place updates)."""
     values: tuple[tuple[str, str], ...] = ()
     """What was typed into a submitted form (``action`` is the form's ``submit_action``): field id, value."""
+    action_version: int | None = None
+    """The version stamp of the pressed element (:mod:`bot.actions`); None: drawn by this version."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class Form:
 
 ReplyKind = Literal[
     "help", "lesson", "quiz", "quiz_result", "profile", "follow", "meetings", "camp",
-    "status", "settings", "report", "error", "onboarding", "reminder", "digest", "check", "form",
+    "status", "settings", "report", "error", "onboarding", "reminder", "digest", "check", "form", "notice",
 ]
 
 

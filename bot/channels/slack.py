@@ -5,6 +5,14 @@ all become an :class:`~bot.messages.Incoming` for the coach, and the coach's rep
 Block Kit messages, in-place updates, modal errors, the draft checker's answer (shown in its
 modal) and the App Home tab.
 
+Every signed, well-formed request gets a 200 (Slack retries what fails, shows an error icon on a
+button that fails, and disables the event subscriptions of an app whose events keep failing):
+what the bot does not handle (other event types, shortcuts, other slash commands, suggestions,
+forms of other versions) is acknowledged with one DEBUG line naming its type. Buttons of
+messages drawn by any release are answered (:mod:`bot.actions`). ``app_uninstalled`` and a
+revoked bot token park the outbox for Slack before the acknowledgement; the next request from
+the workspace (it was installed again) resumes it.
+
 Every request is acknowledged first (Slack's 3-second limit); the coach and the Web API calls
 run afterwards in tracked tasks that the server drains on shutdown, at most
 :data:`COACH_CONCURRENCY` in the coach at a time. All Web API calls and
@@ -22,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
@@ -34,6 +43,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -48,9 +58,10 @@ from bot.channels.slack_modals import (
     error_text, meeting_command, meeting_error_block, meeting_modal, metadata, profile_command, profile_modal,
 )
 from bot.channels.slack_render import (
-    CHECK_MODAL_ACTION, MEETING_MODAL_ACTION, MODAL_PREFIX, PROFILE_MODAL_ACTION, actions_of, home_view,
-    render_message,
+    CHECK_MODAL_ACTION, MEETING_MODAL_ACTION, MODAL_PREFIX, PROFILE_MODAL_ACTION, action_version, actions_of,
+    home_view, render_message,
 )
+from bot.actions import ACTION_VERSION, FOREIGN
 from bot.commands import Command, parse
 from bot.messages import Incoming, Reply
 from bot.runtime import Runtime
@@ -58,7 +69,11 @@ from bot.runtime import Runtime
 log = logging.getLogger(__name__)
 SLACK_EVENTS_PATH = "/slack/events"
 COMMAND = "/rounds"
-ACTION_ID = re.compile(r"^a\d+$")
+ANYTHING = re.compile(".*")
+PLATFORM = "slack"
+PARKED_CHECK_SECONDS = 60.0
+"""How long this process trusts what it last read about the workspace being uninstalled (another
+instance may have handled the uninstall, or the reinstall)."""
 MEETING_FORM_TEXT = re.compile(r"^\s*meetings?\s+add\s*$", re.IGNORECASE)
 CHECK_FORM_TEXT = re.compile(r"^\s*check\s*$", re.IGNORECASE)
 """``/rounds check`` without a draft opens the draft-check modal."""
@@ -120,17 +135,29 @@ class SlackChannel:
         """Per person with turns in flight: their lock and how many turns hold or await it."""
         self._coach_gate = asyncio.Semaphore(COACH_CONCURRENCY)
         self._pruned_at: datetime | None = None
+        self._parked: bool | None = None
+        """Whether the workspace uninstalled the app, as this process last knew (None: not read yet)."""
+        self._parked_read = 0.0
         self.bolt = AsyncApp(client=client, signing_secret=signing_secret, name="social-rounds",
-                             logger=_bolt_logger(), process_before_response=False)
+                             logger=_bolt_logger(), process_before_response=False,
+                             raise_error_for_unhandled_request=True)
+        self.bolt.error(self._on_error)
         self.bolt.use(self._deduplicate)
+        self.bolt.use(self._lifecycle)
         self.bolt.command(COMMAND)(self._on_command)
         self.bolt.event("message")(self._on_message)
         self.bolt.event("app_mention")(self._on_mention)
         self.bolt.event("app_home_opened")(self._on_home_opened)
-        self.bolt.action(ACTION_ID)(self._on_action)
+        self.bolt.action(ANYTHING)(self._on_action)
         self.bolt.view(PROFILE_CALLBACK)(self._on_profile_submitted)
         self.bolt.view(MEETING_CALLBACK)(self._on_meeting_submitted)
         self.bolt.view(CHECK_CALLBACK)(self._on_check_submitted)
+        # Everything else is acknowledged (an empty list for suggestions) and logged once at DEBUG.
+        self.bolt.view(ANYTHING)(self._acknowledge)
+        self.bolt.view_closed(ANYTHING)(self._acknowledge)
+        self.bolt.shortcut(ANYTHING)(self._acknowledge)
+        self.bolt.command(ANYTHING)(self._acknowledge)
+        self.bolt.options(ANYTHING)(self._no_options)
 
     # -- HTTP --------------------------------------------------------------------------------
     async def handle_http(self, request: web.Request) -> web.Response:
@@ -166,6 +193,38 @@ class SlackChannel:
                 self._pruned_at = now
                 self._spawn(self._forget_old_events(now))
         return await next()
+
+    async def _lifecycle(self, body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
+        """Uninstalled (or the bot token revoked): park the outbox before Slack hears back, so nothing
+        more is sent there. Any other request means the app is installed: resume what was parked."""
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        kind = event.get("type") if isinstance(event, dict) else None
+        if kind in ("app_uninstalled", "tokens_revoked"):
+            revoked = (event.get("tokens") or {}).get("bot") if kind == "tokens_revoked" else True  # type: ignore[union-attr]
+            if revoked:
+                reason = ("app uninstalled from the Slack workspace" if kind == "app_uninstalled"
+                          else "the Slack bot token was revoked") + f" {body.get('team_id') or ''}".rstrip()
+                parked = await self.runtime.store.outbox.park(PLATFORM, None, reason, self.runtime.clock.now())
+                self._parked, self._parked_read = True, time.monotonic()
+                log.warning("slack %s team=%s: %s outbox messages parked until the app is installed again",
+                            kind, body.get("team_id"), parked)
+            else:
+                log.debug("slack ignored type=event_callback event=tokens_revoked (user tokens only)")
+            return BoltResponse(status=200, body="")
+        await self._resume_if_parked()
+        return await next()
+
+    async def _resume_if_parked(self) -> None:
+        now = time.monotonic()
+        if self._parked is False and now - self._parked_read < PARKED_CHECK_SECONDS:
+            return
+        self._parked_read = now
+        outbox = self.runtime.store.outbox
+        parked = any(t.address == "*" for t in await outbox.parked(PLATFORM))
+        if parked:
+            resumed = await outbox.resume(PLATFORM, None, self.runtime.clock.now())
+            log.warning("slack: the workspace is installed again; %s parked outbox messages resumed", resumed)
+        self._parked = False
 
     async def _forget_old_events(self, now: datetime) -> None:
         forgotten = await self.runtime.store.forget_events_before(now - EVENT_MEMORY)
@@ -205,16 +264,45 @@ class SlackChannel:
             self._later(self._refresh_home, event["user"])
 
     async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A pressed element of any message or view, drawn by any release (or by no release of this bot)."""
         await ack()
-        user = (body.get("user") or {}).get("id", "")
-        coach_actions = actions_of(action)
-        log.info("slack action user=%s element=%s", user, action.get("action_id"))
-        if not user or not coach_actions:
+        if body.get("type") != "block_actions":  # legacy attachments, dialogs, workflow steps
+            log.debug("slack ignored %s", describe(body))
             return
-        if coach_actions[0].startswith(MODAL_PREFIX):
+        user = (body.get("user") or {}).get("id", "")
+        version = action_version(action.get("action_id"))
+        coach_actions = actions_of(action) if version != FOREIGN else []
+        log.info("slack action user=%s element=%s", user, action.get("action_id"))
+        if not user:
+            return
+        if not coach_actions:
+            if _in_modal(body):  # an input of an open form (a date picked): answered when it is submitted
+                log.debug("slack ignored %s element=%s", describe(body), action.get("type"))
+                return
+            version, coach_actions = FOREIGN, [f"element:{action.get('type')}"]
+        if coach_actions[0].startswith(MODAL_PREFIX) and FOREIGN < version <= ACTION_VERSION:
             await self._open_modal(coach_actions[0], body.get("trigger_id", ""), user, body.get("response_url"))
             return
-        self._later(self._turn, _where_pressed(body, user), actions=coach_actions)
+        self._later(self._turn, _where_pressed(body, user), actions=coach_actions, version=version)
+
+    async def _acknowledge(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        log.debug("slack ignored %s", describe(body))
+
+    async def _no_options(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack(options=[])
+        log.debug("slack ignored %s", describe(body))
+
+    async def _on_error(self, error: Exception, body: dict[str, Any], response: BoltResponse | None) -> BoltResponse:
+        """Nothing a signed request carries is answered 404 or 500 (see the module docstring)."""
+        if isinstance(error, BoltUnhandledRequestError):
+            log.debug("slack ignored %s", describe(body))
+            return BoltResponse(status=200, body="")
+        if _raised_in_bolt(error):  # a field Bolt reads is missing or of the wrong type: malformed
+            log.warning("slack malformed request %s error=%s", describe(body), type(error).__name__)
+            return BoltResponse(status=400, body={"error": "malformed request"})
+        _log_failure("request", _user_of(body), error)
+        return BoltResponse(status=200, body="")  # logged; a retry would meet the same fault
 
     async def _on_profile_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         await self._submit(ack, body, view, profile_command(view), lambda _: HANDLE_BLOCK)
@@ -251,10 +339,10 @@ class SlackChannel:
         return await self._coach(await self.directory.user(user_id), text=text)
 
     async def _coach(self, who: SlackUser, *, text: str | None = None, action: str | None = None,
-                     where: Where | None = None) -> list[Reply]:
+                     where: Where | None = None, version: int | None = None) -> list[Reply]:
         incoming = Incoming("slack", who.id, text=text, action=action, email=who.email, display_name=who.name,
                             timezone=who.timezone, conversation_id=where.channel if where else None,
-                            message_id=where.message_ts if where else None)
+                            message_id=where.message_ts if where else None, action_version=version)
         try:
             return await self.runtime.coach.handle(incoming)
         except Exception as exc:  # the person still gets an answer; the log gets ids and frames only
@@ -273,7 +361,8 @@ class SlackChannel:
             if not holders[0]:  # nobody else in line: forget the lock (it would stay for every person ever seen)
                 del self._turns[user_id]
 
-    async def _turn(self, where: Where, *, text: str | None = None, actions: list[str] | None = None) -> None:
+    async def _turn(self, where: Where, *, text: str | None = None, actions: list[str] | None = None,
+                    version: int | None = None) -> None:
         async def answer() -> None:
             who = await self.directory.user(where.user_id)  # a Slack API call at most hourly: not in the gate
             async with self._coach_gate:
@@ -286,7 +375,7 @@ class SlackChannel:
                     _log_failure("turn", who.id, exc)
                     replies, refresh = [FAILURE], False
                 for action in () if replies else actions or ():
-                    replies.extend(await self._coach(who, action=action, where=where))
+                    replies.extend(await self._coach(who, action=action, where=where, version=version))
                 if not actions and not replies:
                     replies = await self._coach(who, text=text, where=where)
             await self._finish(where, replies, refresh_home=refresh)
@@ -451,6 +540,38 @@ def _where_pressed(body: dict[str, Any], user: str) -> Where:
     if response_url:  # a shared message (e.g. the digest): answer privately, leave it as it is
         return Where(user, channel=channel, response_url=response_url)
     return Where(user, channel=channel, ephemeral_channel=True)
+
+
+def _in_modal(body: dict[str, Any]) -> bool:
+    return (body.get("container") or {}).get("type") == "view" and (body.get("view") or {}).get("type") == "modal"
+
+
+def describe(body: dict[str, Any]) -> str:
+    """A request's type in a few ids (never its text), for the log."""
+    kind = body.get("type") or ("slash_command" if "command" in body else "unknown")
+    parts = [f"type={kind}"]
+    event = body.get("event")
+    if kind == "event_callback" and isinstance(event, dict):
+        parts.append(f"event={event.get('type')}" + (f"/{event['subtype']}" if event.get("subtype") else ""))
+    if "command" in body:
+        parts.append(f"command={str(body['command'])[:40]}")
+    view = body.get("view")
+    callback = body.get("callback_id") or (view.get("callback_id") if isinstance(view, dict) else None)
+    if callback:
+        parts.append(f"callback={str(callback)[:60]}")
+    return " ".join(parts)
+
+
+def _user_of(body: dict[str, Any]) -> str:
+    user = body.get("user")
+    return str((user.get("id") if isinstance(user, dict) else user) or body.get("user_id") or "-")
+
+
+def _raised_in_bolt(error: BaseException) -> bool:
+    """Whether the error comes from Bolt reading the request (not from the bot's own listeners)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and "slack_bolt" in frames[-1].filename and isinstance(
+        error, (KeyError, TypeError, AttributeError, IndexError, ValueError))
 
 
 async def _guarded(work: Coroutine[Any, Any, None]) -> None:

@@ -3,7 +3,9 @@
 Every element the bot renders carries its coach action with it, so a press can be turned back
 into an action without any server-side state:
 
-- buttons: ``action_id`` ``a0``, ``a1``, … (unique in a message or view), ``value`` = the action;
+- buttons: ``action_id`` ``v2:<verb>:<n>`` (the version of the action grammar, see
+  :mod:`bot.actions`, the action's verb and a number unique in the message or view; version 1
+  drew ``a0``, ``a1``, …), ``value`` = the action;
 - overflow and select menus: each option's ``value`` = the action;
 - checklists: ``checkboxes`` elements (at most 10 options each) whose option values are the
   item actions; the block_id records which items were ticked when the message was drawn, so
@@ -17,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from bot.actions import ACTION_VERSION, FOREIGN
 from bot.messages import Button, Checklist, ChecklistItem, Progress, Reply, Table
 
 MESSAGE_BLOCKS = 50
@@ -76,9 +79,10 @@ class _Ids:
     actions: int = 0
     checklists: int = 0
 
-    def action(self) -> str:
+    def action(self, action: str) -> str:
+        """A versioned id for the element that carries ``action`` (its verb names it)."""
         self.actions += 1
-        return f"a{self.actions - 1}"
+        return f"v{ACTION_VERSION}:{action.partition(':')[0]}:{self.actions - 1}"
 
     def checklist(self) -> int:
         self.checklists += 1
@@ -202,7 +206,7 @@ def _context(markdown_text: str) -> Block:
 
 
 def _button(button: Button, ids: _Ids) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "button", "action_id": ids.action(),
+    element: dict[str, Any] = {"type": "button", "action_id": ids.action(button.action),
                                "text": _plain(button.label, BUTTON_TEXT), "value": button.action[:BUTTON_VALUE]}
     if button.style in ("primary", "danger"):
         element["style"] = button.style
@@ -220,9 +224,9 @@ def snooze_menu(ids: _Ids, *, select: bool = False) -> dict[str, Any]:
     """The snooze choices as an overflow menu (messages) or a select (Home)."""
     options = [_option(label, action) for label, action in SNOOZE_CHOICES]
     if select:
-        return {"type": "static_select", "action_id": ids.action(),
+        return {"type": "static_select", "action_id": ids.action("snooze"),
                 "placeholder": _plain("Pause reminders…", 150), "options": options}
-    return {"type": "overflow", "action_id": ids.action(), "options": options}
+    return {"type": "overflow", "action_id": ids.action("snooze"), "options": options}
 
 
 def _actions(elements: list[dict[str, Any]]) -> list[Block]:
@@ -237,7 +241,7 @@ def _checklist(checklist: Checklist, ids: _Ids) -> list[Block]:
         prefix = _common_prefix([item.action for item in chunk])
         done = [item.action[len(prefix):] for item in chunk if item.done]
         options = [_option(item.label, item.action, item.due or item.detail) for item in chunk]
-        element: dict[str, Any] = {"type": "checkboxes", "action_id": ids.action(), "options": options}
+        element: dict[str, Any] = {"type": "checkboxes", "action_id": ids.action(prefix), "options": options}
         initial = [option for option, item in zip(options, chunk) if item.done]
         if initial:
             element["initial_options"] = initial
@@ -385,6 +389,21 @@ def home_view(replies: Sequence[Reply], *, admin_tools: bool | None = None) -> d
 
 
 # -- pressed elements → coach actions ----------------------------------------------------------------
+
+_V1_ID = re.compile(r"^a\d+$")
+_VERSIONED_ID = re.compile(r"^v(\d{1,4}):")
+
+
+def action_version(action_id: Any) -> int:
+    """The version stamp of an element's ``action_id``: 1 for ``a0``, … (before stamps), ``N`` for
+    ``vN:…``, :data:`~bot.actions.FOREIGN` for ids this bot never draws."""
+    if not isinstance(action_id, str):
+        return FOREIGN
+    if _V1_ID.match(action_id):
+        return 1
+    match = _VERSIONED_ID.match(action_id)
+    return int(match.group(1)) if match else FOREIGN
+
 
 def actions_of(element: dict[str, Any]) -> list[str]:
     """The coach action(s) one ``block_actions`` element stands for (usually exactly one)."""

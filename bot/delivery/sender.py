@@ -130,6 +130,9 @@ class Sender:
             await asyncio.sleep(delay)
         if self._stopping:
             return  # never attempted: handed back to the outbox by drain_once
+        if await outbox.hold_if_parked(message):  # uninstalled there since it was claimed: send nothing
+            log.info("outbox %s parked: the app was uninstalled at %s", message.id, message.platform)
+            return
         try:
             async with self._gate:
                 result = await transport.send(envelope)

@@ -4,6 +4,11 @@ A message is ``pending`` until a sender claims it (``sending`` with a lease), th
 ``pending`` again for a retry, or ``dead`` after too many failures. A claim whose lease ran
 out (its instance died mid-send) is *in doubt*: the sender asks the platform whether it
 arrived before sending it again.
+
+Where the app was uninstalled (a Slack workspace, a Teams chat or team) the messages are
+``parked`` with the reason (:meth:`OutboxStore.park`), not sent and not failed: the sender checks
+each message just before sending it (:meth:`OutboxStore.hold_if_parked`), and a reinstall puts
+them back in line (:meth:`OutboxStore.resume`).
 """
 from __future__ import annotations
 
@@ -13,13 +18,26 @@ from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.schema import PLAN_AGAIN, outbox, people
+from bot.store.schema import PLAN_AGAIN, outbox, parked_targets, people
 
-STATUSES = ("pending", "sending", "sent", "dead", "cancelled")
+STATUSES = ("pending", "sending", "sent", "dead", "cancelled", "parked")
+EVERYWHERE = "*"
+"""The parked address that stands for every address of a platform (a whole Slack workspace)."""
+
+
+@dataclass(frozen=True)
+class ParkedTarget:
+    platform: str
+    address: str
+    """An outbox address, or :data:`EVERYWHERE`."""
+    reason: str
+    since: datetime
+    messages: int
+    """Messages parked there now."""
 
 
 @dataclass(frozen=True)
@@ -192,6 +210,70 @@ class OutboxStore:
         async with self.engine.connect() as conn:
             return [(r[0], r[1], r[2] or "unknown error", r[3]) for r in await conn.execute(query)]
 
+    # -- uninstalls ------------------------------------------------------------------------------
+    async def park(self, platform: str, address: str | None, reason: str, now: datetime) -> int:
+        """The app was removed from ``address`` (None: from the whole platform install): park its
+        unsent messages with ``reason``, and every later one until :meth:`resume`. Returns how many."""
+        target = address or EVERYWHERE
+        values = dict(platform=platform, address=target, reason=reason[:300], since=now)
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(parked_targets).values(**values).on_conflict_do_update(
+            index_elements=["platform", "address"], set_=dict(reason=values["reason"]))
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+            result = await conn.execute(update(outbox).where(
+                _at(platform, address), outbox.c.status.in_(("pending", "sending")))
+                .values(status="parked", last_error=reason[:300], lease_until=None, lease_owner=None))
+            return result.rowcount
+
+    async def resume(self, platform: str, address: str | None, now: datetime) -> int:
+        """The app is installed again at ``address`` (None: the whole platform): its parked messages
+        go back in line, due now. Returns how many."""
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(parked_targets).where(
+                parked_targets.c.platform == platform, parked_targets.c.address == (address or EVERYWHERE)))
+            if address is not None and (await conn.execute(select(parked_targets.c.reason).where(
+                    parked_targets.c.platform == platform, parked_targets.c.address == EVERYWHERE))).first():
+                return 0  # still uninstalled from the whole platform
+            result = await conn.execute(update(outbox).where(_at(platform, address), outbox.c.status == "parked")
+                                        .values(status="pending", next_attempt_at=now, last_error=None))
+            return result.rowcount
+
+    async def hold_if_parked(self, message: OutboxMessage) -> bool:
+        """Just before a send: park the message instead if its place was uninstalled meanwhile."""
+        query = select(parked_targets.c.reason).where(
+            parked_targets.c.platform == message.platform,
+            parked_targets.c.address.in_((message.address, EVERYWHERE))).limit(1)
+        async with self.engine.begin() as conn:
+            reason = (await conn.execute(query)).scalar()
+            if reason is None:
+                return False
+            await conn.execute(update(outbox).where(outbox.c.id == message.id).values(
+                status="parked", last_error=reason, lease_until=None, lease_owner=None))
+            return True
+
+    async def parked(self, platform: str | None = None) -> list[ParkedTarget]:
+        """Where the app is uninstalled, why, since when, and how many messages wait there."""
+        query = select(parked_targets).order_by(parked_targets.c.since)
+        if platform is not None:
+            query = query.where(parked_targets.c.platform == platform)
+        async with self.engine.connect() as conn:
+            targets = (await conn.execute(query)).all()
+            found = []
+            for t in targets:
+                count = (await conn.execute(select(func.count()).select_from(outbox).where(
+                    _at(t.platform, None if t.address == EVERYWHERE else t.address),
+                    outbox.c.status == "parked"))).scalar() or 0
+                found.append(ParkedTarget(t.platform, t.address, t.reason, t.since, count))
+            return found
+
     async def _set(self, row_id: int, **values: Any) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+
+
+def _at(platform: str, address: str | None) -> Any:
+    """Outbox rows of a platform, or of one address on it."""
+    if address is None:
+        return outbox.c.platform == platform
+    return and_(outbox.c.platform == platform, outbox.c.address == address)

@@ -162,7 +162,8 @@ outbox = Table(
     Column("spec", Text, nullable=False),
     # What to say as JSON ids and parameters (rendered at send time); never free text from users.
     Column("status", String(12), nullable=False, index=True),
-    # pending → sending → sent; or dead after too many failures; or cancelled.
+    # pending → sending → sent; or dead after too many failures; or cancelled; or parked while the
+    # app is uninstalled where it goes (see parked_targets).
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("due_at", UTCDateTime, nullable=False),
     Column("next_attempt_at", UTCDateTime, nullable=False, index=True),
@@ -193,6 +194,15 @@ rate_budgets = Table(
     # GCRA "theoretical arrival time", seconds since the epoch on the database's clock
     Column("paused_until", Float),
     # the end of the platform's latest Retry-After pause (same clock)
+)
+
+parked_targets = Table(
+    "parked_targets", metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("address", String(300), primary_key=True),
+    # An outbox address, or "*": everything on that platform (a Slack workspace uninstall).
+    Column("reason", String(300), nullable=False),
+    Column("since", UTCDateTime, nullable=False),
 )
 
 readiness_snapshots = Table(
