@@ -192,7 +192,7 @@ def test_a_form_becomes_labelled_inputs_and_one_execute_that_submits_them() -> N
     assert card_actions(card) == ["form:meetings-add", "cmd:meetings"]
     submit = next(block for block in card["body"] if block["type"] == "ActionSet")["actions"]
     assert submit == [{"type": "Action.Execute", "title": "Add meeting", "verb": EXECUTE_VERB,
-                       "data": {"action": "form:meetings-add"}, "style": "positive"}]
+                       "data": {"action": "form:meetings-add", "version": 2}, "style": "positive"}]
 
 
 def test_narrow_tables_are_tables_and_wide_ones_are_one_block_per_row() -> None:

@@ -12,7 +12,11 @@ Adaptive Cards (:mod:`bot.channels.teams_render`). It decides nothing.
 - Team channels: the bot answers when mentioned. A reply that shows one person's own data
   (``Reply.ephemeral``) goes to that person's personal chat; the channel gets a short note.
 - Installation (``conversationUpdate`` / ``installationUpdate``) stores the conversation
-  reference; uninstalling deletes it. Every turn refreshes it, but writes only when it (or the
+  reference; uninstalling deletes it and parks the outbox messages for that chat or channel with
+  the reason (nothing more is sent there), and installing again resumes them.
+- Every other activity type (reactions, typing, events, end of conversation, message edits …) is
+  answered 200 with one DEBUG line naming it; invokes the app does not declare keep the SDK's 501.
+  Card presses of any release are answered (:mod:`bot.actions`). Every turn refreshes it, but writes only when it (or the
   physician it belongs to) changed since this process last wrote it. :class:`TeamsTransport`
   sends through stored references.
 - The Bot Connector clients botbuilder builds for each activity are kept and reused
@@ -53,6 +57,7 @@ from bot.channels.http_guard import Rejected, json_object, log_rejected, read_bo
 from bot.channels.teams_render import (
     invoke_card_response, invoke_error_response, invoke_message_response, message_payload,
 )
+from bot.actions import FOREIGN
 from bot.config import ConfigError
 from bot.delivery.transport import Envelope, SendResult
 from bot.messages import Incoming, Reply
@@ -287,6 +292,12 @@ def submitted_action(value: Any) -> str | None:
     return None
 
 
+def submitted_version(value: Any) -> int:
+    """The action-grammar version a pressed card was drawn with (1: before cards carried it)."""
+    version = value.get("version", 1) if isinstance(value, dict) else FOREIGN
+    return version if isinstance(version, int) and not isinstance(version, bool) else FOREIGN
+
+
 def submitted_values(value: Any) -> tuple[tuple[str, str], ...]:
     """The form inputs in a submit's data object: every string beside ``action`` (within limits)."""
     if not isinstance(value, dict):
@@ -342,9 +353,20 @@ _PERSON = "social_rounds.person"
 class TeamsBot(ActivityHandler):
     """Activities → Incoming → coach → cards."""
 
+    HANDLED = frozenset({ActivityTypes.message, ActivityTypes.invoke, ActivityTypes.conversation_update,
+                         ActivityTypes.installation_update})
+
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._written = _WrittenReferences()
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if activity.type not in self.HANDLED:
+            log.debug("teams ignored type=%s name=%s conversation=%s", activity.type, activity.name or "-",
+                      _conversation_id(activity))
+            return
+        await super().on_turn(turn_context)
 
     # messages
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -357,7 +379,8 @@ class TeamsBot(ActivityHandler):
         text = None if action else clean_text(activity.text or "", mentions)
         incoming = await self._incoming(turn_context, text=text, action=action,
                                         message_id=activity.reply_to_id if action else None,
-                                        values=submitted_values(activity.value) if action else ())
+                                        values=submitted_values(activity.value) if action else (),
+                                        version=submitted_version(activity.value) if action else None)
         replies = await self.runtime.coach.handle(incoming)
         await self._remember(turn_context)
         if personal:
@@ -381,7 +404,8 @@ class TeamsBot(ActivityHandler):
             return InvokeResponse(status=200, body=invoke_error_response(
                 400, "BadRequest", "The button carries no action."))
         incoming = await self._incoming(turn_context, action=action, message_id=activity.reply_to_id,
-                                        values=submitted_values(card_action.get("data")))
+                                        values=submitted_values(card_action.get("data")),
+                                        version=submitted_version(card_action.get("data")))
         replies = await self.runtime.coach.handle(incoming)
         await self._remember(turn_context)
         personal = _is_personal(activity)
@@ -406,9 +430,11 @@ class TeamsBot(ActivityHandler):
         activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else None
         if any(m.id == bot_id for m in activity.members_removed or []):
-            await self._forget(turn_context)
+            await self._forget(turn_context, "the bot was removed from this conversation")
             return
         if not any(m.id == bot_id for m in activity.members_added or []):
+            log.debug("teams ignored type=conversationUpdate event=%s conversation=%s",
+                      _channel_data(activity).get("eventType") or "members", _conversation_id(activity))
             return
         log.info("teams bot added conversation=%s personal=%s", _conversation_id(activity), _is_personal(activity))
         if _is_personal(activity):
@@ -426,11 +452,14 @@ class TeamsBot(ActivityHandler):
         if activity.action in ("add", "add-upgrade"):
             await self._remember(turn_context, lookup=True, always=True)
         elif activity.action == "remove":
-            await self._forget(turn_context)
+            await self._forget(turn_context, "the Teams app was uninstalled here")
+        else:
+            log.debug("teams ignored type=installationUpdate action=%s", activity.action)
 
     # -- identity and references ------------------------------------------------------------------------
     async def _incoming(self, turn_context: TurnContext, *, text: str | None = None, action: str | None = None,
-                        message_id: str | None = None, values: tuple[tuple[str, str], ...] = ()) -> Incoming:
+                        message_id: str | None = None, values: tuple[tuple[str, str], ...] = (),
+                        version: int | None = None) -> Incoming:
         activity = turn_context.activity
         user = activity.from_property or ChannelAccount()
         user_id, person = await self._sender(activity)
@@ -439,7 +468,8 @@ class TeamsBot(ActivityHandler):
         log.info("teams turn type=%s conversation=%s user=%s", activity.type, _conversation_id(activity), user_id)
         return Incoming(platform=PLATFORM, user_id=user_id, text=text, action=action, email=email,
                         display_name=user.name, timezone=activity.local_timezone,
-                        conversation_id=_conversation_id(activity), message_id=message_id, values=values)
+                        conversation_id=_conversation_id(activity), message_id=message_id, values=values,
+                        action_version=version)
 
     async def _sender(self, activity: Activity) -> tuple[str, Person | None]:
         """The sender's identity and the physician linked to it: the AAD object id, unless the roster
@@ -491,13 +521,21 @@ class TeamsBot(ActivityHandler):
             person_id = None
         if address:
             await self._save_reference(address, reference, person_id, always=always)
+            if always:  # installed (again): what was parked when it was removed goes out now
+                resumed = await self.runtime.store.outbox.resume(PLATFORM, address, self.runtime.clock.now())
+                if resumed:
+                    log.info("teams installed again conversation=%s: %s parked messages resumed",
+                             _conversation_id(activity), resumed)
 
-    async def _forget(self, turn_context: TurnContext) -> None:
+    async def _forget(self, turn_context: TurnContext, reason: str) -> None:
+        """Removed from a chat or team: forget its reference and park its unsent messages at once."""
         activity = turn_context.activity
         address = user_address(activity) if _is_personal(activity) else channel_address(activity)
         self._written.forget(address)
         removed = await self.runtime.store.delete_conversation_ref(PLATFORM, address)
-        log.info("teams reference removed conversation=%s existed=%s", _conversation_id(activity), removed)
+        parked = await self.runtime.store.outbox.park(PLATFORM, address, reason, self.runtime.clock.now())
+        log.info("teams reference removed conversation=%s existed=%s parked=%s", _conversation_id(activity),
+                 removed, parked)
 
     # -- sending ------------------------------------------------------------------------------------------
     async def _post(self, turn_context: TurnContext, replies: list[Reply], pressed: str | None) -> None:

@@ -1,6 +1,6 @@
 """Reply → Adaptive Card 1.5 for Microsoft Teams: pure functions, no I/O, no SDK.
 
-Every button becomes an ``Action.Execute`` whose ``data`` is ``{"action": "<coach action>"}``;
+Every button becomes an ``Action.Execute`` whose ``data`` is ``{"action": "<coach action>", "version": 2}``;
 every checklist row is tappable (an ``Action.Execute`` select action) so ticking an item
 refreshes the card in place. A form becomes inputs (``Input.Text``, ``Input.Date``,
 ``Input.Time``) whose ids are the form's field ids, and one ``Action.Execute`` that submits
@@ -15,6 +15,7 @@ import json
 import re
 from typing import Any
 
+from bot.actions import ACTION_VERSION
 from bot.messages import Button, Checklist, Form, FormField, Progress, Reply, Table
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -51,8 +52,10 @@ def plain_text(text: str) -> str:
     return text.strip()
 
 
-def action_data(action: str) -> dict[str, str]:
-    return {"action": action}
+def action_data(action: str) -> dict[str, Any]:
+    """What a pressed element sends back: the coach action and the version of the action grammar
+    that drew it (:mod:`bot.actions`; cards without ``version`` were drawn by version 1)."""
+    return {"action": action, "version": ACTION_VERSION}
 
 
 def execute(title: str, action: str, *, style: str = "default", tooltip: str = "") -> dict[str, Any]:
