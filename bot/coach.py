@@ -164,7 +164,11 @@ class Coach:
     async def _action(self, caller: Caller, action: str, values: tuple[tuple[str, str], ...] = ()) -> list[Reply]:
         verb, _, arg = action.partition(":")
         if verb == "cmd":
-            return await self._command(caller, parse(arg))
+            command = parse(arg)
+            try:
+                return await self._command(caller, command)
+            except BadArguments as exc:  # e.g. the meeting the button named is over: show the current list
+                raise Stale(str(exc), command.name if isinstance(command, Command) else "help") from None
         if verb == "form":
             return await self._submit_form(caller, arg, dict(values))
         if verb == "quiz":
@@ -255,7 +259,7 @@ class Coach:
         if state is not None and (state.retired or (state.due_at and state.due_at > now)):
             when = "It is retired: you answered it right twice in a row." if state.retired else \
                 f"It comes back for review on {_day(state.due_at, caller.zone)}."
-            raise BadArguments(f"You already answered this question. {when}")
+            raise Stale(f"You already answered this question. {when}", "lesson")
         choice = int(choice_text) - 1
         try:
             correct = cur.grade(lesson, choice)
@@ -759,10 +763,15 @@ class Coach:
                 if person_id not in listed and shown < MAX_TEAMS_ROWS:
                     rows.append((inert(name), f"Teams: {reason}", _date(when.date()) if when else ""))
                     shown += 1
+        parked = [dict(platform={"slack": "Slack", "teams": "Teams"}.get(t.platform, t.platform),
+                       everywhere=t.address == "*", reason=t.reason, since=_date(t.since.astimezone(caller.zone).date()),
+                       messages=t.messages)
+                  for t in await self.store.outbox.parked()]
         rendered = self.content.render("roster", active=len(active), inactive=len(physicians) - len(active),
                                        departments=sorted(departments.items()), unreachable=unreachable,
                                        teams=self.teams_reach, teams_reached=teams_reached,
-                                       teams_reasons=sorted(teams_reasons.items(), key=lambda item: -item[1]))
+                                       teams_reasons=sorted(teams_reasons.items(), key=lambda item: -item[1]),
+                                       parked=parked)
         table = Table(("Physician", "Why messages fail", "Since"), tuple(rows)) if rows else None
         return [self._from(rendered, "report", table=table)]
 

@@ -55,7 +55,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "report_department": "department rows",
         "report_meeting": "meeting attendance today",
         "followback": "rows hospital conflicts",
-        "roster": "active inactive departments unreachable teams teams_reached teams_reasons",
+        "roster": "active inactive departments unreachable teams teams_reached teams_reasons parked",
         "digest": "digest hospital",
         "not_admin": "command",
         "reminder_footer": "",

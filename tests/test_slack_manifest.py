@@ -18,7 +18,7 @@ from slack_fixtures import ROOT, shared_dir
 
 SCHEMA_BASE = "https://raw.githubusercontent.com/slackapi/manifest-schema/v0.5.0/schemas/"
 SCOPES = {"app_mentions:read", "chat:write", "commands", "im:history", "users:read", "users:read.email"}
-EVENTS = {"app_home_opened", "app_mention", "message.im"}
+EVENTS = {"app_home_opened", "app_mention", "message.im", "app_uninstalled", "tokens_revoked"}
 
 
 def _no_network(uri: str) -> Resource:
