@@ -202,8 +202,9 @@ class SlackChannel:
         if kind in ("app_uninstalled", "tokens_revoked"):
             revoked = (event.get("tokens") or {}).get("bot") if kind == "tokens_revoked" else True  # type: ignore[union-attr]
             if revoked:
-                reason = ("app uninstalled from the Slack workspace" if kind == "app_uninstalled"
-                          else "the Slack bot token was revoked") + f" {body.get('team_id') or ''}".rstrip()
+                where = f"Slack workspace {body.get('team_id')}" if body.get("team_id") else "the Slack workspace"
+                reason = f"app uninstalled from {where}" if kind == "app_uninstalled" else \
+                    f"bot token revoked in {where}"
                 parked = await self.runtime.store.outbox.park(PLATFORM, None, reason, self.runtime.clock.now())
                 self._parked, self._parked_read = True, time.monotonic()
                 log.warning("slack %s team=%s: %s outbox messages parked until the app is installed again",
