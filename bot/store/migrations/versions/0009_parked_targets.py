@@ -1,15 +1,15 @@
 """Where the app was uninstalled: outbox messages to those places are parked, not sent or failed.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 import sqlalchemy as sa
 from alembic import op
 
 from bot.store.schema import UTCDateTime
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
