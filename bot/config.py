@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.resources import shipped_dir
 from bot.yamlsrc import ContentError, LocatedDict, load_yaml
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HANDLE_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "prompts"
+DEFAULT_CONTENT_DIR = shipped_dir("prompts")
 
 
 class ConfigError(Exception):

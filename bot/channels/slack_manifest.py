@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.channels.slack import SLACK_EVENTS_PATH
+from bot.resources import shipped_dir
 
-MANIFEST_FILE = Path(__file__).resolve().parents[2] / "manifest" / "slack" / "manifest.yaml"
+MANIFEST_FILE = shipped_dir("manifest") / "slack" / "manifest.yaml"
 HEADER = ("# Social Rounds Slack app manifest, written by `rounds manifest slack`.\n"
           "# Paste it at https://api.slack.com/apps > Create New App > From an app manifest.\n"
           "# Why each scope and event is needed: docs/slack.md.\n")

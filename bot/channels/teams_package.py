@@ -19,8 +19,10 @@ from typing import Any, Mapping
 from jsonschema import Draft7Validator
 from PIL import Image
 
+from bot.resources import shipped_dir
+
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "teams-manifest-1.19.schema.json"
-DEFAULT_MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifest" / "teams"
+DEFAULT_MANIFEST_DIR = shipped_dir("manifest") / "teams"
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ICONS = {"color": (192, 192), "outline": (32, 32)}
 DEVELOPER_NAME_MAX = 32
