@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -35,6 +34,8 @@ from bot.store import RosterEntry, Store
 from fakes.slack_api import Call, FakeSlackApi
 
 ROOT = Path(__file__).resolve().parents[1]
+SCHEMAS = ROOT / "tests" / "data" / "schemas"
+"""Official schemas vendored for the tests, with their origin (ORIGIN.md there)."""
 SLACK_NOW = datetime(2026, 5, 12, 14, 0, tzinfo=timezone.utc)
 """Tuesday 12 May 2026, 10:00 in New York; the Heart Summit starts 17 days later."""
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -56,13 +57,6 @@ ROSTER = (
 )
 HEART_SUMMIT = Meeting(0, "heart-summit-2026", "Heart Summit 2026", "Cardiology", date(2026, 5, 29),
                        date(2026, 5, 31), "Chicago", "#HS26", "Abstracts are embargoed until presented.")
-
-
-def shared_dir() -> Path:
-    """``shared/`` beside the clone (``ROUNDS_SHARED_DIR`` overrides when it is elsewhere)."""
-    default = Path(__file__).resolve().parents[2] / "shared"
-    override = os.environ.get("ROUNDS_SHARED_DIR")
-    return default if default.is_dir() or not override else Path(override)
 
 
 async def seeded_runtime(tmp_path: Path, name: str = "t.db") -> Runtime:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,6 +29,8 @@ from bot.store import RosterEntry, Store
 from fakes.bot_connector import FakeBotConnector, Member
 
 ROOT = Path(__file__).resolve().parents[1]
+SCHEMAS = ROOT / "tests" / "data" / "schemas"
+"""Official schemas vendored for the tests, with their origin (ORIGIN.md there)."""
 TEAMS_NOW = datetime(2026, 5, 12, 14, 0, tzinfo=timezone.utc)
 """Tuesday 12 May 2026, 10:00 in New York; ASCO 2026 starts 17 days later."""
 ADMIN = "maria.lopez@riverside.example"
@@ -47,22 +48,16 @@ TEAMS_ENV_KEYS = ("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "MICROSOFT_APP_T
                   "ROUNDS_TEAMS_ANONYMOUS")
 
 
-def shared_dir() -> Path:
-    """``shared/`` beside the clone (``ROUNDS_SHARED_DIR`` overrides)."""
-    override = os.environ.get("ROUNDS_SHARED_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "shared"
-
-
 @functools.cache
 def card_validator() -> Draft6Validator:
-    schema = json.loads((shared_dir() / "reference/adaptivecards/adaptive-card-1.5.schema.json").read_text("utf-8"))
+    schema = json.loads((SCHEMAS / "adaptivecards/adaptive-card-1.5.schema.json").read_text("utf-8"))
     return Draft6Validator(schema)
 
 
 @functools.cache
 def manifest_validator() -> Draft7Validator:
-    """Draft 7, not the declared draft 4 (which ignores ``const``): see shared/reference/ORIGIN.md."""
-    schema = json.loads((shared_dir() / "reference/teams/manifest-1.19.schema.json").read_text("utf-8"))
+    """Draft 7, not the declared draft 4 (which ignores ``const``): see bot/channels/schemas/ORIGIN.md."""
+    schema = json.loads((ROOT / "bot/channels/schemas/teams-manifest-1.19.schema.json").read_text("utf-8"))
     return Draft7Validator(schema)
 
 

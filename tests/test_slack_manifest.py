@@ -14,7 +14,7 @@ from referencing.jsonschema import DRAFT7
 
 from bot.channels.slack_manifest import MANIFEST_FILE, load_template, slack_manifest
 from bot.cli import main
-from slack_fixtures import ROOT, shared_dir
+from slack_fixtures import ROOT, SCHEMAS
 
 SCHEMA_BASE = "https://raw.githubusercontent.com/slackapi/manifest-schema/v0.5.0/schemas/"
 SCOPES = {"app_mentions:read", "chat:write", "commands", "im:history", "users:read", "users:read.email"}
@@ -28,7 +28,7 @@ def _no_network(uri: str) -> Resource:
 @pytest.fixture(scope="module")
 def validator() -> Draft7Validator:
     """The main schema with both versioned schemas registered under their absolute URLs."""
-    folder = shared_dir() / "reference" / "slack"
+    folder = SCHEMAS / "slack"
     load = lambda name: json.loads((folder / name).read_text("utf-8"))  # noqa: E731
     registry = Registry(retrieve=_no_network).with_resources([  # type: ignore[call-arg]
         (SCHEMA_BASE + name, Resource.from_contents(load(name), default_specification=DRAFT7))

@@ -19,7 +19,7 @@ from bot.channels.teams_package import (
 )
 from bot.cli import main
 from bot.commands import SPEC_BY_NAME
-from teams_fixtures import ROOT, manifest_validator, shared_dir
+from teams_fixtures import ROOT, manifest_validator
 
 APP_ID = "6f1c2f0e-4a57-4a8e-9a43-0d1f3c2b7e11"
 MANIFEST_DIR = ROOT / "manifest" / "teams"
@@ -37,7 +37,6 @@ def test_the_committed_manifest_validates_against_the_official_1_19_schema() -> 
 
 def test_the_vendored_schema_is_the_official_file() -> None:
     vendored = SCHEMA_PATH.read_bytes()
-    assert vendored == (shared_dir() / "reference/teams/manifest-1.19.schema.json").read_bytes()
     blob = hashlib.sha1(b"blob %d\0" % len(vendored) + vendored).hexdigest()
     assert blob.startswith("a53c0ff4cf4b")
     origin = (SCHEMA_PATH.parent / "ORIGIN.md").read_text(encoding="utf-8")
