@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from aiohttp import web
 
 from bot import logsafety
-from bot.config import EXAMPLE_CONFIG, Config, ConfigError, config_path, load_config
+from bot.config import EXAMPLE_CONFIG, Config, ConfigError, config_path, find_config
 from bot.content import check_content
 from bot.runtime import DEMO_DATABASE, Runtime, database_url_from_env
 from bot.store import NotMigrated, Store
@@ -61,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                 parent: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:
         p = parent.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(run=run)
-        p.add_argument("--config", help="config file (default: $ROUNDS_CONFIG, else ./rounds.yaml)")
+        # SUPPRESS: a nested command (``outbox retry``) keeps a --config given before its name
+        p.add_argument("--config", default=argparse.SUPPRESS,
+                       help="config file (default: $ROUNDS_CONFIG, else ./rounds.yaml)")
         return p
 
     serve = command("serve", _serve, "run the bot for Slack, Teams and health checks")
@@ -138,8 +140,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    explicit = bool(args.config)
-    return load_config(config_path(args.config), required=explicit)
+    """Every command reads (and so validates) its configuration: a file asked for must exist."""
+    return find_config(getattr(args, "config", None))
 
 
 def _content_check(args: argparse.Namespace) -> int:
@@ -158,7 +160,7 @@ def _content_check(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    path = config_path(args.config)
+    path = config_path(getattr(args, "config", None))
     if path.exists() and not args.force:
         raise UsageError(f"{path} already exists (use --force to overwrite)")
     path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
@@ -167,6 +169,8 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    _config(args)
+
     async def run() -> tuple[str | None, str]:
         store = Store.open(database_url_from_env())
         try:
@@ -182,6 +186,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _roster_import(args: argparse.Namespace) -> int:
     from bot.roster import cli_import
 
+    _config(args)
     return cli_import(args.file, database_url_from_env(), dry_run=args.dry_run,
                       deactivate_missing=args.deactivate_missing)
 
@@ -225,6 +230,7 @@ def _digest(args: argparse.Namespace) -> int:
 
 
 def _outbox_list(args: argparse.Namespace) -> int:
+    _config(args)
     statuses = ("pending", "sending", "dead", "parked", "sent", "cancelled") if args.all else \
         ("pending", "sending", "dead", "parked")
 
@@ -246,8 +252,16 @@ def _outbox_list(args: argparse.Namespace) -> int:
 
 
 def _outbox_retry(args: argparse.Namespace) -> int:
+    _config(args)
+
     async def work(store: Store) -> int:
         from bot.clock import SystemClock
+        if args.ids:
+            found = await store.outbox.statuses_of(args.ids)
+            problems = [f"no outbox message {i}" if i not in found else f"message {i} is {found[i]}, not dead"
+                        for i in dict.fromkeys(args.ids) if found.get(i) != "dead"]
+            if problems:
+                raise UsageError("; ".join(problems) + ": nothing re-queued (`rounds outbox` lists the dead ones)")
         return await store.outbox.requeue_dead(SystemClock().now(), args.ids or None)
 
     count = _with_store(work)
@@ -258,6 +272,7 @@ def _outbox_retry(args: argparse.Namespace) -> int:
 def _manifest_slack(args: argparse.Namespace) -> int:
     from bot.channels.slack_manifest import ManifestError, manifest_yaml, slack_manifest
 
+    _config(args)
     if args.socket_mode and args.url:
         raise UsageError("give either --url (HTTP mode) or --socket-mode, not both")
     try:
@@ -394,6 +409,9 @@ def _run_server(runtime: Runtime, host: str, port: int, *, webchat: bool, webcha
 
     async def app_factory() -> web.Application:
         try:
+            if await runtime.store.create_if_new():
+                log.info("created the database schema in %s (a new SQLite database)",
+                         runtime.store.engine.url.database)
             await runtime.store.check_migrated()
             await runtime.restore_clock()
         except NotMigrated:
@@ -401,6 +419,9 @@ def _run_server(runtime: Runtime, host: str, port: int, *, webchat: bool, webcha
         except Exception as exc:  # refused, unreachable, bad credentials: the database's fault, not the port's
             raise DatabaseUnavailable(f"cannot reach the database: {type(exc).__name__}: {exc}") from None
         app = create_app(runtime, webchat=webchat, webchat_token=webchat_token)
+        shown = f"[{host}]" if ":" in host else host
+        log.info("listening on http://%s:%d/ (health: /healthz, readiness: /readyz%s)", shown, port,
+                 ", local chat: /" if webchat else "")
         tune_gc()
         return app
 

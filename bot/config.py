@@ -96,6 +96,13 @@ def config_path(cli_value: str | None) -> Path:
     return Path(cli_value or os.environ.get("ROUNDS_CONFIG") or "rounds.yaml")
 
 
+def find_config(cli_value: str | None) -> Config:
+    """The configuration a command runs with. A file that was asked for (``--config`` or
+    ``ROUNDS_CONFIG``) must exist; only the implicit ``./rounds.yaml`` may be absent (built-in defaults)."""
+    asked = bool(cli_value or os.environ.get("ROUNDS_CONFIG"))
+    return load_config(config_path(cli_value), required=asked)
+
+
 def load_config(path: Path, *, required: bool = False) -> Config:
     """Read and validate a config file; a missing optional file yields the defaults."""
     if not path.exists():

@@ -18,6 +18,7 @@ import csv
 import io
 import re
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +29,7 @@ from bot.config import Config
 from bot.core.handles import InvalidHandle, normalize_handle
 from bot.core.readiness import assess
 from bot.core.reports import RosterRow
-from bot.runtime import Runtime
+from bot.runtime import Runtime, sqlite_file
 from bot.store import RosterEntry, Store
 from bot.store.store import IdentityLink, RosterChanges
 
@@ -525,15 +526,33 @@ def cli_import(path: str, database_url: str, *, dry_run: bool = False, deactivat
               file=stderr)
         return EXIT_USAGE
     bar = ProgressBar(stderr, len(parse.records), "dry run" if dry_run else "importing")
-    summary = asyncio.run(_import(database_url, parse, dry_run, deactivate_missing, bar))
+    summary = asyncio.run(_import(database_url, parse, dry_run, deactivate_missing, bar, stderr))
     print(summary.describe(), file=stdout)
     return EXIT_OK
 
 
 async def _import(database_url: str, parse: RosterParse, dry_run: bool, deactivate_missing: bool,
-                  bar: ProgressBar) -> ImportSummary:
+                  bar: ProgressBar, stderr: TextIO) -> ImportSummary:
+    path = sqlite_file(database_url)
+    if dry_run:
+        if path is None or path.exists():
+            return await _import_into(database_url, parse, True, deactivate_missing, bar, create=False)
+        # A dry run never creates the database: it compares against an empty one in a scratch folder.
+        print(f"rounds: {path} does not exist yet: everyone in the file would be added", file=stderr)
+        with tempfile.TemporaryDirectory(prefix="rounds-dry-run-") as scratch:
+            return await _import_into(f"sqlite:///{Path(scratch) / 'empty.db'}", parse, True, deactivate_missing,
+                                      bar, create=True)
+    return await _import_into(database_url, parse, False, deactivate_missing, bar, create=True, announce=stderr)
+
+
+async def _import_into(database_url: str, parse: RosterParse, dry_run: bool, deactivate_missing: bool,
+                       bar: ProgressBar, *, create: bool, announce: TextIO | None = None) -> ImportSummary:
+    """``create``: a brand-new SQLite database gets its schema first (``announce`` says so)."""
     store = Store.open(database_url)
     try:
+        if create and await store.create_if_new() and announce is not None:
+            print(f"rounds: created the database schema in {sqlite_file(database_url)} (a new SQLite database)",
+                  file=announce)
         await store.check_migrated()
         return await import_roster(store, parse, datetime.now(timezone.utc), dry_run, deactivate_missing,
                                    progress=bar)

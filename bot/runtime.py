@@ -21,6 +21,15 @@ def database_url_from_env(default: str = DEFAULT_DATABASE) -> str:
     return os.environ.get("DATABASE_URL") or default
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///path`` URL (None for other databases and in-memory SQLite)."""
+    for prefix in ("sqlite:///", "sqlite+aiosqlite:///"):
+        if url.startswith(prefix):
+            path = url[len(prefix):].split("?", 1)[0]
+            return Path(path) if path and path != ":memory:" else None
+    return None
+
+
 @dataclass
 class Runtime:
     config: Config

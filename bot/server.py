@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
 DELIVERY = web.AppKey("delivery", Delivery)
 SLACK_HTTP = web.AppKey("slack_http", SlackHttp)
+NOT_MOUNTED_HINTS = {
+    "Slack": "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to mount it at /slack/events "
+             "(or SLACK_BOT_TOKEN and SLACK_APP_TOKEN for Socket Mode)",
+    "Teams": "set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD (and MICROSOFT_APP_TENANT_ID for a single-tenant "
+             "app) to mount it at /api/messages",
+}
+"""What the start-up log says for a platform without its secrets: the environment variables that mount it."""
 
 
 class WebChatBridge:
@@ -133,7 +140,8 @@ def create_app(runtime: Runtime, *, webchat: bool, background: bool = True,
     if teams is not None:
         runtime.coach.teams_reach = True
         log.info("Teams app installs through Microsoft Graph: %s", _install_status(runtime, graph_settings, installer))
-    log.info("platforms: %s", "; ".join(line or f"{name}: not configured" for name, line in mounted.items()))
+    for name, line in mounted.items():
+        log.info("%s", line or f"{name}: not mounted; {NOT_MOUNTED_HINTS[name]}")
     if webchat:
         add_webchat_routes(app, WebChatBridge(runtime, delivery), clock_control=runtime.demo, token=webchat_token)
 

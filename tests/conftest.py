@@ -155,6 +155,21 @@ def admin_chat(coach: Coach) -> Chat:
 
 # -- running `python -m bot` as a subprocess ---------------------------------------------------------------
 
+def old_schema(path: Path, revision: str = "0001") -> None:
+    """A SQLite database at an older schema revision, as a previous release left it."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from bot.store.migrate import _alembic_config
+
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+    finally:
+        engine.dispose()
+
+
 def rounds_env(**extra: str) -> dict[str, str]:
     """The environment for a `rounds` subprocess: no inherited config, database or platform secrets."""
     env = {key: value for key, value in os.environ.items()

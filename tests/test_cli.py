@@ -11,7 +11,7 @@ import pytest
 from bot.config import load_config
 from bot.store.migrate import head_revision
 
-from conftest import CONTENT_DIR, DATA_DIR, RoundsServer, free_port, rounds_env, run_rounds
+from conftest import CONTENT_DIR, DATA_DIR, RoundsServer, free_port, old_schema, rounds_env, run_rounds
 
 BROKEN_LINE = "lessons/06-broken.yaml:29: lesson broken-answer: quiz: answer: must be between 1 and 3, not 4"
 
@@ -149,14 +149,15 @@ def test_init_to_a_named_file(tmp_path):
 
 # -- database and serve --------------------------------------------------------------------------------------
 
-def test_serve_refuses_an_unmigrated_database_until_db_upgrade(tmp_path):
+def test_serve_refuses_an_older_database_until_db_upgrade(tmp_path):
     env = db_env(tmp_path)
+    old_schema(tmp_path / "x.db")
     refused = run_rounds("serve", "--host", "127.0.0.1", "--port", str(free_port()), cwd=tmp_path, env=env)
-    assert_usage_error(refused, "the database has no Social Rounds schema; run `rounds db upgrade` first")
+    assert_usage_error(refused, f"the database is at schema 0001, not {head_revision()}; run `rounds db upgrade` first")
 
     upgraded = run_rounds("db", "upgrade", cwd=tmp_path, env=env)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout == f"database at schema {head_revision()} (was empty)\n"
+    assert upgraded.stdout == f"database at schema {head_revision()} (was 0001)\n"
     again = run_rounds("db", "upgrade", cwd=tmp_path, env=env)
     assert again.stdout == f"database at schema {head_revision()}\n"
 

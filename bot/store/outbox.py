@@ -169,6 +169,12 @@ class OutboxStore:
                 status="pending", attempts=0, next_attempt_at=now, last_error=None))
             return result.rowcount
 
+    async def statuses_of(self, ids: Iterable[int]) -> dict[int, str]:
+        """The status of each of ``ids`` that exists (an id missing from the answer is unknown)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(outbox.c.id, outbox.c.status).where(outbox.c.id.in_(list(ids))))
+            return {row_id: status for row_id, status in rows}
+
     async def list(self, statuses: Iterable[str], limit: int = 200) -> list[OutboxMessage]:
         query = (select(outbox).where(outbox.c.status.in_(list(statuses)))
                  .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit))

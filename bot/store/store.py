@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
-from sqlalchemy import and_, bindparam, case, delete, event, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, event, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -137,6 +137,19 @@ class Store:
     # -- schema ---------------------------------------------------------------------------
     async def upgrade(self) -> tuple[str | None, str]:
         return await migrate.upgrade(self.engine)
+
+    async def create_if_new(self) -> bool:
+        """The embedded default: a brand-new (empty) SQLite database gets the current schema; True when
+        it did. A database with tables at an older schema, and PostgreSQL always, still need
+        ``rounds db upgrade`` (run once per release by whoever deploys)."""
+        if self.engine.dialect.name != "sqlite":
+            return False
+        async with self.engine.connect() as conn:
+            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        if tables:
+            return False
+        await self.upgrade()
+        return True
 
     async def check_migrated(self) -> None:
         current = await migrate.current_revision(self.engine)
