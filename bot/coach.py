@@ -235,8 +235,9 @@ class Coach:
         due = cur.due_reviews(reviews, self.clock.now())
         lesson = self.content.curriculum.lesson(due[0]) if due else None
         if lesson is None:
-            raise BadArguments("No quiz question is due for review right now. Missed questions come back "
-                               "after about 12 days; type `lesson` for new material.")
+            upcoming = [s.due_at for s in reviews.values() if not s.retired and s.due_at is not None]
+            return [self._reply("quiz_none", "quiz", next_due=_day(min(upcoming), caller.zone) if upcoming else "",
+                                buttons=(Button("Next lesson", "cmd:lesson", "primary"),))]
         return [self._quiz_reply(lesson, review=True)]
 
     def _quiz_reply(self, lesson: Lesson, review: bool) -> Reply:
@@ -379,6 +380,11 @@ class Coach:
 
     async def _add_meeting(self, caller: Caller, text: str) -> list[Reply]:
         request = parse_meeting_request(text, self.content.catalog, self.config.zone)
+        today = self._today(None)
+        if request.meeting.ends_on < today:
+            raise BadArguments(f"{request.meeting.name} ended on {_date(request.meeting.ends_on)}, before today "
+                               f"({_date(today)}): add upcoming meetings, whose Tweet Camp can still count down. "
+                               "Check the year of the start date.")
         if await self.store.meeting_by_key(request.meeting.key):
             raise BadArguments(f"{request.meeting.name} is already on the calendar.")
         meeting = await self.store.add_meeting(request.meeting, self.clock.now())
@@ -441,8 +447,10 @@ class Coach:
 
     async def _set_attending(self, caller: Caller, meeting_id: str, attending: bool) -> list[Reply]:
         meeting = await self._meeting(meeting_id)
+        was_registered = meeting.id in await self.store.attending(caller.person.id)
         await self.store.set_attending(caller.person.id, meeting.id, attending, self.clock.now())
         confirmation = self._reply("meeting_joined", "meetings", meeting=meeting, joined=attending,
+                                   was_registered=was_registered,
                                    buttons=(Button("Open Tweet Camp", f"cmd:camp {meeting.key}", "primary"),)
                                    if attending else ())
         return [confirmation, await self._meetings_reply(caller, replace_original=True)]

@@ -102,7 +102,7 @@ def test_render_exports_title_summary_and_other_sets(content):
                               hospital={"name": "Riverside", "handle": "RiversideUH"})
     assert rendered.title == "Your professional profile"
     assert rendered.summary == "Your X handle is @DrJane; 1 of 4 profile items done."
-    assert rendered.exports == {"checklist_title": "Profile checklist (1/4)"}
+    assert rendered.exports == {"checklist_title": "Profile checklist"}
     assert rendered.body.startswith("Your X handle: **@DrJane** ([view profile](https://x.com/DrJane))\n\nTick")
     assert "\n\n\n" not in rendered.body
 
