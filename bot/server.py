@@ -141,6 +141,9 @@ def create_app(runtime: Runtime, *, webchat: bool, background: bool = True,
         runtime.coach.teams_reach = True
         log.info("Teams app installs through Microsoft Graph: %s", _install_status(runtime, graph_settings, installer))
     for name, line in mounted.items():
+        if line is None and name.lower() in transports:
+            line = (f"{name}: sending reminders only, not mounted: replies and buttons cannot reach the bot "
+                    f"until you {NOT_MOUNTED_HINTS[name]}")
         log.info("%s", line or f"{name}: not mounted; {NOT_MOUNTED_HINTS[name]}")
     if webchat:
         add_webchat_routes(app, WebChatBridge(runtime, delivery), clock_control=runtime.demo, token=webchat_token)

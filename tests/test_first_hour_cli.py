@@ -65,20 +65,27 @@ def test_outbox_retry_of_an_unknown_id_is_an_error(site, capsys):
 
 
 def test_serve_logs_where_it_listens_and_what_would_mount_each_platform(tmp_path):
-    """Only SLACK_BOT_TOKEN: Slack is not mounted, so nothing is sent through it either. The
-    brand-new SQLite database gets its schema, and the log says so."""
+    """Only SLACK_BOT_TOKEN: Slack can send but is not mounted, and the log says both, once, without
+    contradiction. The brand-new SQLite database gets its schema, and the log says so."""
     env = rounds_env(DATABASE_URL=f"sqlite:///{tmp_path / 'new.db'}", SLACK_BOT_TOKEN="xoxb-only-a-token")
     with RoundsServer("serve", cwd=tmp_path, env=env) as server:
         server.wait_healthy()
         assert server.get_json("/readyz") == (200, {"status": "ready"})
         assert server.stop() == 0
     log = server.output()
+    bare = rounds_env(DATABASE_URL=f"sqlite:///{tmp_path / 'new.db'}")
+    with RoundsServer("serve", cwd=tmp_path, env=bare) as plain:
+        plain.wait_healthy()
+        assert plain.stop() == 0
+    assert ("Slack: not mounted; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to mount it at /slack/events "
+            "(or SLACK_BOT_TOKEN and SLACK_APP_TOKEN for Socket Mode)") in plain.output()
     assert f"created the database schema in {tmp_path / 'new.db'} (a new SQLite database)" in log
     assert f"listening on http://127.0.0.1:{server.port}/ (health: /healthz, readiness: /readyz)" in log
-    assert ("Slack: not mounted; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to mount it at /slack/events "
+    assert ("Slack: sending reminders only, not mounted: replies and buttons cannot reach the bot until you set "
+            "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to mount it at /slack/events "
             "(or SLACK_BOT_TOKEN and SLACK_APP_TOKEN for Socket Mode)") in log
     assert "Teams: not mounted; set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD" in log
-    assert "via slack" not in log
+    assert "Slack is not mounted" not in log and "delivery: reminders via slack" in log
     assert "Traceback" not in log
 
 

@@ -92,7 +92,7 @@ async def test_slack_is_not_mounted_without_its_secrets(slack_runtime: Runtime, 
             assert response.status in (404, 405)
     finally:
         await runner.cleanup()
-    assert "Slack: not configured" in caplog.text
+    assert "Slack: not mounted; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in caplog.text
     assert "neither SLACK_SIGNING_SECRET" in caplog.text
 
 

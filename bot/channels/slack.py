@@ -599,7 +599,7 @@ def mount_slack(app: web.Application, runtime: Runtime, http: SlackHttp | None =
     if settings.mode is None:
         if settings.bot_token:
             log.warning("Slack: SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP) nor "
-                        "SLACK_APP_TOKEN (Socket Mode); Slack is not mounted")
+                        "SLACK_APP_TOKEN (Socket Mode): commands, messages and buttons from Slack are not received")
         return None
     http = http or SlackHttp()
     channel = SlackChannel(runtime, interactive_client(settings, http), settings.signing_secret, http)

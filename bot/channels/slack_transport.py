@@ -126,10 +126,9 @@ def _retry_after(response: Any) -> float | None:
 
 
 def slack_transport(runtime: Runtime, http: SlackHttp | None = None) -> SlackTransport | None:
-    """The sender's Slack transport, or None when Slack is not mounted (no bot token, or neither a signing
-    secret nor an app token: reminders nobody could answer are not sent); ``http``: the shared session."""
+    """The sender's Slack transport, or None when no bot token is configured; ``http``: the shared session."""
     settings = SlackSettings.from_env()
-    if not settings.bot_token or settings.mode is None:
+    if not settings.bot_token:
         return None
     public_url, secret = runtime.config.public_url, settings.signing_secret
     return SlackTransport(transport_client(settings, http), runtime.store, runtime.clock,
