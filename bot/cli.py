@@ -352,13 +352,20 @@ def _chat_url(host: str, port: int) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import seed
+    from bot.demo import demo_start, seed
+    from bot.runtime import CLOCK_OFFSET_KEY
 
     runtime = Runtime.build(_config(args), database_url_from_env(DEMO_DATABASE), demo=True)
 
     async def prepare() -> None:
         await runtime.store.upgrade()
         await runtime.restore_clock()
+        if not await runtime.store.get_setting(CLOCK_OFFSET_KEY):
+            now = runtime.clock.now()
+            start = demo_start(now, runtime.config.zone, runtime.config.quiet_hours.end)
+            await runtime.advance_clock(start - now)
+            log.info("the demo clock starts at %s (%s)", start.astimezone(runtime.config.zone).strftime(
+                "%a %d %b %Y %H:%M"), runtime.config.timezone)
         if await seed(runtime.store, runtime.content, runtime.clock.now(), runtime.config.zone):
             log.info("seeded the demo hospital")
 

@@ -26,6 +26,20 @@ LAST = ["Rivera", "Okafor", "Chen", "Novak", "Haddad", "Schmidt", "Tanaka", "Sin
         "Ibrahim", "Larsen", "Costa", "Park", "Nguyen", "Adeyemi", "Fischer", "Romero", "Ali", "Bauer"]
 MARKETING = RosterEntry("maria.lopez@riverside.example", "Maria Lopez", "Marketing", "Marketing manager", "admin")
 DOMAIN = "riverside.example"
+DEMO_MORNING = time(9, 0)
+
+
+def demo_start(now: datetime, zone: ZoneInfo, quiet_end: time) -> datetime:
+    """Where a new demo's clock starts: the next weekday morning in the hospital's zone (09:00, or when
+    quiet hours end if that is later), so reminders can arrive from the first press of a clock button."""
+    local = now.astimezone(zone)
+    at = max(DEMO_MORNING, quiet_end)
+    day = local.date()
+    while True:
+        start = datetime.combine(day, at, zone)
+        if start > local and start.weekday() < 5:
+            return start.astimezone(ZoneInfo("UTC"))
+        day += timedelta(days=1)
 
 
 def roster() -> list[RosterEntry]:

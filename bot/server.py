@@ -14,6 +14,7 @@ from bot.channels.graph import GraphClient, GraphSettings
 from bot.channels.teams import mount_teams, teams_transport
 from bot.channels.teams_install import teams_installer
 from bot.channels.webchat import Persona, add_webchat_routes
+from bot.core.reminders import Respect, may_send
 from bot.delivery.budget import budget_for
 from bot.delivery.service import Delivery
 from bot.delivery.transport import Transport
@@ -41,6 +42,19 @@ class WebChatBridge:
     def __init__(self, runtime: Runtime, delivery: Delivery) -> None:
         self.runtime = runtime
         self.delivery = delivery
+
+    def quiet_until(self, instant: datetime) -> datetime | None:
+        """When the hospital's quiet hours (or weekend) holding reminders back end; None outside them."""
+        quiet = self.runtime.config.quiet_hours
+        respect = Respect(self.runtime.config.zone, quiet.start, quiet.end, quiet.weekends)
+        if may_send(respect, instant):
+            return None
+        step = instant.replace(second=0, microsecond=0)
+        for _ in range(4 * 24 * 4):  # 15-minute steps, at most four days (a weekend and a night)
+            step += timedelta(minutes=15)
+            if may_send(respect, step):
+                return step
+        return None
 
     async def personas(self) -> list[Persona]:
         people = await self.runtime.store.people()
@@ -146,7 +160,9 @@ def create_app(runtime: Runtime, *, webchat: bool, background: bool = True,
                     f"until you {NOT_MOUNTED_HINTS[name]}")
         log.info("%s", line or f"{name}: not mounted; {NOT_MOUNTED_HINTS[name]}")
     if webchat:
-        add_webchat_routes(app, WebChatBridge(runtime, delivery), clock_control=runtime.demo, token=webchat_token)
+        bridge = WebChatBridge(runtime, delivery)
+        add_webchat_routes(app, bridge, clock_control=runtime.demo, token=webchat_token,
+                           zone=runtime.config.timezone, quiet_until=bridge.quiet_until)
 
     async def start_delivery(_: web.Application) -> None:
         if background:

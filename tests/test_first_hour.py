@@ -220,3 +220,22 @@ def test_readme_lists_every_command_help_lists() -> None:
     table = readme.split("## Commands physicians use", 1)[1].split("## Command line", 1)[0]
     for spec in SPECS:
         assert f"`{spec.name}" in table, f"README's command table lacks `{spec.name}`"
+
+
+@pytest.mark.parametrize("now, starts", [
+    ("2026-03-02T14:00:00+00:00", "2026-03-03T14:00:00+00:00"),  # Mon 09:00 EST → Tue 09:00
+    ("2026-03-02T12:30:00+00:00", "2026-03-02T14:00:00+00:00"),  # Mon 07:30 → the same morning
+    ("2026-03-07T01:00:00+00:00", "2026-03-09T13:00:00+00:00"),  # Fri 20:00 EST → Mon 09:00 EDT (DST began)
+    ("2026-03-08T16:00:00+00:00", "2026-03-09T13:00:00+00:00"),  # Sunday → Monday
+])
+def test_the_demo_clock_starts_on_the_next_weekday_morning_in_the_hospital_zone(now: str, starts: str) -> None:
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from bot.demo import demo_start
+
+    assert demo_start(datetime.fromisoformat(now), ZoneInfo("America/New_York"), time(8, 0)) == \
+        datetime.fromisoformat(starts)
+    # Quiet hours that end later push the start to their end.
+    assert demo_start(datetime.fromisoformat(now), ZoneInfo("America/New_York"), time(9, 30)).astimezone(
+        ZoneInfo("America/New_York")).time() == time(9, 30)

@@ -30,7 +30,7 @@ MAX_FORM_VALUES = 40
 MAX_FIELD_ID_CHARS = 64
 MAX_ADVANCE = timedelta(days=366)
 ZONE = "UTC"
-"""Zone of the instants the API reports; the page renders them in the reader's zone."""
+"""Default zone the page shows the clock in (``rounds demo`` passes the hospital's); instants are UTC."""
 
 _DURATION = re.compile(r"([1-9][0-9]{0,5})([mhdw])")
 _UNITS = {
@@ -180,11 +180,16 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
 
 
 def add_webchat_routes(
-    app: web.Application, backend: WebChatBackend, *, clock_control: bool = True, token: str | None = None
+    app: web.Application, backend: WebChatBackend, *, clock_control: bool = True, token: str | None = None,
+    zone: str = ZONE, quiet_until: Callable[[datetime], datetime | None] | None = None,
 ) -> None:
     """Mount the page (``/``), its assets (``/static/``) and the ``/chat/api/`` routes; with ``token``,
-    the page and every API call need it (see :class:`_TokenGate`)."""
-    chat = _WebChat(backend, clock_control)
+    the page and every API call need it (see :class:`_TokenGate`).
+
+    ``zone``: the IANA zone the page shows the clock in (the hospital's); ``quiet_until``: when quiet
+    hours holding reminders back end, for an instant inside them (the page says so beside the clock).
+    """
+    chat = _WebChat(backend, clock_control, zone, quiet_until)
     gate = _TokenGate(token) if token else None
 
     def guarded(handler: Handler) -> Handler:
@@ -290,9 +295,12 @@ def _utc_iso(instant: datetime) -> str:
 class _WebChat:
     """Request handlers bound to one backend."""
 
-    def __init__(self, backend: WebChatBackend, clock_control: bool) -> None:
+    def __init__(self, backend: WebChatBackend, clock_control: bool, zone: str = ZONE,
+                 quiet_until: Callable[[datetime], datetime | None] | None = None) -> None:
         self.backend = backend
         self.clock_control = clock_control
+        self.zone = zone
+        self.quiet_until = quiet_until
 
     async def _persona(self, persona_id: object) -> Persona:
         if not isinstance(persona_id, str) or not persona_id:
@@ -306,7 +314,11 @@ class _WebChat:
         )
 
     def _clock_json(self, instant: datetime) -> dict[str, Any]:
-        return {"now": _utc_iso(instant), "zone": ZONE, "control": self.clock_control}
+        clock: dict[str, Any] = {"now": _utc_iso(instant), "zone": self.zone, "control": self.clock_control}
+        if self.quiet_until is not None:
+            until = self.quiet_until(instant)
+            clock["quiet_until"] = _utc_iso(until) if until is not None else None
+        return clock
 
     async def page(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(

@@ -7,6 +7,9 @@
   const STORAGE_KEY = "social-rounds.persona";
   const ADMIN_GROUP = "Marketing & admins";
   const ADVANCE_WORDS = { "1h": "1 hour", "1d": "1 day", "1w": "1 week" };
+  /** What a proactive message is, shown on its badge; anything not listed is a reminder. */
+  const INBOX_BADGES = { digest: "Weekly digest" };
+  const CLOCK_NOTE = "Move time forward to see reminders arrive.";
 
   const $ = (selector) => document.querySelector(selector);
   const ui = {
@@ -259,7 +262,7 @@
     const body = el("tbody");
     for (const row of table.rows || []) {
       const tr = el("tr");
-      for (const cell of row) tr.append(el("td", { text: cell }));
+      for (const cell of row) tr.append(inlineInto(el("td"), cell));
       body.append(tr);
     }
     return el(
@@ -342,7 +345,7 @@
         "header",
         { class: "msg-head" },
         el("span", { class: "sender", text: "Social Rounds" }),
-        fromInbox ? el("span", { class: "badge badge-reminder", text: "Reminder" }) : null,
+        fromInbox ? el("span", { class: "badge badge-reminder", text: INBOX_BADGES[reply.kind] || "Reminder" }) : null,
       ),
     );
     if (reply.title) article.append(el("h3", { class: "msg-title", text: reply.title }));
@@ -526,7 +529,16 @@
     ui.clockNow.title = data.now;
     ui.clockNow.textContent = formatInstant(data.now, state.zone);
     for (const button of ui.advance) button.disabled = !state.clockControl;
-    if (!state.clockControl) ui.clockNote.textContent = "This server does not let the clock be moved.";
+    if (!state.clockControl) {
+      ui.clockNote.textContent = "This server does not let the clock be moved.";
+    } else if (data.quiet_until) {
+      ui.clockNote.textContent =
+        `Quiet hours: reminders wait until ${formatInstant(data.quiet_until, state.zone)}. ` +
+        "Move time forward to see them arrive.";
+    } else {
+      ui.clockNote.textContent = CLOCK_NOTE;
+    }
+    ui.clockNote.dataset.quiet = data.quiet_until ? "true" : "false";
   }
 
   async function refreshClock() {
