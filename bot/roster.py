@@ -43,19 +43,30 @@ MAX_NAME, MAX_DEPARTMENT, MAX_SPECIALTY, MAX_EMAIL, MAX_USER_ID = 200, 120, 120,
 REQUIRED = ("name", "email", "department")
 
 _ALIASES: dict[str, tuple[str, ...]] = {
-    "name": ("name", "fullname", "physician", "physicianname", "doctor", "displayname"),
-    "first_name": ("firstname", "givenname", "first"),
+    "name": ("name", "fullname", "physician", "physicianname", "doctor", "displayname", "employeename",
+             "providername"),
+    "last_first": ("lastnamefirstname", "lastfirst", "lastfirstname", "namelastfirst", "surnamefirstname",
+                   "surnamegivenname", "familynamegivenname", "fullnamelastfirst"),
+    "first_name": ("firstname", "givenname", "first", "preferredfirstname"),
     "last_name": ("lastname", "surname", "familyname", "last"),
-    "email": ("email", "emailaddress", "mail", "workemail"),
-    "department": ("department", "dept", "departmentname"),
-    "specialty": ("specialty", "speciality", "specialism"),
+    "email": ("email", "emailaddress", "mail", "workemail", "workemailaddress", "businessemail",
+              "primaryemail"),
+    "department": ("department", "dept", "departmentname", "deptname", "dept1", "division"),
+    "specialty": ("specialty", "speciality", "specialism", "primaryspecialty", "medicalspecialty"),
     "x_handle": ("xhandle", "x", "twitter", "twitterhandle", "handle", "xtwitter", "twitterx",
                  "xaccount", "twitteraccount", "xtwitterhandle"),
     "slack_id": ("slackid", "slackuserid", "slackmemberid"),
-    "teams_id": ("teamsid", "teamsuserid", "aadobjectid", "aadid"),
+    "teams_id": ("teamsid", "teamsuserid", "aadobjectid", "aadid", "azureadobjectid", "entraobjectid",
+                 "objectid"),
     "platform_user_id": ("platformuserid", "userid", "platformid"),
 }
 _FIELD_BY_KEY = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
+REQUIRED_HEADERS = {
+    "name": "name: Name, Full Name, Physician, or First Name + Last Name, or one “Last Name, First Name” column",
+    "email": "email: Email, Email Address, E-mail, Work Email",
+    "department": "department: Department, Dept, Division",
+}
+"""What the error for a missing required column suggests (README lists every accepted header)."""
 _BLANK_MARKERS = frozenset({"-", "—", "n/a", "na", "none", "null"})
 """What people type into an optional cell to say "nothing here"."""
 
@@ -225,13 +236,17 @@ def _columns(header: list[str], line: int) -> tuple[dict[str, int], list[RowErro
                                          f"both mean {name}; keep one"))
         else:
             columns[name] = index
-    if "name" not in columns and {"first_name", "last_name"} <= columns.keys():
+    if "name" not in columns and "last_first" in columns:
+        columns["name"] = -2  # “Rivera, Jane” turned around
+    elif "name" not in columns and {"first_name", "last_name"} <= columns.keys():
         columns["name"] = -1  # built from first and last name
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         found = ", ".join(cell.strip() for cell in header if cell.strip()) or "nothing"
+        unknown = f"; not recognised: {', '.join(ignored)}" if ignored else ""
         errors.append(RowError(line, f"missing required column{'s' if len(missing) > 1 else ''} "
-                                     f"{', '.join(missing)} (found: {found})"))
+                                     f"{', '.join(missing)} (found: {found}{unknown}); accepted headers: "
+                                     + "; ".join(REQUIRED_HEADERS[name] for name in missing)))
     if sum(name in columns for name in ("slack_id", "teams_id", "platform_user_id")) > 1 \
             and "platform_user_id" in columns:
         errors.append(RowError(line, "use either a generic platform user id column or Slack/Teams id "
@@ -281,6 +296,9 @@ def _parse_row(line: int, row: list[str], columns: dict[str, int], width: int) -
     cells = {name: _cell(row, index) for name, index in columns.items() if index >= 0}
     if columns.get("name") == -1:
         cells["name"] = _squash(f"{cells.get('first_name', '')} {cells.get('last_name', '')}")
+    elif columns.get("name") == -2:
+        last, comma, first = cells.get("last_first", "").partition(",")
+        cells["name"] = _squash(f"{first} {last}" if comma else last)
     problems: list[str] = []
     name = _text(cells.get("name", ""), "name", MAX_NAME, problems, required=True)
     email = _email(cells.get("email", ""), problems)

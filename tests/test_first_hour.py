@@ -239,3 +239,49 @@ def test_the_demo_clock_starts_on_the_next_weekday_morning_in_the_hospital_zone(
     # Quiet hours that end later push the start to their end.
     assert demo_start(datetime.fromisoformat(now), ZoneInfo("America/New_York"), time(9, 30)).astimezone(
         ZoneInfo("America/New_York")).time() == time(9, 30)
+
+
+HR_EXPORTS = {
+    "last-first": ('"Last Name, First Name",Email Address,Dept,Primary Specialty,Slack ID,Teams ID,Badge Number\n'
+                   '"Rivera, Jane",Jane.Rivera@Riverside.example,Cardiology,Cardiologist,U012AB3CD,,12\n'
+                   '"Haddad, Omar",omar.haddad@riverside.example,Oncology,Medical Oncologist,,29:1a2b3c4d5e6f7g8h,13\n'),
+    "first-and-last": ("First Name;Last Name;E-mail;Department Name;Specialty;Azure AD Object ID\n"
+                       "Jane;Rivera;jane.rivera@riverside.example;Cardiology;Cardiologist;\n"
+                       "Omar;Haddad;omar.haddad@riverside.example;Oncology;Medical Oncologist;"
+                       "6f1c2f0e-4a57-4a8e-9a43-0d1f3c2b7e11\n"),
+    "given-family": ("Given Name,Family Name,Work Email,Division,Speciality\n"
+                     "Jane,Rivera,jane.rivera@riverside.example,Cardiology,Cardiologist\n"
+                     "Omar,Haddad,omar.haddad@riverside.example,Oncology,Medical Oncologist\n"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HR_EXPORTS))
+def test_common_hr_export_headers_are_understood(kind: str) -> None:
+    from bot.roster import parse_roster
+
+    parse = parse_roster(HR_EXPORTS[kind].encode(), f"{kind}.csv")
+    assert parse.ok, parse.problems()
+    assert [(r.entry.name, r.entry.email, r.entry.department, r.entry.specialty) for r in parse.records] == [
+        ("Jane Rivera", "jane.rivera@riverside.example", "Cardiology", "Cardiologist"),
+        ("Omar Haddad", "omar.haddad@riverside.example", "Oncology", "Medical Oncologist")]
+    if kind == "last-first":
+        assert [r.links for r in parse.records] == [(("slack", "U012AB3CD"),), (("teams", "29:1a2b3c4d5e6f7g8h"),)]
+        assert parse.warnings == ("ignoring column Badge Number",)  # the header it did not recognise, by name
+
+
+def test_an_unrecognised_required_header_is_named_with_what_would_work() -> None:
+    from bot.roster import parse_roster
+
+    parse = parse_roster(b"Nom,Courriel,Dept\nA,b@c.de,X\n", "fr.csv")
+    [problem] = parse.problems()
+    assert problem.startswith("fr.csv:1: missing required columns name, email (found: Nom, Courriel, Dept; "
+                              "not recognised: Nom, Courriel); accepted headers: name: Name, Full Name")
+    assert "Email Address" in problem
+
+
+def test_readme_documents_the_roster_columns_and_their_variants() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Roster CSV", 1)[1].split("\n## ", 1)[0]
+    for header in ("`slack_id`", "`teams_id`", "Last Name, First Name", "Email Address", "Dept", "First Name",
+                   "Last Name", "`x_handle`"):
+        assert header in section, header

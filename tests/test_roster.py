@@ -255,7 +255,9 @@ def test_bad_handle_message_comes_from_the_handle_rules():
 
 def test_missing_required_columns():
     parse = parse_roster(fixture("missing_columns.csv"), "m.csv")
-    assert parse.problems() == ["m.csv:1: missing required columns email, department (found: Name, Contact, Specialty)"]
+    assert parse.problems() == ["m.csv:1: missing required columns email, department (found: Name, Contact, "
+                                "Specialty; not recognised: Contact); accepted headers: email: Email, Email Address, "
+                                "E-mail, Work Email; department: Department, Dept, Division"]
 
 
 def test_two_columns_for_the_same_field():
