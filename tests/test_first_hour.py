@@ -173,7 +173,8 @@ async def test_a_physician_asking_to_add_a_meeting_is_told_who_adds_meetings(coa
         [reply] = await Chat(coach, PHYSICIAN_EMAIL).say(text)
         assert reply.title == "That's for the marketing team"
         assert "other people's data" not in reply.body
-        assert "only the marketing team adds meetings" in reply.body and "meetings join" in reply.body
+        assert "adding meetings to the hospital's calendar is only for the marketing team" in reply.body
+        assert "meetings join" in reply.body
 
 
 async def test_nothing_due_for_review_is_not_an_error(coach, store, people) -> None:

@@ -670,6 +670,9 @@ def test_cli_unreadable_and_unwritable_files(cli_env: dict[str, str], args: tupl
 
 
 def test_cli_refuses_an_unmigrated_database(tmp_path: Path):
+    from conftest import old_schema
+
+    old_schema(tmp_path / "empty.db")  # an older schema; a brand-new SQLite file would be set up instead
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path}/empty.db")
     result = rounds("roster", "import", str(ROSTER_DIR / "good.csv"), env=env)
     assert result.returncode == 2
