@@ -87,6 +87,7 @@ async def test_every_template_renders_cleanly_with_its_optional_fields_empty(con
                     dict(handle="JaneMD", items=content.profile_items, done=4, total=4, hospital=hospital)],
         "handle_saved": [dict(handle="JaneMD", previous=None), dict(handle="JaneMD", previous="")],
         "handle_invalid": [dict(reason="Handles have at most 15 characters.")],
+        "handle_taken": [dict(handle="JaneMD")],
         "follow": [dict(hospital=hospital, follows=f, followed_back=b, handle=h)
                    for f, b, h in ((False, False, None), (True, False, None), (True, True, ""))],
         "video": [dict(posted=False), dict(posted=True)],
@@ -108,7 +109,7 @@ async def test_every_template_renders_cleanly_with_its_optional_fields_empty(con
         "report": [dict(report=report, hospital=hospital)],
         "report_department": [dict(department="Cardiology", rows=department_rows(rows, "Cardiology"))],
         "report_meeting": [dict(meeting=meeting, attendance=attendance, today="Mon 2 Mar 2026")],
-        "followback": [dict(rows=followback_worklist(rows), hospital=hospital)],
+        "followback": [dict(rows=followback_worklist(rows), hospital=hospital, conflicts=[])],
         "roster": [dict(active=3, inactive=0, departments=[("Cardiology", 3)], unreachable=[])],
         "digest": [dict(digest=digest, hospital=hospital)],
         "not_admin": [dict(command="report"), dict(command="meetings add")],
