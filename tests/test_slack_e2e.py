@@ -92,7 +92,8 @@ async def test_slack_is_not_mounted_without_its_secrets(slack_runtime: Runtime, 
             assert response.status in (404, 405)
     finally:
         await runner.cleanup()
-    assert "Slack: sending reminders only, not mounted: replies and buttons cannot reach the bot until you set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in caplog.text
+    assert ("Slack: sending reminders only, not mounted: replies and buttons cannot reach the bot until you set "
+            "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET") in caplog.text
     assert "neither SLACK_SIGNING_SECRET" in caplog.text
 
 
