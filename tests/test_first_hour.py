@@ -119,6 +119,7 @@ async def test_every_template_renders_cleanly_with_its_optional_fields_empty(con
                                   hospital=hospital)],
         "reminder_follow": [dict(hospital=hospital, step=0)],
         "reminder_camp": [dict(meeting=meeting, phase=content.camp_phases[0], when="2 weeks before")],
+        "stale_action": [dict(note=""), dict(note="That quiz was answered already.")],
         "unknown_command": [dict(text="hepl", suggestion="help"), dict(text="xyz", suggestion=None)],
     }
     assert set(contexts) == set(TEMPLATES), "every template needs a context here"
