@@ -13,8 +13,9 @@ import jinja2
 import jinja2.meta
 import jinja2.nodes
 
+from bot.core.curriculum import reading_minutes
 from bot.core.models import (
-    CampItem, CampPhase, CatalogMeeting, Curriculum, Lesson, ProfileItem, Quiz, Source, Track,
+    NETWORKS, CampItem, CampPhase, CatalogMeeting, Curriculum, Lesson, ProfileItem, Quiz, Source, Track,
 )
 from bot.core.preflight import PreflightRules
 from bot.messages import inert
@@ -24,6 +25,8 @@ from bot.yamlsrc import ContentError, Fields, LocatedList, load_yaml
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 URL = re.compile(r"^https?://\S+$")
 LESSON_WORDS = (80, 200)
+PROMISED_MINUTES = 2
+"""Every lesson is sold as a 2-minute read; its label is computed from its words and may not exceed this."""
 
 # Every template the bot renders, with the variables it may use.
 TEMPLATES: dict[str, frozenset[str]] = {
@@ -194,7 +197,7 @@ def _load_curriculum(root: Path) -> Curriculum:
 
 
 def _lesson(path: Path, lf: Fields, track: str) -> Lesson:
-    lf.unknown_keys({"id", "title", "core", "minutes", "body", "takeaway", "quiz", "sources"})
+    lf.unknown_keys({"id", "title", "core", "networks", "body", "takeaway", "quiz", "sources"})
     lesson_id = _slug(lf, "id")
     lf.what = f"lesson {lesson_id}"
     body = lf.str("body")
@@ -210,23 +213,48 @@ def _lesson(path: Path, lf: Fields, track: str) -> Lesson:
     if any(not c for c in choices) or len(set(choices)) != len(choices):
         raise qf.error("choices", "choices must be non-empty and different from each other")
     answer = qf.int("answer", minimum=1, maximum=len(choices))
+    sources = _sources(path, lf)
+    core = lf.bool("core")
+    networks = _networks(path, lf)
+    if core and networks:
+        raise lf.error("networks", "a core lesson is for every physician; only optional lessons name networks")
+    quiz = Quiz(question=qf.str("question", max_len=300), choices=choices, answer=answer - 1,
+                explanation=qf.str("explanation", max_len=600))
+    takeaway = lf.str("takeaway", max_len=300)
+    read = sum(len(text.split()) for text in (body, takeaway, quiz.question, quiz.explanation, *choices))
+    minutes = reading_minutes(read)
+    if minutes > PROMISED_MINUTES:
+        raise lf.error("body", f"reads in {minutes} minutes ({read} words at 238 a minute); "
+                               f"a lesson promises {PROMISED_MINUTES}: shorten it")
+    return Lesson(
+        id=lesson_id, track=track, title=lf.str("title", max_len=80), core=core,
+        minutes=minutes, body=body, takeaway=takeaway, quiz=quiz, sources=sources, networks=networks,
+    )
+
+
+def _sources(path: Path, fields: Fields) -> tuple[Source, ...]:
+    """A ``sources:`` list of ``title`` and ``url``; at least one is required."""
     sources = []
-    for sf, _ in _items(path, lf, "sources"):
+    for sf, _ in _items(path, fields, "sources"):
         sf.unknown_keys({"title", "url"})
         url = sf.str("url")
         if not URL.match(url):
             raise sf.error("url", f"{url!r} is not an http(s) address")
         sources.append(Source(title=sf.str("title"), url=url))
     if not sources:
-        raise lf.error("sources", "needs at least one source")
-    return Lesson(
-        id=lesson_id, track=track, title=lf.str("title", max_len=80), core=lf.bool("core"),
-        minutes=lf.int("minutes", minimum=1, maximum=5), body=body,
-        takeaway=lf.str("takeaway", max_len=300),
-        quiz=Quiz(question=qf.str("question", max_len=300), choices=choices, answer=answer - 1,
-                  explanation=qf.str("explanation", max_len=600)),
-        sources=tuple(sources),
-    )
+        raise fields.error("sources", "needs at least one source")
+    return tuple(sources)
+
+
+def _networks(path: Path, fields: Fields) -> tuple[str, ...]:
+    if fields.data.get("networks") is None:
+        return ()
+    values = [str(v).strip().lower() for v in fields.list("networks")]
+    unknown = [v for v in values if v not in NETWORKS]
+    if unknown or not values:
+        raise fields.error("networks", f"{unknown[0] if unknown else '(empty)'!r} is not a network "
+                                       f"(networks: {', '.join(NETWORKS)})")
+    return tuple(dict.fromkeys(values))
 
 
 def _load_profile(root: Path) -> tuple[ProfileItem, ...]:
@@ -249,8 +277,11 @@ def _load_camp(root: Path) -> tuple[CampPhase, ...]:
     phases: list[CampPhase] = []
     item_ids: list[str] = []
     for pf, _ in _items(path, doc, "phases"):
-        pf.unknown_keys({"id", "offset_days", "title", "items"})
+        pf.unknown_keys({"id", "offset_days", "title", "items", "every_meeting_day"})
         offset = pf.int("offset_days", minimum=-60, maximum=30)
+        every_day = pf.bool("every_meeting_day")
+        if every_day and offset != 0:
+            raise pf.error("every_meeting_day", "only the meeting-day phase (offset_days: 0) can repeat each day")
         if phases and offset <= phases[-1].offset_days:
             raise pf.error("offset_days", "phases must be in time order")
         items = []
@@ -264,7 +295,7 @@ def _load_camp(root: Path) -> tuple[CampPhase, ...]:
         if not items:
             raise pf.error("items", "a phase needs at least one item")
         phases.append(CampPhase(id=_slug(pf, "id"), offset_days=offset, title=pf.str("title"),
-                                items=tuple(items)))
+                                items=tuple(items), every_meeting_day=every_day))
     if not phases:
         raise doc.error("phases", "needs at least one phase")
     return tuple(phases)
@@ -276,7 +307,8 @@ def _load_catalog(root: Path) -> tuple[CatalogMeeting, ...]:
     doc.unknown_keys({"meetings"})
     meetings = []
     for f, _ in _items(path, doc, "meetings"):
-        f.unknown_keys({"key", "name", "society", "specialty", "hashtag", "usual_month", "days", "embargo"})
+        f.unknown_keys({"key", "name", "society", "specialty", "hashtag", "usual_month", "days", "embargo",
+                        "dates_note", "sources"})
         hashtag = f.str("hashtag")
         if not re.fullmatch(r"#[A-Za-z][A-Za-z0-9_]*(\{yy\}|\{yyyy\})?[A-Za-z0-9_]*", hashtag):
             raise f.error("hashtag", f"{hashtag!r} must look like #ASCO{{yy}} or #ESCCongress")
@@ -284,7 +316,8 @@ def _load_catalog(root: Path) -> tuple[CatalogMeeting, ...]:
             key=_slug(f, "key"), name=f.str("name"), society=f.str("society"),
             specialty=f.str("specialty"), hashtag_pattern=hashtag,
             usual_month=f.int("usual_month", minimum=1, maximum=12),
-            days=f.int("days", minimum=1, maximum=14), embargo=f.str("embargo", max_len=600)))
+            days=f.int("days", minimum=1, maximum=14), embargo=f.str("embargo", max_len=600),
+            dates_note=f.str("dates_note", required=False, max_len=300), sources=_sources(path, f)))
     _unique(path, doc, "meetings", [m.key for m in meetings])
     return tuple(meetings)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+import math
 from typing import Literal, Mapping
 
 from bot.core.models import Curriculum, Lesson
@@ -58,19 +59,25 @@ def due_reviews(reviews: Mapping[str, ReviewState], now: datetime) -> list[str]:
     return [s.lesson_id for s in sorted(due, key=lambda s: (s.due_at, s.lesson_id))]
 
 
-def next_lesson(curriculum: Curriculum, done: frozenset[str] | set[str]) -> Lesson | None:
-    """The first lesson not yet done, core lessons first, then in teaching order."""
-    return next((lesson for lesson in curriculum.learning_order if lesson.id not in done), None)
+def next_lesson(curriculum: Curriculum, done: frozenset[str] | set[str],
+                networks: frozenset[str] | tuple[str, ...] | None = None) -> Lesson | None:
+    """The first lesson not yet done, core lessons first, then in teaching order.
+
+    With ``networks``, lessons about other networks are skipped (None: every lesson).
+    """
+    return next((lesson for lesson in curriculum.learning_order if lesson.id not in done
+                 and (networks is None or lesson.applies_to(networks))), None)
 
 
 def next_item(curriculum: Curriculum, done: frozenset[str] | set[str],
-              reviews: Mapping[str, ReviewState], now: datetime) -> NextItem | None:
+              reviews: Mapping[str, ReviewState], now: datetime,
+              networks: frozenset[str] | tuple[str, ...] | None = None) -> NextItem | None:
     """A due review question comes before new material; None when everything is done."""
     for lesson_id in due_reviews(reviews, now):
         lesson = curriculum.lesson(lesson_id)
         if lesson is not None:
             return NextItem("review", lesson)
-    lesson = next_lesson(curriculum, done)
+    lesson = next_lesson(curriculum, done, networks)
     return NextItem("lesson", lesson) if lesson else None
 
 
@@ -78,3 +85,12 @@ def core_progress(curriculum: Curriculum, done: frozenset[str] | set[str]) -> tu
     """(core lessons done, core lessons in the curriculum)."""
     core = curriculum.core_ids
     return len(core & set(done)), len(core)
+
+
+READING_WPM = 238
+"""Average adult silent reading rate for English non-fiction (Brysbaert 2019, 190 studies)."""
+
+
+def reading_minutes(words: int) -> int:
+    """Honest reading time of ``words`` at 238 words a minute, rounded up (at least one)."""
+    return max(1, math.ceil(words / READING_WPM))

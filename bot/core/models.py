@@ -32,6 +32,18 @@ class Lesson:
     takeaway: str
     quiz: Quiz
     sources: tuple[Source, ...]
+    networks: tuple[str, ...] = ()
+    """Networks the lesson is about (``x``, ``bluesky``, ``linkedin``, ``threads``); empty: every network."""
+
+    def applies_to(self, chosen: frozenset[str] | set[str] | tuple[str, ...]) -> bool:
+        """True when the lesson is for every network or for one the physician uses."""
+        return not self.networks or any(network in chosen for network in self.networks)
+
+
+NETWORKS: dict[str, str] = {"x": "X", "bluesky": "Bluesky", "linkedin": "LinkedIn", "threads": "Threads"}
+"""Networks a physician can choose, by id, with their display names."""
+DEFAULT_NETWORKS: tuple[str, ...] = ("x",)
+"""What a physician who has not chosen is coached on (the hospital's reputation work is on X)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,10 @@ class Curriculum:
         """The order new lessons are offered in: core lessons first, then teaching order."""
         return tuple(sorted(self.lessons, key=lambda lesson: not lesson.core))
 
+    def for_networks(self, chosen: frozenset[str] | set[str] | tuple[str, ...]) -> tuple[Lesson, ...]:
+        """The lessons that apply to a physician on ``chosen`` networks, in teaching order."""
+        return tuple(lesson for lesson in self.lessons if lesson.applies_to(chosen))
+
     def track(self, track_id: str) -> Track | None:
         return next((track for track in self.tracks if track.id == track_id), None)
 
@@ -88,6 +104,8 @@ class CampPhase:
     """Days relative to the meeting's first day (-14 = two weeks before)."""
     title: str
     items: tuple[CampItem, ...]
+    every_meeting_day: bool = False
+    """A meeting-day phase that comes back on each day of a multi-day meeting (late-breakers run all week)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,10 @@ class CatalogMeeting:
     usual_month: int
     days: int
     embargo: str
+    sources: tuple[Source, ...] = ()
+    """Where the month, length and embargo description come from."""
+    dates_note: str = ""
+    """When the usual month moves (e.g. RSNA alternates weeks), in words."""
 
     def hashtag_for(self, year: int) -> str:
         return self.hashtag_pattern.replace("{yyyy}", f"{year:04d}").replace("{yy}", f"{year % 100:02d}")
