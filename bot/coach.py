@@ -33,7 +33,7 @@ from bot.core.reports import (
 from bot.core.snapshot import (
     PersonSnapshot, RosterCounts, Totals, camp_counts, next_enrollment, progress_of, progress_of_counts,
 )
-from bot.core.tweetcamp import all_items, describe_offset, timeline
+from bot.core.tweetcamp import all_items, describe_phase, timeline
 from bot.preflight_rules import preflight_reply, too_long_reply
 from bot.messages import (
     Button, Checklist, ChecklistItem, Form, FormField, Image, Incoming, Progress, Reply, Table, inert,
@@ -479,14 +479,15 @@ class Coach:
         today = self._today(caller)
         done = await self.store.camp_done(caller.person.id, meeting.id)
         entries = timeline(self.content.camp_phases, meeting.starts_on, meeting.ends_on, today)
-        phases = [dict(entry=e, when=describe_offset(e.phase.offset_days), date=_date(e.due_on)) for e in entries]
+        phases = [dict(entry=e, when=describe_phase(e.phase), date=_phase_dates(e.phase, e.due_on, meeting))
+                  for e in entries]
         item_count = sum(len(e.phase.items) for e in entries)
         done_count = sum(1 for e in entries for i in e.phase.items if i.id in done)
         rendered = self.content.render("camp", meeting=meeting, phases=phases, done=done_count,
                                        total=item_count, today=_date(today))
         items = tuple(
             ChecklistItem(item.id, item.title, item.id in done, f"camp:{meeting.id}:{item.id}", item.detail,
-                          due=f"{describe_offset(e.phase.offset_days)} ({_date(e.due_on)})")
+                          due=f"{describe_phase(e.phase)} ({_phase_dates(e.phase, e.due_on, meeting)})")
             for e in entries for item in e.phase.items)
         checklist = Checklist(f"Tweet Camp: {inert(meeting.name)}", items)
         return self._from(rendered, "camp", checklist=checklist, replace_original=replace_original)
@@ -700,10 +701,11 @@ class Coach:
             if phase is None:
                 return None
             done = await self.store.camp_done(pid, meeting.id)
-            if all(item.id in done for item in phase.items):
-                return None
+            if not phase.every_meeting_day and all(item.id in done for item in phase.items):
+                return None  # a meeting-day phase reminds every day: its habits are daily
+            days = (meeting.ends_on - meeting.starts_on).days + 1
             rendered = self.content.render("reminder_camp", meeting=meeting, phase=phase,
-                                           when=describe_offset(phase.offset_days))
+                                           when=describe_phase(phase), day=int(spec.get("day", 0)), days=days)
             checklist = Checklist(f"{phase.title}: {inert(meeting.name)}", tuple(
                 ChecklistItem(item.id, item.title, item.id in done, f"camp:{meeting.id}:{item.id}", item.detail)
                 for item in phase.items))
@@ -866,6 +868,13 @@ def _stage_value(stage: dict) -> str:
     if stage["stage"] == "followed_back":
         return "marketing's step"
     return f"{stage['percent']}%" if stage["percent"] else "to do"
+
+
+def _phase_dates(phase, due_on: date, meeting: Meeting) -> str:
+    """A phase's date, or the meeting's days for a phase that repeats each meeting day."""
+    if phase.every_meeting_day and meeting.ends_on > meeting.starts_on:
+        return f"{_date(meeting.starts_on)} to {_date(meeting.ends_on)}"
+    return _date(due_on)
 
 
 def _signed(change: int | None) -> str:

@@ -65,7 +65,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "reminder_footer": "",
         "reminder_profile": "handle missing step hospital",
         "reminder_follow": "hospital step",
-        "reminder_camp": "meeting phase when",
+        "reminder_camp": "meeting phase when day days",
         "unknown_command": "text suggestion",
         "stale_action": "note",
     }.items()
@@ -286,9 +286,10 @@ def _load_camp(root: Path) -> tuple[CampPhase, ...]:
             raise pf.error("offset_days", "phases must be in time order")
         items = []
         for f, _ in _items(path, pf, "items"):
-            f.unknown_keys({"id", "title", "detail"})
+            f.unknown_keys({"id", "title", "detail", "sources"})
             items.append(CampItem(id=_slug(f, "id"), title=f.str("title", max_len=120),
-                                  detail=f.str("detail", required=False, max_len=400)))
+                                  detail=f.str("detail", required=False, max_len=400),
+                                  sources=_sources(path, f) if "sources" in f.data else ()))
             item_ids.append(items[-1].id)
             if item_ids.count(items[-1].id) > 1:
                 raise f.error("id", f"item id {items[-1].id!r} is used twice")

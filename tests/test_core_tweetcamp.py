@@ -91,14 +91,14 @@ def test_items_due(content):
     assert items_due(content.camp_phases, START, END, date(2026, 3, 5)) == []
     due = [i.id for i in items_due(content.camp_phases, START, END, date(2026, 3, 13))]
     assert due == ["official-hashtag", "read-meeting-policies", "calendar-lift-times", "refresh-profile",
-                   "goals-and-comms", "build-schedule", "private-meeting-list", "draft-templates",
-                   "mark-your-slides", "announce-coverage"]
-    assert len(items_due(content.camp_phases, START, END, date(2026, 3, 25))) == 24
+                   "goals-and-comms", "coauthor-handles", "simultaneous-publication", "build-schedule",
+                   "private-meeting-list", "draft-templates", "mark-your-slides", "announce-coverage", "plan-for-abuse"]
+    assert len(items_due(content.camp_phases, START, END, date(2026, 3, 25))) == 31
 
 
 def test_all_items(content):
     items = all_items(content.camp_phases)
-    assert len(items) == 24
+    assert len(items) == 31
     assert (items[0].id, items[-1].id) == ("official-hashtag", "fix-and-save")
 
 

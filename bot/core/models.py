@@ -95,6 +95,8 @@ class CampItem:
     id: str
     title: str
     detail: str
+    sources: tuple[Source, ...] = ()
+    """Where a fact in the item comes from (advice alone needs none)."""
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,14 @@ def plan(state: PlanState, cadence: Cadence, phases: tuple[CampPhase, ...], now:
     chosen = [candidates[kind] for kind in NUDGE_PRIORITY if kind in candidates][:room]
     for meeting in state.meetings:
         for entry in timeline(phases, meeting.starts_on, meeting.ends_on, today):
-            if entry.state == "open" and now >= min(morning, _at_local(entry.due_on, cadence.lesson_time, zone)):
+            if entry.state != "open":
+                continue
+            if entry.phase.every_meeting_day:  # late-breakers run all week: a reminder each meeting day
+                if meeting.starts_on <= today <= meeting.ends_on and now >= morning:
+                    day = (today - meeting.starts_on).days + 1
+                    chosen.append(Planned(pid, "camp", f"{pid}:camp:{meeting.id}:{entry.phase.id}:{today.isoformat()}",
+                                          now, {"meeting": meeting.id, "phase": entry.phase.id, "day": day}))
+            elif now >= min(morning, _at_local(entry.due_on, cadence.lesson_time, zone)):
                 chosen.append(Planned(pid, "camp", f"{pid}:camp:{meeting.id}:{entry.phase.id}",
                                       now, {"meeting": meeting.id, "phase": entry.phase.id}))
     return chosen

@@ -53,6 +53,11 @@ def items_due(phases: tuple[CampPhase, ...], starts_on: date, ends_on: date,
             for item in entry.phase.items]
 
 
+def describe_phase(phase: CampPhase) -> str:
+    """When a phase is due, in words: a repeating meeting-day phase is "each meeting day"."""
+    return "each meeting day" if phase.every_meeting_day else describe_offset(phase.offset_days)
+
+
 def describe_offset(offset_days: int) -> str:
     """``-14`` → "2 weeks before", ``0`` → "first day", ``1`` → "the day after it ends"."""
     if offset_days == 0:
