@@ -36,6 +36,8 @@ TOPICS: dict[str, str] = {
     "snooze": "settings",
     "form": "meetings",
     "modal": "help",
+    "networks": "networks",
+    "safety": "harassment",
 }
 """Per verb: the command that shows the current state of what such a button was about."""
 

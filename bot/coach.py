@@ -18,11 +18,13 @@ from bot.commands import (
     EMBARGO_LIFT_DATE, EMBARGO_LIFT_TIME, SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown,
     meeting_form_arguments, parse, parse_meeting_request, parse_settings, parse_snooze,
 )
+from bot.coach_networks import NetworksMixin
+from bot.coach_safety import SafetyMixin
 from bot.config import Config
 from bot.content import Content, Rendered
 from bot.core import curriculum as cur
 from bot.core.handles import InvalidHandle, normalize_handle
-from bot.core.models import Lesson, Meeting
+from bot.core.models import Lesson, Meeting, networks_of
 from bot.core.preflight import DraftContext, MeetingWindow, check_draft
 from bot.core.readiness import Readiness, Stage, assess
 from bot.charts import trend_png
@@ -71,6 +73,8 @@ class Caller:
     person: Person
     is_admin: bool
     zone: ZoneInfo
+    platform: str = "web"
+    """Where this turn came from (a safety alert prefers the recipients' address there)."""
 
 
 MAX_TEAMS_ROWS = 200
@@ -78,7 +82,7 @@ MAX_TEAMS_ROWS = 200
 `rounds teams install` lists them all)."""
 
 
-class Coach:
+class Coach(NetworksMixin, SafetyMixin):
     def __init__(self, store: Store, content: Content, config: Config, clock: Clock) -> None:
         self.store = store
         self.content = content
@@ -150,7 +154,7 @@ class Coach:
             await self.store.update_person(person.id, now, timezone=incoming.timezone)
             person = await self.store.person(person.id) or person
         zone = ZoneInfo(person.timezone) if person.timezone and _valid_zone(person.timezone) else self.config.zone
-        return Caller(person, person.is_admin or self.config.is_admin(person.email), zone)
+        return Caller(person, person.is_admin or self.config.is_admin(person.email), zone, incoming.platform)
 
     async def _command(self, caller: Caller, command: Command | Unknown) -> list[Reply]:
         if isinstance(command, Unknown):
@@ -192,6 +196,10 @@ class Coach:
             return await self._mark_followed_back(caller, arg)
         if verb == "snooze":
             return await self._cmd_snooze(caller, Command("snooze", (arg,), arg))
+        if verb == "networks":
+            return await self._toggle_network(caller, arg)
+        if verb == "safety":
+            return await self._safety_action(caller, arg)
         raise Stale("", topic(action))
 
     # -- help -----------------------------------------------------------------------------------
@@ -215,14 +223,14 @@ class Coach:
         pid = caller.person.id
         done = await self.store.lessons_done(pid)
         reviews = await self.store.reviews(pid)
-        item = cur.next_item(self.content.curriculum, done, reviews, self.clock.now())
+        networks = networks_of(caller.person.networks)
+        item = cur.next_item(self.content.curriculum, done, reviews, self.clock.now(), networks)
+        lessons = self.content.curriculum.for_networks(networks)  # "lesson 3 of 27" counts only theirs
         if item is None:
-            total = len(self.content.curriculum.lessons)
-            return [self._reply("curriculum_done", "lesson", done=len(done), total=total,
-                                buttons=(Button("My status", "cmd:status"),))]
+            return [self._reply("curriculum_done", "lesson", done=len(done), total=len(lessons),
+                                buttons=(Button("My status", "cmd:status"), Button("My networks", "cmd:networks")))]
         if item.kind == "review":
             return [self._quiz_reply(item.lesson, review=True)]
-        lessons = self.content.curriculum.lessons
         number = lessons.index(item.lesson) + 1
         track = self.content.curriculum.track(item.lesson.track)
         rendered = self.content.render("lesson", lesson=item.lesson, track=track, number=number,
@@ -660,6 +668,8 @@ class Coach:
         """Render a message to a channel rather than a person (the weekly digest)."""
         if kind == "digest":
             return await self.digest_reply(self.clock.now(), str(spec.get("week") or "") or None)
+        if kind in ("safety_case", "safety_handled"):
+            return await self.safety_broadcast(kind, spec)
         log.warning("unknown broadcast kind=%s", kind)
         return None
 
@@ -682,8 +692,9 @@ class Coach:
                 Button(f"I follow @{self.config.hospital_handle}", "follow:done", "primary"),))
         if kind == "lesson":
             done = await self.store.lessons_done(pid)
-            if spec.get("lesson") in done and cur.next_lesson(self.content.curriculum, done) is None:
-                return None
+            networks = networks_of(caller.person.networks)
+            if cur.next_lesson(self.content.curriculum, done, networks) is None:
+                return None  # everything that applies to them is done (or they changed networks)
             replies = await self._cmd_lesson(caller, Command("lesson", (), ""))
             return replies[0] if replies[0].kind in ("lesson", "quiz") else None
         if kind == "review":

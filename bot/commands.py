@@ -35,6 +35,12 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("camp", "camp [meeting]", "the Tweet Camp checklist for your next meeting", "camp"),
     CommandSpec("status", "status", "your readiness score, stage and the one next step", "status"),
     CommandSpec("check", "check <draft post>", "check a draft post for privacy and professionalism risks", "check Great talk by @DrLee at #ASCO27!"),
+    CommandSpec("networks", "networks [x] [bluesky] [linkedin] [threads] | default",
+                "the networks you post on; lessons for other networks are skipped", "networks x bluesky"),
+    CommandSpec("harassment", "harassment [<link> <harassment|doxxing|pile-on|threat|impersonation|other> [urgent]]",
+                "what to do about online abuse, and a private report to the hospital's safety contact",
+                "harassment https://x.com/someone/status/123 doxxing urgent"),
+    CommandSpec("transcript", "transcript", "the lessons you completed, with dates and reading time", "transcript"),
     CommandSpec("settings", "settings [quiet 21:00-07:00 | weekends on|off | lessons 07:30 | timezone <zone>]",
                 "when reminders may reach you (`default` restores the hospital's)", "settings quiet 20:00-07:30"),
     CommandSpec("snooze", "snooze <1d|3d|1w|2w|until YYYY-MM-DD>", "pause reminders for a while", "snooze 1w"),
@@ -56,6 +62,9 @@ ALIASES = {
     "resume": "start", "handle": "profile", "reports": "report", "readiness": "report",
     "preferences": "settings", "quiet": "settings", "timezone": "settings",
     "follow-back": "followback", "followbacks": "followback", "weekly": "digest", "team": "roster",
+    "network": "networks", "platforms": "networks", "safety": "harassment", "harassed": "harassment",
+    "abuse": "harassment", "doxxed": "harassment", "trolls": "harassment", "cme": "transcript",
+    "completed": "transcript", "history": "transcript",
 }
 MAX_SNOOZE = timedelta(days=90)
 
@@ -87,6 +96,8 @@ def parse(text: str) -> Command | Unknown:
     rest = rest.strip()
     if word in ("join", "leave"):
         rest = f"{word} {rest}".strip()
+    if word == "report" and re.match(r"(harassment|abuse|doxx?ing)\b", rest, re.IGNORECASE):
+        word, rest = "harassment", re.sub(r"^\S+\s*", "", rest)  # "report harassment …" is not the admin report
     name = ALIASES.get(word, word)
     if name not in SPEC_BY_NAME:
         return Unknown(cleaned, closest(word))
@@ -278,3 +289,69 @@ def parse_settings(args: str) -> dict[str, str | bool | None]:
 def _hhmm(value: str) -> str:
     hours, minutes = value.split(":")
     return f"{int(hours):02d}:{minutes}"
+
+
+SAFETY_KINDS: dict[str, str] = {
+    "harassment": "harassment", "harassed": "harassment", "abuse": "harassment", "sexual": "harassment",
+    "doxxing": "doxxing", "doxing": "doxxing", "doxxed": "doxxing", "dox": "doxxing",
+    "pile-on": "pile-on", "pileon": "pile-on", "mob": "pile-on",
+    "threat": "threat", "threats": "threat", "threatened": "threat",
+    "impersonation": "impersonation", "impersonated": "impersonation", "fake": "impersonation",
+    "other": "other",
+}
+"""What kind of incident a report names, by the words people use; the value is what is stored."""
+SAFETY_URGENCY: dict[str, str] = {"urgent": "urgent", "asap": "urgent", "now": "urgent", "emergency": "urgent",
+                                  "normal": "normal", "routine": "normal"}
+_LINK = re.compile(r"https?://[^\s<>\"]{3,500}")
+
+
+@dataclass(frozen=True)
+class SafetyReport:
+    link: str
+    kind: str
+    urgency: str
+
+
+def parse_safety_report(text: str) -> SafetyReport:
+    """``<link> [kind] [urgent]`` → a report. Any other words are refused rather than stored: a report
+    keeps the link, never the words of the posts (or of the person reporting them)."""
+    usage = ("Write it like `harassment https://x.com/someone/status/123 doxxing urgent`: the link, what kind "
+             "of abuse (harassment, doxxing, pile-on, threat, impersonation or other) and `urgent` if it is.")
+    link, kind, urgency = "", "", ""
+    for word in text.split():
+        cleaned = word.strip("<>").rstrip(".,;")
+        lowered = cleaned.lower()
+        if _LINK.fullmatch(cleaned) and not link:
+            link = cleaned
+        elif lowered in SAFETY_KINDS and not kind:
+            kind = SAFETY_KINDS[lowered]
+        elif lowered in SAFETY_URGENCY and not urgency:
+            urgency = SAFETY_URGENCY[lowered]
+        elif lowered in ("not", "is", "it's", "very"):
+            continue  # "not urgent", "it's urgent"
+        else:
+            raise BadArguments("I keep only a link, the kind of abuse and how urgent it is, so please don't "
+                               "type what was said. " + usage)
+    if not link:
+        raise BadArguments("I need the link to the post or profile (starting with https://). " + usage)
+    if " not " in f" {text.lower()} " and urgency == "urgent":
+        urgency = "normal"
+    return SafetyReport(link=link, kind=kind or "harassment", urgency=urgency or "normal")
+
+
+def parse_networks(args: str) -> tuple[str, ...]:
+    """``x bluesky`` (or ``x, Bluesky``) → known network ids in the order given; ``default`` → ()."""
+    from bot.core.models import NETWORKS
+    words = [w.strip(",").lower() for w in args.replace(",", " ").split() if w.strip(",")]
+    if words == ["default"]:
+        return ()
+    aliases = {"twitter": "x", "bsky": "bluesky", "instagram": "threads"}
+    chosen = []
+    for word in words:
+        network = aliases.get(word, word)
+        if network not in NETWORKS:
+            raise BadArguments(f"“{word}” is not a network I coach on; choose from "
+                               f"{', '.join(NETWORKS)} (e.g. `networks x bluesky`), or `networks default`.")
+        if network not in chosen:
+            chosen.append(network)
+    return tuple(chosen)

@@ -77,6 +77,10 @@ class Config:
     digest: DigestSchedule = field(default_factory=DigestSchedule)
     slack_marketing_channel: str = ""
     teams_marketing_channel: str = ""
+    safety_contacts: tuple[str, ...] = ()
+    """Emails of who receives and handles harassment reports (none: the marketing managers)."""
+    slack_safety_channel: str = ""
+    teams_safety_channel: str = ""
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     public_url: str = ""
     """Where Slack can reach this server (e.g. https://rounds.example.org), for digest chart images."""
@@ -89,6 +93,9 @@ class Config:
 
     def is_admin(self, email: str | None) -> bool:
         return bool(email) and email.lower() in self.admins
+
+    def is_safety_contact(self, email: str | None) -> bool:
+        return bool(email) and email.lower() in self.safety_contacts
 
 
 def config_path(cli_value: str | None) -> Path:
@@ -121,7 +128,7 @@ def load_config(path: Path, *, required: bool = False) -> Config:
 def _parse(path: Path, data: Any) -> Config:
     reader = _Reader(path, data)
     reader.only({"hospital", "admins", "quiet_hours", "lessons", "nudges", "digest",
-                 "marketing", "delivery", "public_url", "content_dir"})
+                 "marketing", "safety", "delivery", "public_url", "content_dir"})
     hospital = reader.section("hospital", {"name", "x_handle", "timezone"})
     name = hospital.text("name", Config.hospital_name)
     handle = hospital.text("x_handle", Config.hospital_handle).lstrip("@")
@@ -141,6 +148,12 @@ def _parse(path: Path, data: Any) -> Config:
     nudges = reader.section("nudges", {"max_per_day"})
     digest = reader.section("digest", {"weekday", "time"})
     marketing = reader.section("marketing", {"slack_channel", "teams_channel"})
+    safety = reader.section("safety", {"contacts", "slack_channel", "teams_channel"})
+    contacts = []
+    for index, email in enumerate(safety.list("contacts", [])):
+        if not isinstance(email, str) or not EMAIL_RE.match(email.strip()):
+            safety.fail(f"contacts[{index}]", f"{email!r} is not an email address")
+        contacts.append(email.strip().lower())
     delivery = reader.section("delivery", {"slack", "teams", "max_attempts", "tick_seconds", "lease_seconds",
                                            "teams_install_minutes", "teams_install_retry_hours"})
     weekdays = tuple(sorted({_weekday(lessons, "weekdays", day) for day in lessons.list("weekdays", ["tue", "thu"])}))
@@ -170,6 +183,9 @@ def _parse(path: Path, data: Any) -> Config:
         ),
         slack_marketing_channel=marketing.text("slack_channel", ""),
         teams_marketing_channel=marketing.text("teams_channel", ""),
+        safety_contacts=tuple(contacts),
+        slack_safety_channel=safety.text("slack_channel", ""),
+        teams_safety_channel=safety.text("teams_channel", ""),
         delivery=DeliverySettings(
             slack=_rate_limit(delivery, "slack", DeliverySettings.slack),
             teams=_rate_limit(delivery, "teams", DeliverySettings.teams),
@@ -327,6 +343,11 @@ digest:
 marketing:
   slack_channel: ""                # e.g. C0123456789, where the weekly digest is posted
   teams_channel: ""                # Teams channel conversation id (19:…@thread.tacv2)
+
+safety:                            # private harassment reports (`harassment`) go only here
+  contacts: []                     # emails of who handles them; empty: the marketing managers
+  slack_channel: ""                # optional private channel for reports, e.g. C0SAFETY01
+  teams_channel: ""                # optional Teams channel conversation id
 
 delivery:                          # platform rate limits the sender stays under
   slack:

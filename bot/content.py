@@ -68,6 +68,12 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "reminder_camp": "meeting phase when day days",
         "unknown_command": "text suggestion",
         "stale_action": "note",
+        "networks": "chosen changed is_default skipped",
+        "harassment": "case recipients hospital",
+        "harassment_case": "case reported hospital",
+        "harassment_cases": "cases",
+        "harassment_handled": "case changed for_reporter",
+        "transcript": "rows total_minutes",
     }.items()
 }
 

@@ -46,6 +46,12 @@ DEFAULT_NETWORKS: tuple[str, ...] = ("x",)
 """What a physician who has not chosen is coached on (the hospital's reputation work is on X)."""
 
 
+def networks_of(stored: str | None) -> tuple[str, ...]:
+    """A stored choice ("x,bluesky") as known network ids; nothing stored or known: the default."""
+    chosen = tuple(n for n in (stored or "").split(",") if n in NETWORKS)
+    return chosen or DEFAULT_NETWORKS
+
+
 @dataclass(frozen=True)
 class Track:
     id: str

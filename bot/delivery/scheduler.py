@@ -21,6 +21,7 @@ from bot.config import Config
 from bot.content import Content
 from bot.core.curriculum import next_lesson
 from bot.core.digest import digest_due_at, iso_week
+from bot.core.models import networks_of
 from bot.core.reminders import NUDGE_PRIORITY, Cadence, PlanState, Respect, local_today, next_check, plan
 from bot.store import Store
 from bot.store.outbox import NewMessage
@@ -97,7 +98,8 @@ class Scheduler:
                now: datetime) -> PlanState:
         zone = self._zone(person.timezone)
         today = local_today(now, zone)
-        lesson = next_lesson(self.content.curriculum, inputs.lessons_done.get(person.id, frozenset()))
+        lesson = next_lesson(self.content.curriculum, inputs.lessons_done.get(person.id, frozenset()),
+                             networks_of(person.networks))
         return PlanState(
             person_id=person.id,
             joined_at=person.created_at,

@@ -58,6 +58,8 @@ people = Table(
     # bumped by every change the reminder policy reads (see migration 0006)
     Column("plan_after", UTCDateTime, index=True),
     Column("state_version", Integer, nullable=False, server_default="0"),
+    # The networks the physician posts on, comma-separated ids ("x,bluesky"); NULL: the default (X)
+    Column("networks", String(100)),
 )
 
 PLAN_AGAIN = dict(plan_after=None, state_version=people.c.state_version + 1)
@@ -203,6 +205,23 @@ parked_targets = Table(
     # An outbox address, or "*": everything on that platform (a Slack workspace uninstall).
     Column("reason", String(300), nullable=False),
     Column("since", UTCDateTime, nullable=False),
+)
+
+safety_cases = Table(
+    "safety_cases", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reference", String(16), nullable=False, unique=True),
+    # What the physician and the safety contact quote, e.g. SR-7K3QX
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("link", String(500), nullable=False),
+    # The only trace of the incident itself: a link, never the post's text
+    Column("kind", String(20), nullable=False),
+    Column("urgency", String(10), nullable=False),
+    Column("status", String(10), nullable=False, index=True),
+    # open → handled
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("handled_at", UTCDateTime),
+    Column("handled_by", Integer, ForeignKey("people.id", ondelete="SET NULL")),
 )
 
 readiness_snapshots = Table(

@@ -15,6 +15,7 @@ from bot.core.models import Meeting
 from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, RosterCounts
 from bot.store import migrate
 from bot.store.outbox import OutboxStore
+from bot.store.safety import SafetyStore
 from bot.store.snapshots import SnapshotStore
 from bot.store.teams_installs import TeamsInstallStore
 from bot.store.schema import (
@@ -49,6 +50,8 @@ class Person:
     weekends_off: bool | None = None
     lesson_time: str | None = None
     """The physician's own preferences ("HH:MM"); None: the hospital's setting."""
+    networks: str | None = None
+    """Chosen networks, comma-separated ids; None: the default (see ``bot.core.models.networks_of``)."""
 
     @property
     def is_admin(self) -> bool:
@@ -120,6 +123,7 @@ class Store:
         self.outbox = OutboxStore(engine)
         self.weekly = SnapshotStore(engine)
         self.teams_installs = TeamsInstallStore(engine)
+        self.safety = SafetyStore(engine)
 
     @classmethod
     def open(cls, url: str) -> "Store":
@@ -263,7 +267,7 @@ class Store:
     async def update_person(self, person_id: int, now: datetime, **values: Any) -> None:
         allowed = {"x_handle", "timezone", "follows_hospital_at", "followed_back_at", "video_posted_at",
                    "snoozed_until", "stopped_at", "active", "department", "specialty", "name",
-                   "quiet_start", "quiet_end", "weekends_off", "lesson_time"}
+                   "quiet_start", "quiet_end", "weekends_off", "lesson_time", "networks"}
         unknown = set(values) - allowed
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
@@ -285,6 +289,26 @@ class Store:
 
     async def lessons_done(self, person_id: int) -> frozenset[str]:
         return await self._ids(select(lessons_done.c.lesson_id).where(lessons_done.c.person_id == person_id))
+
+    async def lessons_completed(self, person_id: int) -> list[tuple[str, datetime]]:
+        """(lesson id, when first completed) of one physician, oldest first."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(lessons_done.c.lesson_id, lessons_done.c.completed_at)
+                                      .where(lessons_done.c.person_id == person_id)
+                                      .order_by(lessons_done.c.completed_at, lessons_done.c.lesson_id))
+            return [(row.lesson_id, row.completed_at) for row in rows]
+
+    async def transcripts(self, since: datetime | None = None) -> list[tuple[str, str, str, str, datetime]]:
+        """Every completed lesson of every physician (email, name, department, lesson id, completed at),
+        by email then date; only completions at or after ``since`` when given."""
+        query = (select(people.c.email, people.c.name, people.c.department, lessons_done.c.lesson_id,
+                        lessons_done.c.completed_at)
+                 .join(people, people.c.id == lessons_done.c.person_id)
+                 .order_by(people.c.email, lessons_done.c.completed_at, lessons_done.c.lesson_id))
+        if since is not None:
+            query = query.where(lessons_done.c.completed_at >= since)
+        async with self.engine.connect() as conn:
+            return [tuple(row) for row in await conn.execute(query)]  # type: ignore[misc]
 
     async def reviews(self, person_id: int) -> dict[str, ReviewState]:
         async with self.engine.connect() as conn:
@@ -721,6 +745,7 @@ class PlanningPerson(NamedTuple):
     weekends_off: bool | None
     lesson_time: str | None
     state_version: int
+    networks: str | None
 
 
 @dataclass(frozen=True)
