@@ -101,6 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     roster_export = command("export", _roster_export, "write everyone's readiness as CSV", roster_sub)
     roster_export.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
 
+    transcript = sub.add_parser("transcript", help="learning transcripts (completed lessons)")
+    transcript_sub = transcript.add_subparsers(metavar="ACTION")
+    transcript.set_defaults(run=lambda _: transcript.print_help() or EXIT_USAGE)
+    transcript_export = command("export", _transcript_export,
+                                "write every physician's completed lessons as CSV (dates, reading time)",
+                                transcript_sub)
+    transcript_export.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
+    transcript_export.add_argument("--since", metavar="YYYY-MM-DD", help="only lessons completed on or after this day (UTC)")
+
     digest = command("digest", _digest, "print this week's marketing digest in the terminal")
     digest.add_argument("--preview", action="store_true", help="print only, send nothing (the default)")
     digest.add_argument("--chart", metavar="FILE.png", help="also write the trend chart to this file")
@@ -195,6 +204,20 @@ def _roster_export(args: argparse.Namespace) -> int:
     from bot.roster import cli_export
 
     return cli_export(_config(args), database_url_from_env(), args.out)
+
+
+def _transcript_export(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from bot.content import load_content
+    from bot.transcript import cli_export
+
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise UsageError(f"--since {args.since!r} is not a date; write it like 2026-01-01") from None
+    config = _config(args)
+    return cli_export(Store.open(database_url_from_env()), load_content(config.content_dir), args.out, since)
 
 
 def _with_store(work: Callable[[Store], Any]) -> Any:
