@@ -162,8 +162,8 @@ async def test_lesson_then_a_missed_answer(chat, store, people):
     lesson = one(await chat.say("lesson"))
     assert lesson.kind == "lesson"
     assert lesson.title == "Why show up?"
-    assert lesson.text.startswith("Lesson 1 of 25: Why show up? (3 min). Visible hospitals tend to have")
-    assert lesson.body.startswith("_Getting started and your profile · lesson 1 of 25 · 3 min_\n\n")
+    assert lesson.text.startswith("Lesson 1 of 30: Why show up? (2 min). Visible hospitals tend to have")
+    assert lesson.body.startswith("_Getting started and your profile · lesson 1 of 30 · 2 min_\n\n")
     assert [b.action for b in lesson.buttons] == [f"quiz:why-show-up:{n}" for n in (1, 2, 3, 4)]
     assert lesson.buttons[1].label == "B. Number of Twitter followers"
     assert lesson.footer.startswith("Sources: [Triemstra, Poeppelman & Arora, JMIR 2018]"
@@ -191,7 +191,7 @@ async def test_lesson_then_a_missed_answer(chat, store, people):
 
     nxt = one(await chat.press(result.buttons[0].action))
     assert (nxt.kind, nxt.title) == ("lesson", "Handle, name and photo")
-    assert nxt.text.startswith("Lesson 2 of 25: Handle, name and photo (")
+    assert nxt.text.startswith("Lesson 2 of 30: Handle, name and photo (")
     assert nxt.buttons[0].action == "quiz:handle-name-photo:1"
 
 
@@ -253,8 +253,8 @@ async def test_every_lesson_done(chat, content, store, people):
         await store.mark_lesson_done(people[PHYSICIAN_EMAIL].id, lesson.id, NOW)
     reply = one(await chat.say("lesson"))
     assert (reply.kind, reply.title) == ("lesson", "You've completed every lesson")
-    assert reply.text == "You have completed all 25 lessons. Review questions will come back when they are due."
-    assert reply.buttons == (Button("My status", "cmd:status"),)
+    assert reply.text == "You have completed all 30 lessons. Review questions will come back when they are due."
+    assert reply.buttons == (Button("My status", "cmd:status"), Button("My networks", "cmd:networks"))
 
 
 # -- status ---------------------------------------------------------------------------------------------------
@@ -302,10 +302,10 @@ async def test_status_with_a_meeting_counts_tweet_camp(chat, store, people):
     await chat.say("profile @JaneRiveraMD")
     await chat.press(f"camp:{meeting.id}:official-hashtag")
     reply = one(await chat.say("status"))
-    # 20 + 15·1/24 = 20.625 of 100 → 21
-    assert reply.progress.score == 21
-    assert ("Tweet Camp done", "4%") in reply.fields
-    assert reply.body.endswith("Tweet Camp for ASCO Annual Meeting 2026: 1 of 24 items.")
+    # 20 + 15·1/31 = 20.48 of 100 → 20
+    assert reply.progress.score == 20
+    assert ("Tweet Camp done", "3%") in reply.fields
+    assert reply.body.endswith("Tweet Camp for ASCO Annual Meeting 2026: 1 of 31 items.")
 
 
 # -- profile, follow, video --------------------------------------------------------------------------------------
@@ -565,20 +565,21 @@ async def test_camp_checklist_and_toggle(chat, store, people):
     await store.set_attending(pid, meeting.id, True, NOW)
 
     camp = one(await chat.say("camp"))
-    assert camp.text == "Tweet Camp for ASCO Annual Meeting 2026 (#ASCO26): 0 of 24 items done."
+    assert camp.text == "Tweet Camp for ASCO Annual Meeting 2026 (#ASCO26): 0 of 31 items done."
     items = camp.checklist.items
-    assert len(items) == 24
+    assert len(items) == 31
     assert (items[0].id, items[0].action, items[0].due) == (
         "official-hashtag", f"camp:{meeting.id}:official-hashtag", "2 weeks before (Fri 6 Mar 2026)")
-    assert [items[i].due for i in (5, 10, 14, 20)] == [
-        "1 week before (Fri 13 Mar 2026)", "the day before (Thu 19 Mar 2026)", "first day (Fri 20 Mar 2026)",
+    assert [items[i].due for i in (7, 13, 17, 26, 27)] == [
+        "1 week before (Fri 13 Mar 2026)", "the day before (Thu 19 Mar 2026)",
+        "each meeting day (Fri 20 Mar 2026 to Tue 24 Mar 2026)", "each meeting day (Fri 20 Mar 2026 to Tue 24 Mar 2026)",
         "the day after it ends (Wed 25 Mar 2026)"]
     assert "**Now:" not in camp.body  # nothing is open on 2 March
 
     ticked = one(await chat.press(items[0].action))
     assert ticked.replace_original is True
     assert ticked.checklist.done_count == 1
-    assert ticked.text == "Tweet Camp for ASCO Annual Meeting 2026 (#ASCO26): 1 of 24 items done."
+    assert ticked.text == "Tweet Camp for ASCO Annual Meeting 2026 (#ASCO26): 1 of 31 items done."
     assert await store.camp_done(pid, meeting.id) == {"official-hashtag"}
     await chat.press(items[0].action)
     assert await store.camp_done(pid, meeting.id) == frozenset()
@@ -721,13 +722,13 @@ async def test_hospital_report(chat, admin_chat):
     assert (reply.kind, reply.title) == ("report", "Readiness at Riverside University Hospital")
     assert reply.text == ("3 physicians: 67% have a profile, 33% follow @RiversideUH, 0% followed back, "
                           "0% finished the core lessons. Average readiness 25/100.")
-    # Jane 54 (see test_status_after_some_progress); Omar 20 + 15·1/24 of 100 → 21; Lena 0.
+    # Jane 54 (see test_status_after_some_progress); Omar 20 + 15·1/31 of 100 → 20; Lena 0.
     assert reply.table == Table(
         ("Department", "Physicians", "Profile", "Follow us", "Followed back", "Core lessons", "Meeting ready",
          "Avg score"),
         (("Cardiology", "1", "100%", "100%", "0%", "0%", "0/0", "54"),
          ("Neurology", "1", "0%", "0%", "0%", "0%", "0/0", "0"),
-         ("Oncology", "1", "100%", "0%", "0%", "0%", "0/1", "21"),
+         ("Oncology", "1", "100%", "0%", "0%", "0%", "0/1", "20"),
          ("Riverside University Hospital", "3", "67%", "33%", "0%", "0%", "0/1", "25")))
     assert reply.body.endswith("1 physician follows the hospital without being followed back.")
     assert [b.action for b in reply.buttons] == ["cmd:report Cardiology", "cmd:report Neurology", "cmd:report Oncology"]
@@ -761,7 +762,7 @@ async def test_department_report(chat, admin_chat):
     assert (reply.title, reply.text) == ("Oncology: readiness by physician",
                                          "1 physician in Oncology, lowest readiness first.")
     assert reply.table == Table(("Physician", "X handle", "Score", "Stage", "Next step"),
-                                (("Dr. Omar Haddad", "@OmarHaddadMD", "21", "Profile created", "Complete the profile"),))
+                                (("Dr. Omar Haddad", "@OmarHaddadMD", "20", "Profile created", "Complete the profile"),))
     cardio = one(await admin_chat.say("report Cardiology"))
     assert cardio.table.rows == (("Dr. Jane Rivera", "@JaneRiveraMD", "54", "Profile created", "Complete the profile"),)
     neuro = one(await admin_chat.say("report neurology"))
@@ -855,10 +856,10 @@ async def test_meeting_report(chat, admin_chat, store, people):
     reply = one(await admin_chat.say("report meeting ASCO"))
     assert (reply.kind, reply.title) == ("report", "ASCO Annual Meeting 2026: attendee readiness")
     # 3 of 48 items (two attendees × 24) = 6.25% → 6
-    assert reply.text == "ASCO Annual Meeting 2026: 0 of 2 attendees finished Tweet Camp; 6% of checklist items done."
+    assert reply.text == "ASCO Annual Meeting 2026: 0 of 2 attendees finished Tweet Camp; 5% of checklist items done."
     assert reply.table == Table(("Physician", "Department", "X handle", "Tweet Camp", "Status"), (
-        ("Dr. Jane Rivera", "Cardiology", "—", "3/24", "in progress"),
-        ("Dr. Omar Haddad", "Oncology", "@OmarHaddadMD", "0/24", "in progress")))
+        ("Dr. Jane Rivera", "Cardiology", "—", "3/31", "in progress"),
+        ("Dr. Omar Haddad", "Oncology", "@OmarHaddadMD", "0/31", "in progress")))
     assert one(await admin_chat.say("report meeting")).text == "Say which meeting, e.g. `report meeting ASCO`."
 
 
@@ -876,10 +877,30 @@ async def test_digest_preview(chat, admin_chat):
     reply = one(await admin_chat.say("digest"))
     assert reply.kind == "digest"
     assert reply.ephemeral is False
-    # Same numbers as the hospital report: Jane 54, Omar 21, Lena 0.
+    # Same numbers as the hospital report: Jane 54, Omar 20, Lena 0.
     assert reply.table.rows == (("Cardiology", "1", "100%", "100%", "0%", "54", "—"),
                                 ("Neurology", "1", "0%", "0%", "0%", "0", "—"),
-                                ("Oncology", "1", "100%", "0%", "0%", "21", "—"))
+                                ("Oncology", "1", "100%", "0%", "0%", "20", "—"))
     assert reply.image.name == "digest-2026-W10.png"
     assert reply.image.png.startswith(b"\x89PNG")
     assert reply.buttons == (Button("Follow-back worklist", "cmd:followback"), Button("Full report", "cmd:report"))
+
+
+async def test_the_meeting_day_reminder_comes_each_day_even_when_the_habits_were_ticked(coach, store, people, content):
+    meeting = await add_asco(store)
+    pid = people[PHYSICIAN_EMAIL].id
+    await store.set_attending(pid, meeting.id, True, NOW)
+    day_of = next(p for p in content.camp_phases if p.every_meeting_day)
+    for item in day_of.items:
+        await store.set_camp_item(pid, meeting.id, item.id, True, NOW)
+    reminder = await coach.reminder(pid, "camp", {"meeting": meeting.id, "phase": day_of.id, "day": 3})
+    assert reminder is not None
+    assert reminder.text == ("Tweet Camp for ASCO Annual Meeting 2026 (#ASCO26): day 3 of 5, late-breakers may be "
+                             f"presented today; {len(day_of.items)} habits for the day.")
+    assert [i.id for i in reminder.checklist.items] == [i.id for i in day_of.items]
+    ids = {i.id for i in day_of.items}
+    assert {"tag-coauthors-hospital", "camelcase-captions", "ask-before-photos", "industry-symposium-disclosure"} <= ids
+    before = next(p for p in content.camp_phases if p.id == "t-1")
+    for item in before.items:
+        await store.set_camp_item(pid, meeting.id, item.id, True, NOW)
+    assert await coach.reminder(pid, "camp", {"meeting": meeting.id, "phase": "t-1"}) is None  # done: no nudge

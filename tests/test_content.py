@@ -73,16 +73,17 @@ def test_real_content_is_valid():
 
 def test_real_content_loads(content):
     c = content
-    assert len(c.curriculum.tracks) == 5
-    assert len(c.curriculum.lessons) == 25
+    assert len(c.curriculum.tracks) == 8
+    assert len(c.curriculum.lessons) == 33
     assert len(c.curriculum.core_ids) == 8
     assert [i.id for i in c.profile_items] == ["photo", "bio", "link", "pinned"]
     assert [p.id for p in c.camp_phases] == ["t-14", "t-7", "t-1", "day-of", "day-after"]
-    assert sum(len(p.items) for p in c.camp_phases) == 24
+    assert sum(len(p.items) for p in c.camp_phases) == 31
+    assert [p.every_meeting_day for p in c.camp_phases] == [False, False, False, True, False]
     assert len(c.catalog) == 20
     why = c.curriculum.lesson("why-show-up")
     assert (why.track, why.core, why.minutes, why.quiz.answer, len(why.quiz.choices)) == (
-        "getting-started", True, 3, 1, 4)
+        "getting-started", True, 2, 1, 4)
     assert why.sources[0].url == "https://www.jmir.org/2018/11/e289"
     assert c.catalog_meeting("asco").hashtag_for(2027) == "#ASCO27"
     assert c.catalog_meeting("ddw").hashtag_for(2027) == "#DDW2027"
@@ -94,7 +95,7 @@ def test_lessons_follow_track_order_then_file_order(content):
     assert [lesson.id for lesson in lessons[:6]] == [
         "why-show-up", "handle-name-photo", "the-160-character-bio", "checkmarks-today", "post-mechanics",
         "twelve-word-rule"]
-    assert lessons[-1].id == "find-your-voice"
+    assert lessons[-1].id == "education-not-advice"
 
 
 def test_render_exports_title_summary_and_other_sets(content):
@@ -136,7 +137,7 @@ def test_quiz_answer_past_the_last_choice(prompts):
     path = prompts / "lessons" / "02-etiquette.yaml"
     replace_after(path, "- id: twelve-word-rule\n", "      answer: 3\n", "      answer: 7\n")  # 4 choices
     assert_error(prompts, path, line_of(path, "answer: 7"),
-                 "lesson twelve-word-rule: quiz: answer: must be between 1 and 4, not 7")
+                 "lesson twelve-word-rule: quiz: answer: must be between 1 and 3, not 7")
 
 
 def test_quiz_answer_that_is_not_a_number(prompts):
@@ -167,7 +168,7 @@ def test_unknown_key_in_a_lesson(prompts):
     path = prompts / "lessons" / "04-conferences.yaml"
     replace(path, "  - id: embargo-basics\n", "  - id: embargo-basics\n    cor: true\n")
     assert_error(prompts, path, line_of(path, "cor: true"),
-                 "lessons[2]: cor: unknown key (allowed: body, core, id, minutes, quiz, sources, "
+                 "lessons[2]: cor: unknown key (allowed: body, core, id, networks, quiz, sources, "
                  "takeaway, title)")
 
 
@@ -343,3 +344,119 @@ def test_check_reports_one_problem_per_file_group_and_load_raises_the_first(prom
 def test_missing_folder(tmp_path):
     errors = check_content(tmp_path / "nowhere")
     assert [str(e) for e in errors] == [f"{tmp_path / 'nowhere'}: content folder not found"]
+
+
+# -- honest reading times, networks, sources everywhere (issue: coaching experts would sign) ----------------
+
+def test_every_real_lesson_reads_in_its_promised_two_minutes(content):
+    for lesson in content.curriculum.lessons:
+        words = sum(len(t.split()) for t in (lesson.body, lesson.takeaway, lesson.quiz.question,
+                                            lesson.quiz.explanation, *lesson.quiz.choices))
+        assert lesson.minutes == -(-words // 238) <= 2, (lesson.id, words)
+
+
+def test_real_networks_lessons_and_core_lessons_apply_to_everyone(content):
+    lessons = {lesson.id: lesson for lesson in content.curriculum.lessons}
+    assert lessons["bluesky-basics"].networks == ("bluesky",)
+    assert lessons["linkedin-basics"].networks == ("linkedin",)
+    assert lessons["threads-basics"].networks == ("threads",)
+    assert lessons["post-mechanics"].networks == ("x",)
+    assert all(not lesson.networks for lesson in lessons.values() if lesson.core)
+    for lesson_id in ("when-attacks-come", "doxxing-and-pile-ons", "journal-embargoes-and-preprints",
+                      "education-not-advice", "choose-your-networks"):
+        assert not lessons[lesson_id].networks and lessons[lesson_id].sources
+
+
+def test_every_real_catalog_meeting_has_sources_and_the_reviewed_facts(content):
+    assert all(m.sources for m in content.catalog)
+    assert content.catalog_meeting("aha").days == 4
+    assert content.catalog_meeting("acc").usual_month == 3
+    assert "odd years" in content.catalog_meeting("rsna").dates_note
+    assert "release schedule" in content.catalog_meeting("esmo").embargo
+
+
+def test_no_lesson_teaches_the_retired_at_handle_rule_or_free_x_analytics(content):
+    for lesson in content.curriculum.lessons:
+        text = lesson.body.lower()
+        assert "follow both" not in text and "treated as a reply" not in text, lesson.id
+        if "analytics" in text:
+            assert "premium" in text, lesson.id
+
+
+def test_the_chest_pain_quiz_sends_to_emergency_care(content):
+    quiz = content.curriculum.lesson("boundaries-and-dms").quiz
+    assert "chest pain" in quiz.question
+    assert quiz.choices[quiz.answer].startswith("Tell them to call emergency services now")
+
+
+def test_year_specific_and_trivia_quizzes_are_judgement_questions(content):
+    questions = " ".join(lesson.quiz.question for lesson in content.curriculum.lessons)
+    for trivia in ("2024 ASCO", "maximum length", "Who proposed", "limits on Lists", "maximum ratio",
+                   "Under AACR's policy"):
+        assert trivia not in questions
+
+
+def test_a_lesson_may_not_set_its_own_minutes(prompts):
+    path = prompts / "lessons" / "04-conferences.yaml"
+    replace(path, "  - id: embargo-basics\n", "  - id: embargo-basics\n    minutes: 3\n")
+    assert_error(prompts, path, line_of(path, "minutes: 3"),
+                 "lessons[2]: minutes: unknown key (allowed: body, core, id, networks, quiz, sources, takeaway, title)")
+
+
+def test_a_lesson_longer_than_two_minutes_is_refused(prompts):
+    path = prompts / "lessons" / "06-long.yaml"
+    broken = (BROKEN_FIXTURE / "lessons" / "06-broken.yaml").read_text(encoding="utf-8")
+    long_choice = "a choice that goes on " * 80  # 400 more words to read
+    path.write_text(broken.replace("answer: 4", "answer: 3").replace("        - One\n", f"        - One {long_choice}\n"))
+    error = only_error(prompts)
+    assert error.message.startswith("lesson broken-answer: body: reads in 3 minutes (")
+    assert error.message.endswith("words at 238 a minute); a lesson promises 2: shorten it")
+
+
+@pytest.mark.parametrize("networks, message", [
+    ("[myspace]", "lesson broken-answer: networks: 'myspace' is not a network (networks: x, bluesky, linkedin, threads)"),
+    ("[]", "lesson broken-answer: networks: '(empty)' is not a network (networks: x, bluesky, linkedin, threads)"),
+])
+def test_unknown_networks_are_refused(prompts, networks, message):
+    path = prompts / "lessons" / "06-networks-bad.yaml"
+    broken = (BROKEN_FIXTURE / "lessons" / "06-broken.yaml").read_text(encoding="utf-8")
+    path.write_text(broken.replace("answer: 4", "answer: 3").replace("    core: false\n",
+                                                                     f"    core: false\n    networks: {networks}\n"))
+    assert_error(prompts, path, line_of(path, "networks:"), message)
+
+
+def test_a_core_lesson_cannot_be_limited_to_a_network(prompts):
+    path = prompts / "lessons" / "01-getting-started.yaml"
+    replace_after(path, "  - id: why-show-up\n", "    core: true\n", "    core: true\n    networks: [x]\n")
+    assert_error(prompts, path, nth_line(path, "networks: [x]", 1),
+                 "lesson why-show-up: networks: a core lesson is for every physician; only optional lessons name networks")
+
+
+def test_a_catalog_meeting_needs_a_source(prompts):
+    path = prompts / "meetings.yaml"
+    replace(path, """    sources:
+      - title: "Digestive Disease Week"
+        url: https://ddw.org/
+""", "")
+    start = line_of(path, "- key: ddw")
+    assert_error(prompts, path, start, "meetings[10]: missing 'sources'")
+
+
+def test_a_catalog_source_must_be_an_address(prompts):
+    path = prompts / "meetings.yaml"
+    replace(path, "url: https://ddw.org/", "url: ddw.org")
+    assert_error(prompts, path, line_of(path, "url: ddw.org"), "sources[1]: url: 'ddw.org' is not an http(s) address")
+
+
+def test_only_the_meeting_day_phase_repeats_each_day(prompts):
+    path = prompts / "tweetcamp.yaml"
+    replace(path, "    offset_days: -1\n    title: The day before\n",
+            "    offset_days: -1\n    title: The day before\n    every_meeting_day: true\n")
+    assert_error(prompts, path, nth_line(path, "every_meeting_day: true", 1),
+                 "phases[3]: every_meeting_day: only the meeting-day phase (offset_days: 0) can repeat each day")
+
+
+def test_a_camp_item_source_must_be_an_address(prompts):
+    path = prompts / "tweetcamp.yaml"
+    replace(path, "url: https://accessibility.engin.umich.edu/hashtags/", "url: umich")
+    assert_error(prompts, path, line_of(path, "url: umich"), "sources[1]: url: 'umich' is not an http(s) address")

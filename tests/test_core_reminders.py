@@ -28,19 +28,19 @@ def state(zone: ZoneInfo = NY, **changes) -> PlanState:
 
 
 def simulate(start: datetime, days: int, make_state, cadence: Cadence = Cadence(),
-             step: timedelta = timedelta(minutes=15)) -> list[Planned]:
+             step: timedelta = timedelta(minutes=15), phases: tuple[CampPhase, ...] = PHASES) -> list[Planned]:
     """Tick every ``step`` like the scheduler, with an outbox that keeps each key once.
 
     Runs twice: planning the physician at every tick, and planning them only when their state
     changed or ``next_check`` said so (as the scheduler does); both must plan the same.
     """
-    every_tick = _simulate(start, days, make_state, cadence, step, wake_up=False)
-    assert _simulate(start, days, make_state, cadence, step, wake_up=True) == every_tick
+    every_tick = _simulate(start, days, make_state, cadence, step, wake_up=False, phases=phases)
+    assert _simulate(start, days, make_state, cadence, step, wake_up=True, phases=phases) == every_tick
     return every_tick
 
 
 def _simulate(start: datetime, days: int, make_state, cadence: Cadence, step: timedelta,
-              wake_up: bool) -> list[Planned]:
+              wake_up: bool, phases: tuple[CampPhase, ...] = PHASES) -> list[Planned]:
     outbox: dict[str, Planned] = {}
     now = start
     planned_state, wake = None, start
@@ -51,7 +51,7 @@ def _simulate(start: datetime, days: int, make_state, cadence: Cadence, step: ti
             zone = current.respect.zone
             today = local_today(now, zone)
             capped = sum(1 for p in outbox.values() if p.kind != "camp" and local_today(p.due_at, zone) == today)
-            for planned in plan(replace(current, nudges_today=capped), cadence, PHASES, now):
+            for planned in plan(replace(current, nudges_today=capped), cadence, phases, now):
                 outbox.setdefault(planned.dedup_key, replace(planned, due_at=now))
             planned_state, wake = stored, next_check(current, cadence, now)
             assert wake is None or wake > now
@@ -164,6 +164,20 @@ def test_camp_countdown_sends_each_phase_once_on_its_day() -> None:
     sent = [p for p in simulate(datetime(2026, 3, 10, 0, 0, tzinfo=UTC), 30, make) if p.kind == "camp"]
     assert [(p.spec["phase"], p.due_at.astimezone(NY).strftime("%d %b %H:%M")) for p in sent] == [
         ("t-14", "16 Mar 08:30"), ("t-1", "29 Mar 08:30"), ("day-after", "02 Apr 08:30")]
+
+
+def test_the_meeting_day_phase_reminds_on_every_day_of_a_five_day_meeting() -> None:
+    daily = CampPhase("day-of", 0, "Each meeting day", (CampItem("lift", "Check lift times", ""),), every_meeting_day=True)
+    phases = (PHASES[0], PHASES[1], daily, PHASES[2])
+    meeting = Meeting(3, "aan-2026", "AAN 2026", "Neurology", date(2026, 3, 30), date(2026, 4, 3), "Chicago", "#AANAM", "")
+    make = lambda now: state(next_lesson=None, has_handle=True, profile_complete=True,  # noqa: E731
+                             follows_hospital=True, meetings=(meeting,), respect=Respect(NY, weekends_off=False))
+    sent = [p for p in simulate(datetime(2026, 3, 10, 0, 0, tzinfo=UTC), 30, make, phases=phases) if p.kind == "camp"]
+    assert [(p.spec["phase"], p.spec.get("day"), p.due_at.astimezone(NY).strftime("%d %b %H:%M")) for p in sent] == [
+        ("t-14", None, "16 Mar 08:30"), ("t-1", None, "29 Mar 08:30"),
+        ("day-of", 1, "30 Mar 08:30"), ("day-of", 2, "31 Mar 08:30"), ("day-of", 3, "01 Apr 08:30"),
+        ("day-of", 4, "02 Apr 08:30"), ("day-of", 5, "03 Apr 08:30"), ("day-after", None, "04 Apr 08:30")]
+    assert len({p.dedup_key for p in sent}) == len(sent)
 
 
 def test_repeated_planning_yields_the_same_keys() -> None:
