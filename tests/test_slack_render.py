@@ -115,6 +115,8 @@ COMMANDS = (
     "meetings join Heart", "camp", "camp Heart", "meetings leave Heart", "camp", "snooze 1w", "snooze 99y",
     "stop", "start", "report", "meetings add asco 2027-05-28", "frobnicate", "lessson", "check",
     "check Patient in bed 12, MRN 4481920, went home today", "meetings add",
+    "networks", "networks x bluesky", "transcript", "harassment", "harassment https://x.com/troll/status/1 doxxing urgent",
+    "harassment https://x.com/troll/status/1 he wrote awful things",
 )
 ADMIN_COMMANDS = ("meetings add", "report", "report Cardiology", "report Nowhere",
                   "meetings add asco 2027-05-28 city=Chicago",
@@ -145,8 +147,12 @@ async def _coach_replies(runtime: Runtime) -> tuple[list[Reply], list[list[Reply
         await turn("UOMAR", ONCOLOGIST, action=lesson[0].buttons[-1].action)
     await turn("UOMAR", ONCOLOGIST, action="snooze:1w")
     await turn("UOMAR", ONCOLOGIST, action="meeting:join:999")
-    for text in ADMIN_COMMANDS:
+    for text in ADMIN_COMMANDS + ("harassment cases",):
         await turn("UMARIA", ADMIN, text)
+    for kind in ("safety_case", "safety_handled"):  # what the safety recipients and the reporter receive
+        sent = await coach.broadcast(kind, {"case": 1})
+        assert sent is not None
+        replies.append(sent)
     await turn("USTRANGER", "visitor@elsewhere.example", "help")
     for user, email in (("UJANE", PHYSICIAN), ("UMARIA", ADMIN), ("USTRANGER", "nobody@elsewhere.example")):
         homes.append(await coach.home(Incoming("slack", user, email=email)))
@@ -166,7 +172,7 @@ async def test_every_reply_the_coach_produces_renders_valid_blocks(coach_output:
     replies, _ = coach_output
     kinds = {r.kind for r in replies}
     assert {"help", "lesson", "quiz_result", "profile", "follow", "meetings", "camp", "status", "settings",
-            "report", "error", "onboarding", "check", "form"} <= kinds
+            "report", "error", "onboarding", "check", "form", "networks", "safety", "transcript"} <= kinds
     assert any(r.checklist for r in replies) and any(r.table for r in replies) and any(r.progress for r in replies)
     for reply in replies:
         assert_valid_message(reply)

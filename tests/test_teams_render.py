@@ -24,12 +24,14 @@ PHYSICIAN_SCRIPT = (
     "follow", "follow done", "video", "video done", "meetings", "camp", "meetings join asco", "camp asco",
     "snooze 1w", "stop", "start", "bogus", "report", "snooze forever",
     "check Great talk by @DrLee at #ASCO26! Patient in bed 4 recovering well, call 555-201-3344",
-    "check Proud of our team today.",
+    "check Proud of our team today.", "networks", "networks linkedin", "transcript", "harassment",
+    "harassment https://x.com/troll/status/1 pile-on urgent",
 )
 ADMIN_SCRIPT = (
     "meetings add", "meetings add asco 2026-05-29 city=Chicago attendees=Cardiology", "report", "report Cardiology",
     "report meeting asco", "followback", "digest", "roster", "help",
 )
+ADMIN_AFTER = ("harassment cases",)
 PHYSICIAN_ACTIONS = ("follow:undo", "video:done", "profile:bio", "snooze:1w", "cmd:status")
 
 
@@ -56,6 +58,12 @@ async def _collect(runtime: Runtime) -> list[Reply]:
             await say(PHYSICIAN, action=got[0].checklist.items[0].action)  # type: ignore[union-attr]
     for action in PHYSICIAN_ACTIONS:
         await say(PHYSICIAN, action=action)
+    for text in ADMIN_AFTER:
+        await say(ADMIN, text)
+    for kind in ("safety_case", "safety_handled"):  # what the safety recipients and the reporter receive
+        sent = await coach.broadcast(kind, {"case": 1})
+        assert sent is not None
+        replies.append(sent)
     person = await runtime.store.person_by_email(PHYSICIAN)
     admin = await runtime.store.person_by_email(ADMIN)
     assert person is not None and admin is not None
@@ -85,7 +93,7 @@ async def coach_replies(tmp_path: Path) -> list[Reply]:
 async def test_every_reply_the_coach_produces_renders_a_valid_card(coach_replies: list[Reply]) -> None:
     kinds = {reply.kind for reply in coach_replies}
     assert {"help", "lesson", "quiz_result", "profile", "follow", "meetings", "camp", "status", "settings",
-            "report", "error", "onboarding", "reminder", "digest", "check", "form"} <= kinds
+            "report", "error", "onboarding", "reminder", "digest", "check", "form", "networks", "safety", "transcript"} <= kinds
     assert any(r.checklist for r in coach_replies) and any(r.table for r in coach_replies)
     assert any(r.progress for r in coach_replies) and any(r.fields for r in coach_replies)
     for reply in coach_replies:
