@@ -53,7 +53,7 @@ def assert_usage_error(result, message: str) -> None:
 def test_content_check_ok(tmp_path):
     result = run_rounds("content", "check", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "content ok: 25 lessons in 5 tracks, 24 Tweet Camp items, 20 meetings\n"
+    assert result.stdout == "content ok: 33 lessons in 8 tracks, 31 Tweet Camp items, 20 meetings\n"
 
 
 def test_content_check_reports_file_and_line(tmp_path, broken_config, broken_prompts):

@@ -41,6 +41,34 @@ def test_core_lessons_come_first_then_teaching_order(small):
     assert order == ["a", "c", "b", "d"]
 
 
+def test_lessons_about_networks_the_physician_does_not_use_are_skipped(small):
+    from dataclasses import replace
+    bluesky = replace(lesson("e", "more", False), networks=("bluesky",))
+    x_only = replace(lesson("f", "more", False), networks=("x",))
+    curriculum = Curriculum(small.tracks, small.lessons + (bluesky, x_only))
+    done = {"a", "b", "c", "d"}
+    assert cur.next_lesson(curriculum, done, ("x",)).id == "f"
+    assert cur.next_lesson(curriculum, done, ("bluesky", "linkedin")).id == "e"
+    assert cur.next_lesson(curriculum, done | {"e"}, ("bluesky",)) is None
+    assert cur.next_lesson(curriculum, done | {"e"}).id == "f"  # no choice given: every lesson
+    assert [x.id for x in curriculum.for_networks(("linkedin",))] == ["a", "b", "c", "d"]
+    item = cur.next_item(curriculum, done, {}, NOW, ("bluesky",))
+    assert (item.kind, item.lesson.id) == ("lesson", "e")
+
+
+@pytest.mark.parametrize("words, minutes", [(1, 1), (238, 1), (239, 2), (476, 2), (477, 3)])
+def test_reading_time_is_238_words_a_minute_rounded_up(words, minutes):
+    assert cur.reading_minutes(words) == minutes
+
+
+def test_stored_network_choices_fall_back_to_x():
+    from bot.core.models import networks_of
+    assert networks_of(None) == ("x",)
+    assert networks_of("") == ("x",)
+    assert networks_of("bluesky,linkedin") == ("bluesky", "linkedin")
+    assert networks_of("myspace") == ("x",)
+
+
 def test_next_lesson_skips_what_is_done_in_any_order(small):
     assert cur.next_lesson(small, {"c"}).id == "a"
     assert cur.next_lesson(small, {"a", "c", "d"}).id == "b"
@@ -49,8 +77,9 @@ def test_next_lesson_skips_what_is_done_in_any_order(small):
 
 def test_real_curriculum_order(content):
     curriculum = content.curriculum
-    assert [t.id for t in curriculum.tracks] == ["getting-started", "etiquette", "privacy", "conferences", "advanced"]
-    assert len(curriculum.lessons) == 25
+    assert [t.id for t in curriculum.tracks] == ["getting-started", "etiquette", "privacy", "conferences", "advanced",
+                                                  "networks", "safety", "publishing"]
+    assert len(curriculum.lessons) == 33
     assert curriculum.core_ids == {
         "why-show-up", "handle-name-photo", "twelve-word-rule", "ama-online-duties",
         "the-18-identifiers", "no-name-is-not-anonymous", "photo-forensics", "official-hashtag",

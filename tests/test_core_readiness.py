@@ -213,7 +213,7 @@ def test_progress_of_counts_only_known_items(content):
     p = progress_of(snapshot, content.curriculum, content.profile_items, content.camp_phases, date(2026, 3, 2))
     assert p == PhysicianProgress(
         has_handle=True, profile_done=2, profile_total=4, follows_hospital=True, followed_back=False,
-        core_done=1, core_total=8, camp=CampProgress("ASCO Annual Meeting 2026", 2, 24), video_posted=False)
+        core_done=1, core_total=8, camp=CampProgress("ASCO Annual Meeting 2026", 2, 31), video_posted=False)
     # 20 + 15·2/4 + 15 + 0 + 25·1/8 + 15·2/24 = 46.875 of 100 → 47
     assert assess(p).score == 47
     # The day after the meeting ended, the camp no longer applies: 45.625 of 85 = 53.7 → 54

@@ -330,7 +330,7 @@ async def test_camp_checkbox_in_a_dm_updates_the_message(slack: SlackServer) -> 
     assert update.args["ts"] == camp.response["ts"]
     _, updated = checklist(blocks_of(update), "camp:")
     assert updated["initial_options"] == [first]
-    assert "1/24 done" in texts(blocks_of(update))
+    assert "1/31 done" in texts(blocks_of(update))
 
 
 async def test_snooze_from_the_overflow_menu(slack: SlackServer) -> None:
