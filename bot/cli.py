@@ -253,16 +253,22 @@ def _digest(args: argparse.Namespace) -> int:
 
 
 def _outbox_list(args: argparse.Namespace) -> int:
-    _config(args)
+    from bot.store.budgets import SqlBudget
+
+    config = _config(args)
     statuses = ("pending", "sending", "dead", "parked", "sent", "cancelled") if args.all else \
         ("pending", "sending", "dead", "parked")
 
-    async def work(store: Store) -> tuple[dict[str, int], list, list]:
-        return await store.outbox.counts(), await store.outbox.list(statuses, limit=500), await store.outbox.parked()
+    async def work(store: Store) -> tuple[dict[str, int], list, list, list, list | None]:
+        shared = store.engine.dialect.name == "postgresql"
+        budgets = await SqlBudget(store.engine).state() if shared else None
+        return (await store.outbox.counts(), await store.outbox.list(statuses, limit=500), await store.outbox.parked(),
+                await store.outbox.waiting(), budgets)
 
-    counts, messages, parked = _with_store(work)
+    counts, messages, parked, waiting, budgets = _with_store(work)
     print("outbox: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sending", "sent", "dead", "cancelled")) +
           (f", {counts['parked']} parked" if counts.get("parked") else ""))
+    _print_budgets(config, waiting, budgets)
     for target in parked:
         where = f"{target.platform} (everywhere)" if target.address == "*" else f"{target.platform}:{target.address}"
         print(f"parked since {target.since:%Y-%m-%d %H:%M UTC}: {where}: {target.reason} "
@@ -272,6 +278,36 @@ def _outbox_list(args: argparse.Namespace) -> int:
         error = f"  last error: {m.last_error}" if m.last_error else ""
         print(f"{m.id:>8}  {m.status:<9} {m.kind:<8} {m.platform}:{m.address}  attempts={m.attempts}  next={when}{error}")
     return EXIT_OK
+
+
+def _print_budgets(config: Any, waiting: list, budgets: list | None) -> None:
+    """Per platform and method: the budget, what waits on it, any active Retry-After pause."""
+    from bot.delivery.budget import Rate
+
+    delivery = config.delivery
+    limits = {"slack:chat.postMessage": Rate(delivery.slack.per_second),
+              "teams:send": Rate(delivery.teams.per_second)}
+    limits.update({f"slack:{method}": Rate.per_minute(per_minute) for method, per_minute in delivery.slack.methods_per_minute})
+    live = {b.key: b for b in budgets or []}
+    print("budgets (shared by every instance)" if budgets is not None
+          else "budgets (SQLite: kept inside the serving process; rates as configured)")
+    for key in sorted(set(limits) | {k for k in live if k.count(":") == 1}):
+        state = live.get(key)
+        rate = state.rate if state else limits[key]
+        line = f"  {key:<32} {rate.per_second * 60:>7.0f}/min"
+        if state is not None and state.booked_seconds > 0.05:
+            line += f"  booked {state.booked_seconds:.1f} s ahead"
+        if state is not None and state.paused_seconds > 0:
+            line += f"  PAUSED {state.paused_seconds:.0f} s more (Retry-After)"
+        conversations = [b for k, b in live.items() if k.startswith(key + ":")]
+        paused = sum(1 for b in conversations if b.paused_seconds > 0)
+        if paused:
+            line += f"  {paused} conversation{'s' if paused != 1 else ''} paused"
+        print(line)
+    if waiting:
+        print("waiting")
+        for platform, reason, count, soonest in waiting:
+            print(f"  {platform:<6} {count:>7}  {reason}  (next at {soonest.strftime('%H:%M:%S UTC')})")
 
 
 def _outbox_retry(args: argparse.Namespace) -> int:

@@ -772,6 +772,11 @@ class Coach(NetworksMixin, SafetyMixin):
         for p in active:
             departments[p.department] = departments.get(p.department, 0) + 1
         unreachable = await self.store.outbox.unreachable()
+        failing = {person_id for person_id, *_ in unreachable}
+        unreachable += [(person_id, name, "no Slack account with this email", since)
+                        for person_id, name, since in await self.store.slack_directory.missing_people()
+                        if person_id not in failing]
+        unreachable.sort(key=lambda row: row[1])
         rows = [(inert(name), error, _date(when.date())) for _, name, error, when in unreachable]
         teams_reached, teams_reasons = 0, {}
         if self.teams_reach:

@@ -49,11 +49,24 @@ class RateLimit:
     per_second: float
     """Across all conversations of the platform (workspace or tenant)."""
     per_conversation_per_hour: int | None = None
+    methods_per_minute: tuple[tuple[str, float], ...] = ()
+    """Budgets of the platform's other methods (Slack's tiers), per minute, shared by every instance."""
+
+    def method_per_minute(self, method: str, default: float) -> float:
+        return dict(self.methods_per_minute).get(method, default)
+
+
+SLACK_METHODS_PER_MINUTE = (
+    # Slack's published tiers (docs/rate-limits.md): Tier 2 is 20+/min, Tier 3 50+/min, Tier 4 100+/min.
+    ("users.list", 20.0), ("dnd.teamInfo", 20.0), ("users.lookupByEmail", 50.0),
+    ("conversations.open", 50.0), ("conversations.history", 50.0), ("views.publish", 100.0),
+)
 
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    slack: RateLimit = RateLimit(per_conversation_per_second=1.0, per_second=20.0)
+    slack: RateLimit = RateLimit(per_conversation_per_second=1.0, per_second=20.0,
+                                 methods_per_minute=SLACK_METHODS_PER_MINUTE)
     teams: RateLimit = RateLimit(per_conversation_per_second=7.0, per_second=50.0, per_conversation_per_hour=1800)
     max_attempts: int = 6
     tick_seconds: int = 60
@@ -202,13 +215,24 @@ def _parse(path: Path, data: Any) -> Config:
 
 
 def _rate_limit(parent: "_Reader", key: str, default: RateLimit) -> RateLimit:
-    section = parent.section(key, {"per_conversation_per_second", "per_second", "per_conversation_per_hour"})
+    section = parent.section(key, {"per_conversation_per_second", "per_second", "per_conversation_per_hour",
+                                   "methods_per_minute"})
     hourly = section.number("per_conversation_per_hour", default.per_conversation_per_hour or 0,
                             minimum=0, maximum=100_000)
+    methods = dict(default.methods_per_minute)
+    if default.methods_per_minute:
+        given = section.section("methods_per_minute", set(methods))
+        for method in methods:
+            value = given.data.get(method)
+            if value is not None:
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 10_000:
+                    given.fail(method, "must be a number of calls per minute above 0 and at most 10000")
+                methods[method] = float(value)
     return RateLimit(
         per_conversation_per_second=section.rate("per_conversation_per_second", default.per_conversation_per_second),
         per_second=section.rate("per_second", default.per_second),
         per_conversation_per_hour=hourly or None,
+        methods_per_minute=tuple(methods.items()),
     )
 
 
@@ -353,6 +377,13 @@ delivery:                          # platform rate limits the sender stays under
   slack:
     per_conversation_per_second: 1
     per_second: 20                 # across the workspace
+    methods_per_minute:            # Slack's tiers, per app per workspace (shared by every instance)
+      users.list: 20               # Tier 2: the roster's emails resolved in bulk, daily
+      users.lookupByEmail: 50      # Tier 3: only for the few users.list did not find
+      conversations.open: 50       # Tier 3: } checking whether a message in doubt arrived
+      conversations.history: 50    # Tier 3: }
+      dnd.teamInfo: 20             # Tier 2: Do Not Disturb, 50 users a call
+      views.publish: 100           # Tier 4
   teams:
     per_conversation_per_second: 7
     per_conversation_per_hour: 1800

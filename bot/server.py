@@ -130,7 +130,9 @@ def create_app(runtime: Runtime, *, webchat: bool, background: bool = True,
         await slack_http.close()
 
     app.cleanup_ctx.append(slack_session)
-    slack = slack_transport(runtime, slack_http)
+    budget = budget_for(runtime.store)
+    """Every platform limit, shared by all instances on PostgreSQL (in this process on SQLite)."""
+    slack = slack_transport(runtime, slack_http, budget)
     if slack is not None:
         transports["slack"] = slack
     teams = teams_transport(runtime)
@@ -148,7 +150,7 @@ def create_app(runtime: Runtime, *, webchat: bool, background: bool = True,
                 await installer.graph.close()
 
         app.on_cleanup.append(close_teams)
-    delivery = Delivery(runtime, transports, installer)
+    delivery = Delivery(runtime, transports, installer, budget)
     app[DELIVERY] = delivery
     mounted = {"Slack": mount_slack(app, runtime, slack_http), "Teams": mount_teams(app, runtime)}
     if teams is not None:

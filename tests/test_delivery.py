@@ -40,6 +40,7 @@ class World:
         self.physicians = physicians
         transport = slack_transport(runtime)
         assert transport is not None
+        self.transport = transport
         self.scheduler = Scheduler(runtime.store, runtime.content, runtime.config, ("slack",), runtime.coach)
         self.sender = Sender(runtime.store, runtime.coach, runtime.clock, {"slack": transport},
                              runtime.config.delivery)
@@ -50,6 +51,7 @@ class World:
         return self.runtime.clock
 
     async def round(self) -> int:
+        await self.transport.sync_directory()  # users.list once a day (Maria's digest goes to her email)
         added = await self.scheduler.tick(self.clock.now())
         await self.sender.drain_once()
         return added
@@ -151,6 +153,7 @@ async def test_a_final_slack_error_is_dead_at_once_with_the_reason(world: World,
 async def test_a_message_in_doubt_after_a_crash_is_not_sent_twice(world: World, api: FakeSlackApi) -> None:
     """A sender claimed two messages, delivered one, then died before recording anything."""
     store = world.runtime.store
+    await world.transport.sync_directory()
     await world.scheduler.tick(world.clock.now())
     lease = timedelta(seconds=world.runtime.config.delivery.lease_seconds)
     claimed = await store.outbox.claim(world.clock.now(), "instance-that-died", 2, lease)

@@ -40,20 +40,49 @@ async def test_sends_one_message_with_text_and_blocks(slack_api: FakeSlackApi, s
     assert transport.pace_key(_envelope("C0MARKETING")) == "C0MARKETING"
 
 
-async def test_email_address_is_looked_up_and_linked(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:
-    result = await _transport(slack_api, slack_runtime).send(_envelope(f"email:{PHYSICIAN.upper()}"))
+async def test_emails_resolve_through_the_directory_from_users_list(slack_api: FakeSlackApi,
+                                                                    slack_runtime: Runtime) -> None:
+    transport = _transport(slack_api, slack_runtime)
+    waiting = await transport.send(_envelope(f"email:{PHYSICIAN}"))
+    assert waiting.status == "later" and "users.list" in waiting.error, "before the directory is read, nothing is sent"
+    assert await transport.sync_directory() == len(slack_api.users)
+    assert await transport.sync_directory() is None, "read again only when a day old"
+    result = await transport.send(_envelope(f"email:{PHYSICIAN.upper()}"))
     assert result.status == "sent"
-    [lookup] = slack_api.calls_to("users.lookupByEmail")
-    assert lookup.args["email"] == PHYSICIAN
+    assert slack_api.calls_to("users.lookupByEmail") == [], "users.list found everyone: no lookups"
     assert slack_api.calls_to("chat.postMessage")[0].args["channel"] == JANE
     person = await slack_runtime.store.person_by_identity("slack", JANE)
     assert person is not None and person.email == PHYSICIAN
 
 
-async def test_unknown_email_fails_without_posting(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:
-    result = await _transport(slack_api, slack_runtime).send(_envelope("email:nobody@riverside.example"))
-    assert (result.status, result.error) == ("failed", "users_not_found")
+async def test_an_email_the_directory_lacks_is_looked_up_once(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:
+    transport = _transport(slack_api, slack_runtime)
+    await transport.sync_directory()
+    slack_api.add_user("UNEW0001", "new.fellow@riverside.example", "Dr. New Fellow")  # joined after users.list
+    for _ in range(2):
+        assert (await transport.send(_envelope("email:new.fellow@riverside.example"))).status == "sent"
+    assert len(slack_api.calls_to("users.lookupByEmail")) == 1, "the answer is kept in the directory"
+
+
+async def test_an_email_without_a_slack_account_is_skipped_not_failed(slack_api: FakeSlackApi,
+                                                                      slack_runtime: Runtime) -> None:
+    transport = _transport(slack_api, slack_runtime)
+    await transport.sync_directory()
+    for _ in range(2):
+        result = await transport.send(_envelope("email:nobody@riverside.example"))
+        assert (result.status, result.error) == ("skipped", "no Slack account with this email")
+    assert len(slack_api.calls_to("users.lookupByEmail")) == 1, "asked once per directory read"
     assert slack_api.calls_to("chat.postMessage") == []
+    assert await slack_runtime.store.slack_directory.missing_since("nobody@riverside.example") is not None
+
+
+async def test_429_on_the_email_lookup_waits_without_an_attempt(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:
+    transport = _transport(slack_api, slack_runtime)
+    await transport.sync_directory()
+    slack_api.fail_next(1, status=429, retry_after="30", method="users.lookupByEmail")
+    result = await transport.send(_envelope("email:someone.else@riverside.example"))
+    assert (result.status, result.retry_after) == ("later", 30.0)
+    assert await transport.budget.paused_for("slack:users.lookupByEmail") == pytest.approx(30.0, abs=1.0)
 
 
 async def test_429_is_a_retry_with_retry_after_and_only_one_attempt(slack_api: FakeSlackApi,
@@ -63,12 +92,6 @@ async def test_429_is_a_retry_with_retry_after_and_only_one_attempt(slack_api: F
     assert (result.status, result.retry_after) == ("retry", 7.0)
     assert "429" in result.error
     assert len(slack_api.calls_to("chat.postMessage")) == 1, "the transport never retries by itself"
-
-
-async def test_429_on_the_email_lookup_is_a_retry(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:
-    slack_api.fail_next(1, status=429, retry_after="30", method="users.lookupByEmail")
-    result = await _transport(slack_api, slack_runtime).send(_envelope(f"email:{PHYSICIAN}"))
-    assert (result.status, result.retry_after) == ("retry", 30.0)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])

@@ -64,6 +64,7 @@ from bot.channels.slack_render import (
 from bot.actions import ACTION_VERSION, FOREIGN
 from bot.commands import Command, parse
 from bot.messages import Incoming, Reply
+from bot.channels.slack_transport import remember_user
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,8 @@ class SlackChannel:
         self.bolt.event("app_mention")(self._on_mention)
         self.bolt.event("app_home_opened")(self._on_home_opened)
         self.bolt.action(ANYTHING)(self._on_action)
+        self.bolt.event("team_join")(self._on_user)
+        self.bolt.event("user_change")(self._on_user)
         self.bolt.view(PROFILE_CALLBACK)(self._on_profile_submitted)
         self.bolt.view(MEETING_CALLBACK)(self._on_meeting_submitted)
         self.bolt.view(CHECK_CALLBACK)(self._on_check_submitted)
@@ -259,6 +262,13 @@ class SlackChannel:
         where = Where(event["user"], channel=event.get("channel"), ephemeral_channel=True,
                       thread_ts=event.get("thread_ts"))
         self._later(self._turn, where, text=event.get("text") or "")
+
+    async def _on_user(self, event: dict[str, Any]) -> None:
+        """Someone joined the workspace or changed their profile: the Slack directory follows."""
+        user = event.get("user")
+        if isinstance(user, dict):
+            log.info("slack %s user=%s", event.get("type"), user.get("id"))
+            await remember_user(self.runtime.store, self.runtime.clock, user)
 
     async def _on_home_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab") == "home" and event.get("user"):

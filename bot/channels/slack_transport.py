@@ -1,14 +1,18 @@
 """Proactive Slack messages for the outbox sender: one ``chat.postMessage`` attempt per call.
 
 Addresses: a user id (``U…``, posts to the app's Messages tab with that person), a channel id
-(``C…``/``D…``/``G…``), or ``email:<address>``, resolved with ``users.lookupByEmail`` first and
-then remembered as the person's Slack identity.
+(``C…``/``D…``/``G…``), or ``email:<address>``. Emails resolve through the Slack directory kept in
+the store (``users.list`` in bulk, daily, and ``team_join``/``user_change`` events); only an email
+the directory lacks costs one ``users.lookupByEmail``. Every Web API call the sender makes takes a
+token of its method's shared budget first, and a 429 pauses that method for every instance.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any, Awaitable, Callable, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -18,12 +22,16 @@ from bot.channels.charts import chart_url
 from bot.channels.slack_client import SlackHttp, SlackSettings, error_code, status_of, transport_client
 from bot.channels.slack_render import render_message
 from bot.clock import Clock
-from bot.delivery.transport import Envelope, SendResult
+from bot.config import DeliverySettings, RateLimit
+from bot.delivery.budget import Budget, LocalBudget, Rate, budget_for
+from bot.delivery.transport import CheckFailed, Envelope, Hold, SendResult
 from bot.messages import Image
 from bot.runtime import Runtime
 from bot.store import Store
+from bot.store.directory import DirectoryUser
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 EMAIL_PREFIX = "email:"
 RETRYABLE_ERRORS = frozenset({
     "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
@@ -32,53 +40,130 @@ RETRYABLE_ERRORS = frozenset({
 METADATA_EVENT = "social_rounds_message"
 """Every proactive message carries its outbox deduplication key in Slack message metadata."""
 HISTORY_LOOKBACK = 100
+NO_ACCOUNT = "no Slack account with this email"
+DIRECTORY_MAX_AGE = timedelta(days=1)
+"""users.list again after this long (events keep it current in between)."""
+DIRECTORY_PAGE = 200
+DEFAULT_PAUSE = 30.0
+"""Seconds a 429 without Retry-After pauses its method."""
 
 
 class SlackTransport:
     platform = "slack"
+    send_method = "chat.postMessage"
 
     def __init__(self, client: AsyncWebClient, store: Store, clock: Clock,
-                 image_url: Callable[[Image], str | None] = lambda image: None) -> None:
+                 image_url: Callable[[Image], str | None] = lambda image: None, *,
+                 budget: Budget | None = None, limits: RateLimit = DeliverySettings.slack, owner: str = "") -> None:
         if client.retry_handlers:
             raise ValueError("the transport's client must not retry by itself: the sender owns retries")
         self.client = client
         self.store = store
         self.clock = clock
         self.image_url = image_url
+        self.budget: Budget = budget or LocalBudget()
+        self.limits = limits
+        self.owner = owner or f"slack-{id(self):x}"
 
     def pace_key(self, envelope: Envelope) -> str:
         """Slack paces chat.postMessage per channel: the user or channel id (or the email address)."""
         return envelope.address
 
-    async def send(self, envelope: Envelope) -> SendResult:
+    # -- budgets -------------------------------------------------------------------------------------
+    def rate(self, method: str) -> Rate:
+        return Rate.per_minute(self.limits.method_per_minute(method, 20.0))
+
+    async def call(self, method: str, request: Callable[[], Awaitable[T]], hold: Hold = asyncio.sleep) -> T:
+        """One Web API call under its method's shared budget; a 429 pauses the method for everyone."""
+        key = f"slack:{method}"
+        await hold(await self.budget.acquire(key, self.rate(method)))
+        while (paused := await self.budget.paused_for(key)) > 0:
+            await hold(paused)
         try:
-            channel = await self._channel(envelope.address)
-            if isinstance(channel, SendResult):
-                return channel
+            return await request()
+        except SlackApiError as exc:
+            if status_of(exc) == 429 or error_code(exc) in ("ratelimited", "rate_limited"):
+                pause = _retry_after(exc.response) or DEFAULT_PAUSE
+                await self.budget.pause(key, pause)
+                log.warning("slack %s rate limited: every instance waits %.0f s", method, pause)
+            raise
+
+    # -- sending --------------------------------------------------------------------------------------
+    async def prepare(self, envelope: Envelope, hold: Hold = asyncio.sleep) -> Envelope | SendResult:
+        """Resolve an ``email:`` address to a Slack user; lookups that fail are not delivery attempts."""
+        if not envelope.address.startswith(EMAIL_PREFIX):
+            return envelope
+        email = envelope.address[len(EMAIL_PREFIX):].strip().lower()
+        directory = self.store.slack_directory
+        user_id = await directory.user_for_email(email)
+        if user_id is None:
+            synced = await directory.synced_at()
+            if synced is None:
+                return SendResult("later", retry_after=10.0, error="waiting for the Slack directory (users.list)")
+            missing = await directory.missing_since(email)
+            if missing is not None and missing >= synced:
+                return SendResult("skipped", error=NO_ACCOUNT)
+            try:
+                response = await self.call("users.lookupByEmail", lambda: self.client.users_lookupByEmail(email=email),
+                                           hold)
+            except SlackApiError as exc:
+                code = error_code(exc)
+                if code == "users_not_found":
+                    await directory.mark_missing(email, self.clock.now())
+                    return SendResult("skipped", error=NO_ACCOUNT)
+                return SendResult("later", retry_after=_retry_after(exc.response) or DEFAULT_PAUSE,
+                                  error=f"waiting for users.lookupByEmail ({code})")
+            except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:
+                return SendResult("later", retry_after=DEFAULT_PAUSE,
+                                  error=f"waiting for users.lookupByEmail ({type(exc).__name__})")
+            user_id = str((response.get("user") or {}).get("id") or "")
+            if not user_id:
+                await directory.mark_missing(email, self.clock.now())
+                return SendResult("skipped", error=NO_ACCOUNT)
+            await directory.save([DirectoryUser(user_id, email)], self.clock.now())
+        person = await self.store.person_by_email(email)
+        if person is not None and await self.store.person_by_identity("slack", user_id) is None:
+            await self.store.link_identity("slack", user_id, person.id, self.clock.now())
+        return replace(envelope, address=user_id)
+
+    async def send(self, envelope: Envelope) -> SendResult:
+        if envelope.address.startswith(EMAIL_PREFIX):
+            prepared = await self.prepare(envelope)
+            if isinstance(prepared, SendResult):
+                return prepared
+            envelope = prepared
+        try:
             image = envelope.reply.image
             message = render_message(envelope.reply, self.image_url(image) if image else None)
             response = await self.client.chat_postMessage(
-                channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False,
+                channel=envelope.address, text=message.text, blocks=message.blocks, unfurl_links=False,
                 metadata={"event_type": METADATA_EVENT, "event_payload": {"dedup_key": envelope.dedup_key}})
         except SlackApiError as exc:
             result = _from_api_error(exc)
-        except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:
+        except aiohttp.ClientConnectorError as exc:  # never reached Slack: plainly retried
             result = SendResult("retry", error=f"connection error: {type(exc).__name__}")
+        except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:  # written, no answer
+            result = SendResult("retry", error=f"no answer: {type(exc).__name__}", in_doubt=True)
         else:
-            result = SendResult("sent", message_id=f"{response.get('channel') or channel}:{response.get('ts')}")
+            result = SendResult("sent", message_id=f"{response.get('channel') or envelope.address}:{response.get('ts')}")
         log.info("slack send outbox=%s status=%s error=%s", envelope.outbox_id, result.status, result.error)
         return result
 
-    async def find_delivered(self, envelope: Envelope) -> str | None:
-        """Whether a message with this deduplication key is already in the conversation (after a crash)."""
-        channel = await self._channel(envelope.address)
-        if isinstance(channel, SendResult):
-            return None
-        if channel.startswith(("U", "W")):
-            opened = await self.client.conversations_open(users=channel)
-            channel = str((opened.get("channel") or {}).get("id") or channel)
-        history = await self.client.conversations_history(channel=channel, limit=HISTORY_LOOKBACK,
-                                                          include_all_metadata=True)
+    async def find_delivered(self, envelope: Envelope, hold: Hold = asyncio.sleep) -> str | None:
+        """Whether a message with this deduplication key is already in the conversation; raises
+        :class:`CheckFailed` when Slack could not say (the check is retried, the message not sent)."""
+        channel = envelope.address
+        try:
+            if channel.startswith(("U", "W")):
+                opened = await self.call("conversations.open",
+                                         lambda: self.client.conversations_open(users=envelope.address), hold)
+                channel = str((opened.get("channel") or {}).get("id") or channel)
+            history = await self.call("conversations.history", lambda: self.client.conversations_history(
+                channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True), hold)
+        except SlackApiError as exc:
+            raise CheckFailed(f"delivery check failed: {error_code(exc)}", _retry_after(exc.response)) from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:
+            raise CheckFailed(f"delivery check failed: {type(exc).__name__}") from exc
         for message in history.get("messages") or []:
             metadata = message.get("metadata") or {}
             if (metadata.get("event_type") == METADATA_EVENT
@@ -86,18 +171,64 @@ class SlackTransport:
                 return f"{channel}:{message.get('ts')}"
         return None
 
-    async def _channel(self, address: str) -> str | SendResult:
-        if not address.startswith(EMAIL_PREFIX):
-            return address
-        email = address[len(EMAIL_PREFIX):].strip().lower()
-        response = await self.client.users_lookupByEmail(email=email)
-        user_id = str((response.get("user") or {}).get("id") or "")
-        if not user_id:
-            return SendResult("failed", error="users_not_found")
-        person = await self.store.person_by_email(email)
-        if person is not None:
-            await self.store.link_identity("slack", user_id, person.id, self.clock.now())
-        return user_id
+    # -- the directory ----------------------------------------------------------------------------------
+    async def maintain(self, stopping: asyncio.Event, interval: float = 60.0) -> None:
+        """Keep the Slack directory fresh: ``users.list`` when it is older than a day (one instance at a time)."""
+        while not stopping.is_set():
+            try:
+                await self.sync_directory()
+            except Exception:
+                log.exception("slack directory sync failed; trying again in %.0f s", interval)
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=interval)
+            except asyncio.TimeoutError:
+                pass
+
+    async def sync_directory(self, *, force: bool = False) -> int | None:
+        """Read every workspace member with ``users.list`` and store them; None when not due or another
+        instance is at it. Returns how many users were stored."""
+        directory = self.store.slack_directory
+        synced = await directory.synced_at()
+        now = self.clock.now()
+        if not force and synced is not None and now - synced < DIRECTORY_MAX_AGE:
+            return None
+        if not await directory.try_lease("slack.directory", self.owner, now, 900):
+            return None
+        cursor, stored = "", 0
+        while True:
+            try:
+                response = await self.call("users.list", lambda: self.client.users_list(
+                    limit=DIRECTORY_PAGE, cursor=cursor or None))
+            except SlackApiError as exc:
+                if status_of(exc) == 429:
+                    continue  # the budget is paused for the Retry-After; the same page again
+                raise
+            members = response.get("members") or []
+            stored += await directory.save([_directory_user(m) for m in members if not m.get("is_bot")
+                                            and m.get("id") != "USLACKBOT"], self.clock.now())
+            await directory.try_lease("slack.directory", self.owner, self.clock.now(), 900)
+            cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+        linked = await directory.link_roster(self.clock.now())
+        await directory.set_synced(self.clock.now())
+        log.info("slack directory: %d users stored, %d roster physicians linked", stored, linked)
+        return stored
+
+
+
+async def remember_user(store: Store, clock: Clock, user: dict[str, Any]) -> None:
+    """A ``team_join`` or ``user_change`` event: store the user, link them if they are on the roster."""
+    if not user.get("id") or user.get("is_bot"):
+        return
+    await store.slack_directory.save([_directory_user(user)], clock.now())
+    await store.slack_directory.link_roster(clock.now())
+
+
+def _directory_user(member: dict[str, Any]) -> DirectoryUser:
+    profile = member.get("profile") or {}
+    return DirectoryUser(str(member["id"]), (profile.get("email") or "").strip().lower() or None,
+                         bool(member.get("deleted")))
 
 
 def _from_api_error(exc: SlackApiError) -> SendResult:
@@ -125,11 +256,13 @@ def _retry_after(response: Any) -> float | None:
     return None
 
 
-def slack_transport(runtime: Runtime, http: SlackHttp | None = None) -> SlackTransport | None:
+def slack_transport(runtime: Runtime, http: SlackHttp | None = None,
+                    budget: Budget | None = None) -> SlackTransport | None:
     """The sender's Slack transport, or None when no bot token is configured; ``http``: the shared session."""
     settings = SlackSettings.from_env()
     if not settings.bot_token:
         return None
     public_url, secret = runtime.config.public_url, settings.signing_secret
     return SlackTransport(transport_client(settings, http), runtime.store, runtime.clock,
-                          lambda image: chart_url(public_url, secret, image))
+                          lambda image: chart_url(public_url, secret, image),
+                          budget=budget or budget_for(runtime.store), limits=runtime.config.delivery.slack)

@@ -34,6 +34,11 @@ class Budget(Protocol):
         """The budgets whose key starts with ``prefix``: rate, how far ahead they are booked, any pause."""
         ...
 
+    async def paused_for(self, key: str) -> float:
+        """Seconds left of ``key``'s Retry-After pause (0 when none): asked again right before a call,
+        because a token booked before the pause began is no licence to call during it."""
+        ...
+
     async def forget_idle(self, idle_seconds: float = 3600.0) -> int:
         """Drop budgets unused for ``idle_seconds`` (and not paused); returns how many."""
         ...
@@ -69,6 +74,10 @@ class LocalBudget:
         bucket = self._buckets.setdefault(key, [1.0, 1.0, now, 0.0])
         bucket[2] = max(bucket[2], until + (bucket[1] - 1.0) / bucket[0])
         bucket[3] = max(bucket[3], until)
+
+    async def paused_for(self, key: str) -> float:
+        bucket = self._buckets.get(key)
+        return max(0.0, bucket[3] - self._now()) if bucket else 0.0
 
     async def state(self, prefix: str = "") -> list[BudgetState]:
         now = self._now()

@@ -1,9 +1,15 @@
-"""Drains the outbox: claim, render, pace, send, record; retry with backoff; park the hopeless.
+"""Drains the outbox: claim, render, prepare, pace, send, record; retry with backoff; park the hopeless.
 
-Exactly once: a message is claimed under a lease before its one send attempt and marked sent
-right after. If the process dies in between, the lease runs out and the message is *in doubt*;
-the next sender asks the platform whether it arrived (Slack keeps the deduplication key in the
-message metadata) and sends it only if it did not.
+Exactly once where the platform can say what arrived: a message is claimed under a lease before
+its one send attempt and marked sent right after. If the process dies in between, the lease runs
+out; if the send timed out or the connection dropped after the request was written, the message is
+marked so. Either way it is *in doubt*: it is sent again only after the platform says it is not
+there (Slack keeps the deduplication key in the message metadata). A check that fails is asked
+again later, under its own budget, and is not a delivery attempt. Where a platform cannot be asked
+(Teams), a message in doubt is sent again: at least once.
+
+Every send takes a token of the platform's shared budgets first (per conversation and platform-wide,
+see :mod:`bot.delivery.budget`); a 429 pauses both for every instance until its Retry-After passes.
 """
 from __future__ import annotations
 
@@ -15,9 +21,9 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.coach import Coach
-from bot.config import DeliverySettings
-from bot.delivery.pacing import Pacer
-from bot.delivery.transport import Envelope, SendResult, Transport
+from bot.config import DeliverySettings, RateLimit
+from bot.delivery.budget import Budget, Rate, budget_for
+from bot.delivery.transport import CheckFailed, Envelope, SendResult, Transport
 from bot.store import Store
 from bot.store.outbox import OutboxMessage
 
@@ -33,22 +39,24 @@ def backoff_seconds(attempts: int, retry_after: float | None) -> float:
 
 class Sender:
     def __init__(self, store: Store, coach: Coach, clock: Clock, transports: dict[str, Transport],
-                 settings: DeliverySettings, *, concurrency: int = 16, batch: int = 200) -> None:
+                 settings: DeliverySettings, *, concurrency: int = 16, batch: int = 200,
+                 budget: Budget | None = None) -> None:
         self.store = store
         self.coach = coach
         self.clock = clock
         self.transports = transports
         self.settings = settings
         self.owner = f"sender-{uuid.uuid4().hex[:12]}"
-        self.pacers = {platform: Pacer(getattr(settings, platform)) for platform in transports
-                       if hasattr(settings, platform)}
+        self.budget: Budget = budget or budget_for(store)
+        self.limits: dict[str, RateLimit] = {platform: getattr(settings, platform) for platform in transports
+                                             if hasattr(settings, platform)}
         self.concurrency = concurrency
         self._gate = asyncio.Semaphore(concurrency)
         """At most this many sends in flight; pacing waits happen outside it."""
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.max_wait = settings.lease_seconds / 4
         """Longer pacing waits hand the message back instead of holding its lease."""
-        slowest = min((p.limit.per_second for p in self.pacers.values()), default=float(batch))
+        slowest = min((limit.per_second for limit in self.limits.values()), default=float(batch))
         self.batch = max(1, min(batch, int(slowest * self.max_wait)))
         """A batch is claimed at once, so it must go out well within its lease."""
         self.wake = asyncio.Event()
@@ -112,22 +120,41 @@ class Sender:
         if reply is None:
             await outbox.cancel(message.id, "no longer relevant")
             return
+
+        async def hold(seconds: float) -> None:
+            await self._hold(message, seconds)
+
         envelope = Envelope(message.id, message.platform, message.address, reply, message.dedup_key)
+        prepare = getattr(transport, "prepare", None)
+        if prepare is not None:
+            prepared = await prepare(envelope, hold)
+            if isinstance(prepared, SendResult):
+                await self._record(message, prepared, [])
+                return
+            envelope = prepared
         if message.in_doubt:
-            delivered = await self._already_delivered(transport, envelope)
-            if delivered is not None:
-                await outbox.mark_sent(message.id, delivered, self.clock.now())
-                log.info("outbox %s was delivered before a restart; not resending", message.id)
-                return
-        pacer = self.pacers.get(message.platform)
-        key = transport.pace_key(envelope)
-        if pacer is not None:
-            delay = pacer.reserve(key)
-            if delay > self.max_wait:  # an hourly cap or a 429 pause: come back later, unclaimed
-                later = self.clock.now() + timedelta(seconds=delay)
-                await outbox.mark_retry(message.id, message.attempts, later, "waiting for the rate limit")
-                return
-            await asyncio.sleep(delay)
+            finder = getattr(transport, "find_delivered", None)
+            if finder is not None:
+                try:
+                    delivered = await finder(envelope, hold)
+                except CheckFailed as exc:  # not an attempt: ask again later, still in doubt
+                    delay = max(exc.retry_after or 0.0, random.uniform(5.0, 15.0))
+                    await outbox.mark_retry(message.id, message.attempts, self.clock.now() + timedelta(seconds=delay),
+                                            f"in doubt: {exc.reason}; checking again", in_doubt=True)
+                    return
+                if delivered is not None:
+                    await outbox.mark_sent(message.id, delivered, self.clock.now())
+                    log.info("outbox %s was delivered before; not resending", message.id)
+                    return
+            else:
+                log.info("outbox %s may have arrived; %s cannot tell, sending again (at least once)",
+                         message.id, message.platform)
+        keys = self._budget_keys(transport, envelope)
+        for key, rate in keys:
+            await self._hold(message, await self.budget.acquire(key, rate))
+        if keys:  # a 429 may have paused the platform while this message waited for its token
+            while (paused := await self.budget.paused_for(keys[-1][0])) > 0:
+                await self._hold(message, paused + random.uniform(0.0, 0.2))
         if self._stopping:
             return  # never attempted: handed back to the outbox by drain_once
         if await outbox.hold_if_parked(message):  # uninstalled there since it was claimed: send nothing
@@ -138,36 +165,61 @@ class Sender:
                 result = await transport.send(envelope)
         except Exception as exc:  # a transport bug must not kill the loop; retry like a 5xx
             log.exception("transport %s raised for outbox %s", message.platform, message.id)
-            result = SendResult("retry", error=f"internal error: {type(exc).__name__}")
-        await self._record(message, result, pacer, key)
+            result = SendResult("retry", error=f"internal error: {type(exc).__name__}", in_doubt=True)
+        await self._record(message, result, keys)
+
+    def _budget_keys(self, transport: Transport, envelope: Envelope) -> list[tuple[str, Rate]]:
+        """The budgets one send takes a token of: its conversation's (and hourly), then the platform's."""
+        limit = self.limits.get(envelope.platform)
+        if limit is None:
+            return []
+        method = f"{envelope.platform}:{getattr(transport, 'send_method', 'send')}"
+        conversation = f"{method}:{transport.pace_key(envelope)}"
+        keys = [(conversation, Rate(limit.per_conversation_per_second))]
+        if limit.per_conversation_per_hour:
+            keys.append((conversation + ":hour", Rate(limit.per_conversation_per_hour / 3600.0,
+                                                        burst=limit.per_conversation_per_hour)))
+        keys.append((method, Rate(limit.per_second)))
+        return keys
+
+    async def _hold(self, message: OutboxMessage, seconds: float) -> None:
+        """Wait for a budget's token; a long wait keeps the message's lease alive meanwhile."""
+        if seconds <= 0:
+            return
+        if seconds > self.max_wait:
+            await self.store.outbox.extend_lease(message.id, self.owner,
+                                                 self.clock.now() + timedelta(seconds=seconds) + self.lease)
+        await asyncio.sleep(seconds)
 
     async def _render(self, message: OutboxMessage):  # -> Reply | None
         if message.person_id is None:
             return await self.coach.broadcast(message.kind, message.spec)
         return await self.coach.reminder(message.person_id, message.kind, message.spec)
 
-    async def _already_delivered(self, transport: Transport, envelope: Envelope) -> str | None:
-        finder = getattr(transport, "find_delivered", None)
-        if finder is None:
-            return None
-        try:
-            return await finder(envelope)
-        except Exception:
-            log.exception("could not check whether outbox %s was delivered", envelope.outbox_id)
-            return None
-
-    async def _record(self, message: OutboxMessage, result: SendResult, pacer: Pacer | None, key: str) -> None:
+    async def _record(self, message: OutboxMessage, result: SendResult, keys: list[tuple[str, Rate]]) -> None:
         outbox = self.store.outbox
-        attempts = message.attempts + 1
         if result.status == "sent":
             await outbox.mark_sent(message.id, result.message_id, self.clock.now())
             self.sent += 1
             return
-        if result.retry_after and pacer is not None:
-            pacer.back_off(key, result.retry_after)
+        if result.status == "later":  # nothing was sent: not an attempt
+            delay = result.retry_after or 30.0
+            await outbox.mark_retry(message.id, message.attempts, self.clock.now() + timedelta(seconds=delay),
+                                    result.error or "waiting")
+            return
+        if result.status == "skipped":
+            await outbox.cancel(message.id, result.error or "skipped")
+            log.info("outbox %s cancelled: %s", message.id, result.error)
+            return
+        attempts = message.attempts + 1
+        if result.retry_after is not None or result.error == "429 rate limited":
+            for key, _ in keys:  # Slack does not say which limit it was: hold them all
+                if not key.endswith(":hour"):
+                    await self.budget.pause(key, result.retry_after or 30.0)
         if result.status == "failed" or attempts >= self.settings.max_attempts:
             await outbox.mark_dead(message.id, attempts, result.error or "failed")
             log.warning("outbox %s dead after %d attempts: %s", message.id, attempts, result.error)
             return
         delay = backoff_seconds(attempts, result.retry_after)
-        await outbox.mark_retry(message.id, attempts, self.clock.now() + timedelta(seconds=delay), result.error)
+        await outbox.mark_retry(message.id, attempts, self.clock.now() + timedelta(seconds=delay), result.error,
+                                in_doubt=True if result.in_doubt else None)

@@ -6,6 +6,7 @@ import logging
 from contextlib import suppress
 from typing import Any, Protocol
 
+from bot.delivery.budget import Budget, budget_for
 from bot.delivery.scheduler import Scheduler
 from bot.delivery.sender import Sender
 from bot.delivery.transport import Transport
@@ -23,16 +24,21 @@ class Installer(Protocol):
 
 
 class Delivery:
-    def __init__(self, runtime: Runtime, transports: dict[str, Transport], installer: Installer | None = None) -> None:
+    def __init__(self, runtime: Runtime, transports: dict[str, Transport], installer: Installer | None = None,
+                 budget: Budget | None = None) -> None:
         self.runtime = runtime
         self.transports = transports
         self.installer = installer
         platforms = tuple(p for p in ("slack", "teams", "web") if p in transports)
         self.scheduler = Scheduler(runtime.store, runtime.content, runtime.config, platforms, runtime.coach,
                                    demo=runtime.demo)
-        self.sender = Sender(runtime.store, runtime.coach, runtime.clock, transports, runtime.config.delivery)
+        self.budget = budget or budget_for(runtime.store)
+        self.sender = Sender(runtime.store, runtime.coach, runtime.clock, transports, runtime.config.delivery,
+                             budget=self.budget)
+        self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._installing: asyncio.Task[None] | None = None
+        self._upkeep: list[asyncio.Task[None]] = []
         self._tick_now = asyncio.Event()
 
     async def tick(self) -> int:
@@ -75,6 +81,9 @@ class Delivery:
                        asyncio.create_task(self.sender.run(), name="sender")]
         if self.installer is not None:
             self._installing = asyncio.create_task(self._install_loop(self.installer), name="teams-install")
+        self._upkeep = [asyncio.create_task(maintain(self._stopping), name=f"{platform} upkeep")
+                        for platform, transport in self.transports.items()
+                        if (maintain := getattr(transport, "maintain", None)) is not None]
 
     async def stop(self) -> None:
         """Stop planning and installing, let in-flight sends finish (bounded), hand back unsent claims."""
@@ -87,6 +96,11 @@ class Delivery:
             return
         scheduler, sender = self._tasks
         scheduler.cancel()
+        self._stopping.set()
+        for task in self._upkeep:
+            task.cancel()
+        await asyncio.gather(*self._upkeep, return_exceptions=True)
+        self._upkeep = []
         self.sender.stop()
         try:
             await asyncio.wait_for(asyncio.shield(sender), timeout=DRAIN_TIMEOUT)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Awaitable, Callable, Literal, Protocol
 
 from bot.messages import Reply
 
@@ -21,14 +21,31 @@ class Envelope:
 
 @dataclass(frozen=True)
 class SendResult:
-    status: Literal["sent", "retry", "failed"]
+    status: Literal["sent", "retry", "failed", "later", "skipped"]
     """``retry``: throttled or a passing fault (429, 5xx, network). ``failed``: will not work by retrying
-    (app not installed, user gone, no conversation reference)."""
+    (app not installed, user gone, no conversation reference). ``later``: nothing was sent (waiting for
+    a lookup, a budget, Do Not Disturb): try again after ``retry_after``, not a delivery attempt.
+    ``skipped``: nothing was sent and nothing will be (no account on the platform): cancelled."""
     message_id: str | None = None
     retry_after: float | None = None
     """Seconds the platform asked us to wait (``Retry-After``)."""
     error: str = ""
     """Short reason for people: "429 rate limited", "user_not_found", "403 bot not installed"."""
+    in_doubt: bool = False
+    """The request was written but no answer came (timeout, connection reset): it may have arrived."""
+
+
+Hold = Callable[[float], Awaitable[None]]
+"""Wait this many seconds for a budget's token (the sender keeps the message's lease meanwhile)."""
+
+
+class CheckFailed(Exception):
+    """Whether a message in doubt arrived could not be learned now (429, network): ask again later."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
 
 
 class Transport(Protocol):
@@ -40,4 +57,20 @@ class Transport(Protocol):
 
     async def send(self, envelope: Envelope) -> SendResult:
         """Exactly one delivery attempt; never retries by itself, never raises for HTTP errors."""
+        ...
+
+
+class Preparing(Protocol):
+    """Optional: a transport that must resolve an address (or ask about the recipient) before sending."""
+
+    async def prepare(self, envelope: Envelope, hold: Hold) -> "Envelope | SendResult":
+        """The envelope to send (address resolved), or why not now (``later``/``skipped``/``failed``)."""
+        ...
+
+
+class Checking(Protocol):
+    """Optional: a transport that can tell whether a message in doubt already arrived."""
+
+    async def find_delivered(self, envelope: Envelope, hold: Hold) -> str | None:
+        """The platform's message id if it is there, None if it is not; raises :class:`CheckFailed`."""
         ...

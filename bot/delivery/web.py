@@ -15,5 +15,5 @@ class WebTransport:
     async def send(self, envelope: Envelope) -> SendResult:
         return SendResult("sent", message_id=f"inbox-{envelope.outbox_id}")
 
-    async def find_delivered(self, envelope: Envelope) -> str | None:
+    async def find_delivered(self, envelope: Envelope, hold: object = None) -> str | None:
         return f"inbox-{envelope.outbox_id}"

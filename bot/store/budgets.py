@@ -73,6 +73,8 @@ SELECT key, per_second, burst, greatest(0.0, tat - (burst - 1.0) / per_second - 
   FROM rate_budgets WHERE key LIKE :prefix ORDER BY key
 """)
 
+_PAUSED = text(f"SELECT greatest(0.0, coalesce(paused_until, 0.0) - {_NOW}) FROM rate_budgets WHERE key = :key")
+
 _FORGET = text(f"DELETE FROM rate_budgets WHERE tat < {_NOW} - CAST(:idle AS float8) AND coalesce(paused_until, 0.0) < {_NOW}")
 
 
@@ -93,6 +95,11 @@ class SqlBudget:
     async def pause(self, key: str, seconds: float) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(_PAUSE, dict(key=key, seconds=max(0.0, float(seconds))))
+
+    async def paused_for(self, key: str) -> float:
+        async with self.engine.connect() as conn:
+            left = (await conn.execute(_PAUSED, dict(key=key))).scalar()
+        return float(left or 0.0)
 
     async def state(self, prefix: str = "") -> list[BudgetState]:
         async with self.engine.connect() as conn:

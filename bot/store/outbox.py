@@ -68,7 +68,8 @@ class OutboxMessage:
     message_id: str | None
     sent_at: datetime | None
     in_doubt: bool = False
-    """Claimed before by a sender whose lease ran out: it may have been delivered."""
+    """It may have been delivered (a sender's lease ran out mid-send, or a send timed out after the
+    request was written): send it only after the platform says it is not there."""
 
 
 def _message(row: Any, in_doubt: bool = False) -> OutboxMessage:
@@ -77,7 +78,7 @@ def _message(row: Any, in_doubt: bool = False) -> OutboxMessage:
                          address=m["address"], kind=m["kind"], spec=json.loads(m["spec"]), status=m["status"],
                          attempts=m["attempts"], due_at=m["due_at"], next_attempt_at=m["next_attempt_at"],
                          last_error=m["last_error"], message_id=m["message_id"], sent_at=m["sent_at"],
-                         in_doubt=in_doubt)
+                         in_doubt=in_doubt or bool(m["in_doubt"]))
 
 
 @lru_cache(maxsize=4096)
@@ -125,28 +126,43 @@ class OutboxStore:
             doubtful = {row.id for row in candidates if row.status == "sending"}
             claimed = (await conn.execute(
                 update(outbox).where(outbox.c.id.in_([row.id for row in candidates]), due)
-                .values(status="sending", lease_owner=owner, lease_until=now + lease)
+                .values(status="sending", lease_owner=owner, lease_until=now + lease,
+                        in_doubt=or_(outbox.c.in_doubt, outbox.c.status == "sending"))
                 .returning(*outbox.c))).all()
         return sorted((_message(row, row.id in doubtful) for row in claimed), key=lambda m: (m.next_attempt_at, m.id))
 
     async def mark_sent(self, message_id: int, platform_message_id: str | None, now: datetime) -> None:
         await self._set(message_id, status="sent", sent_at=now, message_id=platform_message_id,
-                        lease_until=None, lease_owner=None, last_error=None)
+                        lease_until=None, lease_owner=None, last_error=None, in_doubt=False)
 
-    async def mark_retry(self, message_id: int, attempts: int, next_attempt_at: datetime, error: str) -> None:
-        await self._set(message_id, status="pending", attempts=attempts, next_attempt_at=next_attempt_at,
-                        last_error=error[:300], lease_until=None, lease_owner=None)
+    async def mark_retry(self, message_id: int, attempts: int, next_attempt_at: datetime, error: str,
+                         *, in_doubt: bool | None = None) -> None:
+        """Back to pending until ``next_attempt_at``; ``in_doubt``: whether it may have arrived (None: unchanged)."""
+        values: dict[str, Any] = dict(status="pending", attempts=attempts, next_attempt_at=next_attempt_at,
+                                      last_error=error[:300], lease_until=None, lease_owner=None)
+        if in_doubt is not None:
+            values["in_doubt"] = in_doubt
+        await self._set(message_id, **values)
 
     async def mark_dead(self, message_id: int, attempts: int, error: str) -> None:
         await self._set(message_id, status="dead", attempts=attempts, last_error=error[:300],
-                        lease_until=None, lease_owner=None)
+                        lease_until=None, lease_owner=None, in_doubt=False)
+
+    async def extend_lease(self, message_id: int, owner: str, until: datetime) -> bool:
+        """Keep a claim while its sender waits for a budget; False when it is no longer ``owner``'s."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(outbox).where(outbox.c.id == message_id, outbox.c.lease_owner == owner,
+                                                             outbox.c.status == "sending")
+                                        .values(lease_until=until))
+            return result.rowcount == 1
 
     async def cancel(self, message_id: int, reason: str) -> None:
         """Cancel a message; its physician is planned again (a cancelled nudge frees the day's cap)."""
         async with self.engine.begin() as conn:
             person_id = (await conn.execute(
                 update(outbox).where(outbox.c.id == message_id)
-                .values(status="cancelled", last_error=reason[:300], lease_until=None, lease_owner=None)
+                .values(status="cancelled", last_error=reason[:300], lease_until=None, lease_owner=None,
+                        in_doubt=False)
                 .returning(outbox.c.person_id))).scalar()
             if person_id is not None:
                 await conn.execute(update(people).where(people.c.id == person_id)
@@ -192,6 +208,15 @@ class OutboxStore:
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
             return {status: count for status, count in rows}
+
+    async def waiting(self) -> list[tuple[str, str, int, datetime]]:
+        """Pending messages by platform and what they wait for: (platform, reason, count, soonest)."""
+        reason = func.coalesce(outbox.c.last_error, "due")
+        query = (select(outbox.c.platform, reason, func.count(), func.min(outbox.c.next_attempt_at))
+                 .where(outbox.c.status == "pending").group_by(outbox.c.platform, reason)
+                 .order_by(outbox.c.platform, func.count().desc()))
+        async with self.engine.connect() as conn:
+            return [(r[0], r[1], r[2], r[3]) for r in await conn.execute(query)]
 
     async def capped_since(self, since: datetime, kinds: Iterable[str],
                            person_ids: Iterable[int]) -> dict[int, list[datetime]]:

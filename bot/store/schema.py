@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     Boolean, Column, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
-    TypeDecorator,
+    TypeDecorator, false,
 )
 
 
@@ -175,6 +175,25 @@ outbox = Table(
     Column("message_id", String(200)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    Column("in_doubt", Boolean, nullable=False, server_default=false()),
+    # it may have arrived (a sender died mid-send, or the send timed out after the request was
+    # written): it is sent again only after the platform says it is not there
+)
+
+slack_users = Table(
+    "slack_users", metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("email", String(320), index=True),
+    # lowercase; from users.list (daily), team_join/user_change events, or users.lookupByEmail
+    Column("deleted", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+slack_missing = Table(
+    "slack_missing", metadata,
+    Column("email", String(320), primary_key=True),
+    # a roster email with no Slack account in the workspace (users.lookupByEmail said so)
+    Column("checked_at", UTCDateTime, nullable=False),
 )
 
 handle_conflicts = Table(

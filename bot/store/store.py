@@ -14,6 +14,7 @@ from bot.core.curriculum import ReviewState
 from bot.core.models import Meeting
 from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, RosterCounts
 from bot.store import migrate
+from bot.store.directory import SlackDirectoryStore
 from bot.store.outbox import OutboxStore
 from bot.store.safety import SafetyStore
 from bot.store.snapshots import SnapshotStore
@@ -121,6 +122,7 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.outbox = OutboxStore(engine)
+        self.slack_directory = SlackDirectoryStore(engine)
         self.weekly = SnapshotStore(engine)
         self.teams_installs = TeamsInstallStore(engine)
         self.safety = SafetyStore(engine)

@@ -5,13 +5,23 @@ Implements ``auth.test``, ``users.info``, ``users.lookupByEmail``, ``chat.postMe
 ``conversations.history`` (with message metadata) and ``apps.connections.open`` (whose WebSocket speaks enough Socket Mode for Bolt). Every call is
 recorded with its arguments; ``fail_next`` makes the next N calls (optionally of one method)
 answer 429 with ``Retry-After``, a 5xx, ``ok: false`` with an error code, or drop the connection.
+
+With ``limits`` set it enforces Slack's rate limits as Slack does: ``chat.postMessage`` at most
+``per_channel`` a second in a channel and ``workspace_per_second`` across the workspace, every other
+method its tier's calls a minute (any sliding window), answering 429 with ``Retry-After``. It
+records every call that came while a Retry-After it gave was still running (``ignored_retry_after``)
+and ``over_limit`` for every call it refused. ``flaky`` methods answer 429 at random.
+Also ``users.list`` (paginated) and ``dnd.teamInfo``.
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
+import math
+import random
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -42,6 +52,20 @@ class _Failure:
     method: str | None
 
 
+TIERS_PER_MINUTE = {"users.list": 20, "dnd.teamInfo": 20, "users.lookupByEmail": 50, "conversations.open": 50,
+                    "conversations.history": 50, "views.publish": 100, "users.info": 100}
+"""Slack's published tiers: Tier 2 20/min, Tier 3 50/min, Tier 4 100/min."""
+
+
+@dataclass
+class Limits:
+    per_channel: int = 1
+    """chat.postMessage a second in one channel."""
+    workspace_per_second: int = 25
+    """chat.postMessage a second across the workspace."""
+    tiers: dict[str, int] = field(default_factory=lambda: dict(TIERS_PER_MINUTE))
+
+
 @dataclass
 class FakeSlackApi:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -58,6 +82,17 @@ class FakeSlackApi:
     """Posted messages per channel, oldest first, as ``conversations.history`` returns them."""
     _changed: asyncio.Condition | None = None
     _connections: dict[Any, int] = field(default_factory=dict)
+    limits: Limits | None = None
+    flaky: dict[str, float] = field(default_factory=dict)
+    """method → share of calls answered 429 (Retry-After: 1) whatever the limits say."""
+    over_limit: list[tuple[str, str, float]] = field(default_factory=list)
+    """(method, scope, when) of every call refused for going over a limit."""
+    ignored_retry_after: list[tuple[str, str, float]] = field(default_factory=list)
+    """(method, scope, when) of every call that came while a Retry-After given for its scope ran."""
+    dnd: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """user id → (next_dnd_start_ts, next_dnd_end_ts) for dnd.teamInfo; others have DND off."""
+    _windows: dict[str, deque] = field(default_factory=dict)
+    _paused: dict[str, float] = field(default_factory=dict)
 
     # -- control ------------------------------------------------------------------------------------
     @property
@@ -209,9 +244,45 @@ class FakeSlackApi:
             if failure.status == 429:
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
             return web.Response(status=failure.status, text="upstream trouble", headers=headers)
+        refused = self._enforce(method, args)
+        if refused is not None:
+            await self._record(Call(method, args, token, 429, connection=self._connection(request)))
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(refused)})
         answer = self._answer(method, args)
         await self._record(Call(method, args, token, response=answer, connection=self._connection(request)))
         return web.json_response(answer)
+
+    def _enforce(self, method: str, args: dict[str, Any]) -> int | None:
+        """None to answer, or the Retry-After seconds of a 429."""
+        now = time.monotonic()
+        if self.limits is None and not self.flaky:
+            return None
+        scopes: list[tuple[str, int, float]] = []  # (scope, limit, window seconds)
+        if self.limits is not None:
+            if method == "chat.postMessage":
+                scopes = [(f"chat.postMessage:{_dm(str(args.get('channel', '')))}", self.limits.per_channel, 1.0),
+                          ("chat.postMessage", self.limits.workspace_per_second, 1.0)]
+            elif method in self.limits.tiers:
+                scopes = [(method, self.limits.tiers[method], 60.0)]
+        for scope, _, _ in scopes:
+            if self._paused.get(scope, 0.0) > now:
+                self.ignored_retry_after.append((method, scope, now))
+        if method in self.flaky and random.random() < self.flaky[method]:
+            self._paused[method] = max(self._paused.get(method, 0.0), now + 1.0)
+            return 1
+        for scope, limit, window in scopes:
+            calls = self._windows.setdefault(scope, deque())
+            while calls and calls[0] <= now - window:
+                calls.popleft()
+            if len(calls) >= limit:
+                retry_after = max(1, math.ceil(calls[0] + window - now))
+                self._paused[scope] = max(self._paused.get(scope, 0.0), now + retry_after)
+                self.over_limit.append((method, scope, now))
+                return retry_after
+        for scope, _, _ in scopes:
+            self._windows[scope].append(now)
+        return None
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -224,6 +295,20 @@ class FakeSlackApi:
             email = str(args.get("email", "")).lower()
             user = next((u for u in self.users.values() if u["profile"].get("email", "").lower() == email), None)
             return {"ok": True, "user": user} if user else {"ok": False, "error": "users_not_found"}
+        if method == "users.list":
+            members = sorted(self.users.values(), key=lambda u: u["id"])
+            start = int(str(args.get("cursor") or "0").removeprefix("page-") or 0)
+            limit = min(int(args.get("limit") or 100), 1000)
+            page = members[start:start + limit]
+            cursor = f"page-{start + limit}" if start + limit < len(members) else ""
+            return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
+        if method == "dnd.teamInfo":
+            ids = [u for u in str(args.get("users", "")).split(",") if u]
+            if not ids:
+                return {"ok": False, "error": "no_users_provided"}
+            return {"ok": True, "users": {u: {"dnd_enabled": u in self.dnd,
+                                              "next_dnd_start_ts": self.dnd.get(u, (1, 1))[0],
+                                              "next_dnd_end_ts": self.dnd.get(u, (1, 1))[1]} for u in ids[:50]}}
         if method == "conversations.open":
             user = str(args.get("users", "")).split(",")[0]
             return {"ok": True, "channel": {"id": _dm(user)}}
