@@ -41,6 +41,8 @@ class FakeSlack:
     calls: Counter = field(default_factory=Counter)
     posts: list[Post] = field(default_factory=list)
     refused: int = 0
+    users: int = 0
+    """Workspace members for ``users.list``: the synthetic roster's first ``users`` physicians."""
     answered_at: list[float] = field(default_factory=list)
     """Arrival instants of response_url posts (each is one answered slash command)."""
     url: str = ""
@@ -137,6 +139,12 @@ class FakeSlack:
         if method == "users.lookupByEmail":
             index = roster.index_of_email(str(args.get("email", "")).lower())
             return {"ok": True, "user": _user(index)} if index else {"ok": False, "error": "users_not_found"}
+        if method == "users.list":
+            start = int(str(args.get("cursor") or "0") or 0)
+            limit = min(int(args.get("limit") or 100), 1000)
+            end = min(self.users, start + limit)
+            return {"ok": True, "members": [_user(i) for i in range(start + 1, end + 1)],
+                    "response_metadata": {"next_cursor": str(end) if end < self.users else ""}}
         if method in ("views.publish", "views.open"):
             return {"ok": True, "view": {"id": f"V{next(self._ts)}"}}
         if method == "chat.update":

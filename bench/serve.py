@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+import asyncpg
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from bench import load, procs
 from bench.fakes import FakeConnector, FakeSlack, RateLimits
 from bench.inproc import ADMINS
+from bench.pgcopy import postgres_copy
 
 BOT_TOKEN = "xoxb-bench"
 SIGNING_SECRET = "bench-signing-secret-0123456789ab"
@@ -68,9 +70,9 @@ delivery:
 """
 
 
-def product_env(db: Path, slack: FakeSlack, *, teams: bool) -> dict[str, str]:
+def product_env(db: Path, slack: FakeSlack, *, teams: bool, database_url: str | None = None) -> dict[str, str]:
     env = {key: "" for key in CLEAR_ENV}
-    env.update(DATABASE_URL=f"sqlite:///{db}", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+    env.update(DATABASE_URL=database_url or f"sqlite:///{db}", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
                SLACK_API_URL=slack.api_url, PYTHONUNBUFFERED="1")
     if teams:
         env["ROUNDS_TEAMS_ANONYMOUS"] = "1"
@@ -78,11 +80,12 @@ def product_env(db: Path, slack: FakeSlack, *, teams: bool) -> dict[str, str]:
 
 
 async def start_product(name: str, db: Path, config: Path, slack: FakeSlack, out: Path, *,
-                        teams: bool = True) -> procs.Server:
+                        teams: bool = True, database_url: str | None = None) -> procs.Server:
     port = procs.free_port()
     return await procs.start(name, ["-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
                                     "--config", str(config)],
-                             product_env(db, slack, teams=teams), port, out, ready_path="/readyz")
+                             product_env(db, slack, teams=teams, database_url=database_url), port, out,
+                             ready_path="/readyz")
 
 
 async def _answers_settled(slack: FakeSlack, expected: int, timeout: float) -> None:
@@ -193,22 +196,27 @@ async def measure_servers(serve_db: Path, out: Path, plan: Plan, *, slack_on: bo
     return result
 
 
-def _outbox_state(db: Path, last_id: int) -> tuple[Counter, set[str], int]:
+async def _outbox_state(url: str, last_id: int) -> tuple[Counter, set[str], int]:
     """Statuses of the fan-out set (ids up to ``last_id``), every recorded message id, retried rows."""
-    with sqlite3.connect(db, timeout=30) as conn:
-        statuses = Counter(dict(conn.execute("SELECT status, count(*) FROM outbox WHERE id <= ? "
-                                             "GROUP BY status", (last_id,)).fetchall()))
-        ids = {row[0] for row in conn.execute("SELECT message_id FROM outbox WHERE status = 'sent' "
+    conn = await asyncpg.connect(url)
+    try:
+        statuses = Counter({r[0]: r[1] for r in await conn.fetch(
+            "SELECT status, count(*) FROM outbox WHERE id <= $1 GROUP BY status", last_id)})
+        ids = {r[0] for r in await conn.fetch("SELECT message_id FROM outbox WHERE status = 'sent' "
                                               "AND message_id IS NOT NULL")}
-        retried = conn.execute("SELECT count(*) FROM outbox WHERE id <= ? AND attempts > 0",
-                               (last_id,)).fetchone()[0]
+        retried = await conn.fetchval("SELECT count(*) FROM outbox WHERE id <= $1 AND attempts > 0", last_id)
+    finally:
+        await conn.close()
     return statuses, ids, retried
 
 
-def _unsent(db: Path, last_id: int) -> int:
-    with sqlite3.connect(db, timeout=30) as conn:
-        return conn.execute("SELECT count(*) FROM outbox WHERE id <= ? AND status IN ('pending', 'sending')",
-                            (last_id,)).fetchone()[0]
+async def _unsent(url: str, last_id: int) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM outbox WHERE id <= $1 AND status IN ('pending', 'sending')",
+                                   last_id)
+    finally:
+        await conn.close()
 
 
 def _fanout_set(db: Path) -> tuple[int, int]:
@@ -218,29 +226,37 @@ def _fanout_set(db: Path) -> tuple[int, int]:
     return count, last or 0
 
 
+INSTANCES = 2
+
+
 async def measure_fanout(fanout_db: Path, out: Path, plan: Plan) -> dict[str, Any]:
-    """Drain ``expected`` pending reminders to the fake Slack under its rate limits; count loss and duplicates."""
+    """Drain the pending reminders to the fake Slack under its rate limits with two instances sharing one
+    PostgreSQL database (and so one set of budgets); count loss and duplicates."""
     config = out / "rounds-fanout.yaml"
     config.write_text(config_yaml(per_second=plan.fanout_rate, tick_seconds=60), encoding="utf-8")
-    slack = await FakeSlack(RateLimits(per_second=plan.fanout_rate)).start()
     expected, last_id = _fanout_set(fanout_db)
-    result: dict[str, Any] = dict(allowed_rate=plan.fanout_rate, expected=expected)
-    started = time.monotonic()
-    timeout = expected / plan.fanout_rate * 1.5 + 120
-    try:
-        server = await start_product("rounds-fanout", fanout_db, config, slack, out, teams=False)
+    result: dict[str, Any] = dict(allowed_rate=plan.fanout_rate, expected=expected, instances=INSTANCES,
+                                  database="postgresql")
+    async with postgres_copy(fanout_db) as url:
+        slack = await FakeSlack(RateLimits(per_second=plan.fanout_rate)).start()
+        slack.users = _roster_size(fanout_db)
+        started = time.monotonic()
+        timeout = expected / plan.fanout_rate * 1.5 + 120
         try:
-            while time.monotonic() - started < timeout and server.alive():
-                await asyncio.sleep(1.0)
-                if _unsent(fanout_db, last_id) == 0:
-                    break
-            result["peak_mb"] = server.memory()["VmHWM"] / 1024
+            servers = [await start_product(f"rounds-fanout-{i}", fanout_db, config, slack, out, teams=False,
+                                           database_url=url) for i in range(INSTANCES)]
+            try:
+                while time.monotonic() - started < timeout and all(s.alive() for s in servers):
+                    await asyncio.sleep(1.0)
+                    if await _unsent(url, last_id) == 0:
+                        break
+                result["peak_mb"] = max(s.memory()["VmHWM"] for s in servers) / 1024
+            finally:
+                result["exit_code"] = max([await procs.stop(s) or 0 for s in servers])
         finally:
-            result["exit_code"] = await procs.stop(server)
-    finally:
-        await slack.close()
+            await slack.close()
+        statuses, recorded, retried = await _outbox_state(url, last_id)
     posts = slack.posts
-    statuses, recorded, retried = _outbox_state(fanout_db, last_id)
     accepted = {f"{p.channel}:{p.ts}" for p in posts}
     per_channel = Counter(p.channel for p in posts)
     span = posts[-1].at - posts[0].at if len(posts) > 1 else 0.0
@@ -258,6 +274,11 @@ async def measure_fanout(fanout_db: Path, out: Path, plan: Plan) -> dict[str, An
         first_post_after_s=(posts[0].at - started) if posts else None,
     )
     return result
+
+
+def _roster_size(db: Path) -> int:
+    with sqlite3.connect(db, timeout=30) as conn:
+        return conn.execute("SELECT count(*) FROM people").fetchone()[0]
 
 
 def _channel_gaps(posts: list[Any]) -> list[float]:

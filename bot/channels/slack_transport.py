@@ -77,8 +77,8 @@ class SlackTransport:
         """One Web API call under its method's shared budget; a 429 pauses the method for everyone."""
         key = f"slack:{method}"
         await hold(await self.budget.acquire(key, self.rate(method)))
-        while (paused := await self.budget.paused_for(key)) > 0:
-            await hold(paused)
+        while await self.budget.paused_for(key) > 0:  # paused while waiting: a new token, after the pause
+            await hold(await self.budget.acquire(key, self.rate(method)))
         try:
             return await request()
         except SlackApiError as exc:

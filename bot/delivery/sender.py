@@ -152,20 +152,25 @@ class Sender:
         keys = self._budget_keys(transport, envelope)
         for key, rate in keys:
             await self._hold(message, await self.budget.acquire(key, rate))
-        if keys:  # a 429 may have paused the platform while this message waited for its token
-            while (paused := await self.budget.paused_for(keys[-1][0])) > 0:
-                await self._hold(message, paused + random.uniform(0.0, 0.2))
-        if self._stopping:
-            return  # never attempted: handed back to the outbox by drain_once
-        if await outbox.hold_if_parked(message):  # uninstalled there since it was claimed: send nothing
-            log.info("outbox %s parked: the app was uninstalled at %s", message.id, message.platform)
-            return
-        try:
+        # A 429 may have paused the platform while this message waited: its token was booked before the
+        # pause, so it takes a new one after it (in turn, not all at once when the pause ends).
+        while True:
+            while keys and await self.budget.paused_for(keys[-1][0]) > 0:
+                await self._hold(message, await self.budget.acquire(*keys[-1]))
+            if self._stopping:
+                return  # never attempted: handed back to the outbox by drain_once
+            if await outbox.hold_if_parked(message):  # uninstalled there since it was claimed: send nothing
+                log.info("outbox %s parked: the app was uninstalled at %s", message.id, message.platform)
+                return
             async with self._gate:
-                result = await transport.send(envelope)
-        except Exception as exc:  # a transport bug must not kill the loop; retry like a 5xx
-            log.exception("transport %s raised for outbox %s", message.platform, message.id)
-            result = SendResult("retry", error=f"internal error: {type(exc).__name__}", in_doubt=True)
+                if keys and await self.budget.paused_for(keys[-1][0]) > 0:
+                    continue  # paused while this waited for the gate: a new token, outside the gate
+                try:
+                    result = await transport.send(envelope)
+                except Exception as exc:  # a transport bug must not kill the loop; retry like a 5xx
+                    log.exception("transport %s raised for outbox %s", message.platform, message.id)
+                    result = SendResult("retry", error=f"internal error: {type(exc).__name__}", in_doubt=True)
+            break
         await self._record(message, result, keys)
 
     def _budget_keys(self, transport: Transport, envelope: Envelope) -> list[tuple[str, Rate]]:

@@ -88,11 +88,15 @@ class FakeSlackApi:
     over_limit: list[tuple[str, str, float]] = field(default_factory=list)
     """(method, scope, when) of every call refused for going over a limit."""
     ignored_retry_after: list[tuple[str, str, float]] = field(default_factory=list)
-    """(method, scope, when) of every call that came while a Retry-After given for its scope ran."""
+    """(method, scope, seconds after the 429) of every call that came while a Retry-After given for its
+    scope ran, later than ``reaction_seconds`` after it."""
     dnd: dict[str, tuple[int, int]] = field(default_factory=dict)
     """user id → (next_dnd_start_ts, next_dnd_end_ts) for dnd.teamInfo; others have DND off."""
     _windows: dict[str, deque] = field(default_factory=dict)
-    _paused: dict[str, float] = field(default_factory=dict)
+    _paused: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """scope → (when the pause began, when it ends)."""
+    reaction_seconds: float = 0.5
+    """Calls that arrive this soon after a 429 were on their way before the client could know of it."""
 
     # -- control ------------------------------------------------------------------------------------
     @property
@@ -253,6 +257,10 @@ class FakeSlackApi:
         await self._record(Call(method, args, token, response=answer, connection=self._connection(request)))
         return web.json_response(answer)
 
+    def _pause(self, scope: str, now: float, seconds: int) -> None:
+        given, until = self._paused.get(scope, (now, 0.0))
+        self._paused[scope] = (given if until > now else now, max(until, now + seconds))
+
     def _enforce(self, method: str, args: dict[str, Any]) -> int | None:
         """None to answer, or the Retry-After seconds of a 429."""
         now = time.monotonic()
@@ -266,10 +274,11 @@ class FakeSlackApi:
             elif method in self.limits.tiers:
                 scopes = [(method, self.limits.tiers[method], 60.0)]
         for scope, _, _ in scopes:
-            if self._paused.get(scope, 0.0) > now:
-                self.ignored_retry_after.append((method, scope, now))
+            given, until = self._paused.get(scope, (0.0, 0.0))
+            if given + self.reaction_seconds < now < until:
+                self.ignored_retry_after.append((method, scope, now - given))
         if method in self.flaky and random.random() < self.flaky[method]:
-            self._paused[method] = max(self._paused.get(method, 0.0), now + 1.0)
+            self._pause(method, now, 1)
             return 1
         for scope, limit, window in scopes:
             calls = self._windows.setdefault(scope, deque())
@@ -277,7 +286,7 @@ class FakeSlackApi:
                 calls.popleft()
             if len(calls) >= limit:
                 retry_after = max(1, math.ceil(calls[0] + window - now))
-                self._paused[scope] = max(self._paused.get(scope, 0.0), now + retry_after)
+                self._pause(scope, now, retry_after)
                 self.over_limit.append((method, scope, now))
                 return retry_after
         for scope, _, _ in scopes:
