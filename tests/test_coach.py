@@ -14,6 +14,7 @@ from bot.core.models import Meeting
 from bot.core.snapshot import progress_of
 from bot.messages import Button, FormField, Incoming, Progress, Table
 from bot.store import Store
+from bot.store.directory import DirectoryUser
 
 from conftest import (
     ADMIN_EMAIL, NEUROLOGIST_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, Chat,
@@ -904,3 +905,14 @@ async def test_the_meeting_day_reminder_comes_each_day_even_when_the_habits_were
     for item in before.items:
         await store.set_camp_item(pid, meeting.id, item.id, True, NOW)
     assert await coach.reminder(pid, "camp", {"meeting": meeting.id, "phase": "t-1"}) is None  # done: no nudge
+
+
+async def test_roster_names_physicians_without_a_slack_account(admin_chat, store, people):
+    """Slack said an email has no account: the roster says so once, not a dead message at a time."""
+    await store.slack_directory.mark_missing(NEUROLOGIST_EMAIL.upper(), NOW)
+    reply = one(await admin_chat.say("roster"))
+    assert reply.text == "3 physicians on the roster in 3 departments; 1 can't be reached right now."
+    [(name, why, _)] = reply.table.rows
+    assert why == "no Slack account with this email" and name == people[NEUROLOGIST_EMAIL].name
+    await store.slack_directory.save([DirectoryUser("UNEURO1", NEUROLOGIST_EMAIL)], NOW)  # they joined Slack
+    assert one(await admin_chat.say("roster")).table is None

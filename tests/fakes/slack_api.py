@@ -95,7 +95,7 @@ class FakeSlackApi:
     _windows: dict[str, deque] = field(default_factory=dict)
     _paused: dict[str, tuple[float, float]] = field(default_factory=dict)
     """scope → (when the pause began, when it ends)."""
-    reaction_seconds: float = 0.5
+    reaction_seconds: float = 1.0
     """Calls that arrive this soon after a 429 were on their way before the client could know of it."""
 
     # -- control ------------------------------------------------------------------------------------
