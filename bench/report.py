@@ -79,7 +79,9 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
     fanout = results.get("fanout")
     if fanout:
         ok = fanout["fraction_of_allowed"] >= 0.95 and fanout["lost"] == 0 and fanout["duplicated"] == 0
-        out.append((f"5. Fan-out of {fanout['expected']:,} reminders to the rate-limited fake Slack",
+        where = (f" by {fanout['instances']} instances on PostgreSQL (shared budgets)"
+                 if fanout.get("instances") else "")
+        out.append((f"5. Fan-out of {fanout['expected']:,} reminders to the rate-limited fake Slack{where}",
                     f"{fanout['achieved_rate']:.1f}/s over {fanout['seconds']:.0f} s; lost {fanout['lost']}, "
                     f"duplicated {fanout['duplicated']}, 429s {fanout['refused_429']}",
                     f"allowed {fanout['allowed_rate']:.0f}/s (1/s per channel)",

@@ -69,7 +69,7 @@ async def fan_out(tmp_path: Path, api: FakeSlackApi) -> tuple[list[Instance], Pa
             assert await a.signal(signal.SIGKILL) == -signal.SIGKILL
             assert len(delivered(api)) < PHYSICIANS
             await asyncio.gather(b.start(), c.start())
-            await wait_for(lambda: len(delivered(api)) >= PHYSICIANS, 300, "B and C to finish the fan-out")
+            await wait_for(lambda: len(delivered(api)) >= PHYSICIANS, 600, "B and C to finish the fan-out")
             await asyncio.sleep(10)  # past the lease: anything in doubt is settled; nothing more may arrive
             outbox = run_rounds("outbox", "--config", "rounds.yaml", cwd=tmp_path, env=env, timeout=60)
             return [a, b, c], tmp_path, {"outbox": outbox.stdout, "url": url}

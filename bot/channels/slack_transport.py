@@ -64,6 +64,8 @@ class SlackTransport:
         self.budget: Budget = budget or LocalBudget()
         self.limits = limits
         self.owner = owner or f"slack-{id(self):x}"
+        self._dms: dict[str, str] = {}
+        """User id → the bot's DM channel with them (from ``conversations.open``)."""
 
     def pace_key(self, envelope: Envelope) -> str:
         """Slack paces chat.postMessage per channel: the user or channel id (or the email address)."""
@@ -152,12 +154,15 @@ class SlackTransport:
     async def find_delivered(self, envelope: Envelope, hold: Hold = asyncio.sleep) -> str | None:
         """Whether a message with this deduplication key is already in the conversation; raises
         :class:`CheckFailed` when Slack could not say (the check is retried, the message not sent)."""
-        channel = envelope.address
+        channel = self._dms.get(envelope.address, envelope.address)
         try:
             if channel.startswith(("U", "W")):
                 opened = await self.call("conversations.open",
                                          lambda: self.client.conversations_open(users=envelope.address), hold)
                 channel = str((opened.get("channel") or {}).get("id") or channel)
+                if len(self._dms) > 10_000:
+                    self._dms.clear()
+                self._dms[envelope.address] = channel  # a check asked again need not open it again
             history = await self.call("conversations.history", lambda: self.client.conversations_history(
                 channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True), hold)
         except SlackApiError as exc:
