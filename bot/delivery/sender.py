@@ -155,22 +155,22 @@ class Sender:
         # A 429 may have paused the platform while this message waited: its token was booked before the
         # pause, so it takes a new one after it (in turn, not all at once when the pause ends).
         while True:
-            while keys and await self.budget.paused_for(keys[-1][0]) > 0:
-                await self._hold(message, await self.budget.acquire(*keys[-1]))
             if self._stopping:
                 return  # never attempted: handed back to the outbox by drain_once
             if await outbox.hold_if_parked(message):  # uninstalled there since it was claimed: send nothing
                 log.info("outbox %s parked: the app was uninstalled at %s", message.id, message.platform)
                 return
             async with self._gate:
-                if keys and await self.budget.paused_for(keys[-1][0]) > 0:
-                    continue  # paused while this waited for the gate: a new token, outside the gate
-                try:
-                    result = await transport.send(envelope)
-                except Exception as exc:  # a transport bug must not kill the loop; retry like a 5xx
-                    log.exception("transport %s raised for outbox %s", message.platform, message.id)
-                    result = SendResult("retry", error=f"internal error: {type(exc).__name__}", in_doubt=True)
-            break
+                paused = await self.budget.paused_for(keys[-1][0]) if keys else 0.0
+                if paused <= 0:
+                    try:
+                        result = await transport.send(envelope)
+                    except Exception as exc:  # a transport bug must not kill the loop; retry like a 5xx
+                        log.exception("transport %s raised for outbox %s", message.platform, message.id)
+                        result = SendResult("retry", error=f"internal error: {type(exc).__name__}", in_doubt=True)
+            if paused <= 0:
+                break
+            await self._hold(message, await self.budget.acquire(*keys[-1]))
         await self._record(message, result, keys)
 
     def _budget_keys(self, transport: Transport, envelope: Envelope) -> list[tuple[str, Rate]]:
