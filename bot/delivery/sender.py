@@ -18,12 +18,13 @@ import logging
 import random
 import uuid
 from datetime import timedelta
+from typing import Callable
 
 from bot.clock import Clock
 from bot.coach import Coach
 from bot.config import DeliverySettings, RateLimit
 from bot.delivery.budget import Budget, Rate, budget_for
-from bot.delivery.transport import CheckFailed, Envelope, SendResult, Transport
+from bot.delivery.transport import CheckFailed, Envelope, Hold, SendResult, Transport
 from bot.store import Store
 from bot.store.outbox import OutboxMessage
 
@@ -35,6 +36,10 @@ def backoff_seconds(attempts: int, retry_after: float | None) -> float:
     """Exponential backoff with jitter (2, 4, 8 … s, capped), never sooner than Retry-After."""
     base = min(MAX_BACKOFF, 2.0 ** attempts) * random.uniform(0.8, 1.2)
     return max(base, retry_after or 0.0)
+
+
+class LeaseLost(Exception):
+    """Another sender took the message over while this one waited: this one must not send it."""
 
 
 class Sender:
@@ -74,11 +79,12 @@ class Sender:
         exhausted = False
         while not self._stopping:
             if not exhausted and len(inflight) <= self.batch // 2:
+                claimed_at = asyncio.get_running_loop().time()
                 claimed = await self.store.outbox.claim(self.clock.now(), self.owner,
                                                         self.batch - len(inflight), self.lease)
                 exhausted = not claimed
                 handled += len(claimed)
-                inflight |= {asyncio.create_task(self._deliver(m)) for m in claimed}
+                inflight |= {asyncio.create_task(self._deliver(m, claimed_at)) for m in claimed}
             if not inflight:
                 break
             done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
@@ -110,7 +116,8 @@ class Sender:
         self._stopping = True
         self.wake.set()
 
-    async def _deliver(self, message: OutboxMessage) -> None:
+    async def _deliver(self, message: OutboxMessage, claimed_at: float) -> None:
+        """Deliver one claimed message; ``claimed_at``: the loop's time when its claim was made."""
         outbox = self.store.outbox
         transport = self.transports.get(message.platform)
         if transport is None:
@@ -122,8 +129,18 @@ class Sender:
             return
 
         async def hold(seconds: float) -> None:
-            await self._hold(message, seconds)
+            nonlocal claimed_at
+            if await self._hold(message, seconds):
+                claimed_at = asyncio.get_running_loop().time()
 
+        try:
+            await self._attempt(message, transport, reply, hold, lambda: claimed_at)
+        except LeaseLost:
+            log.warning("outbox %s was taken over by another sender while waiting; not sending it", message.id)
+
+    async def _attempt(self, message: OutboxMessage, transport: Transport, reply: object, hold: Hold,
+                       claimed_at: Callable[[], float]) -> None:
+        outbox = self.store.outbox
         envelope = Envelope(message.id, message.platform, message.address, reply, message.dedup_key)
         prepare = getattr(transport, "prepare", None)
         if prepare is not None:
@@ -151,7 +168,7 @@ class Sender:
                          message.id, message.platform)
         keys = self._budget_keys(transport, envelope)
         for key, rate in keys:
-            await self._hold(message, await self.budget.acquire(key, rate))
+            await hold(await self.budget.acquire(key, rate))
         # A 429 may have paused the platform while this message waited: its token was booked before the
         # pause, so it takes a new one after it (in turn, not all at once when the pause ends).
         while True:
@@ -162,6 +179,8 @@ class Sender:
                 return
             async with self._gate:
                 paused = await self.budget.paused_for(keys[-1][0]) if keys else 0.0
+                if paused <= 0 and asyncio.get_running_loop().time() - claimed_at() > self.lease.total_seconds() / 2:
+                    await self._hold(message, 0.0, renew=True)  # an old claim is renewed, or given up
                 if paused <= 0:
                     try:
                         result = await transport.send(envelope)
@@ -170,7 +189,7 @@ class Sender:
                         result = SendResult("retry", error=f"internal error: {type(exc).__name__}", in_doubt=True)
             if paused <= 0:
                 break
-            await self._hold(message, await self.budget.acquire(*keys[-1]))
+            await hold(await self.budget.acquire(*keys[-1]))
         await self._record(message, result, keys)
 
     def _budget_keys(self, transport: Transport, envelope: Envelope) -> list[tuple[str, Rate]]:
@@ -187,14 +206,18 @@ class Sender:
         keys.append((method, Rate(limit.per_second)))
         return keys
 
-    async def _hold(self, message: OutboxMessage, seconds: float) -> None:
-        """Wait for a budget's token; a long wait keeps the message's lease alive meanwhile."""
-        if seconds <= 0:
-            return
-        if seconds > self.max_wait:
-            await self.store.outbox.extend_lease(message.id, self.owner,
-                                                 self.clock.now() + timedelta(seconds=seconds) + self.lease)
-        await asyncio.sleep(seconds)
+    async def _hold(self, message: OutboxMessage, seconds: float, *, renew: bool = False) -> bool:
+        """Wait for a budget's token; a long wait keeps the message's lease alive meanwhile (True when
+        it was renewed). Raises :class:`LeaseLost` when the claim is no longer this sender's."""
+        renewed = False
+        if renew or seconds > self.max_wait:
+            if not await self.store.outbox.extend_lease(message.id, self.owner,
+                                                        self.clock.now() + timedelta(seconds=seconds) + self.lease):
+                raise LeaseLost(message.id)
+            renewed = True
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+        return renewed
 
     async def _render(self, message: OutboxMessage):  # -> Reply | None
         if message.person_id is None:
