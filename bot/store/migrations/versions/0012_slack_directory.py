@@ -1,16 +1,16 @@
 """The Slack directory (users.list kept in the store), roster emails with no Slack account, and
 outbox messages whose delivery is in doubt.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 import sqlalchemy as sa
 from alembic import op
 
 from bot.store.schema import UTCDateTime
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
