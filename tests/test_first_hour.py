@@ -16,6 +16,7 @@ from bot.core.models import Meeting
 from bot.core.reports import department_rows, followback_worklist, hospital_report, meeting_readiness
 from bot.core.tweetcamp import describe_offset, timeline
 from bot.messages import Reply
+from bot.store.safety import SafetyCase
 from conftest import ADMIN_EMAIL, NOW, PHYSICIAN_EMAIL, Chat
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +73,9 @@ async def test_every_template_renders_cleanly_with_its_optional_fields_empty(con
               for e in timeline(content.camp_phases, meeting.starts_on, meeting.ends_on, today)]
     hospital = {"name": "Riverside University Hospital", "handle": "RiversideUH"}
     readiness = (await coach.readiness(people[PHYSICIAN_EMAIL].id, today))
+    case = SafetyCase(1, "SR-7K3QX", people[PHYSICIAN_EMAIL].id, "https://x.com/a/status/1", "harassment", "normal",
+                      "open", NOW, None, None, name="Dr. Jane Rivera")  # link, kind, urgency, name always set
+    handled = replace(case, status="handled", handled_at=NOW, name="Dr. Jane Rivera", department="Cardiology")
     contexts: dict[str, list[dict]] = {
         "help": [dict(hospital=hospital, is_admin=False, topic=None), dict(hospital=hospital, is_admin=True,
                                                                          topic=SPECS[0])],
@@ -119,8 +123,19 @@ async def test_every_template_renders_cleanly_with_its_optional_fields_empty(con
                              dict(handle="JaneMD", missing=list(content.profile_items[:1]), step=1,
                                   hospital=hospital)],
         "reminder_follow": [dict(hospital=hospital, step=0)],
-        "reminder_camp": [dict(meeting=meeting, phase=content.camp_phases[0], when="2 weeks before")],
+        "reminder_camp": [dict(meeting=meeting, phase=content.camp_phases[0], when="2 weeks before", day=d, days=n)
+                          for d, n in ((None, None), (3, 5))],
         "stale_action": [dict(note=""), dict(note="That quiz was answered already.")],
+        "networks": [dict(chosen=["X"], changed=False, is_default=True, skipped=0),
+                     dict(chosen=["X", "Bluesky"], changed=True, is_default=False, skipped=3)],
+        "transcript": [dict(rows=[], total_minutes=0),
+                       dict(rows=[("Why it matters", "", "2026-03-02", "2 min")], total_minutes=2)],
+        "harassment": [dict(case=None, recipients=0, hospital=hospital), dict(case=case, recipients=0, hospital=hospital)],
+        "harassment_case": [dict(case=c, reported="Mon 2 Mar 2026, 09:00 EST", hospital=hospital)
+                            for c in (case, handled)],
+        "harassment_cases": [dict(cases=[]), dict(cases=[case])],
+        "harassment_handled": [dict(case=c, changed=ch, for_reporter=r)
+                               for c, ch, r in ((handled, True, False), (handled, False, False), (handled, True, True))],
         "unknown_command": [dict(text="hepl", suggestion="help"), dict(text="xyz", suggestion=None)],
     }
     assert set(contexts) == set(TEMPLATES), "every template needs a context here"
