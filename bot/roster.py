@@ -59,6 +59,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "teams_id": ("teamsid", "teamsuserid", "aadobjectid", "aadid", "azureadobjectid", "entraobjectid",
                  "objectid"),
     "platform_user_id": ("platformuserid", "userid", "platformid"),
+    "role": ("role", "roundsrole", "botrole", "accessrole", "userrole"),
 }
 _FIELD_BY_KEY = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 REQUIRED_HEADERS = {
@@ -67,6 +68,10 @@ REQUIRED_HEADERS = {
     "department": "department: Department, Dept, Division",
 }
 """What the error for a missing required column suggests (README lists every accepted header)."""
+_ROLES = {"physician": "physician", "doctor": "physician", "clinician": "physician", "provider": "physician",
+          "admin": "admin", "administrator": "admin", "marketing": "admin", "marketingmanager": "admin",
+          "manager": "admin"}
+"""Words a roster may use in its ``role`` column, and the role each means."""
 _BLANK_MARKERS = frozenset({"-", "—", "n/a", "na", "none", "null"})
 """What people type into an optional cell to say "nothing here"."""
 
@@ -305,8 +310,10 @@ def _parse_row(line: int, row: list[str], columns: dict[str, int], width: int) -
     department = _text(cells.get("department", ""), "department", MAX_DEPARTMENT, problems, required=True)
     specialty = _text(cells.get("specialty", ""), "specialty", MAX_SPECIALTY, problems, required=False)
     handle = _handle(cells.get("x_handle", ""), problems)
+    role = _role(cells.get("role", ""), problems)
     links = _links(cells, problems)
-    entry = RosterEntry(email=email, name=name, department=department, specialty=specialty, x_handle=handle)
+    entry = RosterEntry(email=email, name=name, department=department, specialty=specialty, role=role,
+                        x_handle=handle)
     return RosterRecord(line, entry, links), problems
 
 
@@ -366,6 +373,17 @@ def _handle(value: str, problems: list[str]) -> str | None:
     except InvalidHandle as exc:
         problems.append(f"X handle: {exc}")
         return None
+
+
+def _role(value: str, problems: list[str]) -> str | None:
+    """The role a cell asks for, or None when it is blank (new people are physicians, others keep theirs)."""
+    value = _optional(value)
+    if not value:
+        return None
+    role = _ROLES.get(_header_key(value))
+    if role is None:
+        problems.append(f"role {value!r} is not physician or admin")
+    return role
 
 
 def _links(cells: dict[str, str], problems: list[str]) -> tuple[tuple[str, str], ...]:

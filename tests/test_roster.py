@@ -363,12 +363,35 @@ async def test_reimport_updates_changed_people_and_keeps_what_the_file_leaves_bl
     assert await counts(store) == (4, 3)
 
 
-async def test_import_never_changes_a_role(store: Store, people: dict[str, Person]):
+async def test_a_file_without_roles_never_changes_a_role(store: Store, people: dict[str, Person]):
     text = "name,email,department\nMaria Lopez,MARIA.LOPEZ@riverside.example,Communications\n"
     summary = await import_roster(store, parse_text(text), NOW)
     assert (summary.added, summary.updated) == (0, 1)
     maria = await store.person_by_email(ADMIN_EMAIL)
     assert maria is not None and (maria.role, maria.department) == ("admin", "Communications")
+
+
+async def test_the_role_column_names_admins_and_a_blank_role_keeps_the_stored_one(store: Store,
+                                                                                  people: dict[str, Person]):
+    text = ("name,email,department,role\n"
+            "Maria Lopez,maria.lopez@riverside.example,Communications,\n"
+            "Dr. Jane Rivera,jane.rivera@riverside.example,Cardiology,Marketing manager\n"
+            "Dr. New Admin,new.admin@riverside.example,Marketing,admin\n"
+            "Dr. New Person,new.person@riverside.example,Radiology,-\n")
+    await import_roster(store, parse_text(text), NOW)
+    roles = {email: (await store.person_by_email(email)).role for email in (  # type: ignore[union-attr]
+        ADMIN_EMAIL, PHYSICIAN_EMAIL, "new.admin@riverside.example", "new.person@riverside.example")}
+    assert roles == {ADMIN_EMAIL: "admin", PHYSICIAN_EMAIL: "admin", "new.admin@riverside.example": "admin",
+                     "new.person@riverside.example": "physician"}
+    back = "name,email,department,role\nDr. Jane Rivera,jane.rivera@riverside.example,Cardiology,physician\n"
+    await import_roster(store, parse_text(back), NOW)
+    jane = await store.person_by_email(PHYSICIAN_EMAIL)
+    assert jane is not None and jane.role == "physician"
+
+
+def test_an_unknown_role_is_reported_with_its_line():
+    assert errors_of("name,email,department,role\nDr. A,a@h.example,Cardiology,chief\n") == [
+        (2, "role 'chief' is not physician or admin")]
 
 
 async def test_a_bad_row_changes_nothing(store: Store):

@@ -72,7 +72,8 @@ class RosterEntry:
     name: str
     department: str = ""
     specialty: str = ""
-    role: str = "physician"
+    role: str | None = None
+    """``None``: keep the stored role (a new person is a physician)."""
     x_handle: str | None = None
 
 
@@ -179,8 +180,10 @@ class Store:
             new_rows = []
             for entry in entries:
                 values = dict(name=entry.name, department=entry.department, specialty=entry.specialty,
-                              role=entry.role, updated_at=now, active=True)
+                              role=entry.role or "physician", updated_at=now, active=True)
                 changed = dict(values, **PLAN_AGAIN)
+                if entry.role is None:
+                    del changed["role"]  # a known person keeps their role
                 if entry.x_handle:
                     values["x_handle"] = entry.x_handle
                 email = entry.email.lower()
@@ -650,7 +653,7 @@ class Store:
         """Bring people (by email) and their platform ids in line with a roster, in one transaction.
 
         New emails are added as physicians; known people get the roster's name and department and
-        are reactivated; a blank specialty or X handle keeps the stored one; roles never change.
+        are reactivated; a blank specialty, X handle or role keeps the stored one.
         ``deactivate_missing`` deactivates active physicians absent from the roster. ``dry_run``
         counts the same changes and writes nothing. ``progress`` receives the rows processed so far.
         """
@@ -676,11 +679,12 @@ class Store:
             row = existing.get(email)
             if row is None:
                 plan.inserts.append(dict(email=email, name=entry.name, department=entry.department,
-                                         specialty=entry.specialty, role=entry.role, x_handle=entry.x_handle or None,
+                                         specialty=entry.specialty, role=entry.role or "physician",
+                                         x_handle=entry.x_handle or None,
                                          active=True, created_at=now, updated_at=now))
                 continue
             wanted = dict(name=entry.name, department=entry.department, specialty=entry.specialty or row.specialty,
-                          x_handle=entry.x_handle or row.x_handle, active=True)
+                          x_handle=entry.x_handle or row.x_handle, role=entry.role or row.role, active=True)
             if any(getattr(row, key) != value for key, value in wanted.items()):
                 plan.updates.append({f"b_{key}": value for key, value in wanted.items()} | {"b_id": row.id})
             else:
@@ -708,7 +712,7 @@ class Store:
             await conn.execute(insert(people), plan.inserts[start:start + batch])
             done += len(plan.inserts[start:start + batch])
             progress(done)
-        set_values = {key: bindparam(f"b_{key}") for key in ("name", "department", "specialty", "x_handle", "active")}
+        set_values = {key: bindparam(f"b_{key}") for key in ("name", "department", "specialty", "x_handle", "role", "active")}
         statement = update(people).where(people.c.id == bindparam("b_id")).values(updated_at=now, **set_values,
                                                                                    **PLAN_AGAIN)
         for start in range(0, len(plan.updates), batch):
