@@ -215,7 +215,10 @@ class SlackChannel:
             else:
                 log.debug("slack ignored type=event_callback event=tokens_revoked (user tokens only)")
             return BoltResponse(status=200, body="")
-        await self._resume_if_parked()
+        try:
+            await self._resume_if_parked()
+        except Exception as exc:  # database outage: the request is still answered (the turn apologises)
+            log.warning("slack parked-outbox check unavailable error=%s", type(exc).__name__)
         return await next()
 
     async def _resume_if_parked(self) -> None:
