@@ -36,3 +36,20 @@ class DictWriter:
     def writerows(self, rows: Iterable[Mapping[str, Any]]) -> None:
         for row in rows:
             self.writerow(row)
+
+
+def write_out(text: str, out_path: str | None, stdout: TextIO, stderr: TextIO) -> str | None:
+    """Put a finished CSV on standard output (``None`` or ``-``) or in ``out_path`` as UTF-8 with a BOM,
+    so Excel reads accents right. Returns where it went (``" to FILE"`` or ``""``), or None when the file
+    cannot be written (the reason is on ``stderr``)."""
+    if out_path in (None, "-"):
+        stdout.write(text)
+        stdout.flush()
+        return ""
+    try:
+        with open(str(out_path), "w", encoding="utf-8-sig", newline="") as handle:
+            handle.write(text)
+    except OSError as exc:
+        print(f"rounds: cannot write {out_path}: {exc.strerror or exc}", file=stderr)
+        return None
+    return f" to {out_path}"

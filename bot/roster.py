@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TextIO
 
 from bot import csvsafe
+from bot.csvsafe import write_out
 from bot.config import Config
 from bot.core.handles import InvalidHandle, normalize_handle
 from bot.core.readiness import assess
@@ -603,18 +604,9 @@ def cli_export(config: Config, database_url: str, out_path: str | None, *,
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     buffer = io.StringIO(newline="")
     count = asyncio.run(_export(Runtime.build(config, database_url), buffer))
-    to_stdout = out_path in (None, "-")
-    if to_stdout:
-        stdout.write(buffer.getvalue())
-        stdout.flush()
-    else:
-        try:
-            with open(str(out_path), "w", encoding="utf-8-sig", newline="") as handle:
-                handle.write(buffer.getvalue())
-        except OSError as exc:
-            print(f"rounds: cannot write {out_path}: {exc.strerror or exc}", file=stderr)
-            return EXIT_USAGE
-    where = "" if to_stdout else f" to {out_path}"
+    where = write_out(buffer.getvalue(), out_path, stdout, stderr)
+    if where is None:
+        return EXIT_USAGE
     print(f"exported {count} physician{'s' if count != 1 else ''}{where}", file=stderr)
     return EXIT_OK
 

@@ -6,40 +6,33 @@ dates and estimated reading time, not a credit claim.
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import sys
 from datetime import date, datetime, time, timezone
 from typing import TextIO
 
+from bot import csvsafe
+from bot.csvsafe import write_out
 from bot.content import Content
 from bot.store import Store
 
 TRANSCRIPT_COLUMNS = ("email", "name", "department", "lesson_id", "lesson_title", "track", "completed_at_utc",
                       "reading_minutes")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> object:
-    """A value safe to open in a spreadsheet: text that could start a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 async def write_transcripts(store: Store, content: Content, out: TextIO, since: date | None = None) -> int:
     """Write the transcript CSV (one row per completed lesson); the number of rows written."""
     after = datetime.combine(since, time(0, 0), timezone.utc) if since else None
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(TRANSCRIPT_COLUMNS)
+    writer = csvsafe.DictWriter(out, TRANSCRIPT_COLUMNS)
+    writer.writeheader()
     count = 0
     for email, name, department, lesson_id, completed_at in await store.transcripts(after):
         lesson = content.curriculum.lesson(lesson_id)
         track = content.curriculum.track(lesson.track) if lesson else None
-        writer.writerow([csv_cell(v) for v in (
+        writer.writerow(dict(zip(TRANSCRIPT_COLUMNS, (
             email, name, department, lesson_id, lesson.title if lesson else "(lesson removed)",
             track.title if track else "", completed_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            lesson.minutes if lesson else "")])
+            lesson.minutes if lesson else ""))))
         count += 1
     return count
 
@@ -58,16 +51,8 @@ def cli_export(store: Store, content: Content, out_path: str | None, since: date
             await store.close()
 
     count = asyncio.run(run())
-    if out_path in (None, "-"):
-        stdout.write(buffer.getvalue())
-        stdout.flush()
-    else:
-        try:
-            with open(str(out_path), "w", encoding="utf-8-sig", newline="") as handle:
-                handle.write(buffer.getvalue())
-        except OSError as exc:
-            print(f"rounds: cannot write {out_path}: {exc.strerror or exc}", file=stderr)
-            return 2
-    where = "" if out_path in (None, "-") else f" to {out_path}"
+    where = write_out(buffer.getvalue(), out_path, stdout, stderr)
+    if where is None:
+        return 2
     print(f"exported {count} completed lesson{'s' if count != 1 else ''}{where}", file=stderr)
     return 0

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bot.store import RosterEntry, Store
-from bot.transcript import TRANSCRIPT_COLUMNS, csv_cell, write_transcripts
+from bot.csvsafe import safe_cell as csv_cell
+from bot.transcript import TRANSCRIPT_COLUMNS, write_transcripts
 
 from conftest import NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL
 

@@ -20,14 +20,13 @@ import os
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Awaitable, Callable, Mapping, NamedTuple
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 
 from bot.delivery.budget import Budget, LocalBudget, Rate
+from bot.delivery.transport import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -311,16 +310,3 @@ def _backoff(attempt: int) -> float:
     return min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2 ** attempt) * (0.5 + random.random() / 2)
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: a number, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())

@@ -35,8 +35,6 @@ import re
 import traceback
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Awaitable, Callable, Mapping
 
 import aiohttp
@@ -59,7 +57,7 @@ from bot.channels.teams_render import (
 )
 from bot.actions import FOREIGN
 from bot.config import ConfigError
-from bot.delivery.transport import Envelope, SendResult
+from bot.delivery.transport import Envelope, SendResult, retry_after_seconds
 from bot.messages import Incoming, Reply
 from bot.runtime import Runtime
 from bot.store import Person
@@ -798,19 +796,6 @@ def _http_failure(exc: HttpOperationError) -> SendResult:
     return SendResult("failed", error=reasons.get(status, f"{status} rejected by the Bot Connector"))
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: a number, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def installed_reference(*, app_id: str, user_id: str, chat_id: str, tenant_id: str, service_url: str) -> str:

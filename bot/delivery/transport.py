@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Awaitable, Callable, Literal, Protocol
 
 from bot.messages import Reply
@@ -74,3 +76,18 @@ class Checking(Protocol):
     async def find_delivered(self, envelope: Envelope, hold: Hold) -> str | None:
         """The platform's message id if it is there, None if it is not; raises :class:`CheckFailed`."""
         ...
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
