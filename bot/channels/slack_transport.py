@@ -182,6 +182,10 @@ class SlackTransport:
         while not stopping.is_set():
             try:
                 await self.sync_directory()
+            except SlackApiError as exc:  # Slack said no (a scope, a revoked token): one line, no traceback
+                log.warning("slack directory sync failed: %s; trying again in %.0f s", error_code(exc), interval)
+            except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:  # Slack not reachable
+                log.warning("slack directory sync failed: %s; trying again in %.0f s", type(exc).__name__, interval)
             except Exception:
                 log.exception("slack directory sync failed; trying again in %.0f s", interval)
             try:
