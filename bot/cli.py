@@ -329,7 +329,7 @@ def _outbox_retry(args: argparse.Namespace) -> int:
 
 
 def _manifest_slack(args: argparse.Namespace) -> int:
-    from bot.channels.slack_manifest import ManifestError, manifest_yaml, slack_manifest
+    from bot.channels.slack.manifest import ManifestError, manifest_yaml, slack_manifest
 
     _config(args)
     if args.socket_mode and args.url:
@@ -342,8 +342,8 @@ def _manifest_slack(args: argparse.Namespace) -> int:
 
 
 def _teams_install(args: argparse.Namespace) -> int:
-    from bot.channels.graph import GraphClient, GraphSettings
-    from bot.channels.teams_install import TeamsInstaller
+    from bot.channels.teams.graph import GraphClient, GraphSettings
+    from bot.channels.teams.install import TeamsInstaller
     from bot.delivery.budget import budget_for
 
     settings = GraphSettings.from_env()
@@ -377,7 +377,7 @@ def _teams_install(args: argparse.Namespace) -> int:
 
 
 def _teams_package(args: argparse.Namespace) -> int:
-    from bot.channels.teams_package import PackageError, cli_package
+    from bot.channels.teams.package import PackageError, cli_package
 
     try:
         return cli_package(Path(args.out), Path(args.manifest_dir) if args.manifest_dir else None,

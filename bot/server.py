@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from bot.channels.slack import mount_slack
-from bot.channels.slack_client import SlackHttp
-from bot.channels.slack_transport import slack_transport
-from bot.channels.graph import GraphClient, GraphSettings
-from bot.channels.teams import mount_teams, teams_transport
-from bot.channels.teams_install import teams_installer
+from bot.channels.slack.app import mount_slack
+from bot.channels.slack.client import SlackHttp
+from bot.channels.slack.transport import slack_transport
+from bot.channels.teams.graph import GraphClient, GraphSettings
+from bot.channels.teams.endpoint import mount_teams
+from bot.channels.teams.transport import teams_transport
+from bot.channels.teams.install import teams_installer
 from bot.channels.webchat import Persona, add_webchat_routes
 from bot.core.reminders import Respect, may_send
 from bot.delivery.budget import budget_for

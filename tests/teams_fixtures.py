@@ -56,8 +56,8 @@ def card_validator() -> Draft6Validator:
 
 @functools.cache
 def manifest_validator() -> Draft7Validator:
-    """Draft 7, not the declared draft 4 (which ignores ``const``): see bot/channels/schemas/ORIGIN.md."""
-    schema = json.loads((ROOT / "bot/channels/schemas/teams-manifest-1.19.schema.json").read_text("utf-8"))
+    """Draft 7, not the declared draft 4 (which ignores ``const``): see bot/channels/teams/schemas/ORIGIN.md."""
+    schema = json.loads((ROOT / "bot/channels/teams/schemas/teams-manifest-1.19.schema.json").read_text("utf-8"))
     return Draft7Validator(schema)
 
 

@@ -17,7 +17,7 @@ from bot.config import Config, DeliverySettings, QuietHours, RateLimit
 from bot.content import load_content
 from bot.delivery.scheduler import Scheduler
 from bot.delivery.sender import Sender
-from bot.channels.slack_transport import slack_transport
+from bot.channels.slack.transport import slack_transport
 from bot.messages import Incoming
 from bot.runtime import Runtime
 from bot.store import RosterEntry, Store
@@ -318,7 +318,7 @@ async def test_weekly_digest_reaches_the_channel_and_managers_once_per_week(
 from teams_fixtures import (  # noqa: E402  (fixtures for the Teams part)
     CHANNEL, JANE, MARIA, Server, channel_thread, connector, message, server, teams_runtime,
 )
-from bot.channels.teams import teams_transport  # noqa: E402
+from bot.channels.teams.transport import teams_transport  # noqa: E402
 from bot.store.outbox import NewMessage  # noqa: E402
 from fakes.bot_connector import FakeBotConnector  # noqa: E402
 

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.channels.slack import SLACK
+from bot.channels.slack.app import SLACK
 from fakes.bot_connector import FakeBotConnector
 from fakes.slack_api import FakeSlackApi
 from slack_fixtures import (  # noqa: F401  (fixtures)

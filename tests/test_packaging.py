@@ -68,7 +68,7 @@ def test_the_outside_reference_check_catches_the_usual_ways(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("path, blob", [
-    ("bot/channels/schemas/teams-manifest-1.19.schema.json", "a53c0ff4cf4b"),
+    ("bot/channels/teams/schemas/teams-manifest-1.19.schema.json", "a53c0ff4cf4b"),
     ("tests/data/schemas/slack/manifest.schema.json", "cb02c99f1298"),
     ("tests/data/schemas/slack/manifest.schema.1.0.0.json", "9fd0fc4dc3ca"),
     ("tests/data/schemas/slack/manifest.schema.2.0.0.json", "2a69e1130dfe"),
@@ -110,7 +110,7 @@ def test_the_wheel_carries_lessons_templates_manifests_icons_and_schemas(wheel: 
     for required in ("bot/prompts/meetings.yaml", "bot/prompts/templates/help.j2", "bot/prompts/preflight.yaml",
                      "bot/prompts/lessons/01-getting-started.yaml", "bot/manifest/slack/manifest.yaml",
                      "bot/manifest/teams/manifest.json", "bot/manifest/teams/color.png",
-                     "bot/manifest/teams/outline.png", "bot/channels/schemas/teams-manifest-1.19.schema.json",
+                     "bot/manifest/teams/outline.png", "bot/channels/teams/schemas/teams-manifest-1.19.schema.json",
                      "bot/channels/webchat_static/index.html", "bot/store/migrations/versions/0001_initial.py"):
         assert required in names
     lessons = {p.name for p in (ROOT / "prompts" / "lessons").glob("*.yaml")}

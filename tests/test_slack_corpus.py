@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.channels.slack import SLACK
+from bot.channels.slack.app import SLACK
 from fakes.slack_api import FakeSlackApi
 from slack_fixtures import SlackServer, seeded_runtime, slack_api, slack_env, start_server  # noqa: F401
 

@@ -15,7 +15,7 @@ from collections import Counter
 import aiohttp
 import pytest
 
-from bot.channels.slack import ANSWERS_STARTED, action_reads_only, reads_only
+from bot.channels.slack.app import ANSWERS_STARTED, action_reads_only, reads_only
 from bot.runtime import Runtime
 from fakes.slack_api import FakeSlackApi
 from slack_fixtures import (  # noqa: F401  (fixtures)

@@ -12,7 +12,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from bot.channels.slack_manifest import MANIFEST_FILE, load_template, slack_manifest
+from bot.channels.slack.manifest import MANIFEST_FILE, load_template, slack_manifest
 from bot.cli import main
 from slack_fixtures import ROOT, SCHEMAS
 

@@ -13,11 +13,11 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.channels.slack_modals import (
+from bot.channels.slack.modals import (
     check_draft, check_modal, check_result_modal, meeting_command, meeting_error_block, meeting_modal,
     profile_command, profile_modal,
 )
-from bot.channels.slack_render import (
+from bot.channels.slack.render import (
     actions_of, home_view, mrkdwn, notification_text, render_message, reply_blocks, split_text,
 )
 from bot.messages import (

@@ -5,8 +5,8 @@ import socket
 
 import pytest
 
-from bot.channels.slack_client import SlackSettings, interactive_client, transport_client
-from bot.channels.slack_transport import SlackTransport, slack_transport
+from bot.channels.slack.client import SlackSettings, interactive_client, transport_client
+from bot.channels.slack.transport import SlackTransport, slack_transport
 from bot.delivery.transport import Envelope
 from bot.messages import Button, Reply
 from bot.runtime import Runtime

@@ -12,9 +12,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.channels.teams import TeamsTransport, clean_text, retry_after_seconds, teams_transport
+from bot.channels.teams.activities import clean_text
+from bot.channels.teams.transport import TeamsTransport, teams_transport
 from bot.config import ConfigError
-from bot.delivery.transport import Envelope
+from bot.delivery.transport import Envelope, retry_after_seconds
 from bot.messages import Reply
 from bot.server import create_app
 from bot.store import Store

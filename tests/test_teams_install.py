@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.graph import (
+from bot.channels.teams.graph import (
     BLOCKED, NO_TEAMS_USER, GraphClient, GraphSettings, GraphUnavailable,
 )
-from bot.channels.teams_install import CHAT_PENDING, LEASE, TeamsInstaller, teams_installer
+from bot.channels.teams.install import CHAT_PENDING, LEASE, TeamsInstaller, teams_installer
 from bot.config import DeliverySettings, load_config
 from bot.delivery.budget import budget_for
 from bot.delivery.scheduler import Scheduler
@@ -99,7 +99,7 @@ async def test_graph_install_then_a_reminder_reaches_the_physician(
     assert (await runtime.store.person_by_identity("teams", address)).id == jane.id
 
     # the scheduler plans Jane's first lesson to that address, the sender delivers it to the Graph chat
-    from bot.channels.teams import teams_transport
+    from bot.channels.teams.transport import teams_transport
     transport = teams_transport(runtime)
     assert transport is not None
     scheduler = Scheduler(runtime.store, runtime.content, runtime.config, ("teams",), runtime.coach)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.channels.teams_package import (
+from bot.channels.teams.package import (
     DEFAULT_MANIFEST_DIR, SCHEMA_PATH, PackageError, PackageOptions, build_package, icon_errors, manifest_errors,
 )
 from bot.cli import main
@@ -46,7 +46,7 @@ def test_the_vendored_schema_is_the_official_file() -> None:
 def test_the_schema_ships_with_the_package() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = pyproject["tool"]["setuptools"]["package-data"]["bot"]
-    assert "channels/schemas/*" in patterns
+    assert "channels/teams/schemas/*" in patterns
     assert DEFAULT_MANIFEST_DIR == MANIFEST_DIR
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.teams_render import (
+from bot.channels.teams.render import (
     CARD_BUDGET, EXECUTE_VERB, card_size, invoke_card_response, message_payload, plain_text, render_card,
     to_card_markdown,
 )

@@ -19,8 +19,8 @@ import pytest
 
 from bot.config import DeliverySettings, RateLimit
 from bot.delivery.sender import Sender
-from bot.channels.slack_transport import slack_transport
-from bot.channels.teams import teams_transport
+from bot.channels.slack.transport import slack_transport
+from bot.channels.teams.transport import teams_transport
 from bot.messages import Incoming
 from bot.store import RosterEntry
 from bot.store.outbox import NewMessage

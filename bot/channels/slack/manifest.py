@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from bot.channels.slack import SLACK_EVENTS_PATH
+from bot.channels.slack.app import SLACK_EVENTS_PATH
 from bot.resources import shipped_dir
 
 MANIFEST_FILE = shipped_dir("manifest") / "slack" / "manifest.yaml"

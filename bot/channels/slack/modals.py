@@ -6,7 +6,7 @@ import json
 import shlex
 from typing import Any, Sequence
 
-from bot.channels.slack_render import OPTION_TEXT, OPTION_VALUE, VIEW_BLOCKS, clip, modal_blocks, plain
+from bot.channels.slack.render import OPTION_TEXT, OPTION_VALUE, VIEW_BLOCKS, clip, modal_blocks, plain
 from bot.core.models import CatalogMeeting
 from bot.messages import Reply
 

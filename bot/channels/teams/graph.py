@@ -28,7 +28,7 @@ import aiohttp
 from bot.delivery.budget import Budget, LocalBudget, Rate
 from bot.delivery.transport import retry_after_seconds
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__package__)
 
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0/"
 DEFAULT_LOGIN_URL = "https://login.microsoftonline.com/"

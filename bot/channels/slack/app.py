@@ -16,7 +16,7 @@ the workspace (it was installed again) resumes it.
 Every request is acknowledged first (Slack's 3-second limit); the coach and the Web API calls
 run afterwards in tracked tasks that the server drains on shutdown, at most
 :data:`COACH_CONCURRENCY` in the coach at a time. All Web API calls and
-``response_url`` posts share one HTTP session (:class:`~bot.channels.slack_client.SlackHttp`).
+``response_url`` posts share one HTTP session (:class:`~bot.channels.slack.client.SlackHttp`).
 Logs carry ids only.
 
 The App Home is redrawn when it is opened, after anything done in it, and after a turn that may
@@ -51,23 +51,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.charts import add_chart_route, chart_url
 from bot.channels.http_guard import Rejected, check_slack, log_rejected
-from bot.channels.slack_client import SlackHttp, SlackSettings, error_code, interactive_client
-from bot.channels.slack_identity import SlackDirectory, SlackUser
-from bot.channels.slack_modals import (
+from bot.channels.slack.client import SlackHttp, SlackSettings, error_code, interactive_client
+from bot.channels.slack.identity import SlackDirectory, SlackUser
+from bot.channels.slack.modals import (
     CHECK_CALLBACK, HANDLE_BLOCK, MEETING_CALLBACK, PROFILE_CALLBACK, check_draft, check_modal, check_result_modal,
     error_text, meeting_command, meeting_error_block, meeting_modal, metadata, profile_command, profile_modal,
 )
-from bot.channels.slack_render import (
+from bot.channels.slack.render import (
     CHECK_MODAL_ACTION, MEETING_MODAL_ACTION, MODAL_PREFIX, PROFILE_MODAL_ACTION, action_version, actions_of,
     home_view, render_message,
 )
 from bot.actions import ACTION_VERSION, FOREIGN
 from bot.commands import Command, parse
 from bot.messages import Incoming, Reply
-from bot.channels.slack_transport import remember_user
+from bot.channels.slack.transport import remember_user
 from bot.runtime import Runtime
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__package__)
 SLACK_EVENTS_PATH = "/slack/events"
 COMMAND = "/rounds"
 ANYTHING = re.compile(".*")

@@ -19,8 +19,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.charts import chart_url
-from bot.channels.slack_client import SlackHttp, SlackSettings, error_code, status_of, transport_client
-from bot.channels.slack_render import render_message
+from bot.channels.slack.client import SlackHttp, SlackSettings, error_code, status_of, transport_client
+from bot.channels.slack.render import render_message
 from bot.clock import Clock
 from bot.config import DeliverySettings, RateLimit
 from bot.delivery.budget import Budget, LocalBudget, Rate, budget_for
@@ -30,7 +30,7 @@ from bot.runtime import Runtime
 from bot.store import Store
 from bot.store.directory import DirectoryUser
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__package__)
 T = TypeVar("T")
 EMAIL_PREFIX = "email:"
 RETRYABLE_ERRORS = frozenset({

@@ -16,9 +16,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.slack_client import error_code
+from bot.channels.slack.client import error_code
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__package__)
 TTL_SECONDS = 3600.0
 MAX_CACHED = 20_000
 

@@ -1,0 +1,103 @@
+"""Proactive Teams sends for the outbox sender: one attempt through a stored conversation reference."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Awaitable, Callable
+
+import aiohttp
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import ConversationReference
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot.channels.teams.activities import PLATFORM, card_activity
+from bot.channels.teams.adapter import build_adapter, close_adapter
+from bot.channels.teams.settings import TeamsSettings
+from bot.delivery.transport import Envelope, SendResult, retry_after_seconds
+from bot.messages import Reply
+from bot.runtime import Runtime
+
+log = logging.getLogger(__package__)
+"""Every module of the Teams channel logs under ``bot.channels.teams``."""
+
+
+class TeamsTransport:
+    """One delivery attempt through a stored conversation reference (the sender retries and paces)."""
+
+    platform = PLATFORM
+
+    def __init__(self, adapter: CloudAdapter, runtime: Runtime, app_id: str) -> None:
+        self.adapter = adapter
+        self.runtime = runtime
+        self.app_id = app_id
+
+    def pace_key(self, envelope: Envelope) -> str:
+        return f"{PLATFORM}:{envelope.address}"
+
+    async def close(self) -> None:
+        await close_adapter(self.adapter)
+
+    async def send(self, envelope: Envelope) -> SendResult:
+        stored = await self.runtime.store.conversation_ref(PLATFORM, envelope.address)
+        if stored is None:
+            return SendResult("failed", error="no conversation reference (app not installed for this address)")
+        try:
+            reference = ConversationReference().deserialize(json.loads(stored))
+        except (ValueError, TypeError, AttributeError):
+            return SendResult("failed", error="stored conversation reference is unreadable")
+        if reference.conversation is None or not reference.conversation.id or not reference.service_url:
+            return SendResult("failed", error="stored conversation reference is incomplete")
+        sent: list[str | None] = []
+        try:
+            await self.adapter.continue_conversation(reference, _deliver(reference, envelope.reply, sent),
+                                                     bot_app_id=self.app_id or None)
+        except HttpOperationError as exc:
+            result = _http_failure(exc)
+        except (ClientRequestError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            result = SendResult("retry", error=f"network error ({type(exc).__name__})")
+        except Exception as exc:  # credentials or SDK faults: worth another attempt later, never a crash
+            result = SendResult("retry", error=f"send failed ({type(exc).__name__})")
+        else:
+            result = SendResult("sent", message_id=sent[0] if sent else None)
+        log.info("teams send outbox=%s address=%s status=%s %s", envelope.outbox_id, envelope.address,
+                 result.status, result.error)
+        return result
+
+
+def _deliver(reference: ConversationReference, reply: Reply,
+             sent: list[str | None]) -> Callable[[TurnContext], Awaitable[None]]:
+    async def callback(turn_context: TurnContext) -> None:
+        connector = turn_context.turn_state[turn_context.adapter.BOT_CONNECTOR_CLIENT_KEY]
+        connector.config.retry_policy.retries = 0  # exactly one attempt; the sender owns retries
+        activity = card_activity(reply)
+        activity.conversation, activity.from_property = reference.conversation, reference.bot
+        activity.recipient, activity.channel_id = reference.user, reference.channel_id
+        activity.service_url = reference.service_url
+        response = await connector.conversations.send_to_conversation(reference.conversation.id, activity)
+        sent.append(response.id if response is not None else None)
+    return callback
+
+
+def _http_failure(exc: HttpOperationError) -> SendResult:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", 0) or 0
+    headers = getattr(response, "headers", None) or {}
+    if status == 429:
+        return SendResult("retry", retry_after=retry_after_seconds(headers.get("Retry-After")),
+                          error="429 rate limited")
+    if status in (408, 412) or status >= 500:
+        return SendResult("retry", retry_after=retry_after_seconds(headers.get("Retry-After")),
+                          error=f"{status} Bot Connector error")
+    reasons = {401: "401 bot credentials rejected", 403: "403 bot not installed or blocked by the user",
+               404: "404 conversation not found", 413: "413 message too large"}
+    return SendResult("failed", error=reasons.get(status, f"{status} rejected by the Bot Connector"))
+
+
+def teams_transport(runtime: Runtime) -> TeamsTransport | None:
+    """The Teams transport for the sender, or None when Teams is not configured."""
+    settings = TeamsSettings.from_env()
+    if not settings.enabled:
+        return None
+    return TeamsTransport(build_adapter(settings), runtime, settings.app_id)
