@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.actions import Stale, current, topic
 from bot.clock import Clock
-from bot.commands import (
+from bot.core.commands import (
     EMBARGO_LIFT_DATE, EMBARGO_LIFT_TIME, SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown,
     meeting_form_arguments, parse, parse_meeting_request, parse_settings, parse_snooze,
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.commands import Command, parse_networks
+from bot.core.commands import Command, parse_networks
 from bot.core.models import NETWORKS, networks_of
 from bot.messages import Button, Reply, Table
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.commands import BadArguments, Command, parse_safety_report
+from bot.core.commands import BadArguments, Command, parse_safety_report
 from bot.messages import Button, Reply, Table
 from bot.store import Person
 from bot.store.outbox import NewMessage

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from bot.coach import Coach
-from bot.commands import SPECS
+from bot.core.commands import SPECS
 from bot.config import Config
 from bot.core.curriculum import ReviewState
 from bot.core.models import Meeting

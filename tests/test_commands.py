@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.commands import (
+from bot.core.commands import (
     ALIASES, MAX_SNOOZE, SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown, closest, meeting_form_arguments,
     parse, parse_meeting_request, parse_snooze,
 )
@@ -285,7 +285,7 @@ def test_snooze_in_days_keeps_the_local_wall_clock_across_dst() -> None:
     from datetime import datetime, timezone
     from zoneinfo import ZoneInfo
 
-    from bot.commands import parse_snooze
+    from bot.core.commands import parse_snooze
     ny = ZoneInfo("America/New_York")
     now = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)  # Mon 09:00 EST
     resume = parse_snooze("1w", now, ny)
@@ -294,14 +294,14 @@ def test_snooze_in_days_keeps_the_local_wall_clock_across_dst() -> None:
 
 
 def test_a_bare_handle_registers_it_and_stat_means_status() -> None:
-    from bot.commands import Command, parse
+    from bot.core.commands import Command, parse
     assert parse("@DrJaneRivera") == Command("profile", ("@DrJaneRivera",), "@DrJaneRivera")
     assert parse("@SocialRounds status").name == "status"
     assert parse("stat").name == "status"
 
 
 def test_settings_parse_to_store_values() -> None:
-    from bot.commands import BadArguments, parse_settings
+    from bot.core.commands import BadArguments, parse_settings
     assert parse_settings("quiet 21:00-6:30") == {"quiet_start": "21:00", "quiet_end": "06:30"}
     assert parse_settings("quiet default") == {"quiet_start": None, "quiet_end": None}
     assert parse_settings("weekends on") == {"weekends_off": False}

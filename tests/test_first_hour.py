@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import SPECS
+from bot.core.commands import SPECS
 from bot.content import TEMPLATES, Content
 from bot.core.curriculum import ReviewState
 from bot.core.models import Meeting

@@ -18,7 +18,7 @@ from bot.channels.teams.package import (
     DEFAULT_MANIFEST_DIR, SCHEMA_PATH, PackageError, PackageOptions, build_package, icon_errors, manifest_errors,
 )
 from bot.cli import main
-from bot.commands import SPEC_BY_NAME
+from bot.core.commands import SPEC_BY_NAME
 from teams_fixtures import ROOT, manifest_validator
 
 APP_ID = "6f1c2f0e-4a57-4a8e-9a43-0d1f3c2b7e11"

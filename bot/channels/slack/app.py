@@ -62,7 +62,7 @@ from bot.channels.slack.render import (
     home_view, render_message,
 )
 from bot.actions import ACTION_VERSION, FOREIGN
-from bot.commands import Command, parse
+from bot.core.commands import Command, parse
 from bot.messages import Incoming, Reply
 from bot.channels.slack.transport import remember_user
 from bot.runtime import Runtime

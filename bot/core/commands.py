@@ -1,4 +1,6 @@
-"""The command grammar shared by every platform: words in, a Command (or a helpful error) out."""
+"""The command grammar shared by every platform: words in, a Command (or a helpful error) out.
+
+Pure: imports nothing of the project outside ``bot.core``."""
 from __future__ import annotations
 
 import difflib
