@@ -15,6 +15,7 @@ from bot.channels.teams.endpoint import mount_teams
 from bot.channels.teams.transport import teams_transport
 from bot.channels.teams.install import teams_installer
 from bot.channels.webchat import Persona, add_webchat_routes
+from bot.core.access import is_admin
 from bot.core.reminders import Respect, may_send
 from bot.delivery.budget import budget_for
 from bot.delivery.service import Delivery
@@ -60,7 +61,7 @@ class WebChatBridge:
     async def personas(self) -> list[Persona]:
         people = await self.runtime.store.people()
         return [Persona(id=p.email, name=p.name, department=p.department,
-                        role="admin" if p.is_admin or self.runtime.config.is_admin(p.email) else "physician",
+                        role="admin" if is_admin(p, self.runtime.config.admins) else "physician",
                         detail=p.specialty) for p in people]
 
     async def handle(self, incoming: Incoming) -> list[Reply]:

@@ -3,24 +3,22 @@ safety recipients only. A case stores the link, the kind and the urgency; never 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
+from bot.coach.base import Caller, Feature, from_rendered
 from bot.core.commands import BadArguments, Command, parse_safety_report
 from bot.messages import Button, Reply, Table
 from bot.store import Person
 from bot.store.outbox import NewMessage
 from bot.store.safety import SafetyCase
 
-if TYPE_CHECKING:
-    from bot.coach import Caller, Coach
-
 log = logging.getLogger(__name__)
 
 
-class SafetyMixin:
-    """``harassment``; mixed into :class:`bot.coach.Coach`."""
+class Safety(Feature):
+    """``harassment``; the ``safety:handled:<case>`` press; the alerts sent to recipients and reporters."""
 
-    async def _cmd_harassment(self: "Coach", caller: "Caller", command: Command) -> list[Reply]:
+    async def harassment(self, caller: Caller, command: Command) -> list[Reply]:
         words = command.rest.split()
         verb = words[0].lower() if words else ""
         if verb in ("cases", "open", "list"):
@@ -34,7 +32,7 @@ class SafetyMixin:
             return await self._mark_handled(caller, case)
         guidance_buttons = (Button("Safety lesson", "cmd:lesson"),)
         if not command.rest:
-            return [self._from(self.content.render("harassment", case=None, recipients=0, hospital=self._hospital()),
+            return [from_rendered(self.content.render("harassment", case=None, recipients=0, hospital=self.hospital()),
                                "safety", buttons=guidance_buttons)]
         report = parse_safety_report(command.rest)
         now = self.clock.now()
@@ -42,22 +40,22 @@ class SafetyMixin:
         sent = await self._alert_recipients(caller, case)
         log.info("safety case opened case=%s person=%s kind=%s urgency=%s recipients=%d",
                  case.id, caller.person.id, case.kind, case.urgency, sent)
-        rendered = self.content.render("harassment", case=case, recipients=sent, hospital=self._hospital())
-        return [self._from(rendered, "safety")]
+        rendered = self.content.render("harassment", case=case, recipients=sent, hospital=self.hospital())
+        return [from_rendered(rendered, "safety")]
 
-    async def _recipients(self: "Coach") -> list[Person]:
+    async def _recipients(self) -> list[Person]:
         """Who receives and handles reports: the configured safety contacts, else the marketing managers."""
         if self.config.safety_contacts:
             found = [await self.store.person_by_email(email) for email in self.config.safety_contacts]
             return [person for person in found if person is not None and person.active]
         return await self.store.managers(self.config.admins)
 
-    async def _may_handle(self: "Coach", caller: "Caller") -> bool:
+    async def _may_handle(self, caller: Caller) -> bool:
         if self.config.safety_contacts:
             return self.config.is_safety_contact(caller.person.email)
         return caller.is_admin
 
-    async def _alert_recipients(self: "Coach", caller: "Caller", case: SafetyCase) -> int:
+    async def _alert_recipients(self, caller: Caller, case: SafetyCase) -> int:
         """Queue the alert for every recipient and safety channel; how many were addressed."""
         now = self.clock.now()
         spec = {"case": case.id}
@@ -80,26 +78,26 @@ class SafetyMixin:
         await self.store.outbox.add(messages, now)
         return len(messages)
 
-    async def _safety_cases(self: "Coach", caller: "Caller") -> list[Reply]:
+    async def _safety_cases(self, caller: Caller) -> list[Reply]:
         if not await self._may_handle(caller):
-            return [self._reply("not_admin", "error", command="harassment cases")]
+            return [self.reply("not_admin", "error", command="harassment cases")]
         cases = await self.store.safety.cases(status="open")
         rendered = self.content.render("harassment_cases", cases=cases)
         table = Table(("Reference", "Physician", "Kind", "Urgency", "Link", "Reported"), tuple(
             (c.reference, c.name, c.kind, c.urgency, c.link, f"{c.created_at.astimezone(caller.zone):%Y-%m-%d %H:%M}")
             for c in cases)) if cases else None
         buttons = tuple(Button(f"Handled {c.reference}", f"safety:handled:{c.id}") for c in cases[:20])
-        return [self._from(rendered, "safety", table=table, buttons=buttons)]
+        return [from_rendered(rendered, "safety", table=table, buttons=buttons)]
 
-    async def _safety_action(self: "Coach", caller: "Caller", arg: str) -> list[Reply]:
+    async def handled_pressed(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
         what, _, case_id = arg.partition(":")
         case = await self.store.safety.by_id(int(case_id)) if what == "handled" and case_id.isdigit() else None
         if case is None or not await self._may_handle(caller):
-            return [self._reply("not_admin", "error", command="harassment handled")]
+            return [self.reply("not_admin", "error", command="harassment handled")]
         replies = await self._mark_handled(caller, case)
         return [Reply(**{**replies[0].__dict__, "replace_original": True})]
 
-    async def _mark_handled(self: "Coach", caller: "Caller", case: SafetyCase) -> list[Reply]:
+    async def _mark_handled(self, caller: Caller, case: SafetyCase) -> list[Reply]:
         now = self.clock.now()
         changed = await self.store.safety.mark_handled(case.id, caller.person.id, now)
         if changed:
@@ -114,17 +112,17 @@ class SafetyMixin:
                                                         "safety_handled", {"case": case.id}, now)], now)
         case = await self.store.safety.by_id(case.id) or case
         rendered = self.content.render("harassment_handled", case=case, changed=changed, for_reporter=False)
-        return [self._from(rendered, "safety")]
+        return [from_rendered(rendered, "safety")]
 
-    async def safety_broadcast(self: "Coach", kind: str, spec: dict) -> Reply | None:
+    async def safety_broadcast(self, kind: str, spec: dict) -> Reply | None:
         """Render a stored case for its recipients (``safety_case``) or its reporter (``safety_handled``)."""
         case = await self.store.safety.by_id(int(spec.get("case", 0)))
         if case is None:
             return None
         if kind == "safety_handled":
             rendered = self.content.render("harassment_handled", case=case, changed=True, for_reporter=True)
-            return self._from(rendered, "safety", ephemeral=False)
+            return from_rendered(rendered, "safety", ephemeral=False)
         reported = f"{case.created_at.astimezone(self.config.zone):%a %d %b %Y, %H:%M %Z}"
-        rendered = self.content.render("harassment_case", case=case, reported=reported, hospital=self._hospital())
+        rendered = self.content.render("harassment_case", case=case, reported=reported, hospital=self.hospital())
         buttons = (Button("Mark handled", f"safety:handled:{case.id}", "primary"),) if case.status == "open" else ()
-        return self._from(rendered, "safety", buttons=buttons, ephemeral=False)
+        return from_rendered(rendered, "safety", buttons=buttons, ephemeral=False)

@@ -1,20 +1,18 @@
 """The coach's network choice and learning transcript: which lessons apply, and what was completed."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
+from bot.coach.base import Caller, Feature, from_rendered
 from bot.core.commands import Command, parse_networks
 from bot.core.models import NETWORKS, networks_of
 from bot.messages import Button, Reply, Table
 
-if TYPE_CHECKING:
-    from bot.coach import Caller, Coach
 
+class Networks(Feature):
+    """``networks`` and ``transcript``; the ``networks:<network>`` press."""
 
-class NetworksMixin:
-    """``networks`` and ``transcript``; mixed into :class:`bot.coach.Coach`."""
-
-    async def _cmd_networks(self: "Coach", caller: "Caller", command: Command) -> list[Reply]:
+    async def networks(self, caller: Caller, command: Command) -> list[Reply]:
         person = caller.person
         changed = bool(command.rest)
         if changed:
@@ -23,25 +21,25 @@ class NetworksMixin:
             person = await self.store.person(person.id) or person
         return [self._networks_reply(person.networks, changed)]
 
-    async def _toggle_network(self: "Coach", caller: "Caller", network: str) -> list[Reply]:
+    async def toggle(self, caller: Caller, network: str, values: Mapping[str, str]) -> list[Reply]:
         if network not in NETWORKS:
-            return await self._cmd_networks(caller, Command("networks", (), ""))
+            return await self.networks(caller, Command("networks", (), ""))
         current = list(networks_of(caller.person.networks))
         chosen = [n for n in current if n != network] if network in current else current + [network]
         await self.store.update_person(caller.person.id, self.clock.now(), networks=",".join(chosen) or None)
         person = await self.store.person(caller.person.id) or caller.person
         return [self._networks_reply(person.networks, True, replace_original=True)]
 
-    def _networks_reply(self: "Coach", stored: str | None, changed: bool, replace_original: bool = False) -> Reply:
+    def _networks_reply(self, stored: str | None, changed: bool, replace_original: bool = False) -> Reply:
         chosen = networks_of(stored)
         skipped = len(self.content.curriculum.lessons) - len(self.content.curriculum.for_networks(chosen))
         rendered = self.content.render("networks", chosen=[NETWORKS[n] for n in chosen], changed=changed,
                                        is_default=not stored, skipped=skipped)
         buttons = tuple(Button(("✓ " if n in chosen else "") + label, f"networks:{n}",
                                "primary" if n in chosen else "default") for n, label in NETWORKS.items())
-        return self._from(rendered, "networks", buttons=buttons, replace_original=replace_original)
+        return from_rendered(rendered, "networks", buttons=buttons, replace_original=replace_original)
 
-    async def _cmd_transcript(self: "Coach", caller: "Caller", command: Command) -> list[Reply]:
+    async def transcript(self, caller: Caller, command: Command) -> list[Reply]:
         completed = await self.store.lessons_completed(caller.person.id)
         curriculum = self.content.curriculum
         rows = []
@@ -56,5 +54,5 @@ class NetworksMixin:
                     if curriculum.lesson(lesson_id) is not None)
         rendered = self.content.render("transcript", rows=rows, total_minutes=total)
         table = Table(("Lesson", "Track", "Completed", "Reading time"), tuple(rows)) if rows else None
-        return [self._from(rendered, "transcript", table=table,
+        return [from_rendered(rendered, "transcript", table=table,
                            buttons=(Button("Next lesson", "cmd:lesson", "primary"),))]

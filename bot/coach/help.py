@@ -1,0 +1,23 @@
+"""``help``: the commands this person may use, or how one of them works."""
+from __future__ import annotations
+
+from bot.coach.base import Caller, Feature, from_rendered
+from bot.core.commands import SPEC_BY_NAME, SPECS, BadArguments, Command
+from bot.messages import Button, Reply, Table
+
+
+class Help(Feature):
+    async def help(self, caller: Caller, command: Command) -> list[Reply]:
+        topic = SPEC_BY_NAME.get(command.args[0].lower()) if command.args else None
+        if command.args and topic is None:
+            raise BadArguments(f"I don't have a command called “{command.args[0]}”. Type `help` for the list.")
+        specs = [s for s in SPECS if caller.is_admin or not s.admin]
+        rendered = self.content.render("help", hospital=self.hospital(), is_admin=caller.is_admin, topic=topic)
+        if topic is None:
+            rows = tuple((s.usage, s.summary) for s in specs)
+            table = Table(("Command", "What it does"), rows)
+        else:
+            table = None
+        buttons = (Button("Next lesson", "cmd:lesson", "primary"), Button("My status", "cmd:status"),
+                   Button("Profile", "cmd:profile"))
+        return [from_rendered(rendered, "help", buttons=buttons, table=table)]

@@ -1,0 +1,87 @@
+"""Lessons and quizzes: the next lesson, reviews that are due, and graded answers."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.actions import Stale
+from bot.coach.base import Caller, Feature, from_rendered, show_day
+from bot.core import curriculum as cur
+from bot.core.commands import BadArguments, Command
+from bot.core.models import Lesson, networks_of
+from bot.messages import Button, Reply
+
+
+class Lessons(Feature):
+    """``lesson`` and ``quiz``; the ``quiz:<lesson>:<choice>`` answer."""
+
+    async def lesson(self, caller: Caller, command: Command) -> list[Reply]:
+        pid = caller.person.id
+        done = await self.store.lessons_done(pid)
+        reviews = await self.store.reviews(pid)
+        networks = networks_of(caller.person.networks)
+        item = cur.next_item(self.content.curriculum, done, reviews, self.clock.now(), networks)
+        lessons = self.content.curriculum.for_networks(networks)  # "lesson 3 of 27" counts only theirs
+        if item is None:
+            return [self.reply("curriculum_done", "lesson", done=len(done), total=len(lessons),
+                               buttons=(Button("My status", "cmd:status"), Button("My networks", "cmd:networks")))]
+        if item.kind == "review":
+            return [self.quiz_reply(item.lesson, review=True)]
+        number = lessons.index(item.lesson) + 1
+        track = self.content.curriculum.track(item.lesson.track)
+        rendered = self.content.render("lesson", lesson=item.lesson, track=track, number=number,
+                                       total=len(lessons), review=False)
+        return [from_rendered(rendered, "lesson", buttons=_choice_buttons(item.lesson),
+                              footer=_sources_line(item.lesson))]
+
+    async def quiz(self, caller: Caller, command: Command) -> list[Reply]:
+        reviews = await self.store.reviews(caller.person.id)
+        due = cur.due_reviews(reviews, self.clock.now())
+        lesson = self.content.curriculum.lesson(due[0]) if due else None
+        if lesson is None:
+            upcoming = [s.due_at for s in reviews.values() if not s.retired and s.due_at is not None]
+            return [self.reply("quiz_none", "quiz", next_due=show_day(min(upcoming), caller.zone) if upcoming else "",
+                               buttons=(Button("Next lesson", "cmd:lesson", "primary"),))]
+        return [self.quiz_reply(lesson, review=True)]
+
+    def quiz_reply(self, lesson: Lesson, review: bool) -> Reply:
+        rendered = self.content.render("quiz", lesson=lesson, review=review)
+        return from_rendered(rendered, "quiz", buttons=_choice_buttons(lesson))
+
+    async def answer(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
+        """``quiz:<lesson id>:<1-based choice>``."""
+        lesson_id, _, choice_text = arg.rpartition(":")
+        lesson = self.content.curriculum.lesson(lesson_id)
+        if lesson is None or not choice_text.isdigit() or not 1 <= int(choice_text) <= len(lesson.quiz.choices):
+            raise Stale("That quiz is no longer available. Type `lesson` for your next one.", "lesson")
+        now = self.clock.now()
+        pid = caller.person.id
+        reviews = await self.store.reviews(pid)
+        state = reviews.get(lesson_id)
+        if state is not None and (state.retired or (state.due_at and state.due_at > now)):
+            when = "It is retired: you answered it right twice in a row." if state.retired else \
+                f"It comes back for review on {show_day(state.due_at, caller.zone)}."
+            raise Stale(f"You already answered this question. {when}", "lesson")
+        choice = int(choice_text) - 1
+        try:
+            correct = cur.grade(lesson, choice)
+        except ValueError as exc:
+            raise BadArguments(str(exc)) from None
+        new_state = cur.record_answer(state, lesson_id, correct, now)
+        await self.store.save_review(pid, new_state, now)
+        await self.store.mark_lesson_done(pid, lesson_id, now)
+        rendered = self.content.render(
+            "quiz_result", lesson=lesson, correct=correct, chosen=lesson.quiz.choices[choice],
+            right_choice=lesson.quiz.choices[lesson.quiz.answer], retired=new_state.retired,
+            next_due=show_day(new_state.due_at, caller.zone) if new_state.due_at else "")
+        return [from_rendered(rendered, "quiz_result", replace_original=True, footer=_sources_line(lesson),
+                              buttons=(Button("Next lesson", "cmd:lesson", "primary"),
+                                       Button("My status", "cmd:status")))]
+
+
+def _choice_buttons(lesson: Lesson) -> tuple[Button, ...]:
+    return tuple(Button(f"{chr(65 + i)}. {choice}", f"quiz:{lesson.id}:{i + 1}")
+                 for i, choice in enumerate(lesson.quiz.choices))
+
+
+def _sources_line(lesson: Lesson) -> str:
+    return "Sources: " + "; ".join(f"[{s.title}]({s.url})" for s in lesson.sources)

@@ -1,0 +1,194 @@
+"""What marketing managers see: readiness reports, the roster, the follow-back worklist and the
+weekly digest (also sent to a channel, and stored once a week so trends are facts)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, datetime
+
+from bot.actions import Stale
+from bot.charts import trend_png
+from bot.coach.base import Caller, Feature, Kit, from_rendered, show_date
+from bot.coach.meetings import Meetings
+from bot.core.commands import BadArguments, Command
+from bot.core.digest import Digest, build_digest, iso_week, previous_week
+from bot.core.reports import (
+    RosterRow, department_rows, followback_worklist, hospital_report, meeting_readiness,
+)
+from bot.core.snapshot import RosterCounts, Totals, camp_counts, progress_of_counts
+from bot.core.tweetcamp import all_items
+from bot.messages import Button, Image, Reply, Table, inert
+
+MAX_TEAMS_ROWS = 200
+"""People without a Teams chat listed by name in `roster` (the counts by reason cover everyone;
+`rounds teams install` lists them all)."""
+
+
+class Marketing(Feature):
+    """``report``, ``roster``, ``followback`` and ``digest`` (admin only); the ``followback:`` press."""
+
+    def __init__(self, kit: Kit, meetings: Meetings) -> None:
+        super().__init__(kit)
+        self.meetings = meetings
+
+    async def roster_rows(self, today: date) -> list[RosterRow]:
+        """Every active physician's readiness, by department and name."""
+        return [row for row, _ in await self._roster(today)]
+
+    def _totals(self) -> Totals:
+        c = self.content
+        return Totals.of(c.curriculum, c.profile_items, c.camp_phases)
+
+    async def _roster(self, today: date) -> list[tuple[RosterRow, RosterCounts]]:
+        c = self.content
+        counts = await self.store.roster_counts(today, c.curriculum.core_ids, (item.id for item in c.profile_items),
+                                                (item.id for item in all_items(c.camp_phases)))
+        totals = self._totals()
+        return [(RosterRow(s.person_id, s.name, s.email, s.department, s.x_handle,
+                           progress_of_counts(s, totals, today)), s)
+                for s in counts]
+
+    async def report(self, caller: Caller, command: Command) -> list[Reply]:
+        if command.args and command.args[0].lower() == "meeting":
+            return await self._report_meeting(caller, command.rest.split(None, 1)[1] if len(command.args) > 1 else "")
+        rows = await self.roster_rows(self.today(caller))
+        if command.rest:
+            members = department_rows(rows, command.rest)
+            if not members:
+                departments = sorted({row.department for row in rows})
+                raise BadArguments(f"No department called “{command.rest}”. Departments: {', '.join(departments)}.")
+            table = Table(("Physician", "X handle", "Score", "Stage", "Next step"), tuple(
+                (inert(row.name), f"@{row.x_handle}" if row.x_handle else "—", str(r.score),
+                 r.reached.label if r.reached else "Getting started",
+                 r.next_step.todo if r.next_step else "All done")
+                for row, r in members))
+            rendered = self.content.render("report_department", department=members[0][0].department, rows=members)
+            return [from_rendered(rendered, "report", table=table)]
+        report = hospital_report(self.config.hospital_name, rows)
+        table = Table(("Department", "Physicians", "Profile", "Follow us", "Followed back", "Core lessons",
+                       "Meeting ready", "Avg score"), tuple(
+            (inert(a.label), str(a.physicians), f"{a.pct(a.with_profile)}%", f"{a.pct(a.following)}%",
+             f"{a.pct(a.followed_back)}%", f"{a.pct(a.core_lessons_done)}%",
+             f"{a.camp_done}/{a.camp_registered}", str(a.average_score))
+            for a in (*report.departments, report.overall)))
+        rendered = self.content.render("report", report=report, hospital=self.hospital())
+        buttons = tuple(Button(a.label, f"cmd:report {a.label}") for a in report.departments[:10])
+        return [from_rendered(rendered, "report", table=table, buttons=buttons)]
+
+    async def _report_meeting(self, caller: Caller, query: str) -> list[Reply]:
+        if not query:
+            raise BadArguments("Say which meeting, e.g. `report meeting ASCO`.")
+        meeting = await self.meetings.find_meeting(query)
+        today = self.today(caller)
+        snapshots = await self.store.attendee_snapshots(meeting.id)
+        total = self._totals().camp
+        attendees = sorted(((s, next(e for e in camp_counts(s.enrollments, self.content.camp_phases)
+                                     if e.meeting.id == meeting.id)) for s in snapshots),
+                           key=lambda pair: pair[0].name.lower())
+        attendance = meeting_readiness((e for _, e in attendees), [meeting], total, today)[0]
+        rows = [(inert(s.name), inert(s.department), f"@{s.x_handle}" if s.x_handle else "—", f"{e.done}/{total}",
+                 "ready" if e.done >= total else "in progress") for s, e in attendees]
+        rendered = self.content.render("report_meeting", meeting=meeting, attendance=attendance,
+                                       today=show_date(today))
+        table = Table(("Physician", "Department", "X handle", "Tweet Camp", "Status"), tuple(rows)) if rows else None
+        return [from_rendered(rendered, "report", table=table)]
+
+    async def followback(self, caller: Caller, command: Command) -> list[Reply]:
+        rows = followback_worklist(await self.roster_rows(self.today(caller)))
+        conflicts = await self.store.handle_conflicts()
+        rendered = self.content.render("followback", rows=rows, hospital=self.hospital(), conflicts=conflicts)
+        buttons = tuple(Button(f"Followed back @{r.x_handle}", f"followback:{r.physician_id}") for r in rows[:20])
+        table = Table(("Physician", "Department", "X handle"), tuple(
+            (inert(r.name), inert(r.department), f"[@{r.x_handle}](https://x.com/{r.x_handle})") for r in rows)) \
+            if rows else None
+        return [from_rendered(rendered, "report", table=table, buttons=buttons)]
+
+    async def mark_followed_back(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
+        """``followback:<person id>``: the hospital account followed this physician back."""
+        if not caller.is_admin:
+            return [self.reply("not_admin", "error", command="followback")]
+        person = await self.store.person(int(arg)) if arg.isdigit() else None
+        if person is None:
+            raise Stale("That physician is no longer on the roster.", "followback")
+        await self.store.update_person(person.id, self.clock.now(), followed_back_at=self.clock.now())
+        replies = await self.followback(caller, Command("followback", (), ""))
+        return [replace(replies[0], replace_original=True)]
+
+    async def digest(self, caller: Caller, command: Command) -> list[Reply]:
+        return [await self.digest_reply(self.clock.now())]
+
+    async def roster(self, caller: Caller, command: Command) -> list[Reply]:
+        physicians = await self.store.people(role="physician", active_only=False)
+        active = [p for p in physicians if p.active]
+        departments: dict[str, int] = {}
+        for p in active:
+            departments[p.department] = departments.get(p.department, 0) + 1
+        unreachable = await self.store.outbox.unreachable()
+        failing = {person_id for person_id, *_ in unreachable}
+        unreachable += [(person_id, name, "no Slack account with this email", since)
+                        for person_id, name, since in await self.store.slack_directory.missing_people()
+                        if person_id not in failing]
+        unreachable.sort(key=lambda row: row[1])
+        rows = [(inert(name), error, show_date(when.date())) for _, name, error, when in unreachable]
+        teams_reached, teams_reasons = 0, {}
+        if self.kit.teams_reach:
+            reach = await self.store.teams_installs.reach()
+            teams_reached = reach.reached
+            listed = {person_id for person_id, *_ in unreachable}
+            shown = 0
+            for person_id, name, reason, when in reach.unreached:
+                teams_reasons[reason] = teams_reasons.get(reason, 0) + 1
+                if person_id not in listed and shown < MAX_TEAMS_ROWS:
+                    rows.append((inert(name), f"Teams: {reason}", show_date(when.date()) if when else ""))
+                    shown += 1
+        parked = [dict(platform={"slack": "Slack", "teams": "Teams"}.get(t.platform, t.platform),
+                       everywhere=t.address == "*", reason=t.reason,
+                       since=show_date(t.since.astimezone(caller.zone).date()), messages=t.messages)
+                  for t in await self.store.outbox.parked()]
+        rendered = self.content.render("roster", active=len(active), inactive=len(physicians) - len(active),
+                                       departments=sorted(departments.items()), unreachable=unreachable,
+                                       teams=self.kit.teams_reach, teams_reached=teams_reached,
+                                       teams_reasons=sorted(teams_reasons.items(), key=lambda item: -item[1]),
+                                       parked=parked)
+        table = Table(("Physician", "Why messages fail", "Since"), tuple(rows)) if rows else None
+        return [from_rendered(rendered, "report", table=table)]
+
+    # -- the weekly digest -----------------------------------------------------------------------------
+    async def build_digest(self, now: datetime, week: str | None = None) -> Digest:
+        """This week's digest, or the digest of ``week`` (numbers as of ``now``, trend up to ``week``)."""
+        today = now.astimezone(self.config.zone).date()
+        week = week or iso_week(today)
+        roster = await self._roster(today)
+        rows = [row for row, _ in roster]
+        report = hospital_report(self.config.hospital_name, rows)
+        history = {w: numbers for w, numbers in (await self.store.weekly.weeks(14)).items() if w <= week}
+        previous = history.get(previous_week(week))
+        meetings = meeting_readiness((e for _, counts in roster for e in counts.enrollments),
+                                     await self.store.meetings(ending_on_or_after=today),
+                                     self._totals().camp, today)
+        return build_digest(self.config.hospital_name, week, report, rows, previous, history, meetings)
+
+    async def save_weekly_snapshot(self, now: datetime) -> bool:
+        """Store this week's readiness once (first writer wins), so trends are facts."""
+        today = now.astimezone(self.config.zone).date()
+        if await self.store.weekly.has_week(iso_week(today)):
+            return False
+        report = hospital_report(self.config.hospital_name, await self.roster_rows(today))
+        return await self.store.weekly.save_week(iso_week(today), report, now)
+
+    async def digest_reply(self, now: datetime, week: str | None = None) -> Reply:
+        digest = await self.build_digest(now, week)
+        rendered = self.content.render("digest", digest=digest, hospital=self.hospital())
+        table = Table(("Department", "Physicians", "Profile", "Follow us", "Core lessons", "Avg score", "Change"), tuple(
+            (inert(d.current.label), str(d.current.physicians), f"{d.current.pct(d.current.with_profile)}%",
+             f"{d.current.pct(d.current.following)}%", f"{d.current.pct(d.current.core_lessons_done)}%",
+             str(d.current.average_score), _signed(d.change)) for d in digest.departments))
+        image = Image(trend_png(digest.history, f"Readiness at {self.config.hospital_name}, by week"),
+                      alt=rendered.exports.get("chart_alt", "Readiness by week"), name=f"digest-{digest.week}.png")
+        return from_rendered(rendered, "digest", table=table, image=image, ephemeral=False,
+                             buttons=(Button("Follow-back worklist", "cmd:followback"),
+                                      Button("Full report", "cmd:report")))
+
+
+def _signed(change: int | None) -> str:
+    return "—" if change is None else f"{change:+d}"

@@ -1,0 +1,105 @@
+"""Messages the bot starts: planned reminders rendered at send time, and channel broadcasts."""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from bot.coach.base import Caller, Feature, Kit, caller_for, from_rendered
+from bot.coach.lessons import Lessons
+from bot.coach.marketing import Marketing
+from bot.coach.profile import Profile
+from bot.coach.safety import Safety
+from bot.core import curriculum as cur
+from bot.core.commands import Command
+from bot.core.models import networks_of
+from bot.core.tweetcamp import describe_phase
+from bot.messages import Button, Checklist, ChecklistItem, Reply, inert
+
+log = logging.getLogger(__name__)
+
+
+class Proactive(Feature):
+    def __init__(self, kit: Kit, lessons: Lessons, profile: Profile, marketing: Marketing, safety: Safety) -> None:
+        super().__init__(kit)
+        self.lessons = lessons
+        self.profile = profile
+        self.marketing = marketing
+        self.safety = safety
+
+    async def reminder(self, person_id: int, kind: str, spec: dict) -> Reply | None:
+        """Render a planned reminder at send time; None when it is no longer relevant."""
+        person = await self.store.person(person_id)
+        if person is None or not person.active:
+            return None
+        caller = caller_for(person, self.config)
+        if kind == "digest":
+            week = str(spec.get("week") or "") or None
+            return await self.marketing.digest_reply(self.clock.now(), week) if caller.is_admin else None
+        reply = await self._reminder_body(caller, kind, spec)
+        if reply is None:
+            return None
+        buttons = reply.buttons + (Button("Snooze 1 week", "snooze:1w"), Button("Stop reminders", "cmd:stop"))
+        footer = self.content.render("reminder_footer").body
+        return replace(reply, buttons=buttons, footer="\n".join(x for x in (reply.footer, footer) if x),
+                       ephemeral=False, replace_original=False)
+
+    async def broadcast(self, kind: str, spec: dict) -> Reply | None:
+        """Render a message to a channel rather than a person (the weekly digest)."""
+        if kind == "digest":
+            return await self.marketing.digest_reply(self.clock.now(), str(spec.get("week") or "") or None)
+        if kind in ("safety_case", "safety_handled"):
+            return await self.safety.safety_broadcast(kind, spec)
+        log.warning("unknown broadcast kind=%s", kind)
+        return None
+
+    async def _reminder_body(self, caller: Caller, kind: str, spec: dict) -> Reply | None:
+        pid = caller.person.id
+        if kind == "profile":
+            done = await self.store.profile_done(pid)
+            missing = [i for i in self.content.profile_items if i.id not in done]
+            if caller.person.x_handle and not missing:
+                return None
+            profile = await self.profile.profile_reply(caller)
+            rendered = self.content.render("reminder_profile", handle=caller.person.x_handle, missing=missing,
+                                           step=int(spec.get("step", 0)), hospital=self.hospital())
+            return replace(from_rendered(rendered, "reminder"), checklist=profile.checklist)
+        if kind == "follow":
+            if caller.person.follows_hospital_at is not None:
+                return None
+            rendered = self.content.render("reminder_follow", hospital=self.hospital(), step=int(spec.get("step", 0)))
+            return from_rendered(rendered, "reminder", buttons=(
+                Button(f"I follow @{self.config.hospital_handle}", "follow:done", "primary"),))
+        if kind == "lesson":
+            done = await self.store.lessons_done(pid)
+            networks = networks_of(caller.person.networks)
+            if cur.next_lesson(self.content.curriculum, done, networks) is None:
+                return None  # everything that applies to them is done (or they changed networks)
+            replies = await self.lessons.lesson(caller, Command("lesson", (), ""))
+            return replies[0] if replies[0].kind in ("lesson", "quiz") else None
+        if kind == "review":
+            lesson = self.content.curriculum.lesson(str(spec.get("lesson")))
+            reviews = await self.store.reviews(pid)
+            if lesson is None or lesson.id not in cur.due_reviews(reviews, self.clock.now()):
+                return None
+            return self.lessons.quiz_reply(lesson, review=True)
+        if kind == "camp":
+            meetings = {m.id: m for m in await self.store.meetings()}
+            meeting = meetings.get(int(spec.get("meeting", 0)))
+            if meeting is None or meeting.id not in await self.store.attending(pid):
+                return None
+            phase = next((p for p in self.content.camp_phases if p.id == spec.get("phase")), None)
+            if phase is None:
+                return None
+            done = await self.store.camp_done(pid, meeting.id)
+            if not phase.every_meeting_day and all(item.id in done for item in phase.items):
+                return None  # a meeting-day phase reminds every day: its habits are daily
+            days = (meeting.ends_on - meeting.starts_on).days + 1
+            rendered = self.content.render("reminder_camp", meeting=meeting, phase=phase,
+                                           when=describe_phase(phase), day=int(spec.get("day", 0)), days=days)
+            checklist = Checklist(f"{phase.title}: {inert(meeting.name)}", tuple(
+                ChecklistItem(item.id, item.title, item.id in done, f"camp:{meeting.id}:{item.id}", item.detail)
+                for item in phase.items))
+            return from_rendered(rendered, "reminder", checklist=checklist,
+                                 buttons=(Button("Full checklist", f"cmd:camp {meeting.key}"),))
+        log.warning("unknown reminder kind=%s person=%s", kind, pid)
+        return None
