@@ -5,69 +5,88 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, replace
 import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Mapping
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.models import CatalogMeeting, Meeting
 
 
+Effect = Literal["shows", "changes_with_arguments", "changes"]
+"""What a command does to stored state: ``shows`` never changes anything, whatever its arguments;
+``changes_with_arguments`` only shows when typed bare (``follow`` shows, ``follow done`` changes);
+``changes`` may change something (the platforms refresh what they show after it)."""
+
+
 @dataclass(frozen=True)
 class CommandSpec:
+    """Everything about a command the platforms and the coach read: one place, no re-parsing."""
+
     name: str
     usage: str
     summary: str
     example: str
+    effect: Effect
     admin: bool = False
+    aliases: tuple[str, ...] = ()
+    """Other words people type for it (``hi`` for ``help``)."""
 
 
 SPECS: tuple[CommandSpec, ...] = (
-    CommandSpec("help", "help [command]", "what I can do, or how one command works", "help snooze"),
-    CommandSpec("lesson", "lesson", "your next 2-minute lesson with its quiz question", "lesson"),
-    CommandSpec("quiz", "quiz", "a quiz question that is due for review", "quiz"),
-    CommandSpec("profile", "profile [@handle]", "your X profile checklist; register your handle", "profile @DrJaneRivera"),
-    CommandSpec("follow", "follow [done|undo]", "follow the hospital account and tell me you did", "follow done"),
-    CommandSpec("video", "video [done|undo]", "tell me you posted your first professional video", "video done"),
-    CommandSpec("meetings", "meetings [join|leave <meeting>]", "upcoming specialty meetings; join or leave one", "meetings join ASCO"),
+    CommandSpec("help", "help [command]", "what I can do, or how one command works", "help snooze", "shows",
+                aliases=("hi", "hello", "menu", "?", "commands")),
+    CommandSpec("lesson", "lesson", "your next 2-minute lesson with its quiz question", "lesson", "shows",
+                aliases=("lessons", "learn", "next")),
+    CommandSpec("quiz", "quiz", "a quiz question that is due for review", "quiz", "shows", aliases=("review",)),
+    CommandSpec("profile", "profile [@handle]", "your X profile checklist; register your handle", "profile @DrJaneRivera",
+                "changes_with_arguments", aliases=("handle",)),
+    CommandSpec("follow", "follow [done|undo]", "follow the hospital account and tell me you did", "follow done",
+                "changes_with_arguments"),
+    CommandSpec("video", "video [done|undo]", "tell me you posted your first professional video", "video done",
+                "changes_with_arguments"),
+    CommandSpec("meetings", "meetings [join|leave <meeting>]", "upcoming specialty meetings; join or leave one",
+                "meetings join ASCO", "changes_with_arguments", aliases=("meeting", "conferences", "join", "leave")),
     CommandSpec("meetings add", "meetings add <catalog key> <start YYYY-MM-DD> [city=…] [attendees=…]",
                 "put a meeting on the calendar (name=, start=, end=, city=, hashtag=, embargo=, attendees=)",
-                "meetings add asco 2027-05-28 city=Chicago attendees=Oncology", admin=True),
-    CommandSpec("camp", "camp [meeting]", "the Tweet Camp checklist for your next meeting", "camp"),
-    CommandSpec("status", "status", "your readiness score, stage and the one next step", "status"),
-    CommandSpec("check", "check <draft post>", "check a draft post for privacy and professionalism risks", "check Great talk by @DrLee at #ASCO27!"),
+                "meetings add asco 2027-05-28 city=Chicago attendees=Oncology", "changes", admin=True),
+    CommandSpec("camp", "camp [meeting]", "the Tweet Camp checklist for your next meeting", "camp", "shows",
+                aliases=("tweetcamp", "checklist")),
+    CommandSpec("status", "status", "your readiness score, stage and the one next step", "status", "shows",
+                aliases=("me", "stat", "stats", "progress", "score")),
+    CommandSpec("check", "check <draft post>", "check a draft post for privacy and professionalism risks",
+                "check Great talk by @DrLee at #ASCO27!", "shows"),
     CommandSpec("networks", "networks [x] [bluesky] [linkedin] [threads] | default",
-                "the networks you post on; lessons for other networks are skipped", "networks x bluesky"),
+                "the networks you post on; lessons for other networks are skipped", "networks x bluesky", "changes",
+                aliases=("network", "platforms")),
     CommandSpec("harassment", "harassment [<link> <harassment|doxxing|pile-on|threat|impersonation|other> [urgent]]",
                 "what to do about online abuse, and a private report to the hospital's safety contact",
-                "harassment https://x.com/someone/status/123 doxxing urgent"),
-    CommandSpec("transcript", "transcript", "the lessons you completed, with dates and reading time", "transcript"),
+                "harassment https://x.com/someone/status/123 doxxing urgent", "changes",
+                aliases=("safety", "harassed", "abuse", "doxxed", "trolls")),
+    CommandSpec("transcript", "transcript", "the lessons you completed, with dates and reading time", "transcript",
+                "changes", aliases=("cme", "completed", "history")),
     CommandSpec("settings", "settings [quiet 21:00-07:00 | weekends on|off | lessons 07:30 | timezone <zone>]",
-                "when reminders may reach you (`default` restores the hospital's)", "settings quiet 20:00-07:30"),
-    CommandSpec("snooze", "snooze <1d|3d|1w|2w|until YYYY-MM-DD>", "pause reminders for a while", "snooze 1w"),
-    CommandSpec("stop", "stop", "stop all reminders (you can still ask me anything)", "stop"),
-    CommandSpec("start", "start", "resume reminders", "start"),
-    CommandSpec("report", "report [department | meeting <name>]", "readiness of the hospital, a department or a meeting's attendees",
-                "report Cardiology", admin=True),
-    CommandSpec("followback", "followback", "physicians who follow the hospital and wait for a follow back", "followback", admin=True),
-    CommandSpec("digest", "digest", "preview this week's marketing digest", "digest", admin=True),
-    CommandSpec("roster", "roster", "roster summary and who can't be reached, and why", "roster", admin=True),
+                "when reminders may reach you (`default` restores the hospital's)", "settings quiet 20:00-07:30",
+                "changes_with_arguments", aliases=("preferences", "quiet", "timezone")),
+    CommandSpec("snooze", "snooze <1d|3d|1w|2w|until YYYY-MM-DD>", "pause reminders for a while", "snooze 1w", "changes",
+                aliases=("pause",)),
+    CommandSpec("stop", "stop", "stop all reminders (you can still ask me anything)", "stop", "changes",
+                aliases=("unsubscribe",)),
+    CommandSpec("start", "start", "resume reminders", "start", "changes", aliases=("resume",)),
+    CommandSpec("report", "report [department | meeting <name>]",
+                "readiness of the hospital, a department or a meeting's attendees", "report Cardiology", "shows",
+                admin=True, aliases=("reports", "readiness")),
+    CommandSpec("followback", "followback", "physicians who follow the hospital and wait for a follow back",
+                "followback", "shows", admin=True, aliases=("follow-back", "followbacks")),
+    CommandSpec("digest", "digest", "preview this week's marketing digest", "digest", "shows", admin=True,
+                aliases=("weekly",)),
+    CommandSpec("roster", "roster", "roster summary and who can't be reached, and why", "roster", "shows", admin=True,
+                aliases=("team",)),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS if " " not in spec.name}
-ALIASES = {
-    "hi": "help", "hello": "help", "menu": "help", "?": "help", "commands": "help",
-    "lessons": "lesson", "learn": "lesson", "next": "lesson",
-    "review": "quiz", "me": "status", "stat": "status", "stats": "status", "progress": "status", "score": "status",
-    "meeting": "meetings", "conferences": "meetings", "join": "meetings", "leave": "meetings",
-    "tweetcamp": "camp", "checklist": "camp", "pause": "snooze", "unsubscribe": "stop",
-    "resume": "start", "handle": "profile", "reports": "report", "readiness": "report",
-    "preferences": "settings", "quiet": "settings", "timezone": "settings",
-    "follow-back": "followback", "followbacks": "followback", "weekly": "digest", "team": "roster",
-    "network": "networks", "platforms": "networks", "safety": "harassment", "harassed": "harassment",
-    "abuse": "harassment", "doxxed": "harassment", "trolls": "harassment", "cme": "transcript",
-    "completed": "transcript", "history": "transcript",
-}
+ALIASES = {alias: spec.name for spec in SPECS for alias in spec.aliases}
 MAX_SNOOZE = timedelta(days=90)
 
 
@@ -110,6 +129,14 @@ def closest(word: str) -> str | None:
     candidates = list(SPEC_BY_NAME) + list(ALIASES)
     match = difflib.get_close_matches(word.lower(), candidates, n=1, cutoff=0.6)
     return ALIASES.get(match[0], match[0]) if match else None
+
+
+def changes_state(command: Command | Unknown) -> bool:
+    """Whether running ``command`` may change stored state (an unknown command changes nothing)."""
+    if isinstance(command, Unknown):
+        return False
+    effect = SPEC_BY_NAME[command.name].effect
+    return effect == "changes" or (effect == "changes_with_arguments" and bool(command.rest.strip()))
 
 
 class BadArguments(ValueError):

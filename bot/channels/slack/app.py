@@ -62,7 +62,7 @@ from bot.channels.slack.render import (
     home_view, render_message,
 )
 from bot.actions import ACTION_VERSION, FOREIGN
-from bot.core.commands import Command, parse
+from bot.core.commands import changes_state, parse
 from bot.messages import Incoming, Reply
 from bot.channels.slack.transport import remember_user
 from bot.runtime import Runtime
@@ -89,11 +89,6 @@ modal's submission (answered before its ack) never waits in it."""
 EVENT_MEMORY = timedelta(days=7)
 """How long event ids are remembered; Slack stops retrying within the hour."""
 PRUNE_EVERY = timedelta(hours=1)
-READ_ONLY_COMMANDS = frozenset({"help", "status", "check", "lesson", "quiz", "camp", "report", "followback",
-                                "digest", "roster"})
-"""Commands that show and never change anything, whatever their arguments."""
-SHOW_ONLY_COMMANDS = frozenset({"profile", "follow", "video", "meetings", "settings"})
-"""Commands that only show when typed without arguments (``follow`` shows, ``follow done`` changes)."""
 FAILURE = Reply(kind="error", text="Sorry, something went wrong on my side. Please try again in a minute.",
                 title="Something went wrong",
                 body="Sorry, something went wrong on my side. Please try again in a minute.")
@@ -527,11 +522,8 @@ def _bolt_logger() -> logging.Logger:
 
 
 def reads_only(text: str | None) -> bool:
-    """Whether a typed command only shows things (an unknown command changes nothing either)."""
-    command = parse(text or "")
-    if not isinstance(command, Command):
-        return True
-    return command.name in READ_ONLY_COMMANDS or (command.name in SHOW_ONLY_COMMANDS and not command.rest.strip())
+    """Whether a typed command only shows things (the grammar's metadata says; unknown words change nothing)."""
+    return not changes_state(parse(text or ""))
 
 
 def action_reads_only(action: str) -> bool:
