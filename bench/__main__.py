@@ -16,7 +16,7 @@ import platform
 import shutil
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ async def run(selected: set[str], quick: bool) -> dict[str, Any]:
     OUT.mkdir(exist_ok=True)
     content = inproc.content()
     results: dict[str, Any] = dict(quick=quick, size=size, selected=sorted(selected), machine=machine(),
-                                   started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                                   started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     pinned = inproc.pinned_instant()
     results["pinned_instant"] = pinned.isoformat()
 
@@ -112,7 +112,7 @@ async def run(selected: set[str], quick: bool) -> dict[str, Any]:
             results["tick"] = ticks
 
     if selected & {"slack", "teams", "memory", "fanout"}:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         base = OUT / f"roster-{size}-now.db"
         stats = await roster.create(base, content, size, now, teams_linked=plan["teams_linked"])
         results.setdefault("rosters", {})[f"now-{size}"] = stats.__dict__
@@ -133,7 +133,7 @@ async def run(selected: set[str], quick: bool) -> dict[str, Any]:
             results["fanout"] = await serve.measure_fanout(fanout_db, OUT, plan["serve"])
             _log(f"  {results['fanout']['fraction_of_allowed']:.2f} of the allowed rate, "
                  f"lost {results['fanout']['lost']}, duplicated {results['fanout']['duplicated']}")
-    results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return results
 
 
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         procs.stop_all()
     results["bench_seconds"] = time.monotonic() - started
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     raw = OUT / f"results-{stamp}.json"
     raw.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     table = write_results(results, None if args.no_write else HERE / "RESULTS.md")

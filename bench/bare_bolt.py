@@ -23,7 +23,7 @@ def create_app() -> web.Application:
                     logger=logging.getLogger("bare-bolt"))
 
     @bolt.command("/rounds")
-    async def rounds(ack) -> None:  # noqa: ANN001
+    async def rounds(ack) -> None:
         await ack("ok")
 
     async def events(request: web.Request) -> web.Response:

@@ -68,7 +68,7 @@ class FakeSlack:
         self._tokens = self._capacity()
         self._filled_at = time.monotonic()
 
-    async def start(self) -> "FakeSlack":
+    async def start(self) -> FakeSlack:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response_url)
@@ -172,7 +172,7 @@ class FakeConnector:
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
-    async def start(self) -> "FakeConnector":
+    async def start(self) -> FakeConnector:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_post("/v3/conversations", self._create)
         app.router.add_post("/v3/conversations/{conversation}/activities", self._send)

@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import time
-from datetime import datetime, time as clock_time, timedelta, timezone
+from datetime import UTC, datetime, time as clock_time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,9 @@ def bench_config() -> Config:
 
 def pinned_instant(now: datetime | None = None) -> datetime:
     """The latest Tuesday 14:00 UTC (10:00 in New York): a lesson day, with the week's digest due."""
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     tuesday = now.date() - timedelta(days=(now.weekday() - 1) % 7)
-    at = datetime.combine(tuesday, clock_time(14, 0), timezone.utc)
+    at = datetime.combine(tuesday, clock_time(14, 0), UTC)
     return at if at <= now else at - timedelta(days=7)
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import asyncpg
 from sqlalchemy import select
@@ -22,16 +22,30 @@ ADMIN_URL = os.environ.get("ROUNDS_BENCH_POSTGRES_URL", "postgresql://postgres@1
 
 
 @asynccontextmanager
-async def postgres_copy(sqlite_db: Path) -> AsyncIterator[str]:
-    """Yield the URL of a migrated PostgreSQL database holding every row of ``sqlite_db``."""
-    name = f"rounds_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(ADMIN_URL, timeout=10)
+async def scratch_database(admin_url: str, prefix: str, timeout: float = 10) -> AsyncIterator[str]:
+    """Create ``<prefix><random>`` on the server of ``admin_url``, yield its URL, drop it afterwards.
+
+    Also what tests/pg.py gives each PostgreSQL test."""
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_url, timeout=timeout)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    url = f"{ADMIN_URL.rpartition('/')[0]}/{name}"
     try:
+        yield f"{admin_url.rpartition('/')[0]}/{name}"
+    finally:
+        admin = await asyncpg.connect(admin_url, timeout=timeout)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@asynccontextmanager
+async def postgres_copy(sqlite_db: Path) -> AsyncIterator[str]:
+    """Yield the URL of a migrated PostgreSQL database holding every row of ``sqlite_db``."""
+    async with scratch_database(ADMIN_URL, "rounds_bench_") as url:
         target = Store.open(url)
         await target.upgrade()
         await target.close()
@@ -52,9 +66,3 @@ async def postgres_copy(sqlite_db: Path) -> AsyncIterator[str]:
             await connection.close()
             await source.close()
         yield url
-    finally:
-        admin = await asyncpg.connect(ADMIN_URL, timeout=10)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()

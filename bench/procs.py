@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import os
 import signal
 import socket
@@ -90,11 +91,10 @@ async def start(name: str, args: list[str], env: dict[str, str], port: int, log_
     """Run ``python <args>`` with ``env`` added, until ``GET ready_path`` answers 200."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
-    log = open(log_path, "w", encoding="utf-8")
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **env}, stdout=log,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    log.close()
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **env}, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     _RUNNING.append(process)
     server = Server(name, process, f"http://127.0.0.1:{port}", log_path)
     async with aiohttp.ClientSession() as session:
@@ -106,7 +106,7 @@ async def start(name: str, args: list[str], env: dict[str, str], port: int, log_
                 async with session.get(server.url + ready_path, timeout=aiohttp.ClientTimeout(total=2)) as r:
                     if r.status == 200:
                         break
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             if time.monotonic() - started > timeout:
                 await stop(server)
@@ -137,10 +137,8 @@ def stop_all() -> None:
     for process in list(_RUNNING):
         if process.poll() is None:
             process.kill()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
         _RUNNING.remove(process)
 
 

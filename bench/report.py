@@ -139,7 +139,7 @@ def table(results: dict[str, Any]) -> str:
 
 def _rows(results: dict[str, Any]) -> str:
     rosters = results.get("rosters", {})
-    for key, stats in rosters.items():
+    for stats in rosters.values():
         if stats["physicians"] == results["size"]:
             return f"{stats['rows']:,}"
     return "?"

@@ -16,7 +16,7 @@ import asyncio
 import json
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,16 @@ from sqlalchemy import insert
 from bot.content import Content
 from bot.store import Store
 from bot.store.schema import (
-    camp_items, conversation_refs, identities, lessons_done, meeting_attendees, meetings, people, profile_items,
-    quiz_reviews, readiness_snapshots,
+    camp_items,
+    conversation_refs,
+    identities,
+    lessons_done,
+    meeting_attendees,
+    meetings,
+    people,
+    profile_items,
+    quiz_reviews,
+    readiness_snapshots,
 )
 
 DEPARTMENTS = (
@@ -90,7 +98,7 @@ async def generate(store: Store, content: Content, n: int, now: datetime, *, see
 
     started = time.perf_counter()
     rng = random.Random(seed)
-    now = now.astimezone(timezone.utc)
+    now = now.astimezone(UTC)
     today = now.date()
     lessons = [lesson.id for lesson in sorted(content.curriculum.lessons, key=lambda lesson: not lesson.core)]
     profile_ids = [item.id for item in content.profile_items]
@@ -160,7 +168,7 @@ def _meetings(content: Content, today: date, now: datetime) -> list[dict[str, An
     """Twelve catalog meetings spread from last week to five months out: several camps are open."""
     offsets = (-9, 1, 4, 9, 13, 20, 35, 60, 90, 120, 150, 2)
     rows = []
-    for number, (catalog, offset) in enumerate(zip(content.catalog, offsets), start=1):
+    for number, (catalog, offset) in enumerate(zip(content.catalog, offsets, strict=False), start=1):
         starts = today + timedelta(days=offset)
         rows.append(dict(id=number, key=f"{catalog.key}-bench", name=f"{catalog.name} (bench)",
                          specialty=catalog.specialty, starts_on=starts, ends_on=starts + timedelta(days=3),
@@ -211,5 +219,5 @@ if __name__ == "__main__":  # python -m bench.roster N FILE.db
 
     size, target = int(sys.argv[1]), Path(sys.argv[2])
     stats = asyncio.run(create(target, load_content(Path(__file__).resolve().parents[1] / "prompts"), size,
-                               datetime.now(timezone.utc)))
+                               datetime.now(UTC)))
     print(stats)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-import asyncpg
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from bench import load, procs
 from bench.fakes import FakeConnector, FakeSlack, RateLimits

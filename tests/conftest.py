@@ -1,7 +1,10 @@
 """Shared fixtures: the real content, a fresh migrated SQLite store per test, a fixed clock,
 and a coach wired from them with a small seeded roster.
 
-Fixture names are generic on purpose; any test module may use them.
+Fixture names are generic on purpose; any test module may use them. The Slack and Teams fixtures
+(``slack``, ``slack_api``, ``server``, ``connector`` …) live in tests/slack_fixtures.py and
+tests/teams_fixtures.py and are registered here as plugins: a test module asks for them by name and
+imports only the helpers (constants, request builders) it calls.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -30,11 +33,13 @@ from bot.store import Person, RosterEntry, Store
 from fakes.slack_api import FakeSlackApi
 from pg import fresh_database
 
+pytest_plugins = ("slack_fixtures", "teams_fixtures")
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT_DIR = ROOT / "prompts"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-NOW = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 """Monday 2 March 2026, 09:00 in New York (EST, six days before the switch to EDT)."""
 
 ADMIN_EMAIL = "maria.lopez@riverside.example"
@@ -201,7 +206,7 @@ class RoundsServer:
         self.log = cwd / f"rounds-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> "RoundsServer":
+    def __enter__(self) -> RoundsServer:
         self._log_file = self.log.open("wb")
         self.process = subprocess.Popen([sys.executable, "-m", "bot", *self.args], cwd=self.cwd, env=self.env,
                                         stdout=self._log_file, stderr=subprocess.STDOUT)

@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import os
-import uuid
-from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import NoReturn
 
 import asyncpg
 import pytest
 
+from bench.pgcopy import scratch_database
+
 ADMIN_URL = os.environ.get("ROUNDS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     message = f"PostgreSQL at {ADMIN_URL} is not available: {reason}"
     if os.environ.get("CI"):
         pytest.fail(message + " (required in CI)")
@@ -21,22 +23,10 @@ def _unavailable(reason: str) -> None:
 
 @asynccontextmanager
 async def fresh_database() -> AsyncIterator[str]:
-    """Create ``rounds_test_<random>``, yield its URL, drop it afterwards."""
-    name = f"rounds_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(ADMIN_URL, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        _unavailable(str(exc))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, _ = ADMIN_URL.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        admin = await asyncpg.connect(ADMIN_URL, timeout=5)
+    """Create ``rounds_test_<random>``, yield its URL, drop it afterwards; skip (fail in CI) without a server."""
+    async with AsyncExitStack() as stack:
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+            url = await stack.enter_async_context(scratch_database(ADMIN_URL, "rounds_test_", timeout=5))
+        except (OSError, asyncpg.PostgresError) as exc:
+            _unavailable(str(exc))
+        yield url

@@ -1,8 +1,8 @@
 """Shared helpers for the Slack tests: a seeded runtime, the fake Slack, the real server, and
 requests signed exactly as Slack signs them.
 
-Kept out of conftest.py on purpose (other test modules own that file); Slack test modules
-import what they need from here.
+Its fixtures (``slack_api``, ``slack_runtime``, ``slack``) are registered by tests/conftest.py
+(``pytest_plugins``): test modules ask for them by name and import only the helpers they call.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +23,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.channels.slack.app import SLACK
 from bot.clock import FixedClock
 from bot.coach import Coach
 from bot.config import Config
@@ -36,7 +37,7 @@ from fakes.slack_api import Call, FakeSlackApi
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "tests" / "data" / "schemas"
 """Official schemas vendored for the tests, with their origin (ORIGIN.md there)."""
-SLACK_NOW = datetime(2026, 5, 12, 14, 0, tzinfo=timezone.utc)
+SLACK_NOW = datetime(2026, 5, 12, 14, 0, tzinfo=UTC)
 """Tuesday 12 May 2026, 10:00 in New York; the Heart Summit starts 17 days later."""
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-social-rounds-test"
@@ -97,6 +98,8 @@ class SlackServer:
     runtime: Runtime
     api: FakeSlackApi
     session: aiohttp.ClientSession
+    channel: Any = None
+    """The server's Slack channel (the ``slack`` fixture sets it): tests wait for its background tasks."""
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # -- raw --------------------------------------------------------------------------------------
@@ -269,7 +272,7 @@ async def slack(slack_api: FakeSlackApi, slack_runtime: Runtime,
     runner, url = await start_server(slack_runtime)
     session = aiohttp.ClientSession()
     try:
-        yield SlackServer(url, slack_runtime, slack_api, session)
+        yield SlackServer(url, slack_runtime, slack_api, session, runner.app[SLACK])
     finally:
         await session.close()
         await runner.cleanup()

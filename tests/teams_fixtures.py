@@ -1,7 +1,7 @@
 """Shared helpers for the Teams tests: schemas, a seeded runtime, the real server and Teams activities.
 
-Kept out of conftest.py on purpose (other test modules own that file); Teams test modules
-import what they need from here.
+Its fixtures (``connector``, ``teams_runtime``, ``server``) are registered by tests/conftest.py
+(``pytest_plugins``): test modules ask for them by name and import only the helpers they call.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ at 500 physicians, the load generator's Lua, and the results table. Never assert
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import inproc, load, roster
@@ -11,7 +11,7 @@ from bench.report import NOTES_MARKER, write_results
 
 
 async def test_roster_digest_and_tick_at_500(tmp_path: Path) -> None:
-    now = inproc.pinned_instant(datetime(2026, 5, 14, 12, 0, tzinfo=timezone.utc))
+    now = inproc.pinned_instant(datetime(2026, 5, 14, 12, 0, tzinfo=UTC))
     assert now.weekday() == 1 and now.hour == 14
     db = tmp_path / "roster.db"
     stats = await roster.create(db, inproc.content(), 500, now, teams_linked=50)

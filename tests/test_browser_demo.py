@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from bot.core.readiness import CampProgress, PhysicianProgress, assess
-
 from browser import launch_chromium, require_chromium
 from conftest import RoundsServer
 
@@ -72,7 +71,7 @@ async def send(page, text: str) -> None:  # type: ignore[no-untyped-def]
 async def read_fields(article) -> dict[str, str]:  # type: ignore[no-untyped-def]
     labels = await article.locator(".msg-fields .msg-field dt").all_inner_texts()
     values = await article.locator(".msg-fields .msg-field dd").all_inner_texts()
-    return dict(zip((label.strip() for label in labels), (value.strip() for value in values)))
+    return dict(zip((label.strip() for label in labels), (value.strip() for value in values), strict=True))
 
 
 async def test_demo_lesson_quiz_changes_status_and_report_renders(tmp_path: Path, content):

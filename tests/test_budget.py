@@ -3,12 +3,13 @@ PostgreSQL by several instances (each with its own engine, as separate processes
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
+from sqlalchemy import text
 
 from bot.delivery.budget import Budget, LocalBudget, Rate, SqlBudget, budget_for
 from bot.store import Store
-from sqlalchemy import text
 from pg import fresh_database
 
 
@@ -69,7 +70,7 @@ async def test_the_stores_budget_paces_and_pauses(store: Store) -> None:
     rate = Rate(per_second=4.0)
     waits = [await budget.acquire("slack:conversations.open", rate) for _ in range(5)]
     assert waits[0] == pytest.approx(0.0, abs=0.05)
-    assert [b - a for a, b in zip(waits, waits[1:])] == pytest.approx([0.25] * 4, abs=0.05)
+    assert [b - a for a, b in itertools.pairwise(waits)] == pytest.approx([0.25] * 4, abs=0.05)
     await budget.pause("slack:conversations.open", 20)
     assert await budget.acquire("slack:conversations.open", rate) == pytest.approx(20.0, abs=0.2)
     [state] = await budget.state("slack:conversations")

@@ -10,7 +10,6 @@ import pytest
 
 from bot.config import load_config
 from bot.store.migrate import head_revision
-
 from conftest import CONTENT_DIR, DATA_DIR, RoundsServer, free_port, old_schema, rounds_env, run_rounds
 
 BROKEN_LINE = "lessons/06-broken.yaml:29: lesson broken-answer: quiz: answer: must be between 1 and 3, not 4"

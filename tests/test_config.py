@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 
 from bot.config import (
-    DEFAULT_CONTENT_DIR, EXAMPLE_CONFIG, Config, ConfigError, DigestSchedule, LessonCadence, QuietHours,
-    config_path, load_config,
+    DEFAULT_CONTENT_DIR,
+    EXAMPLE_CONFIG,
+    Config,
+    ConfigError,
+    DigestSchedule,
+    LessonCadence,
+    QuietHours,
+    config_path,
+    load_config,
 )
 
 

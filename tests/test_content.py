@@ -8,7 +8,6 @@ import pytest
 
 from bot.content import check_content, load_content
 from bot.yamlsrc import ContentError
-
 from conftest import CONTENT_DIR, DATA_DIR
 
 BROKEN_FIXTURE = DATA_DIR / "content_broken"

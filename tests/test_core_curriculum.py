@@ -1,7 +1,7 @@
 """Lesson order, quiz grading and spaced review (missed → 12 days, right → 24, two right retire)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +10,7 @@ from bot.core import curriculum as cur
 from bot.core.curriculum import ReviewState
 from bot.core.models import Curriculum, Lesson, Quiz, Source, Track
 
-NOW = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -45,7 +45,7 @@ def test_lessons_about_networks_the_physician_does_not_use_are_skipped(small):
     from dataclasses import replace
     bluesky = replace(lesson("e", "more", False), networks=("bluesky",))
     x_only = replace(lesson("f", "more", False), networks=("x",))
-    curriculum = Curriculum(small.tracks, small.lessons + (bluesky, x_only))
+    curriculum = Curriculum(small.tracks, (*small.lessons, bluesky, x_only))
     done = {"a", "b", "c", "d"}
     assert cur.next_lesson(curriculum, done, ("x",)).id == "f"
     assert cur.next_lesson(curriculum, done, ("bluesky", "linkedin")).id == "e"
@@ -124,7 +124,7 @@ def test_grade_real_lesson(content):
 
 def test_missed_question_comes_back_after_12_days():
     state = cur.record_answer(None, "a", False, NOW)
-    assert state == ReviewState("a", attempts=1, streak=0, due_at=datetime(2026, 3, 14, 14, 0, tzinfo=timezone.utc),
+    assert state == ReviewState("a", attempts=1, streak=0, due_at=datetime(2026, 3, 14, 14, 0, tzinfo=UTC),
                                 retired=False, last_correct=False)
     # Across the switch to daylight saving time (8 March 2026): 09:00 EST → 10:00 EDT on the 14th.
     assert state.due_at.astimezone(NEW_YORK).strftime("%a %d %b %H:%M %Z") == "Sat 14 Mar 10:00 EDT"
@@ -132,7 +132,7 @@ def test_missed_question_comes_back_after_12_days():
 
 def test_right_answer_comes_back_after_24_days():
     state = cur.record_answer(None, "a", True, NOW)
-    assert state == ReviewState("a", attempts=1, streak=1, due_at=datetime(2026, 3, 26, 14, 0, tzinfo=timezone.utc),
+    assert state == ReviewState("a", attempts=1, streak=1, due_at=datetime(2026, 3, 26, 14, 0, tzinfo=UTC),
                                 retired=False, last_correct=True)
 
 
@@ -147,7 +147,7 @@ def test_missed_then_right_then_right():
     missed = cur.record_answer(None, "a", False, NOW)
     right = cur.record_answer(missed, "a", True, missed.due_at)
     assert (right.attempts, right.streak, right.retired) == (2, 1, False)
-    assert right.due_at == datetime(2026, 4, 7, 14, 0, tzinfo=timezone.utc)  # 14 Mar + 24 days
+    assert right.due_at == datetime(2026, 4, 7, 14, 0, tzinfo=UTC)  # 14 Mar + 24 days
     again = cur.record_answer(right, "a", True, right.due_at)
     assert (again.attempts, again.streak, again.retired, again.due_at) == (3, 2, True, None)
 

@@ -12,7 +12,14 @@ import pytest
 
 from bot.core.models import Meeting
 from bot.core.readiness import (
-    MARKETING_STAGES, VIDEO_BONUS, WEIGHTS, CampProgress, PhysicianProgress, Stage, StageStatus, assess,
+    MARKETING_STAGES,
+    VIDEO_BONUS,
+    WEIGHTS,
+    CampProgress,
+    PhysicianProgress,
+    Stage,
+    StageStatus,
+    assess,
 )
 from bot.core.snapshot import Enrollment, PersonSnapshot, next_enrollment, progress_of
 
@@ -41,7 +48,7 @@ def test_weights_add_up_to_100_with_video_as_a_bonus():
     assert sum(WEIGHTS.values()) == 100
     assert Stage.VIDEO not in WEIGHTS
     assert VIDEO_BONUS == 5
-    assert MARKETING_STAGES == {Stage.FOLLOWED_BACK}
+    assert {Stage.FOLLOWED_BACK} == MARKETING_STAGES
 
 
 def test_labels():

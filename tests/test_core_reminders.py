@@ -2,17 +2,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.core.models import CampItem, CampPhase, Meeting
 from bot.core.reminders import (
-    Cadence, PlanState, Planned, Respect, escalation_step, local_today, may_send, next_check, plan,
+    Cadence,
+    Planned,
+    PlanState,
+    Respect,
+    escalation_step,
+    local_today,
+    may_send,
+    next_check,
+    plan,
 )
 
-UTC = timezone.utc
 NY = ZoneInfo("America/New_York")
 PHASES = (
     CampPhase("t-14", -14, "Two weeks before", (CampItem("hashtag", "Confirm the hashtag", ""),)),
@@ -27,7 +34,10 @@ def state(zone: ZoneInfo = NY, **changes) -> PlanState:
     return replace(base, **changes)
 
 
-def simulate(start: datetime, days: int, make_state, cadence: Cadence = Cadence(),
+DEFAULT_CADENCE = Cadence()
+
+
+def simulate(start: datetime, days: int, make_state, cadence: Cadence = DEFAULT_CADENCE,
              step: timedelta = timedelta(minutes=15), phases: tuple[CampPhase, ...] = PHASES) -> list[Planned]:
     """Tick every ``step`` like the scheduler, with an outbox that keeps each key once.
 

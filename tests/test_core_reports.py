@@ -2,7 +2,7 @@
 meetings, the follow-back worklist and the weekly digest."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,13 @@ from bot.core.digest import Headline, build_digest, digest_due_at, iso_week, pre
 from bot.core.models import CampItem, CampPhase, Meeting
 from bot.core.readiness import CampProgress, PhysicianProgress
 from bot.core.reports import (
-    Aggregate, MeetingReadiness, RosterRow, aggregate, department_rows, followback_worklist, hospital_report,
+    Aggregate,
+    MeetingReadiness,
+    RosterRow,
+    aggregate,
+    department_rows,
+    followback_worklist,
+    hospital_report,
     meeting_readiness,
 )
 from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, camp_counts
@@ -162,13 +168,13 @@ def test_previous_week(week, before):
 def test_digest_due_at_follows_daylight_saving_time():
     ny = ZoneInfo("America/New_York")
     # Monday 09:00 in New York: 14:00 UTC in winter, 13:00 UTC after Sun 8 Mar 2026.
-    assert digest_due_at(date(2026, 3, 8), 0, time(9, 0), ny) == datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
-    assert digest_due_at(date(2026, 3, 9), 0, time(9, 0), ny) == datetime(2026, 3, 9, 13, 0, tzinfo=timezone.utc)
-    assert digest_due_at(date(2026, 3, 13), 0, time(9, 0), ny) == datetime(2026, 3, 9, 13, 0, tzinfo=timezone.utc)
+    assert digest_due_at(date(2026, 3, 8), 0, time(9, 0), ny) == datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+    assert digest_due_at(date(2026, 3, 9), 0, time(9, 0), ny) == datetime(2026, 3, 9, 13, 0, tzinfo=UTC)
+    assert digest_due_at(date(2026, 3, 13), 0, time(9, 0), ny) == datetime(2026, 3, 9, 13, 0, tzinfo=UTC)
     # Thursday 16:45 of the week of Wed 28 Oct 2026 (still EDT) and of Wed 4 Nov 2026 (EST again).
     assert digest_due_at(date(2026, 10, 28), 3, time(16, 45), ny) == \
-        datetime(2026, 10, 29, 20, 45, tzinfo=timezone.utc)
-    assert digest_due_at(date(2026, 11, 4), 3, time(16, 45), ny) == datetime(2026, 11, 5, 21, 45, tzinfo=timezone.utc)
+        datetime(2026, 10, 29, 20, 45, tzinfo=UTC)
+    assert digest_due_at(date(2026, 11, 4), 3, time(16, 45), ny) == datetime(2026, 11, 5, 21, 45, tzinfo=UTC)
 
 
 def test_build_digest_with_last_week():

@@ -11,18 +11,22 @@ from typing import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from bot.channels.slack.transport import slack_transport
+from bot.channels.teams.transport import teams_transport
 from bot.clock import FixedClock
 from bot.coach import Coach
 from bot.config import Config, DeliverySettings, QuietHours, RateLimit
 from bot.content import load_content
 from bot.delivery.scheduler import Scheduler
 from bot.delivery.sender import Sender
-from bot.channels.slack.transport import slack_transport
 from bot.messages import Incoming
 from bot.runtime import Runtime
 from bot.store import RosterEntry, Store
+from bot.store.outbox import NewMessage
 from bot.store.schema import people
+from fakes.bot_connector import FakeBotConnector
 from fakes.slack_api import FakeSlackApi
+from teams_fixtures import CHANNEL, JANE, MARIA, Server, channel_thread, message
 
 ROOT = Path(__file__).resolve().parents[1]
 WEDNESDAY_9AM = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)  # 09:00 in New York; no lesson today
@@ -315,15 +319,6 @@ async def test_weekly_digest_reaches_the_channel_and_managers_once_per_week(
 
 
 # -- Teams: the same sender through the fake Bot Connector ----------------------------------------------------
-from teams_fixtures import (  # noqa: E402  (fixtures for the Teams part)
-    CHANNEL, JANE, MARIA, Server, channel_thread, connector, message, server, teams_runtime,
-)
-from bot.channels.teams.transport import teams_transport  # noqa: E402
-from bot.store.outbox import NewMessage  # noqa: E402
-from fakes.bot_connector import FakeBotConnector  # noqa: E402
-
-__all__ = ["connector", "server", "teams_runtime"]
-
 
 def teams_sender(server: Server) -> tuple[Scheduler, Sender]:
     runtime = server.runtime

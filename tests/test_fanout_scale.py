@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import rounds_env, run_rounds
+from conftest import run_rounds
 from fakes.slack_api import FakeSlackApi, Limits
+from fanout import Instance, assert_exactly_once, delivered, prepare, wait_for
 from pg import fresh_database
-from test_fanout_crash import Instance, delivered, wait_for
 
 PHYSICIANS = 2000
 MISSING = 3
@@ -29,11 +29,11 @@ delivery:
 """
 
 
-def write_roster(path: Path) -> None:
+def roster() -> str:
     lines = ["name,email,department,specialty"]
     lines += [f"Dr. Scale {i:05d},scale{i:05d}@riverside.example,Dept {i % 40:02d},Internist"
               for i in range(PHYSICIANS + MISSING)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "\n".join(lines) + "\n"
 
 
 def windows_over(calls: list[float], limit: int, window: float) -> int:
@@ -56,12 +56,7 @@ async def fan_out(tmp_path: Path, api: FakeSlackApi) -> tuple[list[Instance], Pa
     for i in range(PHYSICIANS):  # the workspace; the last MISSING roster emails have no account
         api.add_user(f"U{i:07d}", f"scale{i:05d}@riverside.example", f"Dr. Scale {i:05d}")
     async with fresh_database() as url:
-        env = rounds_env(DATABASE_URL=url, SLACK_BOT_TOKEN="xoxb-scale", SLACK_API_URL=api.api_url)
-        (tmp_path / "rounds.yaml").write_text(CONFIG, encoding="utf-8")
-        write_roster(tmp_path / "roster.csv")
-        for args in (("db", "upgrade"), ("roster", "import", "roster.csv")):
-            result = run_rounds(*args, cwd=tmp_path, env=env, timeout=120)
-            assert result.returncode == 0, result.stderr
+        env = prepare(tmp_path, api, url, CONFIG, roster())
         a, b, c = (Instance(tmp_path, env) for _ in range(3))
         try:
             await a.start()
@@ -78,18 +73,11 @@ async def fan_out(tmp_path: Path, api: FakeSlackApi) -> tuple[list[Instance], Pa
                 await instance.kill_if_running()
 
 
-def assert_exactly_once(api: FakeSlackApi) -> None:
-    counts = delivered(api)
-    assert len(counts) == PHYSICIANS, f"{PHYSICIANS - len(counts)} physicians got nothing"
-    twice = {key: n for key, n in counts.items() if n > 1}
-    assert not twice, f"sent more than once: {list(twice.items())[:5]}"
-
-
 @pytest.mark.postgres
 async def test_three_instances_fan_out_to_a_roster_imported_by_email(tmp_path: Path, api: FakeSlackApi) -> None:
     api.limits = Limits(per_channel=1, workspace_per_second=25)
     _, _, seen = await fan_out(tmp_path, api)
-    assert_exactly_once(api)
+    assert_exactly_once(api, PHYSICIANS)
     check_limits(api)
     assert len(api.calls_to("users.lookupByEmail")) <= 2 * MISSING, "users.list resolved the roster"
     assert "slack:chat.postMessage" in seen["outbox"] and "slack:users.lookupByEmail" in seen["outbox"]
@@ -101,7 +89,7 @@ async def test_in_doubt_checks_answered_429_half_the_time_send_nothing_twice(tmp
     api.limits = Limits(per_channel=1, workspace_per_second=25)
     api.flaky = {"conversations.open": 0.5, "conversations.history": 0.5}
     await fan_out(tmp_path, api)
-    assert_exactly_once(api)
+    assert_exactly_once(api, PHYSICIANS)
     assert api.ignored_retry_after == [], f"calls during a Retry-After: {api.ignored_retry_after[:5]}"
     checks = [c for c in api.calls_to("conversations.history")]
     assert any(c.status == 429 for c in checks), "the checks were throttled"

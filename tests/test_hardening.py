@@ -1,7 +1,6 @@
 """What an attacker, a flaky network and a careless click could do: each now has an answer."""
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import logging
@@ -14,21 +13,26 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bot import csvsafe, logsafety
 from bot.channels.charts import LINK_LIFETIME_SECONDS, _signature, chart_url
 from bot.delivery.scheduler import Scheduler
 from bot.messages import Image
 from bot.roster import write_export
-from bot.server import create_app
 from bot.store import Store
 from conftest import RoundsServer, free_port, rounds_env, run_rounds
-from fakes.bot_connector import FakeBotConnector
-from slack_fixtures import JANE, slack_api, SIGNING_SECRET, TEAMS_ENV_KEYS, SLACK_ENV_KEYS, SlackServer, seeded_runtime, \
-    slack_env, start_server
-from teams_fixtures import JANE as TEAMS_JANE, message
 from fakes.slack_api import FakeSlackApi
+from slack_fixtures import (
+    JANE,
+    SIGNING_SECRET,
+    SLACK_ENV_KEYS,
+    TEAMS_ENV_KEYS,
+    SlackServer,
+    seeded_runtime,
+    slack_env,
+    start_server,
+)
+from teams_fixtures import JANE as TEAMS_JANE, message
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,8 +18,8 @@ import pytest
 
 from bot.channels.http_guard import MAX_JSON_DEPTH, too_deep
 from fakes.bot_connector import FakeBotConnector
-from slack_fixtures import SIGNING_SECRET, SLACK_ENV_KEYS, TEAMS_ENV_KEYS, seed_users, seeded_runtime, start_server
 from fakes.slack_api import FakeSlackApi
+from slack_fixtures import SIGNING_SECRET, SLACK_ENV_KEYS, TEAMS_ENV_KEYS, seed_users, seeded_runtime, start_server
 from teams_fixtures import JANE as TEAMS_JANE, message
 
 Case = tuple[str, bytes, dict[str, str]]

@@ -13,11 +13,15 @@ from bot.messages import inert
 from bot.server import create_app
 from fakes.bot_connector import FakeBotConnector
 from fakes.slack_api import FakeSlackApi
-from slack_fixtures import JANE as SLACK_JANE, MARIA as SLACK_MARIA, SlackServer, slack_api, slack_env  # noqa: F401
-from slack_fixtures import seeded_runtime as slack_runtime_for, start_server as start_slack
-from teams_fixtures import (  # noqa: F401  (fixtures)
-    JANE, Server, card_text, cards, connector, message, server, teams_runtime,
+from slack_fixtures import (
+    JANE as SLACK_JANE,
+    MARIA as SLACK_MARIA,
+    SlackServer,
+    seeded_runtime as slack_runtime_for,
+    slack_env,
+    start_server as start_slack,
 )
+from teams_fixtures import JANE, Server, card_text, cards, message
 
 EVIL = "[Click](https://evil.example/x)"
 LIVE_MARKDOWN = re.compile(r"\]\(https://evil")
@@ -30,7 +34,7 @@ def test_inert_keeps_the_text_and_breaks_the_link() -> None:
 
 
 async def test_slack_replies_show_a_typed_link_as_text(
-        tmp_path: Path, slack_api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        tmp_path: Path, slack_api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> None:
     slack_env(monkeypatch, slack_api)
     runtime = await slack_runtime_for(tmp_path)
     runner, url = await start_slack(runtime)
@@ -49,7 +53,7 @@ async def test_slack_replies_show_a_typed_link_as_text(
         await runtime.store.close()
 
 
-async def test_teams_cards_show_a_typed_link_as_text(server: Server, connector: FakeBotConnector) -> None:  # noqa: F811
+async def test_teams_cards_show_a_typed_link_as_text(server: Server, connector: FakeBotConnector) -> None:
     response = await server.post(message(connector.url, JANE, f"meetings join {EVIL}"))
     assert response.status == 200
     texts = [card_text(card) for call in connector.sent() for card in cards(call.body)]
@@ -68,11 +72,10 @@ async def test_the_local_chat_shows_a_typed_link_as_text(tmp_path: Path, monkeyp
     await site.start()
     url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
-        async with aiohttp.ClientSession() as session:
-            async with session.post(f"{url}/chat/api/message", json={
-                    "persona": "jane.rivera@riverside.example", "text": f"meetings join {EVIL}"}) as response:
-                assert response.status == 200
-                shown = json.dumps(await response.json(), ensure_ascii=False)
+        async with aiohttp.ClientSession() as session, session.post(f"{url}/chat/api/message", json={
+                "persona": "jane.rivera@riverside.example", "text": f"meetings join {EVIL}"}) as response:
+            assert response.status == 200
+            shown = json.dumps(await response.json(), ensure_ascii=False)
         assert "Click" in shown and "evil.example" in shown
         assert not LIVE_MARKDOWN.search(shown), shown
     finally:

@@ -3,7 +3,6 @@ and a real store on both backends."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,6 @@ from sqlalchemy import select
 from bot.coach import Coach
 from bot.config import Config
 from bot.store.schema import safety_cases
-
 from conftest import ADMIN_EMAIL, NEUROLOGIST_EMAIL, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, Chat
 
 LINK = "https://x.com/troll/status/1234567890"

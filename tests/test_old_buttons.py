@@ -7,23 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import pytest
-
-from bot.channels.slack.app import SLACK
 from fakes.bot_connector import FakeBotConnector
 from fakes.slack_api import FakeSlackApi
-from slack_fixtures import (  # noqa: F401  (fixtures)
-    JANE, JANE_DM, MARIA, SlackServer, seeded_runtime, slack_api, slack_env, start_server,
-)
-from teams_fixtures import (  # noqa: F401  (fixtures)
-    JANE as TEAMS_JANE, MARIA as TEAMS_MARIA, Server, card_text, cards, connector, execute_invoke, server,
-    teams_runtime,
-)
+from slack_fixtures import JANE, JANE_DM, MARIA, SlackServer
+from teams_fixtures import JANE as TEAMS_JANE, MARIA as TEAMS_MARIA, Server, card_text, cards, execute_invoke
 
 LEGACY = Path(__file__).parent / "data" / "legacy"
 ADMIN_MESSAGES = {"report", "report Cardiology", "followback", "digest", "roster", "meetings add"}
@@ -54,21 +44,6 @@ def slack_elements(blocks: list[dict[str, Any]]) -> list[tuple[str, dict[str, An
             if "action_id" in element]
 
 
-@pytest.fixture
-async def served(slack_api: FakeSlackApi, tmp_path: Path,
-                 monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[SlackServer, Any]]:
-    runtime = await seeded_runtime(tmp_path)
-    slack_env(monkeypatch, slack_api)
-    runner, url = await start_server(runtime)
-    session = aiohttp.ClientSession()
-    try:
-        yield SlackServer(url, runtime, slack_api, session), runner.app[SLACK]
-    finally:
-        await session.close()
-        await runner.cleanup()
-        await runtime.store.close()
-
-
 async def drained(channel: Any) -> None:
     for _ in range(400):
         if not [t for t in channel.tasks if not t.done()]:
@@ -93,8 +68,8 @@ def test_the_fixture_holds_every_reply_kind_and_old_action_ids() -> None:
     assert ids and all(i[0] == "a" and i[1:].isdigit() for i in ids)
 
 
-async def test_every_old_slack_element_is_answered_without_an_error(served: tuple[SlackServer, Any]) -> None:
-    server, channel = served
+async def test_every_old_slack_element_is_answered_without_an_error(slack: SlackServer) -> None:
+    server, channel = slack, slack.channel
     legacy = json.loads((LEGACY / "v1-slack.json").read_text("utf-8"))
     messages = [(m["label"], m["blocks"]) for m in legacy["messages"]]
     messages += [("home", legacy["home_views"][0]["blocks"]), ("admin home", legacy["home_views"][1]["blocks"])]
@@ -116,7 +91,7 @@ async def test_every_old_slack_element_is_answered_without_an_error(served: tupl
                 assert status == 200, (label, press["action_id"])
                 try:  # Bolt runs the listener after the ack: wait for the answer, then for its last part
                     await server.api.wait_until(lambda: bool(answers(server.api, before, home)), timeout=5)
-                except (asyncio.TimeoutError, AssertionError):
+                except (TimeoutError, AssertionError):
                     pass
                 await drained(channel)
                 said = answers(server.api, before, home)

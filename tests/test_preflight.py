@@ -3,24 +3,30 @@ from __future__ import annotations
 
 import logging
 import textwrap
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.core.preflight import (
-    CATEGORIES, DraftContext, Finding, MeetingWindow, PreflightReport, PreflightRules,
-    check_draft, x_weighted_length,
+    CATEGORIES,
+    DraftContext,
+    Finding,
+    MeetingWindow,
+    PreflightReport,
+    PreflightRules,
+    check_draft,
+    x_weighted_length,
 )
 from bot.preflight_rules import load_preflight_rules, preflight_reply, words_regex
 from bot.yamlsrc import ContentError
 
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
-NOW = datetime(2024, 3, 12, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 3, 12, 15, 0, tzinfo=UTC)
 ASCO = MeetingWindow(
     name="ASCO Annual Meeting", hashtag="#ASCO24",
     starts_on=date(2024, 5, 31), ends_on=date(2024, 6, 4),
-    embargo_lifts_at=datetime(2024, 6, 2, 12, 0, tzinfo=timezone.utc),
+    embargo_lifts_at=datetime(2024, 6, 2, 12, 0, tzinfo=UTC),
 )
 
 
@@ -119,8 +125,8 @@ def test_temperature_and_own_family_are_not_ages(rules: PreflightRules) -> None:
 
 def test_birth_year_depends_on_now(rules: PreflightRules) -> None:
     text = "Born in 1935 and still farming."
-    assert "birth-year-over-89" in ids(check(text, rules, now=datetime(2026, 1, 1, tzinfo=timezone.utc)))
-    assert "birth-year-over-89" not in ids(check(text, rules, now=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+    assert "birth-year-over-89" in ids(check(text, rules, now=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert "birth-year-over-89" not in ids(check(text, rules, now=datetime(2020, 1, 1, tzinfo=UTC)))
 
 
 def test_date_of_care_escalates_with_a_patient(rules: PreflightRules) -> None:
@@ -249,7 +255,7 @@ def test_embargo_needs_the_meeting_and_handles_naive_times(rules: PreflightRules
     naive = MeetingWindow("ASCO Annual Meeting", "#ASCO24", ASCO.starts_on, ASCO.ends_on,
                           datetime(2024, 6, 2, 12, 0))
     assert "meeting-embargo" in ids(check("ASCO plenary: OS HR 0.68", rules,
-                                          now=before.replace(tzinfo=timezone.utc), meetings=(naive,)))
+                                          now=before.replace(tzinfo=UTC), meetings=(naive,)))
 
 
 def test_embargo_language(rules: PreflightRules) -> None:
@@ -289,7 +295,7 @@ def test_url_counts_23(rules: PreflightRules) -> None:
 
 
 def test_meeting_hashtag_missing_and_variant(rules: PreflightRules) -> None:
-    during = datetime(2024, 6, 1, 15, 0, tzinfo=timezone.utc)
+    during = datetime(2024, 6, 1, 15, 0, tzinfo=UTC)
     missing = check("Great plenary session this morning.", rules, now=during, meetings=(ASCO,))
     finding = only(missing, "meeting-hashtag-missing")
     assert finding.severity == "tip" and "#ASCO24" in finding.fix and finding.excerpt == ""

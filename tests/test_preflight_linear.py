@@ -9,9 +9,10 @@ with this are in bench/preflight.py (worst case over adversarial drafts, growth 
 """
 from __future__ import annotations
 
+import itertools
 import re
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from bot.preflight_rules import load_preflight_rules
 from bot.yamlsrc import ContentError
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = datetime(2024, 3, 12, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 3, 12, 15, 0, tzinfo=UTC)
 WINDOW_LIMIT = 6000
 """No pattern may read more than this many characters in one match attempt."""
 
@@ -79,7 +80,7 @@ def test_windows_add_up() -> None:
     assert bounds(r"ab{1,5}c").window == 7
     assert bounds(r"(?:x|yyy){2}").window == 6
     assert bounds(r"(?<!\w)a(?=bc)").window == 4
-    assert bounds(r"(?:\.[a-z]{1,9}){1,%d}" % MAX_NESTED_OUTER).nesting == 2
+    assert bounds(rf"(?:\.[a-z]{{1,9}}){{1,{MAX_NESTED_OUTER}}}").nesting == 2
 
 
 def test_the_loader_refuses_an_unbounded_rule_pattern_at_its_line(tmp_path: Path) -> None:
@@ -117,7 +118,7 @@ def test_many_findings_merge_without_losing_any_category(rules: PreflightRules) 
     punct = [f for f in report.findings if f.rule_id == "excessive-punctuation"]
     assert len(punct) == 500
     spans = sorted((f.start, f.end) for f in report.findings if f.category == "tone" and f.start < f.end)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), "kept spans of a category never overlap"
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), "kept spans of a category never overlap"
 
 
 def corpus_texts() -> list[str]:

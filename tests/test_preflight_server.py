@@ -6,9 +6,7 @@ import logging
 
 import pytest
 
-from slack_fixtures import (  # noqa: F401  (fixtures)
-    JANE, MARIA, SlackServer, slack, slack_api, slack_runtime,
-)
+from slack_fixtures import JANE, MARIA, SlackServer
 
 MARKER = "zebrafinch"
 

@@ -11,16 +11,12 @@ import copy
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
-from bot.channels.slack.app import SLACK
-from fakes.slack_api import FakeSlackApi
-from slack_fixtures import SlackServer, seeded_runtime, slack_api, slack_env, start_server  # noqa: F401
+from slack_fixtures import SlackServer
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "slack_corpus.json").read_text("utf-8"))["payloads"]
 JSON_TYPES = {"event_callback", "url_verification", "app_rate_limited"}
@@ -34,21 +30,6 @@ def kind(body: dict[str, Any]) -> str:
         event = body.get("event") or {}
         return f"event {event.get('type')}" + (f"/{event['subtype']}" if event.get("subtype") else "")
     return str(body.get("type"))
-
-
-@pytest.fixture
-async def served(slack_api: FakeSlackApi, tmp_path: Path,
-                 monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[SlackServer, Any]]:
-    runtime = await seeded_runtime(tmp_path)
-    slack_env(monkeypatch, slack_api)
-    runner, url = await start_server(runtime)
-    session = aiohttp.ClientSession()
-    try:
-        yield SlackServer(url, runtime, slack_api, session), runner.app[SLACK]
-    finally:
-        await session.close()
-        await runner.cleanup()
-        await runtime.store.close()
 
 
 async def replay(server: SlackServer, number: int, body: dict[str, Any]) -> tuple[int, str, float]:
@@ -97,8 +78,8 @@ def test_the_corpus_covers_every_request_type() -> None:
 
 
 async def test_every_signed_payload_is_answered_quickly_without_errors(
-        served: tuple[SlackServer, Any], caplog: pytest.LogCaptureFixture) -> None:
-    server, channel = served
+        slack: SlackServer, caplog: pytest.LogCaptureFixture) -> None:
+    server, channel = slack, slack.channel
     caplog.set_level(logging.DEBUG)
     answers = []
     for number, entry in enumerate(CORPUS):
@@ -115,8 +96,8 @@ async def test_every_signed_payload_is_answered_quickly_without_errors(
 
 
 async def test_what_the_bot_does_not_handle_is_logged_once_at_debug_by_type(
-        served: tuple[SlackServer, Any], caplog: pytest.LogCaptureFixture) -> None:
-    server, channel = served
+        slack: SlackServer, caplog: pytest.LogCaptureFixture) -> None:
+    server, channel = slack, slack.channel
     caplog.set_level(logging.DEBUG, logger="bot.channels.slack")
     ignored = {"event reaction_added": "event=reaction_added", "shortcut": "type=shortcut",
                "view_closed": "type=view_closed", "block_suggestion": "type=block_suggestion",

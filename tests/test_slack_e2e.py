@@ -20,9 +20,24 @@ from slack_sdk.models.views import View
 
 from bot.runtime import Runtime
 from fakes.slack_api import FakeSlackApi
-from slack_fixtures import (  # noqa: F401  (fixtures)
-    APP_TOKEN, JANE, JANE_DM, MARIA, OMAR, PHYSICIAN, SIGNING_SECRET, STRANGER, SlackServer, blocks_of,
-    button, checklist, seeded_runtime, slack, slack_api, slack_env, slack_runtime, start_server, texts, view_of,
+from slack_fixtures import (
+    APP_TOKEN,
+    JANE,
+    JANE_DM,
+    MARIA,
+    OMAR,
+    PHYSICIAN,
+    SIGNING_SECRET,
+    STRANGER,
+    SlackServer,
+    blocks_of,
+    button,
+    checklist,
+    seeded_runtime,
+    slack_env,
+    start_server,
+    texts,
+    view_of,
 )
 
 
@@ -411,7 +426,7 @@ async def test_admin_adds_a_meeting_through_the_modal(slack: SlackServer) -> Non
 async def test_a_physician_cannot_add_a_meeting(slack: SlackServer) -> None:
     await slack.command(JANE, "meetings add")
     [opened] = await slack.api.wait_for("views.open")
-    status, body = await slack.submit(JANE, view_of(opened), {"name": {"value": "Mine"},
+    _, body = await slack.submit(JANE, view_of(opened), {"name": {"value": "Mine"},
                                                               "start": {"selected_date": "2027-03-04"}})
     answer = json.loads(body)
     assert answer["response_action"] == "errors" and list(answer["errors"]) == ["name"]
@@ -566,7 +581,7 @@ async def test_digest_chart_is_an_image_block_served_under_a_signed_link(
     try:
         async with aiohttp.ClientSession() as session:
             server = SlackServer(url, slack_runtime, slack_api, session)
-            status, _, name = await server.command(MARIA, "digest")
+            status, _, _ = await server.command(MARIA, "digest")
             assert status == 200
             [posted] = await slack_api.wait_for("response_url")
             assert len(Block.parse_all(posted.args["blocks"])) == len(posted.args["blocks"])

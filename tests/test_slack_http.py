@@ -18,9 +18,7 @@ import pytest
 from bot.channels.slack.app import ANSWERS_STARTED, action_reads_only, reads_only
 from bot.runtime import Runtime
 from fakes.slack_api import FakeSlackApi
-from slack_fixtures import (  # noqa: F401  (fixtures)
-    JANE, MARIA, OMAR, STRANGER, SlackServer, slack, slack_api, slack_env, slack_runtime, start_server, texts, view_of,
-)
+from slack_fixtures import JANE, MARIA, OMAR, STRANGER, SlackServer, slack_env, start_server, texts, view_of
 
 
 async def _answered(server: SlackServer, user: str, text: str) -> None:

@@ -11,9 +11,7 @@ from bot.delivery.transport import Envelope
 from bot.messages import Button, Reply
 from bot.runtime import Runtime
 from fakes.slack_api import FakeSlackApi
-from slack_fixtures import (  # noqa: F401  (fixtures)
-    BOT_TOKEN, JANE, PHYSICIAN, blocks_of, slack_api, slack_env, slack_runtime,
-)
+from slack_fixtures import BOT_TOKEN, JANE, PHYSICIAN, blocks_of, slack_env
 
 REMINDER = Reply(kind="reminder", text="Time for your 2-minute lesson: **Why show up?**", title="Lesson time",
                  body="Two minutes, one idea, one question.", buttons=(Button("Start the lesson", "cmd:lesson"),))

@@ -1,7 +1,7 @@
 """The store on SQLite: schema versions, people, progress, meetings, and survival across restarts."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import StatementError
@@ -11,7 +11,6 @@ from bot.core.models import Meeting
 from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, RosterCounts
 from bot.store import NotMigrated, RosterEntry, Store, database_url
 from bot.store.migrate import head_revision
-
 from conftest import ADMIN_EMAIL, NEUROLOGIST_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, ROSTER
 
 LATER = NOW + timedelta(hours=3)
@@ -103,13 +102,13 @@ async def test_people_are_listed_by_department_then_name(store, people):
 
 async def test_update_person(store, people):
     jane = people[PHYSICIAN_EMAIL]
-    snooze = datetime(2026, 3, 9, 14, 0, tzinfo=timezone.utc)
+    snooze = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
     await store.update_person(jane.id, NOW, x_handle="JaneRiveraMD", timezone="America/Chicago",
                               follows_hospital_at=NOW, snoozed_until=snooze)
     after = await store.person(jane.id)
     assert (after.x_handle, after.timezone, after.follows_hospital_at, after.snoozed_until) == (
         "JaneRiveraMD", "America/Chicago", NOW, snooze)
-    assert after.snoozed_until.tzinfo is timezone.utc
+    assert after.snoozed_until.tzinfo is UTC
     await store.update_person(jane.id, NOW, snoozed_until=None)
     assert (await store.person(jane.id)).snoozed_until is None
 
@@ -129,8 +128,8 @@ async def test_instants_in_other_zones_are_stored_as_utc(store, people):
     local = datetime(2026, 3, 9, 10, 0, tzinfo=ZoneInfo("America/New_York"))  # EDT
     await store.update_person(people[PHYSICIAN_EMAIL].id, NOW, snoozed_until=local)
     stored = (await store.person(people[PHYSICIAN_EMAIL].id)).snoozed_until
-    assert stored == datetime(2026, 3, 9, 14, 0, tzinfo=timezone.utc)
-    assert stored.tzinfo is timezone.utc
+    assert stored == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
+    assert stored.tzinfo is UTC
 
 
 async def test_identities(store, people):
@@ -327,7 +326,7 @@ async def test_state_survives_closing_and_reopening_the_file(database_url, tmp_p
     await first.upgrade()
     await first.upsert_people(ROSTER, NOW)
     jane = await first.person_by_email(PHYSICIAN_EMAIL)
-    snooze = datetime(2026, 3, 9, 14, 0, tzinfo=timezone.utc)
+    snooze = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
     await first.update_person(jane.id, NOW, x_handle="JaneRiveraMD", follows_hospital_at=NOW,
                               snoozed_until=snooze, timezone="America/Chicago")
     await first.link_identity("slack", "U01JANE", jane.id, NOW)

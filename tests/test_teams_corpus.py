@@ -15,9 +15,19 @@ from typing import Any
 import pytest
 
 from fakes.bot_connector import FakeBotConnector
-from teams_fixtures import (  # noqa: F401  (fixtures)
-    JANE, MARIA, STRANGER, Server, _base, bot_added, channel_thread, connector, execute_invoke, installation,
-    message, personal, server, team_general, teams_runtime,
+from teams_fixtures import (
+    JANE,
+    MARIA,
+    STRANGER,
+    Server,
+    _base,
+    bot_added,
+    channel_thread,
+    execute_invoke,
+    installation,
+    message,
+    personal,
+    team_general,
 )
 
 UNDECLARED_INVOKES = ("composeExtension/query", "composeExtension/fetchTask", "task/fetch", "task/submit",

@@ -20,10 +20,29 @@ from bot.messages import Reply
 from bot.server import create_app
 from bot.store import Store
 from fakes.bot_connector import FakeBotConnector, Member
-from teams_fixtures import (  # noqa: F401  (fixtures)
-    CHANNEL, JANE, MARIA, PERSONAL_JANE, PHYSICIAN, ROOT, STRANGER, TEAM, Server, bot_added, card_actions,
-    card_errors, card_text, cards, channel_thread, clear_teams_env, connector, execute_invoke, installation,
-    message, seeded_runtime, server, start_server, team_general, teams_runtime,
+from teams_fixtures import (
+    CHANNEL,
+    JANE,
+    MARIA,
+    PERSONAL_JANE,
+    PHYSICIAN,
+    ROOT,
+    STRANGER,
+    TEAM,
+    Server,
+    bot_added,
+    card_actions,
+    card_errors,
+    card_text,
+    cards,
+    channel_thread,
+    clear_teams_env,
+    execute_invoke,
+    installation,
+    message,
+    seeded_runtime,
+    start_server,
+    team_general,
 )
 
 SECRET = "zebra-unicorn-secret-words"

@@ -14,7 +14,11 @@ from pathlib import Path
 import pytest
 
 from bot.channels.teams.graph import (
-    BLOCKED, NO_TEAMS_USER, GraphClient, GraphSettings, GraphUnavailable,
+    BLOCKED,
+    NO_TEAMS_USER,
+    GraphClient,
+    GraphSettings,
+    GraphUnavailable,
 )
 from bot.channels.teams.install import CHAT_PENDING, LEASE, TeamsInstaller, teams_installer
 from bot.config import DeliverySettings, load_config
@@ -26,7 +30,7 @@ from bot.store.teams_installs import NOT_INSTALLED, REMOVED
 from conftest import ADMIN_EMAIL, NEUROLOGIST_EMAIL, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, Chat, rounds_env
 from fakes.bot_connector import FakeBotConnector
 from fakes.graph import FakeGraph, GraphUser
-from teams_fixtures import Server, connector, server, teams_runtime  # noqa: F401  (fixtures)
+from teams_fixtures import Server
 
 TENANT = "tenant-1"
 APP_ID = "6f1c2f0e-4a57-4a8e-9a43-0d1f3c2b7e11"

@@ -21,10 +21,7 @@ from bot.runtime import Runtime
 from bot.store import RosterEntry
 from bot.store.schema import conversation_refs
 from fakes.bot_connector import FakeBotConnector, Member
-from teams_fixtures import (  # noqa: F401  (fixtures)
-    JANE, STRANGER, STRANGER_EMAIL, Server, clear_teams_env, connector, installation, message, server,
-    start_server, teams_runtime,
-)
+from teams_fixtures import JANE, STRANGER, STRANGER_EMAIL, Server, clear_teams_env, installation, message, start_server
 
 
 async def _written_at(runtime: Runtime, address: str) -> datetime | None:

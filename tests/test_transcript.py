@@ -9,10 +9,9 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from bot.store import RosterEntry, Store
 from bot.csvsafe import safe_cell as csv_cell
+from bot.store import RosterEntry, Store
 from bot.transcript import TRANSCRIPT_COLUMNS, write_transcripts
-
 from conftest import NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL
 
 ROOT = Path(__file__).parents[1]

@@ -17,17 +17,17 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.config import DeliverySettings, RateLimit
-from bot.delivery.sender import Sender
 from bot.channels.slack.transport import slack_transport
 from bot.channels.teams.transport import teams_transport
+from bot.config import DeliverySettings, RateLimit
+from bot.delivery.sender import Sender
 from bot.messages import Incoming
 from bot.store import RosterEntry
 from bot.store.outbox import NewMessage
 from fakes.bot_connector import FakeBotConnector, Member
 from fakes.slack_api import FakeSlackApi
-from slack_fixtures import ADMIN, SlackServer, seeded_runtime, slack_api, slack_env, start_server  # noqa: F401
-from teams_fixtures import BOT, TENANT, connector, installation  # noqa: F401
+from slack_fixtures import ADMIN, SlackServer, seeded_runtime, slack_env, start_server
+from teams_fixtures import BOT, TENANT, installation
 
 SLACK_PEOPLE = 40
 TEAMS_PEOPLE = 20

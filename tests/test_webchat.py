@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,10 +22,18 @@ from bot.channels.webchat import (
     reply_to_json,
 )
 from bot.messages import (
-    Button, Checklist, ChecklistItem, Form, FormField, Incoming, Progress, Reply, Table,
+    Button,
+    Checklist,
+    ChecklistItem,
+    Form,
+    FormField,
+    Incoming,
+    Progress,
+    Reply,
+    Table,
 )
 
-START = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 Client = TestClient[web.Request, web.Application]
 SECRET_TEXT = "draft about patient in bed 12"
 

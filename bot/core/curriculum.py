@@ -5,10 +5,11 @@ answered right comes back after about 24, and two right answers in a row retire 
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-import math
-from typing import Literal, Mapping
+from typing import Literal
 
 from bot.core.models import Curriculum, Lesson
 

@@ -11,7 +11,7 @@ import re
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cached_property, lru_cache
 from string import Formatter
 from typing import Literal
@@ -332,8 +332,8 @@ def _format_instant(moment: datetime) -> str:
 
 def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 @lru_cache(maxsize=256)
@@ -455,9 +455,9 @@ def _apply(rule: Rule, draft: _Draft) -> Iterator[Finding]:
         if any(c.holds(text, start, end) for c in rule.unless if c.within is not None):
             continue
         severity = rule.severity
-        if rule.escalate_if is not None and rule.escalate_to is not None:
-            if rule.escalate_if.holds(text, start, end):
-                severity = rule.escalate_to
+        if (rule.escalate_if is not None and rule.escalate_to is not None
+                and rule.escalate_if.holds(text, start, end)):
+            severity = rule.escalate_to
         excerpt = text[start:end]
         values = {"excerpt": excerpt, **values}
         yield Finding(rule.id, rule.category, severity, start, end, excerpt,

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-try:  # Python 3.11+
-    from re import _constants as _c, _parser as _p  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
+from re import _constants as _c, _parser as _p  # type: ignore[attr-defined]  # the parser re itself uses
+from typing import Any
 
 MAX_NESTED_OUTER = 10
 """A counted repeat inside another: the outer one may repeat at most this many times."""
@@ -46,7 +42,7 @@ def bounds(pattern: re.Pattern[str] | str, flags: int = 0) -> Bounds:
     return Bounds(window, nesting)
 
 
-def _walk(items: list, outer: int) -> tuple[int, int]:
+def _walk(items: list[tuple[Any, Any]], outer: int) -> tuple[int, int]:
     """(window, nesting) of a sequence; ``outer`` is the enclosing repeat's maximum (0: none)."""
     total, deepest = 0, 0
     for op, arg in items:
@@ -56,22 +52,22 @@ def _walk(items: list, outer: int) -> tuple[int, int]:
     return total, deepest
 
 
-def _item(op: object, arg: object, outer: int) -> tuple[int, int]:
+def _item(op: object, arg: Any, outer: int) -> tuple[int, int]:
     if op in _ONE_CHAR:
         return 1, 0
     if op == _c.AT:
         return 0, 0
     if op == _c.BRANCH:
-        results = [_walk(list(branch), outer) for branch in arg[1]]  # type: ignore[index]
+        results = [_walk(list(branch), outer) for branch in arg[1]]
         return max(r[0] for r in results), max(r[1] for r in results)
     if op == _c.SUBPATTERN:
-        return _walk(list(arg[-1]), outer)  # type: ignore[index]
+        return _walk(list(arg[-1]), outer)
     if op == getattr(_c, "ATOMIC_GROUP", None):
-        return _walk(list(arg), outer)  # type: ignore[arg-type]
+        return _walk(list(arg), outer)
     if op in (_c.ASSERT, _c.ASSERT_NOT):
-        return _walk(list(arg[1]), outer)  # type: ignore[index]
+        return _walk(list(arg[1]), outer)
     if op in _REPEATS:
-        low, high, body = arg  # type: ignore[misc]
+        low, high, body = arg
         if high == _c.MAXREPEAT:
             raise Unbounded(f"a repeat without an upper bound ({'*' if low == 0 else '+'} or {{{low},}}); "
                             f"write a bound such as {{{low},40}}")

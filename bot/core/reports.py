@@ -1,9 +1,9 @@
 """Readiness aggregation for marketing: the hospital, each department, one department's people."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
 
 from bot.core.models import Meeting
 from bot.core.readiness import PhysicianProgress, Readiness, assess

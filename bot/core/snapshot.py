@@ -90,7 +90,7 @@ class Totals:
 
     @classmethod
     def of(cls, curriculum: Curriculum, profile_items: tuple[ProfileItem, ...],
-           camp_phases: tuple[CampPhase, ...]) -> "Totals":
+           camp_phases: tuple[CampPhase, ...]) -> Totals:
         return cls(profile=len({item.id for item in profile_items}), core=len(curriculum.core_ids),
                    camp=len({item.id for item in all_items(camp_phases)}))
 

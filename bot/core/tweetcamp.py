@@ -30,7 +30,7 @@ def timeline(phases: tuple[CampPhase, ...], starts_on: date, ends_on: date,
     ordered = sorted(phases, key=lambda phase: phase.offset_days)
     dates = [phase_date(phase, starts_on, ends_on) for phase in ordered]
     entries = []
-    for index, (phase, due_on) in enumerate(zip(ordered, dates)):
+    for index, (phase, due_on) in enumerate(zip(ordered, dates, strict=True)):
         next_due = dates[index + 1] if index + 1 < len(dates) else None
         if today < due_on:
             state: PhaseState = "upcoming"

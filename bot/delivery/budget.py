@@ -13,7 +13,8 @@ instances share them; on SQLite (one instance) they are kept in the process (:cl
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from bot.store import Store
 from bot.store.budgets import BudgetState, Rate, SqlBudget

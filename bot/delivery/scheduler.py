@@ -82,7 +82,8 @@ class Scheduler:
         wakes: list[tuple[int, int, datetime]] = []
         for person in page:
             state = self._state(person, inputs, recent.get(person.id, ()), now)
-            cadence = replace(self.cadence, lesson_time=_clock(person.lesson_time)) if person.lesson_time else self.cadence
+            lesson_time = _clock(person.lesson_time)
+            cadence = replace(self.cadence, lesson_time=lesson_time) if lesson_time else self.cadence
             target = self._address(person.id, person.email, inputs.addresses)
             if target is not None:
                 platform, address = target
@@ -188,7 +189,7 @@ class Scheduler:
 def _policies_after(stored: str | None, policy: str, shared: str) -> str:
     """The stored fingerprints plus ``policy``, keeping only those of the same settings and content."""
     kept = [p for p in (stored or "").split(",") if p.startswith(shared + ".")]
-    return ",".join(kept[-(MAX_PLATFORM_SETS - 1):] + [policy])
+    return ",".join([*kept[-(MAX_PLATFORM_SETS - 1):], policy])
 
 
 def _clock(value: str | None) -> time | None:

@@ -14,17 +14,19 @@ see :mod:`bot.delivery.budget`); a 429 pauses both for every instance until its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from bot.clock import Clock
 from bot.coach import Coach
 from bot.config import DeliverySettings, RateLimit
 from bot.delivery.budget import Budget, Rate, budget_for
 from bot.delivery.transport import CheckFailed, Envelope, Hold, SendResult, Transport
+from bot.messages import Reply
 from bot.store import Store
 from bot.store.outbox import OutboxMessage
 
@@ -106,10 +108,8 @@ class Sender:
             except Exception:
                 log.exception("sender loop failed; retrying shortly")
             self.wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=idle_seconds)
-            except asyncio.TimeoutError:
-                pass
 
     def stop(self) -> None:
         """Finish in-flight sends, claim nothing new."""
@@ -138,7 +138,7 @@ class Sender:
         except LeaseLost:
             log.warning("outbox %s was taken over by another sender while waiting; not sending it", message.id)
 
-    async def _attempt(self, message: OutboxMessage, transport: Transport, reply: object, hold: Hold,
+    async def _attempt(self, message: OutboxMessage, transport: Transport, reply: Reply, hold: Hold,
                        claimed_at: Callable[[], float]) -> None:
         outbox = self.store.outbox
         envelope = Envelope(message.id, message.platform, message.address, reply, message.dedup_key)
@@ -219,7 +219,7 @@ class Sender:
             await asyncio.sleep(seconds)
         return renewed
 
-    async def _render(self, message: OutboxMessage):  # -> Reply | None
+    async def _render(self, message: OutboxMessage) -> Reply | None:
         if message.person_id is None:
             return await self.coach.broadcast(message.kind, message.spec)
         return await self.coach.reminder(message.person_id, message.kind, message.spec)

@@ -104,7 +104,7 @@ class Delivery:
         self.sender.stop()
         try:
             await asyncio.wait_for(asyncio.shield(sender), timeout=DRAIN_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("sender did not drain in %ss; unsent claims return to the outbox", DRAIN_TIMEOUT)
             sender.cancel()
         with suppress(asyncio.CancelledError):

@@ -1,10 +1,11 @@
 """What the sender needs from each platform: one attempt to deliver one message."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Awaitable, Callable, Literal, Protocol
+from typing import Literal, Protocol
 
 from bot.messages import Reply
 
@@ -65,7 +66,7 @@ class Transport(Protocol):
 class Preparing(Protocol):
     """Optional: a transport that must resolve an address (or ask about the recipient) before sending."""
 
-    async def prepare(self, envelope: Envelope, hold: Hold) -> "Envelope | SendResult":
+    async def prepare(self, envelope: Envelope, hold: Hold) -> Envelope | SendResult:
         """The envelope to send (address resolved), or why not now (``later``/``skipped``/``failed``)."""
         ...
 
@@ -90,4 +91,4 @@ def retry_after_seconds(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

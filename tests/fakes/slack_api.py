@@ -22,8 +22,9 @@ import math
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -150,7 +151,7 @@ class FakeSlackApi:
         await self.wait_until(lambda: len(succeeded()) >= count, timeout)
         return succeeded()
 
-    async def start(self) -> "FakeSlackApi":
+    async def start(self) -> FakeSlackApi:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
@@ -193,7 +194,7 @@ class FakeSlackApi:
             async for message in socket:
                 if message.type == WSMsgType.TEXT:
                     data = json.loads(message.data)
-                    await self._notify(lambda: self.socket_acks.append(data))
+                    await self._notify(lambda data=data: self.socket_acks.append(data))
         finally:
             await self._notify(lambda: self._sockets.remove(socket) if socket in self._sockets else None)
         return socket
