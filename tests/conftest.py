@@ -3,8 +3,8 @@ and a coach wired from them with a small seeded roster.
 
 Fixture names are generic on purpose; any test module may use them. The Slack and Teams fixtures
 (``slack``, ``slack_api``, ``server``, ``connector`` …) live in tests/slack_fixtures.py and
-tests/teams_fixtures.py and are registered here as plugins: a test module asks for them by name and
-imports only the helpers (constants, request builders) it calls.
+tests/teams_fixtures.py, and ``platform`` (either, through one driver) in tests/platforms.py; they are
+registered here as plugins: a test module asks for them by name and imports only the helpers it calls.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from bot.store import Person, RosterEntry, Store
 from fakes.slack_api import FakeSlackApi
 from pg import fresh_database
 
-pytest_plugins = ("slack_fixtures", "teams_fixtures")
+pytest_plugins = ("slack_fixtures", "teams_fixtures", "platforms")
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT_DIR = ROOT / "prompts"

@@ -28,7 +28,6 @@ from slack_fixtures import (
     OMAR,
     PHYSICIAN,
     SIGNING_SECRET,
-    STRANGER,
     SlackServer,
     blocks_of,
     button,
@@ -140,28 +139,6 @@ async def test_users_info_is_cached(slack: SlackServer) -> None:
     assert len(slack.api.calls_to("users.info")) == 1
 
 
-async def test_dm_lesson_then_quiz_answer_updates_the_lesson_in_place(slack: SlackServer) -> None:
-    await slack.dm(JANE, "lesson")
-    [lesson] = await slack.api.wait_for("chat.postMessage")
-    assert lesson.args["channel"] == JANE_DM and lesson.args["text"].startswith("Lesson 1 of")
-    answer = button(blocks_of(lesson), "quiz:why-show-up:2")
-    container = {"type": "message", "message_ts": lesson.response["ts"], "channel_id": JANE_DM,
-                 "is_ephemeral": False}
-    status, _ = await slack.press(JANE, answer, container=container,
-                                  message={"ts": lesson.response["ts"], "blocks": blocks_of(lesson)},
-                                  response_url=slack.api.response_url("press"))
-    assert status == 200
-    [update] = await slack.api.wait_for("chat.update")
-    assert (update.args["channel"], update.args["ts"]) == (JANE_DM, lesson.response["ts"])
-    assert "Twitter followers" in update.args["text"]
-    assert "cmd:lesson" in texts(blocks_of(update)), "the result offers the next lesson"
-    await slack.api.wait_for("views.publish", 2)
-    assert len(slack.api.calls_to("chat.postMessage")) == 1, "no stacked copy of the quiz"
-    assert slack.api.calls_to("response_url") == []
-    assert "why-show-up" in await slack.runtime.store.lessons_done(
-        (await slack.runtime.store.person_by_email(PHYSICIAN)).id)  # type: ignore[union-attr]
-
-
 async def test_quiz_in_an_ephemeral_reply_is_replaced_through_the_response_url(slack: SlackServer) -> None:
     await slack.command(JANE, "lesson")
     [lesson] = await slack.api.wait_for("response_url")
@@ -175,27 +152,6 @@ async def test_quiz_in_an_ephemeral_reply_is_replaced_through_the_response_url(s
     assert replaced.args["response_type"] == "ephemeral"
     assert "Not quite" in replaced.args["text"]
     assert slack.api.calls_to("chat.postMessage") == [] and slack.api.calls_to("chat.update") == []
-
-
-async def test_mention_in_a_channel_answers_privately(slack: SlackServer) -> None:
-    event = {"type": "app_mention", "user": JANE, "text": "<@UBOT> status", "ts": "1767225000.000100",
-             "channel": "C0GENERAL", "event_ts": "1767225000.000100"}
-    status, _ = await slack.event(event)
-    assert status == 200
-    [private] = await slack.api.wait_for("chat.postEphemeral")
-    assert (private.args["channel"], private.args["user"]) == ("C0GENERAL", JANE)
-    assert private.args["text"].startswith("Readiness")
-    assert slack.api.calls_to("chat.postMessage") == []
-
-
-async def test_unknown_person_gets_the_onboarding(slack: SlackServer) -> None:
-    await slack.dm(STRANGER, "hello", channel="DSTRANGER")
-    [welcome] = await slack.api.wait_for("chat.postMessage")
-    assert welcome.args["channel"] == "DSTRANGER"
-    assert "couldn't find you" in welcome.args["text"]
-    assert await slack.runtime.store.person_by_identity("slack", STRANGER) is None
-    [home] = await slack.api.wait_for("views.publish")
-    assert "Welcome to Social Rounds" in texts(view_of(home)["blocks"])
 
 
 async def test_bot_messages_and_edits_are_ignored(slack: SlackServer) -> None:
@@ -253,30 +209,6 @@ async def test_dropped_connections_are_retried(slack: SlackServer) -> None:
     [posted] = await slack.api.wait_for("chat.postMessage", timeout=15)
     assert posted.args["text"].startswith("Readiness"), "identified after the retried users.info"
     assert [c.status for c in slack.api.calls_to("users.info")] == [0, 200]
-
-
-async def test_a_failing_slack_api_is_logged_without_text(slack: SlackServer,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO)
-    slack.api.fail_next(1, status=500, method="chat.postMessage")
-    await slack.dm(JANE, "check my secret draft about bed 12")
-    await slack.api.wait_for("views.publish")
-    await asyncio.sleep(0.1)
-    assert "slack reply failed user=UJANE01" in caplog.text
-    assert "bed 12" not in caplog.text
-
-
-async def test_logs_carry_ids_not_message_text(slack: SlackServer, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO)
-    caplog.set_level(logging.DEBUG, logger="bot")
-    secret = "patient in bed 12 with rare zebra syndrome"
-    await slack.dm(JANE, secret)
-    await slack.command(JANE, f"check {secret}")
-    await slack.api.wait_for("chat.postMessage")
-    await slack.api.wait_for("response_url")
-    await slack.api.wait_for("views.publish")  # after the first turn; the read-only check leaves the Home as is
-    assert JANE in caplog.text
-    assert "zebra" not in caplog.text
 
 
 # -- App Home -----------------------------------------------------------------------------------------
