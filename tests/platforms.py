@@ -9,6 +9,7 @@ that platform's test module.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 from bot.runtime import Runtime
 from bot.store import Person
+from corpora import CORPUS, corpus, drained, kind, replay
 from fakes.bot_connector import FakeBotConnector
 from slack_fixtures import JANE, JANE_DM, MARIA, STRANGER, SlackServer, blocks_of, elements, texts
 from teams_fixtures import (
@@ -50,6 +52,16 @@ class Said:
 SLACK_USERS = {"jane": JANE, "maria": MARIA, "stranger": STRANGER}
 SLACK_DMS = {"jane": JANE_DM, "maria": "DMARIA01", "stranger": "DSTRANGER"}
 TEAMS_USERS = {"jane": TEAMS_JANE, "maria": TEAMS_MARIA, "stranger": TEAMS_STRANGER}
+
+
+@dataclass
+class Answer:
+    """How the server answered one request of a platform's corpus."""
+
+    what: str
+    status: int
+    expected: int
+    seconds: float
 
 
 class SlackPlatform:
@@ -112,6 +124,15 @@ class SlackPlatform:
     def fail_next_reply(self) -> None:
         self.slack.api.fail_next(1, status=500, method="chat.postMessage")
 
+    async def replay_corpus(self) -> list[Answer]:
+        """Every payload of the Slack corpus, signed; all expect 200."""
+        answers = []
+        for number, entry in enumerate(CORPUS):
+            status, text, seconds = await replay(self.slack, number, entry["body"])
+            answers.append(Answer(f"{kind(entry['body'])} ({entry['origin']}): {text[:80]}", status, 200, seconds))
+        await drained(self.slack.channel)
+        return answers
+
     async def person(self, who: str) -> Person | None:
         return await self.runtime.store.person_by_identity("slack", self.users[who])
 
@@ -173,6 +194,15 @@ class TeamsPlatform:
 
     def fail_next_reply(self) -> None:
         self.connector.fail_next(1, 500)
+
+    async def replay_corpus(self) -> list[Answer]:
+        """Every activity of the Teams corpus, with the status each expects."""
+        answers = []
+        for what, activity, expected in corpus(self.connector.url):
+            started = time.monotonic()
+            response = await self.server.post(activity)
+            answers.append(Answer(what, response.status, expected, time.monotonic() - started))
+        return answers
 
     async def person(self, who: str) -> Person | None:
         return await self.runtime.store.person_by_identity("teams", self.users[who].aad_object_id)

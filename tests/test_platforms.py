@@ -109,3 +109,19 @@ async def test_a_failed_reply_is_logged_by_id_without_text(platform: Platform,
         assert failed.status == 500 and "try again" in apology.body["text"]
         assert "teams turn failed" in caplog.text
     assert "zebra" not in caplog.text and "bed 12" not in caplog.text
+
+
+async def test_every_request_the_platform_sends_is_answered_quickly_without_errors(
+        platform: Platform, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    answers = await platform.replay_corpus()
+    assert [(a.what, a.status) for a in answers if a.status != a.expected] == []
+    assert [a.what for a in answers if a.status == 404 or (a.status >= 500 and a.status != 501)] == []
+    assert [a.what for a in answers if a.seconds >= 3.0] == [], "Slack wants its ack within 3 seconds"
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info or "Traceback" in r.getMessage()]
+    assert [(r.name, r.getMessage()[:200]) for r in failures] == []
+    if platform.name == "teams":
+        ignored = [r for r in caplog.records if r.name == "bot.channels.teams" and "ignored" in r.getMessage()]
+        for activity in ("messageReaction", "typing", "event", "endOfConversation", "messageUpdate", "messageDelete"):
+            assert [r for r in ignored if f"type={activity} " in r.getMessage()], activity
+        assert all(r.levelno == logging.DEBUG for r in ignored)
