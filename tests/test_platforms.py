@@ -1,17 +1,22 @@
-"""What Slack and Teams share, end to end: each test runs once per platform (``platform``), through the
-real endpoint and the platform's fake. What only one platform has (App Home, modals, response URLs,
-installation events, Bot Connector details) stays in test_slack_e2e.py and test_teams_e2e.py; the
-checks below that hold for one platform only say so with ``if platform.name == …``.
+"""What Slack and Teams share: each test runs once per platform (``platform``), through the real
+endpoint and the platform's fake; the last renders every reply of the real coach for each. What only
+one platform has (App Home, modals, response URLs, installation events, Bot Connector details) stays
+in the platform's own test modules; the checks below that hold for one platform only say so with
+``if platform.name == …``.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from bot.messages import Reply
 from platforms import Platform
+from renders import assert_valid_card, assert_valid_message, every_reply
 from slack_fixtures import JANE, PHYSICIAN, texts, view_of
 from teams_fixtures import CHANNEL, JANE as TEAMS_JANE, message
 
@@ -125,3 +130,18 @@ async def test_every_request_the_platform_sends_is_answered_quickly_without_erro
         for activity in ("messageReaction", "typing", "event", "endOfConversation", "messageUpdate", "messageDelete"):
             assert [r for r in ignored if f"type={activity} " in r.getMessage()], activity
         assert all(r.levelno == logging.DEBUG for r in ignored)
+
+
+REPLY_KINDS = {"help", "lesson", "quiz_result", "profile", "follow", "meetings", "camp", "status", "settings", "report",
+               "error", "onboarding", "reminder", "digest", "check", "form", "networks", "safety", "transcript"}
+
+
+@pytest.mark.parametrize("renders_valid", [assert_valid_message, assert_valid_card], ids=["slack", "teams"])
+async def test_every_reply_the_coach_produces_renders_valid(renders_valid: Callable[[Reply], None],
+                                                           tmp_path: Path) -> None:
+    replies = await every_reply(tmp_path)
+    assert {r.kind for r in replies} >= REPLY_KINDS
+    assert any(r.checklist for r in replies) and any(r.table for r in replies)
+    assert any(r.progress for r in replies) and any(r.fields for r in replies)
+    for reply in replies:
+        renders_valid(reply)

@@ -1,7 +1,8 @@
 """Every Block Kit payload the bot can produce is valid Block Kit within Slack's limits.
 
-The replies come from the real coach, driven through many commands by a physician and an
-admin, plus one synthetic reply of every kind with every field set and oversized variants.
+That every reply of the real coach renders valid blocks is tests/test_platforms.py's (with the checks
+of tests/renders.py); here: home views, one synthetic reply of every kind with every field set,
+oversized variants, and the modals.
 """
 from __future__ import annotations
 
@@ -10,172 +11,50 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from slack_sdk.models.blocks import Block
-from slack_sdk.models.views import View
 
 from bot.channels.slack.modals import (
-    check_draft, check_modal, check_result_modal, meeting_command, meeting_error_block, meeting_modal,
-    profile_command, profile_modal,
+    check_draft,
+    check_modal,
+    check_result_modal,
+    meeting_command,
+    meeting_error_block,
+    meeting_modal,
+    profile_command,
+    profile_modal,
 )
 from bot.channels.slack.render import (
-    actions_of, home_view, mrkdwn, notification_text, render_message, reply_blocks, split_text,
+    actions_of,
+    home_view,
+    mrkdwn,
+    notification_text,
+    render_message,
+    reply_blocks,
+    split_text,
 )
 from bot.messages import (
-    Button, Checklist, ChecklistItem, Form, FormField, Incoming, Progress, Reply, ReplyKind, Table,
+    Button,
+    Checklist,
+    ChecklistItem,
+    Form,
+    FormField,
+    Incoming,
+    Progress,
+    Reply,
+    ReplyKind,
+    Table,
 )
-from bot.runtime import Runtime
-from slack_fixtures import ADMIN, HEART_SUMMIT, ONCOLOGIST, PHYSICIAN, seeded_runtime
-
-LIMITS = {"message": 50, "view": 100}
-
-
-# -- validation -----------------------------------------------------------------------------------
-
-def _walk_text(value: Any) -> list[dict[str, Any]]:
-    """Every text object inside a block."""
-    found = []
-    if isinstance(value, dict):
-        if value.get("type") in ("plain_text", "mrkdwn") and "text" in value:
-            found.append(value)
-        for child in value.values():
-            found.extend(_walk_text(child))
-    elif isinstance(value, list):
-        for child in value:
-            found.extend(_walk_text(child))
-    return found
-
-
-def assert_valid_blocks(blocks: list[dict[str, Any]], surface: str) -> None:
-    assert blocks, "a message needs at least one block"
-    assert len(blocks) <= LIMITS[surface]
-    parsed = Block.parse_all(blocks)
-    assert all(b is not None for b in parsed), "slack_sdk did not recognise a block"
-    assert [b.to_dict() for b in parsed] == blocks, "slack_sdk dropped or changed a field"
-    action_ids: list[str] = []
-    block_ids = [b["block_id"] for b in blocks if "block_id" in b]
-    assert len(block_ids) == len(set(block_ids))
-    for block in blocks:
-        assert len(block.get("block_id", "")) <= 255
-        for text in _walk_text(block):
-            assert text["text"].strip(), f"empty text in {block['type']}"
-        if block["type"] == "header":
-            assert len(block["text"]["text"]) <= 150 and block["text"]["type"] == "plain_text"
-        if block["type"] == "section":
-            if "text" in block:
-                assert len(block["text"]["text"]) <= 3000
-            assert len(block.get("fields", [])) <= 10
-            assert all(len(f["text"]) <= 2000 for f in block.get("fields", []))
-        if block["type"] == "context":
-            assert len(block["elements"]) <= 10
-        if block["type"] == "actions":
-            assert 1 <= len(block["elements"]) <= 25
-            for element in block["elements"]:
-                action_ids.append(element["action_id"])
-                assert len(element["action_id"]) <= 255
-                _assert_element(element)
-    assert len(action_ids) == len(set(action_ids)), "action_id must be unique in a message or view"
-
-
-def _assert_element(element: dict[str, Any]) -> None:
-    if element["type"] == "button":
-        assert len(element["text"]["text"]) <= 75
-        assert 0 < len(element["value"]) <= 2000
-        assert actions_of(element) == [element["value"]]
-    options = element.get("options", [])
-    for option in options:
-        assert len(option["text"]["text"]) <= 75 and 0 < len(option["value"]) <= 150
-        assert len(option.get("description", {}).get("text", "")) <= 75
-    if element["type"] == "checkboxes":
-        assert 1 <= len(options) <= 10
-        assert all(o in options for o in element.get("initial_options", []))
-    if element["type"] == "overflow":
-        assert 2 <= len(options) <= 5
-    if element["type"] == "static_select":
-        assert 1 <= len(options) <= 100
-
-
-def assert_valid_message(reply: Reply) -> None:
-    message = render_message(reply)
-    assert message.text.strip(), "notification text is required with blocks"
-    assert message.text == notification_text(reply)
-    assert_valid_blocks(message.blocks, "message")
-    json.dumps(message.payload())
-
-
-def assert_valid_view(view: dict[str, Any]) -> None:
-    assert_valid_blocks(view["blocks"], "view")
-    View(**view).to_dict()  # slack_sdk's own view checks (≤ 100 blocks, title/submit ≤ 24, metadata ≤ 3000)
-
+from renders import assert_valid_message, assert_valid_view, slack_script
+from slack_fixtures import ADMIN, HEART_SUMMIT, seeded_runtime
 
 # -- replies from the real coach ---------------------------------------------------------------------
-
-COMMANDS = (
-    "help", "help snooze", "hello", "lesson", "quiz", "status", "profile", "profile @", "profile @DrJaneRivera",
-    "profile done photo", "follow", "follow done", "follow undo", "video", "video done", "meetings",
-    "meetings join Heart", "camp", "camp Heart", "meetings leave Heart", "camp", "snooze 1w", "snooze 99y",
-    "stop", "start", "report", "meetings add asco 2027-05-28", "frobnicate", "lessson", "check",
-    "check Patient in bed 12, MRN 4481920, went home today", "meetings add",
-    "networks", "networks x bluesky", "transcript", "harassment", "harassment https://x.com/troll/status/1 doxxing urgent",
-    "harassment https://x.com/troll/status/1 he wrote awful things",
-)
-ADMIN_COMMANDS = ("meetings add", "report", "report Cardiology", "report Nowhere",
-                  "meetings add asco 2027-05-28 city=Chicago",
-                  'meetings add name="Heart Summit 2027" start=2027-03-04 end=2027-03-06 hashtag=#HS27',
-                  "meetings add name=Bad start=2027-03-06 end=2027-03-04", "meetings", "help")
-
-
-async def _coach_replies(runtime: Runtime) -> tuple[list[Reply], list[list[Reply]]]:
-    coach = runtime.coach
-    replies: list[Reply] = []
-    homes: list[list[Reply]] = []
-
-    async def turn(user: str, email: str | None, text: str | None = None, action: str | None = None) -> list[Reply]:
-        got = await coach.handle(Incoming("slack", user, text=text, action=action, email=email))
-        replies.extend(got)
-        return got
-
-    for text in COMMANDS:
-        got = await turn("UJANE", PHYSICIAN, text)
-        for reply in got:  # press what the coach offers: quiz answers, checklist items, joins
-            for button in reply.buttons[:2]:
-                await turn("UJANE", PHYSICIAN, action=button.action)
-            if reply.checklist:
-                for item in reply.checklist.items[:2]:
-                    await turn("UJANE", PHYSICIAN, action=item.action)
-    for _ in range(3):
-        lesson = await turn("UOMAR", ONCOLOGIST, "lesson")
-        await turn("UOMAR", ONCOLOGIST, action=lesson[0].buttons[-1].action)
-    await turn("UOMAR", ONCOLOGIST, action="snooze:1w")
-    await turn("UOMAR", ONCOLOGIST, action="meeting:join:999")
-    for text in ADMIN_COMMANDS + ("harassment cases",):
-        await turn("UMARIA", ADMIN, text)
-    for kind in ("safety_case", "safety_handled"):  # what the safety recipients and the reporter receive
-        sent = await coach.broadcast(kind, {"case": 1})
-        assert sent is not None
-        replies.append(sent)
-    await turn("USTRANGER", "visitor@elsewhere.example", "help")
-    for user, email in (("UJANE", PHYSICIAN), ("UMARIA", ADMIN), ("USTRANGER", "nobody@elsewhere.example")):
-        homes.append(await coach.home(Incoming("slack", user, email=email)))
-    return replies, homes
-
 
 @pytest.fixture
 async def coach_output(tmp_path: Path) -> tuple[list[Reply], list[list[Reply]]]:
     runtime = await seeded_runtime(tmp_path)
     try:
-        return await _coach_replies(runtime)
+        return await slack_script(runtime)
     finally:
         await runtime.store.close()
-
-
-async def test_every_reply_the_coach_produces_renders_valid_blocks(coach_output: Any) -> None:
-    replies, _ = coach_output
-    kinds = {r.kind for r in replies}
-    assert {"help", "lesson", "quiz_result", "profile", "follow", "meetings", "camp", "status", "settings",
-            "report", "error", "onboarding", "check", "form", "networks", "safety", "transcript"} <= kinds
-    assert any(r.checklist for r in replies) and any(r.table for r in replies) and any(r.progress for r in replies)
-    for reply in replies:
-        assert_valid_message(reply)
 
 
 async def test_home_views_render_within_limits(coach_output: Any) -> None:

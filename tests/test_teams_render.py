@@ -1,5 +1,6 @@
-"""Every kind of reply the real coach produces, rendered as an Adaptive Card: valid against the
-Adaptive Cards 1.5 schema, within 28 KB, every button and checklist item an Action.Execute."""
+"""Every kind of reply the real coach produces, rendered as an Adaptive Card: every button and checklist
+item an Action.Execute, a plain-text summary with every message. That each is valid against the
+Adaptive Cards 1.5 schema and within 28 KB is tests/test_platforms.py's (tests/renders.py)."""
 from __future__ import annotations
 
 import base64
@@ -9,100 +10,37 @@ from pathlib import Path
 import pytest
 
 from bot.channels.teams.render import (
-    CARD_BUDGET, EXECUTE_VERB, card_size, invoke_card_response, message_payload, plain_text, render_card,
+    CARD_BUDGET,
+    EXECUTE_VERB,
+    card_size,
+    invoke_card_response,
+    message_payload,
+    plain_text,
+    render_card,
     to_card_markdown,
 )
-from bot.coach import Coach
 from bot.messages import (
-    Button, Checklist, ChecklistItem, Form, FormField, Image, Incoming, Progress, Reply, Table,
+    Button,
+    Checklist,
+    ChecklistItem,
+    Form,
+    FormField,
+    Image,
+    Progress,
+    Reply,
+    Table,
 )
-from bot.runtime import Runtime
-from teams_fixtures import ADMIN, PHYSICIAN, card_actions, card_errors, card_text, seeded_runtime
-
-PHYSICIAN_SCRIPT = (
-    "help", "help snooze", "lesson", "quiz", "status", "profile", "profile @JaneRiveraMD", "profile done photo",
-    "follow", "follow done", "video", "video done", "meetings", "camp", "meetings join asco", "camp asco",
-    "snooze 1w", "stop", "start", "bogus", "report", "snooze forever",
-    "check Great talk by @DrLee at #ASCO26! Patient in bed 4 recovering well, call 555-201-3344",
-    "check Proud of our team today.", "networks", "networks linkedin", "transcript", "harassment",
-    "harassment https://x.com/troll/status/1 pile-on urgent",
-)
-ADMIN_SCRIPT = (
-    "meetings add", "meetings add asco 2026-05-29 city=Chicago attendees=Cardiology", "report", "report Cardiology",
-    "report meeting asco", "followback", "digest", "roster", "help",
-)
-ADMIN_AFTER = ("harassment cases",)
-PHYSICIAN_ACTIONS = ("follow:undo", "video:done", "profile:bio", "snooze:1w", "cmd:status")
-
-
-async def _collect(runtime: Runtime) -> list[Reply]:
-    coach: Coach = runtime.coach
-    replies: list[Reply] = []
-
-    async def say(who: str, text: str | None = None, action: str | None = None) -> list[Reply]:
-        got = await coach.handle(Incoming(platform="teams", user_id=f"aad-{who}", email=who, text=text,
-                                          action=action))
-        replies.extend(got)
-        return got
-
-    replies.extend(await coach.handle(Incoming(platform="teams", user_id="aad-stranger",
-                                               email="nobody@elsewhere.example", text="help")))
-    for text in ADMIN_SCRIPT:
-        await say(ADMIN, text)
-    for text in PHYSICIAN_SCRIPT:
-        got = await say(PHYSICIAN, text)
-        if text == "lesson":
-            quiz = next(b.action for b in got[0].buttons if b.action.startswith("quiz:"))
-            await say(PHYSICIAN, action=quiz)
-        if text == "camp asco":
-            await say(PHYSICIAN, action=got[0].checklist.items[0].action)  # type: ignore[union-attr]
-    for action in PHYSICIAN_ACTIONS:
-        await say(PHYSICIAN, action=action)
-    for text in ADMIN_AFTER:
-        await say(ADMIN, text)
-    for kind in ("safety_case", "safety_handled"):  # what the safety recipients and the reporter receive
-        sent = await coach.broadcast(kind, {"case": 1})
-        assert sent is not None
-        replies.append(sent)
-    person = await runtime.store.person_by_email(PHYSICIAN)
-    admin = await runtime.store.person_by_email(ADMIN)
-    assert person is not None and admin is not None
-    replies.extend(await coach.home(Incoming(platform="teams", user_id=f"aad-{PHYSICIAN}")))
-    replies.extend(await coach.home(Incoming(platform="teams", user_id=f"aad-{ADMIN}")))
-    await runtime.store.update_person(person.id, runtime.clock.now(), x_handle=None)
-    for kind, spec in (("profile", {"step": 1}), ("follow", {"step": 0}), ("lesson", {}),
-                       ("camp", {"meeting": 1, "phase": runtime.content.camp_phases[-1].id})):
-        reminder = await coach.reminder(person.id, kind, spec)
-        if reminder is not None:
-            replies.append(reminder)
-    digest = await coach.broadcast("digest", {})
-    if digest is not None:
-        replies.append(digest)
-    return replies
+from renders import teams_script
+from teams_fixtures import card_actions, card_errors, card_text, seeded_runtime
 
 
 @pytest.fixture
 async def coach_replies(tmp_path: Path) -> list[Reply]:
     runtime = await seeded_runtime(tmp_path)
     try:
-        return await _collect(runtime)
+        return await teams_script(runtime)
     finally:
         await runtime.store.close()
-
-
-async def test_every_reply_the_coach_produces_renders_a_valid_card(coach_replies: list[Reply]) -> None:
-    kinds = {reply.kind for reply in coach_replies}
-    assert {"help", "lesson", "quiz_result", "profile", "follow", "meetings", "camp", "status", "settings",
-            "report", "error", "onboarding", "reminder", "digest", "check", "form", "networks", "safety", "transcript"} <= kinds
-    assert any(r.checklist for r in coach_replies) and any(r.table for r in coach_replies)
-    assert any(r.progress for r in coach_replies) and any(r.fields for r in coach_replies)
-    for reply in coach_replies:
-        card = render_card(reply)
-        assert card_errors(card) == [], (reply.kind, reply.title)
-        assert card_size(card) <= CARD_BUDGET, (reply.kind, reply.title, card_size(card))
-        assert card["version"] == "1.5" and card["fallbackText"]
-        if reply.title:
-            assert card["body"][0]["text"] == reply.title
 
 
 async def test_buttons_and_checklist_items_carry_coach_actions(coach_replies: list[Reply]) -> None:
