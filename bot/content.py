@@ -20,6 +20,7 @@ from bot.core.models import (
 from bot.core.preflight import PreflightRules
 from bot.messages import inert
 from bot.preflight_rules import load_preflight_rules
+from bot.words import Words, check_references, load_words
 from bot.yamlsrc import ContentError, Fields, LocatedList, load_yaml
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -97,6 +98,8 @@ class Content:
     catalog: tuple[CatalogMeeting, ...]
     templates: jinja2.Environment
     preflight: PreflightRules
+    words: Words
+    """Sentences the code names by key (``prompts/words.yaml``)."""
     root: Path
 
     def render(self, name: str, /, **context: Any) -> Rendered:
@@ -141,6 +144,7 @@ def check_content(root: Path) -> list[ContentError]:
             step(root)
         except ContentError as exc:
             errors.append(exc)
+    errors.extend(check_references(root))  # words.yaml, and every key the code says
     return errors
 
 
@@ -152,6 +156,7 @@ def _load(root: Path) -> Content:
         catalog=_load_catalog(root),
         templates=_load_templates(root),
         preflight=load_preflight_rules(root),
+        words=load_words(root),
         root=root,
     )
 

@@ -459,3 +459,55 @@ def test_a_camp_item_source_must_be_an_address(prompts):
     path = prompts / "tweetcamp.yaml"
     replace(path, "url: https://accessibility.engin.umich.edu/hashtags/", "url: umich")
     assert_error(prompts, path, line_of(path, "url: umich"), "sources[1]: url: 'umich' is not an http(s) address")
+
+
+# -- words the code says (prompts/words.yaml) ------------------------------------------------------------------
+
+def test_a_word_the_code_says_that_words_yaml_lacks_is_named_where_the_code_says_it(prompts: Path):
+    import bot.core.commands
+
+    words = prompts / "words.yaml"
+    replace(words, "snooze_zero: 'Snooze for at least one hour, or use `stop` to stop reminders.'\n", "")
+    code = Path(bot.core.commands.__file__).resolve()
+    assert_error(prompts, code, line_of(code, 'BadArguments("snooze_zero")'),
+                 f"word 'snooze_zero' is not in {words}")
+
+
+def test_a_placeholder_the_code_does_not_give_is_named_in_words_yaml(prompts: Path):
+    words = prompts / "words.yaml"
+    replace(words, "'That date has already passed; pick a day in the future.'",
+            "'{day} has already passed; pick a day in the future.'")
+    error = only_error(prompts)
+    assert (error.path, error.line) == (str(words), line_of(words, "snooze_date_passed:"))
+    assert error.message.startswith("snooze_date_passed: {day} is not given by the code that says it (")
+    assert "bot/core/commands.py:" in error.message
+
+
+def test_every_reference_in_the_code_is_checked(prompts: Path, tmp_path: Path):
+    from bot.words import check_references
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "mod.py").write_text(
+        "say('snooze_zero')\n"                  # fine
+        "say('no_such_word')\n"                 # missing
+        "raise BadArguments('snooze_not_a_date')\n"  # {value} not given
+        "say(key)\n"                            # not checkable
+        "say('snooze_not_a_date', **values)\n",  # values passed through: not checked
+        encoding="utf-8")
+    errors = check_references(prompts, package)
+    words = prompts / "words.yaml"
+    assert [(e.path, e.line, e.message) for e in errors] == [
+        (str(package / "mod.py"), 2, f"word 'no_such_word' is not in {words}"),
+        (str(words), line_of(words, "snooze_not_a_date:"),
+         f"snooze_not_a_date: {{value}} is not given by the code that says it ({package / 'mod.py'}:3)"),
+        (str(package / "mod.py"), 4, "the words' key must be written out, e.g. say(\"key\")"),
+    ]
+
+
+def test_a_malformed_placeholder_is_refused(prompts: Path):
+    words = prompts / "words.yaml"
+    replace(words, "'That date has already passed; pick a day in the future.'", "'That date {has passed'")
+    error = only_error(prompts)
+    assert (error.path, error.line) == (str(words), line_of(words, "snooze_date_passed:"))
+    assert "bad placeholder" in error.message

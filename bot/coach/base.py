@@ -11,7 +11,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.content import Content, Rendered
 from bot.core.access import is_admin
-from bot.core.commands import Command
+from bot.core.commands import BadArguments, Command
 from bot.messages import Button, Reply
 from bot.store import Person, Store
 
@@ -51,6 +51,18 @@ class Kit:
         zone = caller.zone if caller else self.config.zone
         return self.clock.now().astimezone(zone).date()
 
+    def say(self, key: str, /, **values: object) -> str:
+        """The sentence ``key`` of ``prompts/words.yaml``, filled in."""
+        return self.content.words.text(key, **values)
+
+    def columns(self, key: str, /) -> tuple[str, ...]:
+        """A table's column headings: the words ``key``, separated by `` | ``."""
+        return tuple(self.content.words.text(key).split(" | "))
+
+    def explain(self, error: BadArguments) -> str:
+        """What is wrong with a command's arguments, in words."""
+        return self.content.words.of(error.say)
+
     def reply(self, template: str, kind: str, *, buttons: tuple[Button, ...] = (),
               replace_original: bool = False, **context: object) -> Reply:
         return from_rendered(self.content.render(template, **context), kind, buttons=buttons,
@@ -65,6 +77,8 @@ class Feature:
         self.hospital = kit.hospital
         self.today = kit.today
         self.reply = kit.reply
+        self.say = kit.say
+        self.columns = kit.columns
 
     @property
     def store(self) -> Store:

@@ -140,8 +140,8 @@ class Coach:
         except Stale as exc:
             return await self._stale(caller, exc)
         except BadArguments as exc:
-            message = inert(str(exc))  # it may quote what the person typed
-            return [Reply(kind="error", text=message, title="Let's try that again", body=message)]
+            message = inert(self.kit.explain(exc))  # it may quote what the person typed
+            return [Reply(kind="error", text=message, title=self.kit.say("error_title"), body=message)]
 
     async def home(self, incoming: Incoming) -> list[Reply]:
         """Everything a personal home screen shows (Slack App Home, Teams welcome card)."""
@@ -235,4 +235,4 @@ class Coach:
         try:
             return await self._command(caller, command)
         except BadArguments as exc:  # e.g. the meeting the button named is over: show the current list
-            raise Stale(str(exc), command.name if isinstance(command, Command) else "help") from None
+            raise Stale(self.kit.explain(exc), command.name if isinstance(command, Command) else "help") from None

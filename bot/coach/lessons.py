@@ -8,6 +8,7 @@ from bot.coach.base import Caller, Feature, from_rendered, show_day
 from bot.core import curriculum as cur
 from bot.core.commands import BadArguments, Command
 from bot.core.models import Lesson, networks_of
+from bot.core.words import say
 from bot.messages import Button, Reply
 
 
@@ -23,7 +24,7 @@ class Lessons(Feature):
         lessons = self.content.curriculum.for_networks(networks)  # "lesson 3 of 27" counts only theirs
         if item is None:
             return [self.reply("curriculum_done", "lesson", done=len(done), total=len(lessons),
-                               buttons=(Button("My status", "cmd:status"), Button("My networks", "cmd:networks")))]
+                               buttons=(Button(self.say("button_my_status"), "cmd:status"), Button(self.say("button_my_networks"), "cmd:networks")))]
         if item.kind == "review":
             return [self.quiz_reply(item.lesson, review=True)]
         number = lessons.index(item.lesson) + 1
@@ -31,7 +32,7 @@ class Lessons(Feature):
         rendered = self.content.render("lesson", lesson=item.lesson, track=track, number=number,
                                        total=len(lessons), review=False)
         return [from_rendered(rendered, "lesson", buttons=_choice_buttons(item.lesson),
-                              footer=_sources_line(item.lesson))]
+                              footer=self._sources_line(item.lesson))]
 
     async def quiz(self, caller: Caller, command: Command) -> list[Reply]:
         reviews = await self.store.reviews(caller.person.id)
@@ -40,8 +41,11 @@ class Lessons(Feature):
         if lesson is None:
             upcoming = [s.due_at for s in reviews.values() if not s.retired and s.due_at is not None]
             return [self.reply("quiz_none", "quiz", next_due=show_day(min(upcoming), caller.zone) if upcoming else "",
-                               buttons=(Button("Next lesson", "cmd:lesson", "primary"),))]
+                               buttons=(Button(self.say("button_next_lesson"), "cmd:lesson", "primary"),))]
         return [self.quiz_reply(lesson, review=True)]
+
+    def _sources_line(self, lesson: Lesson) -> str:
+        return self.say("lesson_sources", sources="; ".join(f"[{s.title}]({s.url})" for s in lesson.sources))
 
     def quiz_reply(self, lesson: Lesson, review: bool) -> Reply:
         rendered = self.content.render("quiz", lesson=lesson, review=review)
@@ -52,20 +56,20 @@ class Lessons(Feature):
         lesson_id, _, choice_text = arg.rpartition(":")
         lesson = self.content.curriculum.lesson(lesson_id)
         if lesson is None or not choice_text.isdigit() or not 1 <= int(choice_text) <= len(lesson.quiz.choices):
-            raise Stale("That quiz is no longer available. Type `lesson` for your next one.", "lesson")
+            raise Stale(self.say("quiz_gone"), "lesson")
         now = self.clock.now()
         pid = caller.person.id
         reviews = await self.store.reviews(pid)
         state = reviews.get(lesson_id)
         if state is not None and (state.retired or (state.due_at and state.due_at > now)):
-            when = "It is retired: you answered it right twice in a row." if state.retired else \
-                f"It comes back for review on {show_day(state.due_at, caller.zone)}."
-            raise Stale(f"You already answered this question. {when}", "lesson")
+            when = say("quiz_retired") if state.retired else \
+                say("quiz_comes_back", day=show_day(state.due_at, caller.zone))
+            raise Stale(self.say("quiz_answered", when=when), "lesson")
         choice = int(choice_text) - 1
         try:
             correct = cur.grade(lesson, choice)
-        except ValueError as exc:
-            raise BadArguments(str(exc)) from None
+        except ValueError:
+            raise BadArguments("quiz_not_a_choice", choice=choice + 1, choices=len(lesson.quiz.choices)) from None
         new_state = cur.record_answer(state, lesson_id, correct, now)
         await self.store.save_review(pid, new_state, now)
         await self.store.mark_lesson_done(pid, lesson_id, now)
@@ -73,15 +77,11 @@ class Lessons(Feature):
             "quiz_result", lesson=lesson, correct=correct, chosen=lesson.quiz.choices[choice],
             right_choice=lesson.quiz.choices[lesson.quiz.answer], retired=new_state.retired,
             next_due=show_day(new_state.due_at, caller.zone) if new_state.due_at else "")
-        return [from_rendered(rendered, "quiz_result", replace_original=True, footer=_sources_line(lesson),
-                              buttons=(Button("Next lesson", "cmd:lesson", "primary"),
-                                       Button("My status", "cmd:status")))]
+        return [from_rendered(rendered, "quiz_result", replace_original=True, footer=self._sources_line(lesson),
+                              buttons=(Button(self.say("button_next_lesson"), "cmd:lesson", "primary"),
+                                       Button(self.say("button_my_status"), "cmd:status")))]
 
 
 def _choice_buttons(lesson: Lesson) -> tuple[Button, ...]:
     return tuple(Button(f"{chr(65 + i)}. {choice}", f"quiz:{lesson.id}:{i + 1}")
                  for i, choice in enumerate(lesson.quiz.choices))
-
-
-def _sources_line(lesson: Lesson) -> str:
-    return "Sources: " + "; ".join(f"[{s.title}]({s.url})" for s in lesson.sources)

@@ -56,17 +56,17 @@ class Marketing(Feature):
             members = department_rows(rows, command.rest)
             if not members:
                 departments = sorted({row.department for row in rows})
-                raise BadArguments(f"No department called “{command.rest}”. Departments: {', '.join(departments)}.")
-            table = Table(("Physician", "X handle", "Score", "Stage", "Next step"), tuple(
+                raise BadArguments("report_unknown_department", department=command.rest,
+                                   departments=", ".join(departments))
+            table = Table(self.columns("columns_report_department"), tuple(
                 (inert(row.name), f"@{row.x_handle}" if row.x_handle else "—", str(r.score),
-                 r.reached.label if r.reached else "Getting started",
-                 r.next_step.todo if r.next_step else "All done")
+                 r.reached.label if r.reached else self.say("stage_getting_started"),
+                 r.next_step.todo if r.next_step else self.say("next_step_all_done"))
                 for row, r in members))
             rendered = self.content.render("report_department", department=members[0][0].department, rows=members)
             return [from_rendered(rendered, "report", table=table)]
         report = hospital_report(self.config.hospital_name, rows)
-        table = Table(("Department", "Physicians", "Profile", "Follow us", "Followed back", "Core lessons",
-                       "Meeting ready", "Avg score"), tuple(
+        table = Table(self.columns("columns_report"), tuple(
             (inert(a.label), str(a.physicians), f"{a.pct(a.with_profile)}%", f"{a.pct(a.following)}%",
              f"{a.pct(a.followed_back)}%", f"{a.pct(a.core_lessons_done)}%",
              f"{a.camp_done}/{a.camp_registered}", str(a.average_score))
@@ -77,7 +77,7 @@ class Marketing(Feature):
 
     async def _report_meeting(self, caller: Caller, query: str) -> list[Reply]:
         if not query:
-            raise BadArguments("Say which meeting, e.g. `report meeting ASCO`.")
+            raise BadArguments("report_which_meeting")
         meeting = await self.meetings.find_meeting(query)
         today = self.today(caller)
         snapshots = await self.store.attendee_snapshots(meeting.id)
@@ -87,18 +87,19 @@ class Marketing(Feature):
                            key=lambda pair: pair[0].name.lower())
         attendance = meeting_readiness((e for _, e in attendees), [meeting], total, today)[0]
         rows = [(inert(s.name), inert(s.department), f"@{s.x_handle}" if s.x_handle else "—", f"{e.done}/{total}",
-                 "ready" if e.done >= total else "in progress") for s, e in attendees]
+                 self.say("attendee_ready") if e.done >= total else self.say("attendee_in_progress"))
+                for s, e in attendees]
         rendered = self.content.render("report_meeting", meeting=meeting, attendance=attendance,
                                        today=show_date(today))
-        table = Table(("Physician", "Department", "X handle", "Tweet Camp", "Status"), tuple(rows)) if rows else None
+        table = Table(self.columns("columns_report_meeting"), tuple(rows)) if rows else None
         return [from_rendered(rendered, "report", table=table)]
 
     async def followback(self, caller: Caller, command: Command) -> list[Reply]:
         rows = followback_worklist(await self.roster_rows(self.today(caller)))
         conflicts = await self.store.handle_conflicts()
         rendered = self.content.render("followback", rows=rows, hospital=self.hospital(), conflicts=conflicts)
-        buttons = tuple(Button(f"Followed back @{r.x_handle}", f"followback:{r.physician_id}") for r in rows[:20])
-        table = Table(("Physician", "Department", "X handle"), tuple(
+        buttons = tuple(Button(self.say("button_followed_back", handle=r.x_handle), f"followback:{r.physician_id}") for r in rows[:20])
+        table = Table(self.columns("columns_followback"), tuple(
             (inert(r.name), inert(r.department), f"[@{r.x_handle}](https://x.com/{r.x_handle})") for r in rows)) \
             if rows else None
         return [from_rendered(rendered, "report", table=table, buttons=buttons)]
@@ -109,7 +110,7 @@ class Marketing(Feature):
             return [self.reply("not_admin", "error", command="followback")]
         person = await self.store.person(int(arg)) if arg.isdigit() else None
         if person is None:
-            raise Stale("That physician is no longer on the roster.", "followback")
+            raise Stale(self.say("followback_gone"), "followback")
         await self.store.update_person(person.id, self.clock.now(), followed_back_at=self.clock.now())
         replies = await self.followback(caller, Command("followback", (), ""))
         return [replace(replies[0], replace_original=True)]
@@ -125,7 +126,7 @@ class Marketing(Feature):
             departments[p.department] = departments.get(p.department, 0) + 1
         unreachable = await self.store.outbox.unreachable()
         failing = {person_id for person_id, *_ in unreachable}
-        unreachable += [(person_id, name, "no Slack account with this email", since)
+        unreachable += [(person_id, name, self.say("roster_no_slack_account"), since)
                         for person_id, name, since in await self.store.slack_directory.missing_people()
                         if person_id not in failing]
         unreachable.sort(key=lambda row: row[1])
@@ -139,7 +140,8 @@ class Marketing(Feature):
             for person_id, name, reason, when in reach.unreached:
                 teams_reasons[reason] = teams_reasons.get(reason, 0) + 1
                 if person_id not in listed and shown < MAX_TEAMS_ROWS:
-                    rows.append((inert(name), f"Teams: {reason}", show_date(when.date()) if when else ""))
+                    rows.append((inert(name), self.say("roster_teams_reason", reason=reason),
+                                 show_date(when.date()) if when else ""))
                     shown += 1
         parked = [dict(platform={"slack": "Slack", "teams": "Teams"}.get(t.platform, t.platform),
                        everywhere=t.address == "*", reason=t.reason,
@@ -150,7 +152,7 @@ class Marketing(Feature):
                                        teams=self.kit.teams_reach, teams_reached=teams_reached,
                                        teams_reasons=sorted(teams_reasons.items(), key=lambda item: -item[1]),
                                        parked=parked)
-        table = Table(("Physician", "Why messages fail", "Since"), tuple(rows)) if rows else None
+        table = Table(self.columns("columns_roster"), tuple(rows)) if rows else None
         return [from_rendered(rendered, "report", table=table)]
 
     # -- the weekly digest -----------------------------------------------------------------------------
@@ -179,15 +181,15 @@ class Marketing(Feature):
     async def digest_reply(self, now: datetime, week: str | None = None) -> Reply:
         digest = await self.build_digest(now, week)
         rendered = self.content.render("digest", digest=digest, hospital=self.hospital())
-        table = Table(("Department", "Physicians", "Profile", "Follow us", "Core lessons", "Avg score", "Change"), tuple(
+        table = Table(self.columns("columns_digest"), tuple(
             (inert(d.current.label), str(d.current.physicians), f"{d.current.pct(d.current.with_profile)}%",
              f"{d.current.pct(d.current.following)}%", f"{d.current.pct(d.current.core_lessons_done)}%",
              str(d.current.average_score), _signed(d.change)) for d in digest.departments))
-        image = Image(trend_png(digest.history, f"Readiness at {self.config.hospital_name}, by week"),
-                      alt=rendered.exports.get("chart_alt", "Readiness by week"), name=f"digest-{digest.week}.png")
+        image = Image(trend_png(digest.history, self.say("digest_chart_title", hospital=self.config.hospital_name)),
+                      alt=rendered.exports.get("chart_alt", self.say("digest_chart_alt")), name=f"digest-{digest.week}.png")
         return from_rendered(rendered, "digest", table=table, image=image, ephemeral=False,
-                             buttons=(Button("Follow-back worklist", "cmd:followback"),
-                                      Button("Full report", "cmd:report")))
+                             buttons=(Button(self.say("button_follow_back_worklist"), "cmd:followback"),
+                                      Button(self.say("button_full_report"), "cmd:report")))
 
 
 def _signed(change: int | None) -> str:

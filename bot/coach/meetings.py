@@ -47,11 +47,11 @@ class Meetings(Feature):
             return await self._add_meeting(caller, args[1])
         if args and args[0].lower() in ("join", "leave"):
             if len(args) < 2:
-                raise BadArguments(f"Say which meeting, e.g. `meetings {args[0].lower()} ASCO`.")
+                raise BadArguments("meetings_which", verb=args[0].lower())
             meeting = await self.find_meeting(args[1])
             return await self._set_attending(caller, str(meeting.id), args[0].lower() == "join")
         if args:
-            raise BadArguments("Use `meetings` for the list, `meetings join <meeting>` or `meetings leave <meeting>`.")
+            raise BadArguments("meetings_usage")
         return [await self.meetings_reply(caller)]
 
     async def attending_pressed(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
@@ -63,11 +63,10 @@ class Meetings(Feature):
         request = parse_meeting_request(text, self.content.catalog, self.config.zone)
         today = self.today(None)
         if request.meeting.ends_on < today:
-            raise BadArguments(f"{request.meeting.name} ended on {show_date(request.meeting.ends_on)}, before today "
-                               f"({show_date(today)}): add upcoming meetings, whose Tweet Camp can still count down. "
-                               "Check the year of the start date.")
+            raise BadArguments("meeting_already_over", name=request.meeting.name,
+                               ended=show_date(request.meeting.ends_on), today=show_date(today))
         if await self.store.meeting_by_key(request.meeting.key):
-            raise BadArguments(f"{request.meeting.name} is already on the calendar.")
+            raise BadArguments("meeting_already_added", name=request.meeting.name)
         meeting = await self.store.add_meeting(request.meeting, self.clock.now())
         invited = 0
         if request.attendees:
@@ -77,13 +76,13 @@ class Meetings(Feature):
                 if person.email in emails or person.department.lower() in departments:
                     invited += await self.store.set_attending(person.id, meeting.id, True, self.clock.now())
         return [self.reply("meeting_added", "meetings", meeting=meeting, invited=invited,
-                           buttons=(Button("Meetings", "cmd:meetings"),))]
+                           buttons=(Button(self.say("button_meetings"), "cmd:meetings"),))]
 
     def _meeting_form(self, values: Mapping[str, str] | None = None, **extra: object) -> Reply:
         """The add-a-meeting form, holding ``values`` when a submission comes back with an error."""
         values = values or {}
         form = Form(tuple(replace(f, value=values.get(f.id, "").strip()) for f in MEETING_FORM_FIELDS),
-                    f"form:{MEETING_FORM}", "Add meeting")
+                    f"form:{MEETING_FORM}", self.say("meeting_form_submit"))
         return from_rendered(self.content.render("meeting_form"), "form", form=form, **extra)
 
     async def submit_form(self, caller: Caller, form_id: str, values: Mapping[str, str]) -> list[Reply]:
@@ -100,8 +99,8 @@ class Meetings(Feature):
             replies = await self._add_meeting(caller, meeting_form_arguments(values))
         except BadArguments as exc:
             error = self._meeting_form(values, replace_original=True)
-            message = inert(str(exc))
-            return [replace(error, kind="error", title="Let's try that again", text=message, body=message)]
+            message = inert(self.kit.explain(exc))
+            return [replace(error, kind="error", title=self.say("error_title"), text=message, body=message)]
         return [replace(replies[0], replace_original=True), *replies[1:]]
 
     async def meetings_reply(self, caller: Caller, replace_original: bool = False) -> Reply:
@@ -111,8 +110,8 @@ class Meetings(Feature):
         listed = [dict(meeting=m, joined=m.id in attending) for m in upcoming]
         rendered = self.content.render("meetings", meetings=listed, hospital=self.hospital())
         buttons = tuple(
-            Button(f"Leave {m.name}", f"meeting:leave:{m.id}") if m.id in attending
-            else Button(f"Join {m.name}", f"meeting:join:{m.id}", "primary")
+            Button(self.say("button_leave_meeting", meeting=m.name), f"meeting:leave:{m.id}") if m.id in attending
+            else Button(self.say("button_join_meeting", meeting=m.name), f"meeting:join:{m.id}", "primary")
             for m in upcoming[:12])
         return from_rendered(rendered, "meetings", buttons=buttons, replace_original=replace_original)
 
@@ -124,8 +123,8 @@ class Meetings(Feature):
             names = (meeting.key, meeting.name, meeting.hashtag)
             if any(wanted and wanted in re.sub(r"[^a-z0-9]", "", n.lower()) for n in names):
                 return meeting
-        names = ", ".join(m.name for m in upcoming[:8]) or "none are scheduled yet"
-        raise BadArguments(f"I don't know an upcoming meeting called “{query}”. Upcoming: {names}.")
+        names = ", ".join(m.name for m in upcoming[:8]) or self.say("meetings_none_scheduled")
+        raise BadArguments("meeting_unknown", query=query, upcoming=names)
 
     async def _set_attending(self, caller: Caller, meeting_id: str, attending: bool) -> list[Reply]:
         meeting = await self._meeting(meeting_id)
@@ -133,14 +132,14 @@ class Meetings(Feature):
         await self.store.set_attending(caller.person.id, meeting.id, attending, self.clock.now())
         confirmation = self.reply("meeting_joined", "meetings", meeting=meeting, joined=attending,
                                   was_registered=was_registered,
-                                  buttons=(Button("Open Tweet Camp", f"cmd:camp {meeting.key}", "primary"),)
+                                  buttons=(Button(self.say("button_open_tweet_camp"), f"cmd:camp {meeting.key}", "primary"),)
                                   if attending else ())
         return [confirmation, await self.meetings_reply(caller, replace_original=True)]
 
     async def _meeting(self, meeting_id: str) -> Meeting:
         meetings = {str(m.id): m for m in await self.store.meetings()}
         if meeting_id not in meetings:
-            raise Stale("That meeting is no longer on the calendar. Type `meetings` for the current list.", "meetings")
+            raise Stale(self.say("meeting_gone"), "meetings")
         return meetings[meeting_id]
 
     async def camp(self, caller: Caller, command: Command) -> list[Reply]:
@@ -152,7 +151,8 @@ class Meetings(Feature):
             enrollment = next_enrollment(snapshot.enrollments, today) if snapshot else None
             if enrollment is None:
                 upcoming = await self.store.meetings(ending_on_or_after=today)
-                buttons = tuple(Button(f"Join {m.name}", f"meeting:join:{m.id}") for m in upcoming[:5])
+                buttons = tuple(Button(self.say("button_join_meeting", meeting=m.name), f"meeting:join:{m.id}")
+                                for m in upcoming[:5])
                 return [self.reply("no_meeting", "camp", upcoming=upcoming, buttons=buttons)]
             meeting = enrollment.meeting
         return [await self.camp_reply(caller, meeting)]
@@ -171,7 +171,7 @@ class Meetings(Feature):
             ChecklistItem(item.id, item.title, item.id in done, f"camp:{meeting.id}:{item.id}", item.detail,
                           due=f"{describe_phase(e.phase)} ({_phase_dates(e.phase, e.due_on, meeting)})")
             for e in entries for item in e.phase.items)
-        checklist = Checklist(f"Tweet Camp: {inert(meeting.name)}", items)
+        checklist = Checklist(self.say("camp_checklist_title", meeting=inert(meeting.name)), items)
         return from_rendered(rendered, "camp", checklist=checklist, replace_original=replace_original)
 
     async def toggle_camp(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
@@ -180,7 +180,7 @@ class Meetings(Feature):
         meeting = await self._meeting(meeting_id)
         known = {item.id for phase in self.content.camp_phases for item in phase.items}
         if item_id not in known:
-            raise Stale("That checklist item no longer exists. Type `camp` for the current checklist.", "camp")
+            raise Stale(self.say("camp_item_gone"), "camp")
         pid = caller.person.id
         if meeting.id not in await self.store.attending(pid):
             await self.store.set_attending(pid, meeting.id, True, self.clock.now())

@@ -53,6 +53,6 @@ class Networks(Feature):
         total = sum(curriculum.lesson(lesson_id).minutes for lesson_id, _ in completed  # type: ignore[union-attr]
                     if curriculum.lesson(lesson_id) is not None)
         rendered = self.content.render("transcript", rows=rows, total_minutes=total)
-        table = Table(("Lesson", "Track", "Completed", "Reading time"), tuple(rows)) if rows else None
+        table = Table(self.columns("columns_transcript"), tuple(rows)) if rows else None
         return [from_rendered(rendered, "transcript", table=table,
-                           buttons=(Button("Next lesson", "cmd:lesson", "primary"),))]
+                           buttons=(Button(self.say("button_next_lesson"), "cmd:lesson", "primary"),))]

@@ -16,7 +16,7 @@ class Preferences(Feature):
         until = parse_snooze(command.rest, now, caller.zone)
         await self.store.update_person(caller.person.id, now, snoozed_until=until)
         return [self.reply("snoozed", "settings", until=show_moment(until, caller.zone),
-                           buttons=(Button("Resume now", "cmd:start"),))]
+                           buttons=(Button(self.say("button_resume_now"), "cmd:start"),))]
 
     async def snooze_pressed(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
         return await self.snooze(caller, Command("snooze", (arg,), arg))
@@ -37,14 +37,14 @@ class Preferences(Feature):
             zone=person.timezone or self.config.timezone, snoozed_until=show_moment(person.snoozed_until, caller.zone)
             if person.snoozed_until and person.snoozed_until > self.clock.now() else "",
             stopped=person.stopped_at is not None)
-        return [from_rendered(rendered, "settings", buttons=(Button("Snooze 1 week", "snooze:1w"),))]
+        return [from_rendered(rendered, "settings", buttons=(Button(self.say("button_snooze_1_week"), "snooze:1w"),))]
 
     async def stop(self, caller: Caller, command: Command) -> list[Reply]:
         await self.store.update_person(caller.person.id, self.clock.now(), stopped_at=self.clock.now())
         return [self.reply("stopped", "settings", hospital=self.hospital(),
-                           buttons=(Button("Resume reminders", "cmd:start"),))]
+                           buttons=(Button(self.say("button_resume_reminders"), "cmd:start"),))]
 
     async def start(self, caller: Caller, command: Command) -> list[Reply]:
         await self.store.update_person(caller.person.id, self.clock.now(), stopped_at=None, snoozed_until=None)
         return [self.reply("started", "settings", hospital=self.hospital(),
-                           buttons=(Button("Next lesson", "cmd:lesson", "primary"),))]
+                           buttons=(Button(self.say("button_next_lesson"), "cmd:lesson", "primary"),))]

@@ -38,7 +38,7 @@ class Proactive(Feature):
         reply = await self._reminder_body(caller, kind, spec)
         if reply is None:
             return None
-        buttons = reply.buttons + (Button("Snooze 1 week", "snooze:1w"), Button("Stop reminders", "cmd:stop"))
+        buttons = reply.buttons + (Button(self.say("button_snooze_1_week"), "snooze:1w"), Button(self.say("button_stop_reminders"), "cmd:stop"))
         footer = self.content.render("reminder_footer").body
         return replace(reply, buttons=buttons, footer="\n".join(x for x in (reply.footer, footer) if x),
                        ephemeral=False, replace_original=False)
@@ -68,7 +68,7 @@ class Proactive(Feature):
                 return None
             rendered = self.content.render("reminder_follow", hospital=self.hospital(), step=int(spec.get("step", 0)))
             return from_rendered(rendered, "reminder", buttons=(
-                Button(f"I follow @{self.config.hospital_handle}", "follow:done", "primary"),))
+                Button(self.say("button_i_follow", handle=self.config.hospital_handle), "follow:done", "primary"),))
         if kind == "lesson":
             done = await self.store.lessons_done(pid)
             networks = networks_of(caller.person.networks)
@@ -96,10 +96,10 @@ class Proactive(Feature):
             days = (meeting.ends_on - meeting.starts_on).days + 1
             rendered = self.content.render("reminder_camp", meeting=meeting, phase=phase,
                                            when=describe_phase(phase), day=int(spec.get("day", 0)), days=days)
-            checklist = Checklist(f"{phase.title}: {inert(meeting.name)}", tuple(
+            checklist = Checklist(self.say("camp_phase_checklist_title", phase=phase.title, meeting=inert(meeting.name)), tuple(
                 ChecklistItem(item.id, item.title, item.id in done, f"camp:{meeting.id}:{item.id}", item.detail)
                 for item in phase.items))
             return from_rendered(rendered, "reminder", checklist=checklist,
-                                 buttons=(Button("Full checklist", f"cmd:camp {meeting.key}"),))
+                                 buttons=(Button(self.say("button_full_checklist"), f"cmd:camp {meeting.key}"),))
         log.warning("unknown reminder kind=%s person=%s", kind, pid)
         return None

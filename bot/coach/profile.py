@@ -22,8 +22,7 @@ class Profile(Feature):
         args = [a for a in command.args if a.lower() not in ("handle", "set")]
         if args and args[0].lower() in ("done", "undo"):
             if len(args) < 2:
-                raise BadArguments("Say which item, e.g. `profile done photo`. Items: " +
-                                   ", ".join(i.id for i in self.content.profile_items) + ".")
+                raise BadArguments("profile_which_item", items=", ".join(i.id for i in self.content.profile_items))
             return await self._toggle(caller, args[1].lower(), done=args[0].lower() == "done")
         if args:
             return await self._set_handle(caller, " ".join(args))
@@ -32,7 +31,7 @@ class Profile(Feature):
     async def toggle_item(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
         """``profile:<item>`` ticks or unticks a checklist item."""
         if arg not in {item.id for item in self.content.profile_items}:
-            raise Stale("That item is no longer on the profile checklist.", "profile")
+            raise Stale(self.say("profile_item_gone"), "profile")
         return await self._toggle(caller, arg)
 
     async def _set_handle(self, caller: Caller, text: str) -> list[Reply]:
@@ -51,7 +50,7 @@ class Profile(Feature):
     async def _toggle(self, caller: Caller, item_id: str, done: bool | None = None) -> list[Reply]:
         known = {item.id for item in self.content.profile_items}
         if item_id not in known:
-            raise BadArguments(f"“{item_id}” is not on the profile checklist; items: {', '.join(sorted(known))}.")
+            raise BadArguments("profile_unknown_item", item=item_id, items=", ".join(sorted(known)))
         pid = caller.person.id
         if done is None:
             done = item_id not in await self.store.profile_done(pid)
@@ -64,7 +63,7 @@ class Profile(Feature):
         rendered = self.content.render("profile", handle=caller.person.x_handle, items=items,
                                        done=len(done & {i.id for i in items}), total=len(items),
                                        hospital=self.hospital())
-        checklist = Checklist(rendered.exports.get("checklist_title", "Profile checklist"), tuple(
+        checklist = Checklist(rendered.exports.get("checklist_title", self.say("profile_checklist_title")), tuple(
             ChecklistItem(item.id, item.title, item.id in done, f"profile:{item.id}", item.detail)
             for item in items))
         return from_rendered(rendered, "profile", checklist=checklist, replace_original=replace_original)
@@ -74,8 +73,7 @@ class Profile(Feature):
         if arg in ("done", "yes", "undo", "no"):
             return await self._set_follow(caller, arg in ("done", "yes"))
         if arg:
-            raise BadArguments("Use `follow` to see how, `follow done` once you follow the hospital, "
-                               "or `follow undo` to take it back.")
+            raise BadArguments("follow_usage")
         return [self._follow_reply(caller.person)]
 
     async def follow_pressed(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
@@ -92,18 +90,18 @@ class Profile(Feature):
         follows = person.follows_hospital_at is not None
         rendered = self.content.render("follow", hospital=self.hospital(), follows=follows,
                                        followed_back=person.followed_back_at is not None, handle=person.x_handle)
-        button = Button("Undo: I don't follow yet", "follow:undo") if follows else \
-            Button(f"I follow @{self.config.hospital_handle}", "follow:done", "primary")
+        button = Button(self.say("button_follow_undo"), "follow:undo") if follows else \
+            Button(self.say("button_i_follow", handle=self.config.hospital_handle), "follow:done", "primary")
         return from_rendered(rendered, "follow", buttons=(button,), replace_original=replace_original)
 
     async def video(self, caller: Caller, command: Command) -> list[Reply]:
         arg = command.args[0].lower() if command.args else ""
         if arg not in ("", "done", "undo"):
-            raise BadArguments("Use `video done` once you have posted a professional video, or `video undo`.")
+            raise BadArguments("video_usage")
         if arg:
             return await self._set_video(caller, arg == "done")
         return [self.reply("video", "status", posted=caller.person.video_posted_at is not None,
-                           buttons=(Button("I posted a video", "video:done", "primary"),))]
+                           buttons=(Button(self.say("button_i_posted_a_video"), "video:done", "primary"),))]
 
     async def video_pressed(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
         """``video:done`` or ``video:undo``."""

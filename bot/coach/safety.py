@@ -25,12 +25,12 @@ class Safety(Feature):
             return await self._safety_cases(caller)
         if verb in ("handled", "done", "close"):
             if len(words) < 2:
-                raise BadArguments("Say which report, e.g. `harassment handled SR-7K3QX`.")
+                raise BadArguments("harassment_which_report")
             case = await self.store.safety.by_reference(words[1])
             if case is None or not await self._may_handle(caller):
-                raise BadArguments(f"I don't know a report {words[1]!r} you can handle.")
+                raise BadArguments("harassment_unknown_report", reference=repr(words[1]))
             return await self._mark_handled(caller, case)
-        guidance_buttons = (Button("Safety lesson", "cmd:lesson"),)
+        guidance_buttons = (Button(self.say("button_safety_lesson"), "cmd:lesson"),)
         if not command.rest:
             return [from_rendered(self.content.render("harassment", case=None, recipients=0, hospital=self.hospital()),
                                "safety", buttons=guidance_buttons)]
@@ -83,10 +83,10 @@ class Safety(Feature):
             return [self.reply("not_admin", "error", command="harassment cases")]
         cases = await self.store.safety.cases(status="open")
         rendered = self.content.render("harassment_cases", cases=cases)
-        table = Table(("Reference", "Physician", "Kind", "Urgency", "Link", "Reported"), tuple(
+        table = Table(self.columns("columns_safety_cases"), tuple(
             (c.reference, c.name, c.kind, c.urgency, c.link, f"{c.created_at.astimezone(caller.zone):%Y-%m-%d %H:%M}")
             for c in cases)) if cases else None
-        buttons = tuple(Button(f"Handled {c.reference}", f"safety:handled:{c.id}") for c in cases[:20])
+        buttons = tuple(Button(self.say("button_handled_case", reference=c.reference), f"safety:handled:{c.id}") for c in cases[:20])
         return [from_rendered(rendered, "safety", table=table, buttons=buttons)]
 
     async def handled_pressed(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
@@ -124,5 +124,5 @@ class Safety(Feature):
             return from_rendered(rendered, "safety", ephemeral=False)
         reported = f"{case.created_at.astimezone(self.config.zone):%a %d %b %Y, %H:%M %Z}"
         rendered = self.content.render("harassment_case", case=case, reported=reported, hospital=self.hospital())
-        buttons = (Button("Mark handled", f"safety:handled:{case.id}", "primary"),) if case.status == "open" else ()
+        buttons = (Button(self.say("button_mark_handled"), f"safety:handled:{case.id}", "primary"),) if case.status == "open" else ()
         return from_rendered(rendered, "safety", buttons=buttons, ephemeral=False)

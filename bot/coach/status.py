@@ -7,16 +7,18 @@ from bot.coach.base import Caller, Feature, from_rendered
 from bot.core.commands import Command
 from bot.core.readiness import Readiness, Stage, assess
 from bot.core.snapshot import PersonSnapshot, progress_of
+from bot.core.words import say
 from bot.messages import Button, Progress, Reply
 
 NEXT_STEP_ACTIONS = {
-    Stage.PROFILE_CREATED: ("Set up my profile", "cmd:profile"),
-    Stage.PROFILE_COMPLETE: ("Profile checklist", "cmd:profile"),
-    Stage.FOLLOWS_HOSPITAL: ("Follow the hospital", "cmd:follow"),
-    Stage.CORE_LESSONS: ("Next lesson", "cmd:lesson"),
-    Stage.TWEET_CAMP: ("Tweet Camp checklist", "cmd:camp"),
-    Stage.VIDEO: ("I posted a video", "video:done"),
+    Stage.PROFILE_CREATED: (say("button_set_up_my_profile"), "cmd:profile"),
+    Stage.PROFILE_COMPLETE: (say("button_profile_checklist"), "cmd:profile"),
+    Stage.FOLLOWS_HOSPITAL: (say("button_follow_the_hospital"), "cmd:follow"),
+    Stage.CORE_LESSONS: (say("button_next_lesson"), "cmd:lesson"),
+    Stage.TWEET_CAMP: (say("button_tweet_camp_checklist"), "cmd:camp"),
+    Stage.VIDEO: (say("button_i_posted_a_video"), "video:done"),
 }
+"""The button for each next step: its label (``prompts/words.yaml``) and its action."""
 
 
 class Status(Feature):
@@ -46,22 +48,22 @@ class Status(Feature):
             "status", readiness=readiness, stages=stages,
             next_step=readiness.next_step.value if readiness.next_step else None,
             camp=progress.camp, hospital=self.hospital(), handle=caller.person.x_handle)
-        reached = readiness.reached.label if readiness.reached else "Getting started"
+        reached = readiness.reached.label if readiness.reached else self.say("stage_getting_started")
         next_text = rendered.exports.get("next_line", "")
         buttons: tuple[Button, ...] = ()
         if readiness.next_step in NEXT_STEP_ACTIONS:
             label, action = NEXT_STEP_ACTIONS[readiness.next_step]
-            buttons = (Button(label, action, "primary"),)
-        fields = tuple((s["label"], _stage_value(s)) for s in stages)
+            buttons = (Button(self.content.words.of(label), action, "primary"),)
+        fields = tuple((s["label"], self._stage_value(s)) for s in stages)
         return [from_rendered(rendered, "status", progress=Progress(readiness.score, reached, next_text),
                               buttons=buttons, fields=fields)]
 
 
-def _stage_value(stage: dict) -> str:
-    if not stage["applicable"]:
-        return "no meeting yet"
-    if stage["done"]:
-        return "✓ done"
-    if stage["stage"] == "followed_back":
-        return "marketing's step"
-    return f"{stage['percent']}%" if stage["percent"] else "to do"
+    def _stage_value(self, stage: dict) -> str:
+        if not stage["applicable"]:
+            return self.say("stage_no_meeting_yet")
+        if stage["done"]:
+            return self.say("stage_done")
+        if stage["stage"] == "followed_back":
+            return self.say("stage_marketings_step")
+        return self.say("stage_percent", percent=stage["percent"]) if stage["percent"] else self.say("stage_to_do")

@@ -13,6 +13,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.models import CatalogMeeting, Meeting
+from bot.core.words import Say, say
 
 
 Effect = Literal["shows", "changes_with_arguments", "changes"]
@@ -140,7 +141,12 @@ def changes_state(command: Command | Unknown) -> bool:
 
 
 class BadArguments(ValueError):
-    """The command is known but its arguments are not; the message says how to fix them."""
+    """The command is known but its arguments are not; :attr:`say` names the words that say how to
+    fix them (``prompts/words.yaml``)."""
+
+    def __init__(self, key: str, /, **values: object) -> None:
+        super().__init__(key)
+        self.say = Say(key, values)
 
 
 _DURATION = re.compile(r"^(\d{1,3})\s*(h|hours?|d|days?|w|wks?|weeks?)$")
@@ -154,17 +160,17 @@ def parse_snooze(args: str, now: datetime, zone: ZoneInfo) -> datetime:
         try:
             day = date.fromisoformat(when)
         except ValueError:
-            raise BadArguments(f"“{when or '(nothing)'}” is not a date; write it like 2026-12-01.") from None
+            raise BadArguments("snooze_not_a_date", value=when or "(nothing)") from None
         resume = datetime.combine(day, time(0, 0), zone)
         if resume <= now:
-            raise BadArguments("That date has already passed; pick a day in the future.")
+            raise BadArguments("snooze_date_passed")
     else:
         match = _DURATION.match(text)
         if not match:
-            raise BadArguments(f"“{args.strip()}” is not a snooze length; try 1d, 3d, 1w, 2w or until 2026-12-01.")
+            raise BadArguments("snooze_not_a_length", value=args.strip())
         amount, unit = int(match.group(1)), match.group(2)[0]
         if amount == 0:
-            raise BadArguments("Snooze for at least one hour, or use `stop` to stop reminders.")
+            raise BadArguments("snooze_zero")
         if unit == "h":
             resume = now + timedelta(hours=amount)
         else:  # calendar days in the physician's zone: "1w" at 09:00 resumes at 09:00, across DST too
@@ -172,7 +178,7 @@ def parse_snooze(args: str, now: datetime, zone: ZoneInfo) -> datetime:
             days = amount * (7 if unit == "w" else 1)
             resume = datetime.combine(local.date() + timedelta(days=days), local.time(), zone).astimezone(ZoneInfo("UTC"))
     if resume - now > MAX_SNOOZE:
-        raise BadArguments("The longest snooze is 90 days; use `stop` to stop reminders altogether.")
+        raise BadArguments("snooze_too_long")
     return resume
 
 
@@ -188,19 +194,19 @@ _MEETING_KEYS = {"name", "start", "end", "city", "hashtag", "embargo", "embargo_
 
 def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...], zone: ZoneInfo) -> MeetingRequest:
     """``<catalog key> <start>`` and/or ``key=value`` pairs (quote values with spaces)."""
-    usage = ("Write it like `meetings add asco 2027-05-28 city=Chicago attendees=Oncology`, or "
-             "`meetings add name=\"Heart Summit 2027\" start=2027-03-04 end=2027-03-06 hashtag=#HS27`.")
+    usage = say("meetings_add_usage")
     try:
         words = shlex.split(text)
     except ValueError:
-        raise BadArguments("A quote is not closed. " + usage) from None
+        raise BadArguments("meeting_quote_not_closed", usage=usage) from None
     fields: dict[str, str] = {}
     positional = []
     for word in words:
         key, eq, value = word.partition("=")
         if eq:
             if key.lower() not in _MEETING_KEYS:
-                raise BadArguments(f"I don't know the field “{key}” (fields: {', '.join(sorted(_MEETING_KEYS))}). " + usage)
+                raise BadArguments("meeting_unknown_field", field=key, fields=", ".join(sorted(_MEETING_KEYS)),
+                                   usage=usage)
             fields[key.lower()] = value.strip()
         else:
             positional.append(word)
@@ -208,22 +214,22 @@ def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...], zone: 
     base = by_key.get(positional[0].lower()) if positional else None
     if positional and base is None and "start" not in fields and len(positional) <= 2:
         known = ", ".join(sorted(by_key))
-        raise BadArguments(f"“{positional[0]}” is not in the meeting catalog ({known}). " + usage)
+        raise BadArguments("meeting_not_in_catalog", key=positional[0], known=known, usage=usage)
     rest = positional[1:] if base else positional
     if rest and "start" not in fields:
         fields["start"] = rest[0]
     if "start" not in fields:
-        raise BadArguments("The meeting needs a start date. " + usage)
+        raise BadArguments("meeting_needs_start", usage=usage)
     start = _date(fields["start"], "start")
     if base is None and not fields.get("name"):
-        raise BadArguments("The meeting needs a name (or a catalog key). " + usage)
+        raise BadArguments("meeting_needs_name", usage=usage)
     end = _date(fields["end"], "end") if fields.get("end") else start + timedelta(days=(base.days if base else 1) - 1)
     if end < start:
-        raise BadArguments("The meeting ends before it starts; check the dates.")
+        raise BadArguments("meeting_ends_before_start")
     name = fields.get("name") or f"{base.name} {start.year}"  # type: ignore[union-attr]
     hashtag = fields.get("hashtag") or (base.hashtag_for(start.year) if base else "")
     if hashtag and not re.fullmatch(r"#?[A-Za-z][A-Za-z0-9_]{1,60}", hashtag):
-        raise BadArguments(f"“{hashtag}” is not a hashtag; use letters and digits, like #ASCO27.")
+        raise BadArguments("meeting_bad_hashtag", hashtag=hashtag)
     stem = base.key if base else name.lower()
     stem = stem if stem.endswith(str(start.year)) else f"{stem} {start.year}"
     key = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
@@ -252,7 +258,7 @@ def meeting_form_arguments(values: Mapping[str, str]) -> str:
     if lift_date and lift_time:
         answers["embargo_lifts"] = f"{lift_date}T{lift_time}"
     elif lift_date or lift_time:
-        raise BadArguments("Give both the date and the time the embargo lifts (hospital time), or leave both empty.")
+        raise BadArguments("meeting_embargo_half_given")
     return " ".join(f"{key}={shlex.quote(answers[key])}" for key in MEETING_FORM_KEYS if answers.get(key))
 
 
@@ -261,7 +267,7 @@ def _instant(value: str, zone: ZoneInfo) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace(" ", "T"))
     except ValueError:
-        raise BadArguments(f"embargo_lifts “{value}” is not a date and time; write it like 2027-05-30T07:00.") from None
+        raise BadArguments("meeting_embargo_not_a_moment", value=value) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(ZoneInfo("UTC"))
@@ -271,7 +277,7 @@ def _date(value: str, field_name: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise BadArguments(f"{field_name} “{value}” is not a date; write it like 2027-05-28.") from None
+        raise BadArguments("meeting_not_a_date", field=field_name, value=value) from None
 
 
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
@@ -282,10 +288,9 @@ def parse_settings(args: str) -> dict[str, str | bool | None]:
 
     ``default`` gives None: the hospital's setting applies again.
     """
-    usage = "Try `settings quiet 21:00-07:00`, `settings weekends off`, `settings lessons 07:30` or `settings timezone Europe/London`."
     words = args.split()
     if len(words) != 2:
-        raise BadArguments(usage)
+        raise BadArguments("settings_usage")
     what, value = words[0].lower(), words[1]
     default = value.lower() == "default"
     if what == "quiet":
@@ -293,26 +298,26 @@ def parse_settings(args: str) -> dict[str, str | bool | None]:
             return {"quiet_start": None, "quiet_end": None}
         start, _, end = value.partition("-")
         if not (_CLOCK.fullmatch(start) and _CLOCK.fullmatch(end)):
-            raise BadArguments(f"“{value}” is not a time range; write it like 21:00-07:00.")
+            raise BadArguments("settings_not_a_range", value=value)
         return {"quiet_start": _hhmm(start), "quiet_end": _hhmm(end)}
     if what == "weekends":
         choice = value.lower()
         if choice not in ("on", "off", "default"):
-            raise BadArguments("Use `settings weekends off` (no reminders on Saturday and Sunday) or `settings weekends on`.")
+            raise BadArguments("settings_weekends")
         return {"weekends_off": None if default else choice == "off"}
     if what in ("lessons", "lesson"):
         if default:
             return {"lesson_time": None}
         if not _CLOCK.fullmatch(value):
-            raise BadArguments(f"“{value}” is not a time of day; write it like 07:30.")
+            raise BadArguments("settings_not_a_time", value=value)
         return {"lesson_time": _hhmm(value)}
     if what in ("timezone", "zone", "tz"):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise BadArguments(f"“{value}” is not a time zone I know; use a name like America/Chicago.") from None
+            raise BadArguments("settings_not_a_zone", value=value) from None
         return {"timezone": value}
-    raise BadArguments(usage)
+    raise BadArguments("settings_usage")
 
 
 def _hhmm(value: str) -> str:
@@ -344,8 +349,7 @@ class SafetyReport:
 def parse_safety_report(text: str) -> SafetyReport:
     """``<link> [kind] [urgent]`` → a report. Any other words are refused rather than stored: a report
     keeps the link, never the words of the posts (or of the person reporting them)."""
-    usage = ("Write it like `harassment https://x.com/someone/status/123 doxxing urgent`: the link, what kind "
-             "of abuse (harassment, doxxing, pile-on, threat, impersonation or other) and `urgent` if it is.")
+    usage = say("harassment_usage")
     link, kind, urgency = "", "", ""
     for word in text.split():
         cleaned = word.strip("<>").rstrip(".,;")
@@ -359,10 +363,9 @@ def parse_safety_report(text: str) -> SafetyReport:
         elif lowered in ("not", "is", "it's", "very"):
             continue  # "not urgent", "it's urgent"
         else:
-            raise BadArguments("I keep only a link, the kind of abuse and how urgent it is, so please don't "
-                               "type what was said. " + usage)
+            raise BadArguments("harassment_words_refused", usage=usage)
     if not link:
-        raise BadArguments("I need the link to the post or profile (starting with https://). " + usage)
+        raise BadArguments("harassment_needs_link", usage=usage)
     if " not " in f" {text.lower()} " and urgency == "urgent":
         urgency = "normal"
     return SafetyReport(link=link, kind=kind or "harassment", urgency=urgency or "normal")
@@ -379,8 +382,7 @@ def parse_networks(args: str) -> tuple[str, ...]:
     for word in words:
         network = aliases.get(word, word)
         if network not in NETWORKS:
-            raise BadArguments(f"“{word}” is not a network I coach on; choose from "
-                               f"{', '.join(NETWORKS)} (e.g. `networks x bluesky`), or `networks default`.")
+            raise BadArguments("networks_unknown", network=word, networks=", ".join(NETWORKS))
         if network not in chosen:
             chosen.append(network)
     return tuple(chosen)
