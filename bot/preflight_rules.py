@@ -1,4 +1,5 @@
-"""Loads the draft-checker rules from ``prompts/preflight.yaml`` and builds the check reply.
+"""Loads the draft-checker rules from ``prompts/preflight.yaml`` (the reply is built by the coach's
+draft check, :mod:`bot.coach.draftcheck`).
 
 The rules file has ``settings``, ``terms`` (named regex fragments) and ``rules``; word lists
 live in ``prompts/preflight/<name>.yaml`` (``words: [...]``). A pattern refers to a term or a
@@ -11,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.preflight import (
-    CATEGORIES, DETECTORS, MAX_DRAFT_CHARS, SEVERITIES, Condition, Finding, PreflightReport,
-    PreflightRules, Rule, render, template_fields,
+    CATEGORIES, DETECTORS, MAX_DRAFT_CHARS, SEVERITIES, Condition, PreflightRules, Rule, template_fields,
 )
 from bot.core.regexbounds import Unbounded, bounds
-from bot.messages import Reply
 from bot.yamlsrc import ContentError, Fields, LocatedList, load_yaml
 
 RULES_FILE = "preflight.yaml"
@@ -380,105 +379,3 @@ def _template(fields: Fields, key: str, allowed: frozenset[str]) -> str:
     if unknown:
         raise fields.error(key, f"unknown placeholder {{{unknown[0]}}} (allowed: {', '.join(sorted(allowed))})")
     return text
-
-
-# --------------------------------------------------------------------------- reply
-
-_HEADINGS = {
-    "block": "Fix before posting",
-    "warn": "Review before posting",
-    "tip": "Tips",
-}
-_TITLES = {
-    "blocked": "Draft check: fix before posting",
-    "review": "Draft check: review before posting",
-    "ready": "Draft check: ready to post",
-}
-_EXCERPT_MAX = 120
-_MAX_SHOWN = 15
-_FOOTER = ("Checked in memory only: your draft was not stored. A screen, not legal advice: "
-           "when in doubt, leave it out.")
-
-
-def too_long_reply(rules: PreflightRules, length: int) -> Reply:
-    """The reply to a draft longer than the checker reads: say so, check nothing."""
-    words = dict(rules.replies)
-    values = {"length": f"{length:,}", "max": f"{rules.max_chars:,}"}
-    text = render(words.get("too_long", "Draft too long to check: {length} characters, at most {max}."), values)
-    return Reply(kind="check", title=words.get("too_long_title", "Draft check"), text=text,
-                 fields=(("Verdict", "Not checked"), ("Length", f"{values['length']}/{values['max']} characters")),
-                 footer=_FOOTER)
-
-
-def preflight_reply(report: PreflightReport, draft: str) -> Reply:
-    """The check result as a Reply: a plain summary plus findings grouped by severity."""
-    if not draft.strip():
-        return Reply(kind="check", title="Draft check",
-                     text="Paste the draft after “check”, e.g. check Great session on #SoMe today!")
-    length = f"{report.weighted_length}/{report.weighted_limit}"
-    return Reply(
-        kind="check",
-        title=_TITLES[report.verdict],
-        text=_summary(report, length),
-        body=_body(report),
-        fields=(("Verdict", _verdict_label(report)), ("Findings", _counts(report) or "none"),
-                ("Length on X", length)),
-        footer=_FOOTER,
-    )
-
-
-def _verdict_label(report: PreflightReport) -> str:
-    return {"blocked": "Blocked", "review": "Review", "ready": "Ready"}[report.verdict]
-
-
-def _counts(report: PreflightReport) -> str:
-    names = {"block": "to fix", "warn": "to review", "tip": "tip"}
-    parts = []
-    for severity in ("block", "warn", "tip"):
-        n = report.count(severity)
-        if n:
-            label = names[severity] + ("s" if severity == "tip" and n > 1 else "")
-            parts.append(f"{n} {label}")
-    return ", ".join(parts)
-
-
-def _summary(report: PreflightReport, length: str) -> str:
-    counts = _counts(report)
-    lead = {
-        "blocked": "Don't post this yet",
-        "review": "Review before posting",
-        "ready": "Ready to post",
-    }[report.verdict]
-    detail = f": {counts}." if counts else ": no issues found."
-    return f"{lead}{detail} Length on X: {length}."
-
-
-def _body(report: PreflightReport) -> str:
-    if not report.findings:
-        return ("No privacy, advice, disclosure, embargo or tone issues found. "
-                "Pause before posting: would you be happy to see it quoted with your name?")
-    paragraphs: list[str] = []
-    shown = report.findings[:_MAX_SHOWN]
-    for severity in ("block", "warn", "tip"):
-        group = [f for f in shown if f.severity == severity]
-        if group:
-            paragraphs.append(f"**{_HEADINGS[severity]} ({len(group)})**")
-            paragraphs.extend(_finding_text(f) for f in group)
-    hidden = len(report.findings) - len(shown)
-    if hidden:
-        paragraphs.append(f"_…and {hidden} more; fix these and check again._")
-    return "\n\n".join(paragraphs)
-
-
-def _finding_text(finding: Finding) -> str:
-    quote = _quote(finding.excerpt)
-    lead = f"“{quote}” — " if quote else ""
-    return f"{lead}{finding.why} _Fix:_ {finding.fix}"
-
-
-def _quote(excerpt: str) -> str:
-    flat = re.sub(r"\s*\n\s*", " ", excerpt.strip())
-    if len(flat) <= _EXCERPT_MAX:
-        return flat
-    half = _EXCERPT_MAX // 2 - 1
-    return f"{flat[:half]}…{flat[-half:]}"

@@ -24,7 +24,7 @@ SOURCE = Path(__file__).resolve().parent
 class Words:
     texts: dict[str, str]
 
-    def text(self, key: str, /, **values: object) -> str:
+    def say(self, key: str, /, **values: object) -> str:
         return self.of(Say(key, values))
 
     def of(self, said: Say) -> str:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.coach.draftcheck import preflight_reply
+from bot.content import Content
 from bot.core.preflight import (
     CATEGORIES,
     DraftContext,
@@ -18,7 +20,7 @@ from bot.core.preflight import (
     check_draft,
     x_weighted_length,
 )
-from bot.preflight_rules import load_preflight_rules, preflight_reply, words_regex
+from bot.preflight_rules import load_preflight_rules, words_regex
 from bot.yamlsrc import ContentError
 
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
@@ -381,9 +383,9 @@ def test_checking_logs_nothing(rules: PreflightRules, caplog: pytest.LogCaptureF
 # --------------------------------------------------------------------------- reply
 
 
-def test_reply_quotes_spans_and_summarises(rules: PreflightRules) -> None:
+def test_reply_quotes_spans_and_summarises(rules: PreflightRules, content: Content) -> None:
     draft = "Pt MRN 00482915 refused dialysis. Ozempic works!!!"
-    reply = preflight_reply(check(draft, rules), draft)
+    reply = preflight_reply(check(draft, rules), draft, content.words)
     assert reply.kind == "check"
     assert reply.text.startswith("Don't post this yet: 1 to fix, 1 to review, 1 tip.")
     assert "Length on X:" in reply.text
@@ -394,16 +396,16 @@ def test_reply_quotes_spans_and_summarises(rules: PreflightRules) -> None:
     assert "not stored" in reply.footer
 
 
-def test_reply_for_clean_and_empty_drafts(rules: PreflightRules) -> None:
-    clean = preflight_reply(check("Teamwork wins.", rules), "Teamwork wins.")
+def test_reply_for_clean_and_empty_drafts(rules: PreflightRules, content: Content) -> None:
+    clean = preflight_reply(check("Teamwork wins.", rules), "Teamwork wins.", content.words)
     assert clean.text == "Ready to post: no issues found. Length on X: 14/280."
-    empty = preflight_reply(check("", rules), "")
+    empty = preflight_reply(check("", rules), "", content.words)
     assert "Paste the draft" in empty.text
 
 
-def test_reply_truncates_long_excerpts(rules: PreflightRules) -> None:
+def test_reply_truncates_long_excerpts(rules: PreflightRules, content: Content) -> None:
     draft = "word " * 100
-    reply = preflight_reply(check(draft, rules), draft)
+    reply = preflight_reply(check(draft, rules), draft, content.words)
     assert "…" in reply.body
 
 
@@ -510,11 +512,11 @@ def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
     assert error.line is not None and "YAML syntax" in error.message
 
 
-def test_cap_and_too_long_reply_come_from_the_rules_file(rules: PreflightRules) -> None:
-    from bot.preflight_rules import too_long_reply
+def test_cap_and_too_long_reply_come_from_the_rules_file(rules: PreflightRules, content: Content) -> None:
+    from bot.coach.draftcheck import too_long_reply
 
     assert rules.max_chars == 4000
-    reply = too_long_reply(rules, 40_000)
+    reply = too_long_reply(rules, 40_000, content.words)
     assert reply.kind == "check" and reply.title == "Draft check: too long to check"
     assert "40,000 characters" in reply.text and "4,000" in reply.text and "not checked" not in reply.title
     assert "Nothing was checked or stored" in reply.text

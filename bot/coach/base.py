@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.content import Content, Rendered
 from bot.core.access import is_admin
 from bot.core.commands import BadArguments, Command
+from bot.core.words import Say
 from bot.messages import Button, Reply
 from bot.store import Person, Store
 
@@ -53,11 +54,11 @@ class Kit:
 
     def say(self, key: str, /, **values: object) -> str:
         """The sentence ``key`` of ``prompts/words.yaml``, filled in."""
-        return self.content.words.text(key, **values)
+        return self.content.words.of(Say(key, values))
 
     def columns(self, key: str, /) -> tuple[str, ...]:
         """A table's column headings: the words ``key``, separated by `` | ``."""
-        return tuple(self.content.words.text(key).split(" | "))
+        return tuple(self.content.words.of(Say(key, {})).split(" | "))
 
     def explain(self, error: BadArguments) -> str:
         """What is wrong with a command's arguments, in words."""
