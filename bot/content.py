@@ -15,7 +15,16 @@ import jinja2.nodes
 
 from bot.core.curriculum import reading_minutes
 from bot.core.models import (
-    NETWORKS, CampItem, CampPhase, CatalogMeeting, Curriculum, Lesson, ProfileItem, Quiz, Source, Track,
+    NETWORKS,
+    CampItem,
+    CampPhase,
+    CatalogMeeting,
+    Curriculum,
+    Lesson,
+    ProfileItem,
+    Quiz,
+    Source,
+    Track,
 )
 from bot.core.preflight import PreflightRules
 from bot.messages import inert
@@ -366,7 +375,8 @@ def _load_templates(root: Path) -> jinja2.Environment:
         except jinja2.TemplateSyntaxError as exc:
             raise ContentError(path, exc.lineno, f"template syntax: {exc.message}") from None
         assigned = {node.target.name for node in parsed.find_all((jinja2.nodes.Assign, jinja2.nodes.AssignBlock))
-                    if isinstance(node.target, jinja2.nodes.Name)}
+                    if isinstance(node, jinja2.nodes.Assign | jinja2.nodes.AssignBlock)
+                    and isinstance(node.target, jinja2.nodes.Name)}
         unknown = jinja2.meta.find_undeclared_variables(parsed) - allowed - assigned - set(env.globals)
         if unknown:
             first = sorted(unknown)[0]

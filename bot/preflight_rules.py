@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.preflight import (
-    CATEGORIES, DETECTORS, MAX_DRAFT_CHARS, SEVERITIES, Condition, PreflightRules, Rule, template_fields,
+    CATEGORIES,
+    DETECTORS,
+    MAX_DRAFT_CHARS,
+    SEVERITIES,
+    Condition,
+    PreflightRules,
+    Rule,
+    template_fields,
 )
 from bot.core.regexbounds import Unbounded, bounds
 from bot.yamlsrc import ContentError, Fields, LocatedList, load_yaml
@@ -332,7 +339,7 @@ def _rule_patterns(fields: Fields, compiler: _PatternCompiler, detector: str) ->
             for i, value in enumerate(values))
     spec = DETECTORS[detector]
     count = len(patterns)
-    if count < spec.min_patterns or spec.max_patterns is not None and count > spec.max_patterns:
+    if count < spec.min_patterns or (spec.max_patterns is not None and count > spec.max_patterns):
         wanted = (f"exactly {spec.min_patterns}" if spec.min_patterns == spec.max_patterns
                   else f"at least {spec.min_patterns}" if spec.max_patterns is None
                   else f"at most {spec.max_patterns}")

@@ -10,10 +10,10 @@ from aiohttp import web
 from bot.channels.slack.app import mount_slack
 from bot.channels.slack.client import SlackHttp
 from bot.channels.slack.transport import slack_transport
-from bot.channels.teams.graph import GraphClient, GraphSettings
 from bot.channels.teams.endpoint import mount_teams
-from bot.channels.teams.transport import teams_transport
+from bot.channels.teams.graph import GraphClient, GraphSettings
 from bot.channels.teams.install import teams_installer
+from bot.channels.teams.transport import teams_transport
 from bot.channels.webchat import Persona, add_webchat_routes
 from bot.core.access import is_admin
 from bot.core.reminders import Respect, may_send

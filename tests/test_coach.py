@@ -2,27 +2,31 @@
 platform-neutral replies out, and the stored state after."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from bot.coach import Coach
-from bot.core.commands import SPECS
 from bot.config import Config
+from bot.core.commands import SPECS
 from bot.core.curriculum import ReviewState
 from bot.core.models import Meeting
 from bot.core.snapshot import progress_of
 from bot.messages import Button, FormField, Incoming, Progress, Table
 from bot.store import Store
 from bot.store.directory import DirectoryUser
-
 from conftest import (
-    ADMIN_EMAIL, NEUROLOGIST_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, Chat,
+    ADMIN_EMAIL,
+    NEUROLOGIST_EMAIL,
+    NOW,
+    ONCOLOGIST_EMAIL,
+    PHYSICIAN_EMAIL,
+    Chat,
 )
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def one(replies):

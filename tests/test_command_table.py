@@ -12,7 +12,6 @@ from bot.config import Config
 from bot.content import Content
 from bot.core.commands import ALIASES, SPEC_BY_NAME, SPECS, Command, changes_state, parse
 from bot.store import Store
-
 from conftest import NOW
 
 SLACK_ONLY_VERBS = {"modal"}

@@ -1,24 +1,34 @@
 """The command grammar: words in, a Command or a helpful error out."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.core.commands import (
-    ALIASES, MAX_SNOOZE, SPEC_BY_NAME, SPECS, BadArguments, Command, Unknown, closest, meeting_form_arguments,
-    parse, parse_meeting_request, parse_snooze,
+    ALIASES,
+    MAX_SNOOZE,
+    SPEC_BY_NAME,
+    SPECS,
+    BadArguments,
+    Command,
+    Unknown,
+    closest,
+    meeting_form_arguments,
+    parse,
+    parse_meeting_request,
+    parse_snooze,
 )
 from bot.core.models import Meeting
 
 NEW_YORK = ZoneInfo("America/New_York")
-FRIDAY_9AM_EST = datetime(2026, 3, 6, 14, 0, tzinfo=timezone.utc)
+FRIDAY_9AM_EST = datetime(2026, 3, 6, 14, 0, tzinfo=UTC)
 """Two days before the switch to daylight saving time (Sun 8 March 2026, 02:00 local)."""
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 # -- parse ------------------------------------------------------------------------------------------
@@ -160,7 +170,7 @@ def test_bad_snooze(content, text, message):
 
 
 def test_max_snooze_is_90_days():
-    assert MAX_SNOOZE == timedelta(days=90)
+    assert timedelta(days=90) == MAX_SNOOZE
 
 
 # -- meetings add ---------------------------------------------------------------------------------------
@@ -244,10 +254,10 @@ def test_unknown_catalog_key_lists_the_catalog(content):
 
 @pytest.mark.parametrize("value, zone, lifts", [
     # Hospital time is used when no offset is given: CDT and EDT in May, EST in January.
-    ("2027-05-30T07:00", "America/Chicago", datetime(2027, 5, 30, 12, 0, tzinfo=timezone.utc)),
-    ("2027-05-30 07:00", "America/New_York", datetime(2027, 5, 30, 11, 0, tzinfo=timezone.utc)),
-    ("2027-01-15T07:00", "America/New_York", datetime(2027, 1, 15, 12, 0, tzinfo=timezone.utc)),
-    ("2027-05-30T07:00-05:00", "America/New_York", datetime(2027, 5, 30, 12, 0, tzinfo=timezone.utc)),
+    ("2027-05-30T07:00", "America/Chicago", datetime(2027, 5, 30, 12, 0, tzinfo=UTC)),
+    ("2027-05-30 07:00", "America/New_York", datetime(2027, 5, 30, 11, 0, tzinfo=UTC)),
+    ("2027-01-15T07:00", "America/New_York", datetime(2027, 1, 15, 12, 0, tzinfo=UTC)),
+    ("2027-05-30T07:00-05:00", "America/New_York", datetime(2027, 5, 30, 12, 0, tzinfo=UTC)),
 ])
 def test_embargo_lift_time(content, value, zone, lifts):
     request = parse_meeting_request(f'asco 2027-05-28 embargo_lifts="{value}"', content.catalog, ZoneInfo(zone))
@@ -283,15 +293,15 @@ def test_form_embargo_lift_needs_a_date_and_a_time(content, values):
 
 
 def test_snooze_in_days_keeps_the_local_wall_clock_across_dst() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from bot.core.commands import parse_snooze
     ny = ZoneInfo("America/New_York")
-    now = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)  # Mon 09:00 EST
+    now = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # Mon 09:00 EST
     resume = parse_snooze("1w", now, ny)
     assert resume.astimezone(ny).strftime("%a %d %b %H:%M %Z") == "Mon 09 Mar 09:00 EDT"
-    assert parse_snooze("3h", now, ny) == datetime(2026, 3, 2, 17, 0, tzinfo=timezone.utc)
+    assert parse_snooze("3h", now, ny) == datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
 
 
 def test_a_bare_handle_registers_it_and_stat_means_status() -> None:

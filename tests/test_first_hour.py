@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.commands import SPECS
 from bot.content import TEMPLATES, Content
+from bot.core.commands import SPECS
 from bot.core.curriculum import ReviewState
 from bot.core.models import Meeting
 from bot.core.reports import department_rows, followback_worklist, hospital_report, meeting_readiness
@@ -158,7 +158,7 @@ async def test_a_meeting_without_city_hashtag_or_embargo_reads_cleanly_everywher
     [camp] = await jane.say("camp")
     assert_clean(camp, "camp")
     assert camp.body.startswith("**RSNA Annual Meeting 2026** · starts Thu 12 Mar 2026\n")
-    left, listing = await jane.say("meetings leave RSNA")
+    left, _listing = await jane.say("meetings leave RSNA")
     assert_clean(left, "left")
     joined, _ = await jane.say("meetings join RSNA")
     assert_clean(joined, "joined")

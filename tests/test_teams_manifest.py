@@ -15,7 +15,13 @@ import pytest
 from PIL import Image
 
 from bot.channels.teams.package import (
-    DEFAULT_MANIFEST_DIR, SCHEMA_PATH, PackageError, PackageOptions, build_package, icon_errors, manifest_errors,
+    DEFAULT_MANIFEST_DIR,
+    SCHEMA_PATH,
+    PackageError,
+    PackageOptions,
+    build_package,
+    icon_errors,
+    manifest_errors,
 )
 from bot.cli import main
 from bot.core.commands import SPEC_BY_NAME

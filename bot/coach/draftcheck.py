@@ -8,14 +8,23 @@ from datetime import timedelta
 
 from bot.coach.base import Caller, Feature
 from bot.core.commands import Command
-from bot.core.preflight import DraftContext, Finding, MeetingWindow, PreflightReport, PreflightRules, check_draft, render
+from bot.core.preflight import (
+    DraftContext,
+    Finding,
+    MeetingWindow,
+    PreflightReport,
+    PreflightRules,
+    Severity,
+    check_draft,
+    render,
+)
 from bot.core.words import say
 from bot.messages import Reply
 from bot.words import Words
 
 EXCERPT_MAX = 120
 MAX_SHOWN = 15
-SEVERITIES = ("block", "warn", "tip")
+SEVERITIES: tuple[Severity, ...] = ("block", "warn", "tip")
 TITLES = {"blocked": say("check_title_blocked"), "review": say("check_title_review"), "ready": say("check_title_ready")}
 LEADS = {"blocked": say("check_lead_blocked"), "review": say("check_lead_review"), "ready": say("check_lead_ready")}
 VERDICTS = {"blocked": say("check_verdict_blocked"), "review": say("check_verdict_review"),

@@ -13,7 +13,11 @@ from bot.coach.meetings import Meetings
 from bot.core.commands import BadArguments, Command
 from bot.core.digest import Digest, build_digest, iso_week, previous_week
 from bot.core.reports import (
-    RosterRow, department_rows, followback_worklist, hospital_report, meeting_readiness,
+    RosterRow,
+    department_rows,
+    followback_worklist,
+    hospital_report,
+    meeting_readiness,
 )
 from bot.core.snapshot import RosterCounts, Totals, camp_counts, progress_of_counts
 from bot.core.tweetcamp import all_items
@@ -131,7 +135,7 @@ class Marketing(Feature):
                         if person_id not in failing]
         unreachable.sort(key=lambda row: row[1])
         rows = [(inert(name), error, show_date(when.date())) for _, name, error, when in unreachable]
-        teams_reached, teams_reasons = 0, {}
+        teams_reached, teams_reasons = 0, dict[str, int]()
         if self.kit.teams_reach:
             reach = await self.store.teams_installs.reach()
             teams_reached = reach.reached

@@ -10,7 +10,12 @@ from datetime import date
 from bot.actions import Stale
 from bot.coach.base import Caller, Feature, from_rendered, show_date
 from bot.core.commands import (
-    EMBARGO_LIFT_DATE, EMBARGO_LIFT_TIME, BadArguments, Command, meeting_form_arguments, parse_meeting_request,
+    EMBARGO_LIFT_DATE,
+    EMBARGO_LIFT_TIME,
+    BadArguments,
+    Command,
+    meeting_form_arguments,
+    parse_meeting_request,
 )
 from bot.core.models import CampPhase, Meeting
 from bot.core.snapshot import next_enrollment
@@ -120,11 +125,11 @@ class Meetings(Feature):
         wanted = re.sub(r"[^a-z0-9]", "", query.lower())
         upcoming = await self.store.meetings(ending_on_or_after=self.today(None))
         for meeting in upcoming:
-            names = (meeting.key, meeting.name, meeting.hashtag)
-            if any(wanted and wanted in re.sub(r"[^a-z0-9]", "", n.lower()) for n in names):
+            if any(wanted and wanted in re.sub(r"[^a-z0-9]", "", n.lower())
+                   for n in (meeting.key, meeting.name, meeting.hashtag)):
                 return meeting
-        names = ", ".join(m.name for m in upcoming[:8]) or self.say("meetings_none_scheduled")
-        raise BadArguments("meeting_unknown", query=query, upcoming=names)
+        listed = ", ".join(m.name for m in upcoming[:8]) or self.say("meetings_none_scheduled")
+        raise BadArguments("meeting_unknown", query=query, upcoming=listed)
 
     async def _set_attending(self, caller: Caller, meeting_id: str, attending: bool) -> list[Reply]:
         meeting = await self._meeting(meeting_id)

@@ -25,7 +25,7 @@ class Networks(Feature):
         if network not in NETWORKS:
             return await self.networks(caller, Command("networks", (), ""))
         current = list(networks_of(caller.person.networks))
-        chosen = [n for n in current if n != network] if network in current else current + [network]
+        chosen = [n for n in current if n != network] if network in current else [*current, network]
         await self.store.update_person(caller.person.id, self.clock.now(), networks=",".join(chosen) or None)
         person = await self.store.person(caller.person.id) or caller.person
         return [self._networks_reply(person.networks, True, replace_original=True)]
@@ -43,6 +43,7 @@ class Networks(Feature):
         completed = await self.store.lessons_completed(caller.person.id)
         curriculum = self.content.curriculum
         rows = []
+        total = 0
         for lesson_id, when in completed:
             lesson = curriculum.lesson(lesson_id)
             if lesson is None:
@@ -50,8 +51,7 @@ class Networks(Feature):
             track = curriculum.track(lesson.track)
             rows.append((lesson.title, track.title if track else lesson.track,
                          f"{when.astimezone(caller.zone):%Y-%m-%d}", f"{lesson.minutes} min"))
-        total = sum(curriculum.lesson(lesson_id).minutes for lesson_id, _ in completed  # type: ignore[union-attr]
-                    if curriculum.lesson(lesson_id) is not None)
+            total += lesson.minutes
         rendered = self.content.render("transcript", rows=rows, total_minutes=total)
         table = Table(self.columns("columns_transcript"), tuple(rows)) if rows else None
         return [from_rendered(rendered, "transcript", table=table,

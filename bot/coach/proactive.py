@@ -38,7 +38,8 @@ class Proactive(Feature):
         reply = await self._reminder_body(caller, kind, spec)
         if reply is None:
             return None
-        buttons = reply.buttons + (Button(self.say("button_snooze_1_week"), "snooze:1w"), Button(self.say("button_stop_reminders"), "cmd:stop"))
+        buttons = (*reply.buttons, Button(self.say("button_snooze_1_week"), "snooze:1w"),
+                   Button(self.say("button_stop_reminders"), "cmd:stop"))
         footer = self.content.render("reminder_footer").body
         return replace(reply, buttons=buttons, footer="\n".join(x for x in (reply.footer, footer) if x),
                        ephemeral=False, replace_original=False)

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.core.models import CatalogMeeting, Meeting
 from bot.core.words import Say, say
 
-
 Effect = Literal["shows", "changes_with_arguments", "changes"]
 """What a command does to stored state: ``shows`` never changes anything, whatever its arguments;
 ``changes_with_arguments`` only shows when typed bare (``follow`` shows, ``follow done`` changes);

@@ -33,10 +33,11 @@ import re
 import time
 import traceback
 from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable, Coroutine
+from functools import partial
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -49,22 +50,40 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions import ACTION_VERSION, FOREIGN
 from bot.channels.charts import add_chart_route, chart_url
 from bot.channels.http_guard import Rejected, check_slack, log_rejected
 from bot.channels.slack.client import SlackHttp, SlackSettings, error_code, interactive_client
 from bot.channels.slack.identity import SlackDirectory, SlackUser
 from bot.channels.slack.modals import (
-    CHECK_CALLBACK, HANDLE_BLOCK, MEETING_CALLBACK, PROFILE_CALLBACK, check_draft, check_modal, check_result_modal,
-    error_text, meeting_command, meeting_error_block, meeting_modal, metadata, profile_command, profile_modal,
+    CHECK_CALLBACK,
+    HANDLE_BLOCK,
+    MEETING_CALLBACK,
+    PROFILE_CALLBACK,
+    check_draft,
+    check_modal,
+    check_result_modal,
+    error_text,
+    meeting_command,
+    meeting_error_block,
+    meeting_modal,
+    metadata,
+    profile_command,
+    profile_modal,
 )
 from bot.channels.slack.render import (
-    CHECK_MODAL_ACTION, MEETING_MODAL_ACTION, MODAL_PREFIX, PROFILE_MODAL_ACTION, action_version, actions_of,
-    home_view, render_message,
+    CHECK_MODAL_ACTION,
+    MEETING_MODAL_ACTION,
+    MODAL_PREFIX,
+    PROFILE_MODAL_ACTION,
+    action_version,
+    actions_of,
+    home_view,
+    render_message,
 )
-from bot.actions import ACTION_VERSION, FOREIGN
+from bot.channels.slack.transport import remember_user
 from bot.core.commands import changes_state, parse
 from bot.messages import Incoming, Reply
-from bot.channels.slack.transport import remember_user
 from bot.runtime import Runtime
 
 log = logging.getLogger(__package__)
@@ -430,7 +449,7 @@ class SlackChannel:
             else:
                 await self.client.chat_postMessage(channel=where.channel or where.user_id,
                                                    thread_ts=where.thread_ts, **message.payload())
-        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, SlackApiError, aiohttp.ClientError) as exc:
             log.warning("slack reply failed user=%s kind=%s error=%s", where.user_id, reply.kind, error_code(exc))
 
     async def publish_home(self, user_id: str) -> None:
@@ -445,7 +464,7 @@ class SlackChannel:
             return
         try:
             await self.client.views_publish(user_id=user_id, view=home_view(replies))
-        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, SlackApiError, aiohttp.ClientError) as exc:
             log.warning("slack home publish failed user=%s error=%s", user_id, error_code(exc))
 
     async def _open_modal(self, which: str, trigger_id: str, user_id: str, response_url: str | None) -> None:
@@ -462,7 +481,7 @@ class SlackChannel:
             return
         try:
             await self.client.views_open(trigger_id=trigger_id, view=view)
-        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, SlackApiError, aiohttp.ClientError) as exc:
             log.warning("slack views.open failed user=%s error=%s", user_id, error_code(exc))
 
     # -- background work -----------------------------------------------------------------------
