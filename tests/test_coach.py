@@ -94,13 +94,14 @@ async def test_person_removed_from_the_roster_after_linking_is_not_coached(coach
 
 # -- help and unknown input ---------------------------------------------------------------------------------------
 
-async def test_help_for_a_physician_hides_admin_commands(chat):
+async def test_help_for_a_physician_hides_admin_commands(chat, content):
     reply = one(await chat.say("help"))
     assert reply.kind == "help"
     assert reply.title == "Social Rounds for Riverside University Hospital"
     assert reply.text.startswith("I'm your social media coach: 2-minute lessons")
     assert reply.table.headers == ("Command", "What it does")
-    assert reply.table.rows == tuple((s.usage, s.summary) for s in SPECS if not s.admin)
+    assert reply.table.rows == tuple((s.usage, content.words.of(s.summary)) for s in SPECS if not s.admin)
+    assert reply.table.rows[1] == ("lesson", "your next 2-minute lesson with its quiz question")
     usages = [row[0] for row in reply.table.rows]
     assert usages[:3] == ["help [command]", "lesson", "quiz"]
     assert {"status", "stop", "start", "snooze <1d|3d|1w|2w|until YYYY-MM-DD>"} <= set(usages)
@@ -110,9 +111,9 @@ async def test_help_for_a_physician_hides_admin_commands(chat):
     assert "report" not in reply.body
 
 
-async def test_help_for_an_admin_lists_admin_commands(admin_chat):
+async def test_help_for_an_admin_lists_admin_commands(admin_chat, content):
     reply = one(await admin_chat.say("help"))
-    assert reply.table.rows == tuple((s.usage, s.summary) for s in SPECS)
+    assert reply.table.rows == tuple((s.usage, content.words.of(s.summary)) for s in SPECS)
     usages = [row[0] for row in reply.table.rows]
     assert any(u.startswith("meetings add <catalog key>") for u in usages)
     assert any(u.startswith("report [department") for u in usages)

@@ -34,7 +34,8 @@ def test_every_action_verb_has_a_handler_and_a_topic(table_coach: Coach) -> None
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
 def test_every_command_has_complete_metadata(spec) -> None:
-    assert spec.usage.startswith(spec.name) and spec.summary and spec.example.startswith(spec.name)
+    assert spec.usage.startswith(spec.name) and spec.example.startswith(spec.name)
+    assert spec.summary.key == "command_" + spec.name.replace(" ", "_")
     assert spec.effect in ("shows", "changes_with_arguments", "changes")
     assert isinstance(parse(spec.example), Command)
 

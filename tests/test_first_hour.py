@@ -77,8 +77,8 @@ async def test_every_template_renders_cleanly_with_its_optional_fields_empty(con
                       "open", NOW, None, None, name="Dr. Jane Rivera")  # link, kind, urgency, name always set
     handled = replace(case, status="handled", handled_at=NOW, name="Dr. Jane Rivera", department="Cardiology")
     contexts: dict[str, list[dict]] = {
-        "help": [dict(hospital=hospital, is_admin=False, topic=None), dict(hospital=hospital, is_admin=True,
-                                                                         topic=SPECS[0])],
+        "help": [dict(hospital=hospital, is_admin=False, topic=None), dict(hospital=hospital, is_admin=True, topic={
+            "name": SPECS[0].name, "usage": SPECS[0].usage, "summary": content.words.of(SPECS[0].summary), "example": SPECS[0].example})],
         "onboarding": [dict(hospital="Riverside University Hospital", name=""), dict(hospital="Riverside", name=None)],
         "lesson": [dict(lesson=lesson, track=content.curriculum.track(lesson.track), number=1, total=25,
                         review=False)],
