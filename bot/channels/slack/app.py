@@ -108,9 +108,6 @@ modal's submission (answered before its ack) never waits in it."""
 EVENT_MEMORY = timedelta(days=7)
 """How long event ids are remembered; Slack stops retrying within the hour."""
 PRUNE_EVERY = timedelta(hours=1)
-FAILURE = Reply(kind="error", text="Sorry, something went wrong on my side. Please try again in a minute.",
-                title="Something went wrong",
-                body="Sorry, something went wrong on my side. Please try again in a minute.")
 
 
 @dataclass(frozen=True)
@@ -375,7 +372,13 @@ class SlackChannel:
             return await self.runtime.coach.handle(incoming)
         except Exception as exc:  # the person still gets an answer; the log gets ids and frames only
             _log_failure("coach", who.id, exc)
-            return [FAILURE]
+            return [self._failure()]
+
+    def _failure(self) -> Reply:
+        """The apology when answering failed on our side (its words are in memory: no database needed)."""
+        words = self.runtime.content.words
+        apology = words.say("apology")
+        return Reply(kind="error", text=apology, title=words.say("apology_title"), body=apology)
 
     async def _serially(self, user_id: str, work: Coroutine[Any, Any, None]) -> None:
         """One person's turns run one at a time, in the order Slack delivered them."""
@@ -401,7 +404,7 @@ class SlackChannel:
                         refresh = await self._identity_changes(who)
                 except Exception as exc:  # the database is down: the person still gets the apology
                     _log_failure("turn", who.id, exc)
-                    replies, refresh = [FAILURE], False
+                    replies, refresh = [self._failure()], False
                 for action in () if replies else actions or ():
                     replies.extend(await self._coach(who, action=action, where=where, version=version))
                 if not actions and not replies:

@@ -10,7 +10,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from bot.channels.http_guard import Rejected, json_object, log_rejected, read_body, utf8
 from bot.channels.teams.activities import activity_of, conversation_id
 from bot.channels.teams.adapter import build_adapter, close_adapter
-from bot.channels.teams.handler import TeamsBot, on_turn_error
+from bot.channels.teams.handler import TeamsBot, turn_error_handler
 from bot.channels.teams.settings import TeamsSettings
 from bot.runtime import Runtime
 
@@ -52,7 +52,7 @@ class TeamsEndpoint:
         try:
             invoke_response = await asyncio.wait_for(
                 self.adapter.process_activity(authenticated, activity, self.bot.on_turn), TURN_DEADLINE_SECONDS)
-        except asyncio.TimeoutError:  # the Bot Connector did not answer in time; answered so Teams does not resend
+        except TimeoutError:  # the Bot Connector did not answer in time; answered so Teams does not resend
             log.warning("teams turn timed out type=%s conversation=%s after=%ss", activity.type,
                         conversation_id(activity), TURN_DEADLINE_SECONDS)
             return web.Response(status=200)
@@ -78,7 +78,7 @@ def mount_teams(app: web.Application, runtime: Runtime) -> str | None:
                  "without authentication for local testing)")
         return None
     adapter = build_adapter(settings)
-    adapter.on_turn_error = on_turn_error
+    adapter.on_turn_error = turn_error_handler(runtime.content.words.say("apology"))
     endpoint = TeamsEndpoint(adapter, TeamsBot(runtime))
     app.router.add_post(ROUTE, endpoint.handle)
 

@@ -5,16 +5,35 @@ from __future__ import annotations
 import logging
 import traceback
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import (
-    Activity, ActivityTypes, ChannelAccount, ConversationAccount, ConversationParameters, ConversationReference,
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
 )
 
 from bot.channels.teams.activities import (
-    PLATFORM, bot_mentions, card_activity, channel_address, channel_data, clean_text, conversation_id, display_name,
-    is_personal, reference_json, submitted_action, submitted_values, submitted_version, tenant_of, user_address,
+    PLATFORM,
+    bot_mentions,
+    card_activity,
+    channel_address,
+    channel_data,
+    clean_text,
+    conversation_id,
+    display_name,
+    is_personal,
+    reference_json,
+    submitted_action,
+    submitted_values,
+    submitted_version,
+    tenant_of,
+    user_address,
 )
 from bot.channels.teams.render import invoke_card_response, invoke_error_response, invoke_message_response
 from bot.messages import Incoming, Reply
@@ -27,7 +46,6 @@ log = logging.getLogger(__package__)
 MAX_REMEMBERED_REFERENCES = 20_000
 """Conversation references whose last write this process remembers (a hash and a person id each)."""
 PRIVATE_NOTE = "{name}, I've sent my answer to you in our personal chat."
-APOLOGY = "Sorry, something went wrong on my side. Please try again in a minute."
 
 
 class _WrittenReferences:
@@ -308,8 +326,17 @@ async def _member_email(turn_context: TurnContext) -> str | None:
     return member.email or member.user_principal_name or None
 
 
-async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
-    """Log the failure by type and place (never its message), apologise to the user."""
+def turn_error_handler(apology: str) -> Callable[[TurnContext, Exception], Awaitable[None]]:
+    """The adapter's ``on_turn_error``: log the failure by type and place (never its message), and say
+    ``apology`` to the user."""
+
+    async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+        await _apologise(turn_context, error, apology)
+
+    return on_turn_error
+
+
+async def _apologise(turn_context: TurnContext, error: Exception, apology: str) -> None:
     frames = traceback.extract_tb(error.__traceback__)
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
     activity = turn_context.activity
@@ -318,8 +345,8 @@ async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
     try:
         if activity.type == ActivityTypes.invoke:
             await turn_context.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(
-                status=200, body=invoke_error_response(500, "InternalError", APOLOGY))))
+                status=200, body=invoke_error_response(500, "InternalError", apology))))
         elif activity.type == ActivityTypes.message:
-            await turn_context.send_activity(Activity(type=ActivityTypes.message, text=APOLOGY))
+            await turn_context.send_activity(Activity(type=ActivityTypes.message, text=apology))
     except Exception as exc:  # the apology itself failed; nothing more to do
         log.warning("teams apology failed conversation=%s error=%s", conversation_id(activity), type(exc).__name__)
