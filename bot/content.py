@@ -14,6 +14,7 @@ import jinja2.meta
 import jinja2.nodes
 
 from bot.core.curriculum import reading_minutes
+from bot.core.forms import FORMS, FieldWords, FormWords
 from bot.core.models import (
     NETWORKS,
     CampItem,
@@ -105,6 +106,8 @@ class Content:
     profile_items: tuple[ProfileItem, ...]
     camp_phases: tuple[CampPhase, ...]
     catalog: tuple[CatalogMeeting, ...]
+    forms: dict[str, FormWords]
+    """Each form's words (:mod:`bot.core.forms` defines the forms), by form id."""
     templates: jinja2.Environment
     preflight: PreflightRules
     words: Words
@@ -148,7 +151,8 @@ def check_content(root: Path) -> list[ContentError]:
     if not root.is_dir():
         return [ContentError(root, None, "content folder not found")]
     errors: list[ContentError] = []
-    for step in (_load_curriculum, _load_profile, _load_camp, _load_catalog, _load_templates, load_preflight_rules):
+    for step in (_load_curriculum, _load_profile, _load_camp, _load_catalog, _load_forms, _load_templates,
+                 load_preflight_rules):
         try:
             step(root)
         except ContentError as exc:
@@ -163,6 +167,7 @@ def _load(root: Path) -> Content:
         profile_items=_load_profile(root),
         camp_phases=_load_camp(root),
         catalog=_load_catalog(root),
+        forms=_load_forms(root),
         templates=_load_templates(root),
         preflight=load_preflight_rules(root),
         words=load_words(root),
@@ -341,6 +346,41 @@ def _load_catalog(root: Path) -> tuple[CatalogMeeting, ...]:
             dates_note=f.str("dates_note", required=False, max_len=300), sources=_sources(path, f)))
     _unique(path, doc, "meetings", [m.key for m in meetings])
     return tuple(meetings)
+
+
+FORM_TITLE = 24
+"""Slack's limit for a modal's title and submit label."""
+PLACEHOLDER = 150
+"""Slack's limit for an input's placeholder."""
+
+
+def _load_forms(root: Path) -> dict[str, FormWords]:
+    """``forms.yaml``: the words of every form in :data:`~bot.core.forms.FORMS`, a label for each field."""
+    path = root / "forms.yaml"
+    doc = Fields(path, load_yaml(path), "file")
+    doc.unknown_keys({"forms"})
+    forms = Fields(path, doc.data.get("forms"), "forms", doc.line)
+    forms.unknown_keys(set(FORMS))
+    words: dict[str, FormWords] = {}
+    for spec in FORMS.values():
+        if spec.id not in forms.data:
+            raise ContentError(path, forms.line, f"forms: missing {spec.id!r}")
+        form = Fields(path, forms.data[spec.id], f"form {spec.id}", forms.line_of(spec.id))
+        form.unknown_keys({"title", "submit", "fields"})
+        fields = Fields(path, form.data.get("fields"), f"form {spec.id}: fields", form.line)
+        fields.unknown_keys({f.id for f in spec.fields})
+        by_id: dict[str, FieldWords] = {}
+        for field in spec.fields:
+            if field.id not in fields.data:
+                raise ContentError(path, fields.line, f"form {spec.id}: fields: missing {field.id!r}")
+            f = Fields(path, fields.data[field.id], f"form {spec.id}: field {field.id}", fields.line_of(field.id))
+            f.unknown_keys({"label", "placeholder", "hint"})
+            by_id[field.id] = FieldWords(label=f.str("label", max_len=150),
+                                         placeholder=f.str("placeholder", required=False, max_len=PLACEHOLDER),
+                                         hint=f.str("hint", required=False, max_len=300))
+        words[spec.id] = FormWords(title=form.str("title", max_len=FORM_TITLE),
+                                   submit=form.str("submit", max_len=FORM_TITLE), fields=by_id)
+    return words
 
 
 def _unique(path: Path, doc: Fields, key: str, ids: list[str]) -> None:

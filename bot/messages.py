@@ -90,12 +90,13 @@ class Progress:
     """The one next thing to do, as a sentence."""
 
 
-FormFieldKind = Literal["text", "multiline", "date", "time"]
+FormFieldKind = Literal["text", "multiline", "date", "time", "select"]
 
 
 @dataclass(frozen=True)
 class FormField:
-    """One input of a form; ``date`` values are ``YYYY-MM-DD``, ``time`` values ``HH:MM``."""
+    """One input of a form (:mod:`bot.core.forms` defines them); ``date`` values are ``YYYY-MM-DD``,
+    ``time`` values ``HH:MM``, ``select`` values one of ``options``' values."""
 
     id: str
     label: str
@@ -104,6 +105,12 @@ class FormField:
     placeholder: str = ""
     value: str = ""
     """What the input holds when the form is shown (kept when a submission comes back with an error)."""
+    hint: str = ""
+    """A short line under the input."""
+    options: tuple[tuple[str, str], ...] = ()
+    """A ``select``'s choices: label, value."""
+    error: str = ""
+    """What is wrong with the submitted value, shown at this input."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,13 @@ class Form:
     submit_action: str
     """Action id of the submission, e.g. ``form:meetings-add``."""
     submit_label: str = "Submit"
+    title: str = ""
+    """The form's name where it opens on its own (a Slack modal's title)."""
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Field id → what is wrong with it, for the fields that came back with an error."""
+        return {f.id: f.error for f in self.fields if f.error}
 
 
 ReplyKind = Literal[

@@ -2,7 +2,8 @@
 against `python -m bot demo`.
 
 The marketing manager types `meetings add`, gets the form, submits dates in the wrong order and
-sees the error take the form's place with everything typed still there, fixes the end date, and
+sees the error take the form's place, shown at the end date, with everything typed still there,
+fixes the end date, and
 sees the confirmation take the form's place; the meeting is then on the calendar.
 """
 from __future__ import annotations
@@ -55,8 +56,13 @@ async def test_admin_adds_a_meeting_with_the_form(tmp_path: Path) -> None:
                 assert await form.locator('input[name="start"]').get_attribute("type") == "date"
                 assert await form.locator('input[name="embargo_lifts_time"]').get_attribute("type") == "time"
                 assert await form.locator('textarea[name="embargo"]').count() == 1
-                assert await form.locator('input[name="name"]').evaluate("node => node.required")
-                await expect(form.locator('label[for]').first).to_have_text("Name (required)")
+                assert await form.locator('input[name="start"]').evaluate("node => node.required")
+                await expect(form.locator('label[for]').first).to_have_text("From the meeting catalog")
+                catalog = form.locator('select[name="catalog"]')
+                await expect(catalog.locator("option").nth(1)).to_have_text("ASCO Annual Meeting")
+                await expect(form.locator('[data-field="name"] .form-hint')).to_have_text(
+                    "Leave empty to use the catalog meeting's name.")
+                await expect(form.locator(".form-error")).to_have_count(0)
                 message_id = await form_card.get_attribute("data-message-id")
 
                 await form.locator('input[name="name"]').fill(NAME)
@@ -74,6 +80,11 @@ async def test_admin_adds_a_meeting_with_the_form(tmp_path: Path) -> None:
                 await expect(error.locator(".msg-body")).to_have_text(
                     "The meeting ends before it starts; check the dates.")
                 kept = error.locator("form.msg-form")
+                await expect(kept.locator(".form-error")).to_have_count(1)
+                await expect(kept.locator('[data-field="end"] .form-error')).to_have_text(
+                    "The meeting ends before it starts; check the dates.")
+                assert await kept.locator('input[name="end"]').get_attribute("aria-invalid") == "true"
+                await expect(kept.locator('select[name="catalog"]')).to_have_value("")
                 await expect(kept.locator('input[name="name"]')).to_have_value(NAME)
                 await expect(kept.locator('input[name="city"]')).to_have_value("St. John's")
                 await expect(kept.locator('textarea[name="embargo"]')).to_have_value(

@@ -458,14 +458,16 @@ HEART_SUMMIT_FORM = {
 async def test_meetings_add_without_arguments_gives_admins_the_form(admin_chat):
     reply = one(await admin_chat.say("meetings add"))
     assert (reply.kind, reply.title, reply.text) == (
-        "form", "Add a meeting", "Add a meeting to the calendar: name and start date are required.")
+        "form", "Add a meeting",
+        "Add a meeting to the calendar: a start date and a name (or a catalog meeting) are required.")
     assert "`meetings add name=" in reply.body, "the typed command is offered too"
     assert (reply.form.submit_action, reply.form.submit_label) == ("form:meetings-add", "Add meeting")
     assert [(f.id, f.kind, f.required) for f in reply.form.fields] == [
-        ("name", "text", True), ("start", "date", True), ("end", "date", False), ("city", "text", False),
+        ("catalog", "select", False), ("name", "text", False), ("start", "date", True), ("end", "date", False), ("city", "text", False),
         ("hashtag", "text", False), ("embargo", "multiline", False), ("embargo_lifts_date", "date", False),
         ("embargo_lifts_time", "time", False), ("attendees", "text", False)]
-    assert all(f.value == "" for f in reply.form.fields)
+    assert all(f.value == "" and f.error == "" for f in reply.form.fields)
+    assert ("ASCO Annual Meeting", "asco") in reply.form.fields[0].options, "the catalog to pick from"
     assert reply.form.fields[-1] == FormField("attendees", "Invite (departments or emails, comma-separated)",
                                               placeholder="Cardiology, ana.ortiz@hospital.org")
 
@@ -495,21 +497,38 @@ async def test_submitting_the_form_adds_the_meeting(coach, store, people):
     assert await store.attending(people[NEUROLOGIST_EMAIL].id) == frozenset()
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"end": "2026-04-01"}, "The meeting ends before it starts; check the dates."),
-    ({"start": "2026-04-31"}, "start “2026-04-31” is not a date; write it like 2027-05-28."),
-    ({"embargo_lifts_time": ""}, "Give both the date and the time the embargo lifts (hospital time), "
-                                 "or leave both empty."),
-    ({"hashtag": "#1"}, "“#1” is not a hashtag; use letters and digits, like #ASCO27."),
+@pytest.mark.parametrize("change, field, message", [
+    ({"end": "2026-04-01"}, "end", "The meeting ends before it starts; check the dates."),
+    ({"start": "2026-04-31"}, "start", "start “2026-04-31” is not a date; write it like 2027-05-28."),
+    ({"embargo_lifts_time": ""}, "embargo_lifts_time",
+     "Give both the date and the time the embargo lifts (hospital time), or leave both empty."),
+    ({"embargo_lifts_date": ""}, "embargo_lifts_date",
+     "Give both the date and the time the embargo lifts (hospital time), or leave both empty."),
+    ({"hashtag": "#1"}, "hashtag", "“#1” is not a hashtag; use letters and digits, like #ASCO27."),
+    ({"name": ""}, "name", "The meeting needs a name (or a catalog key)."),
+    ({"start": "2025-04-09", "end": "2025-04-11"}, "start", "Heart Summit 2026 ended on"),
 ])
-async def test_a_bad_form_comes_back_with_the_error_and_its_values(coach, store, people, change, message):
+async def test_a_bad_form_comes_back_with_the_error_at_its_field_and_its_values(
+        coach, store, people, change, field, message):
     values = {**HEART_SUMMIT_FORM, **change}
     reply = one(await submit_form(coach, ADMIN_EMAIL, values))
-    assert (reply.kind, reply.title, reply.text, reply.body) == ("error", "Let's try that again", message, message)
+    assert (reply.kind, reply.title) == ("error", "Let's try that again")
+    assert reply.text.startswith(message) and reply.body == reply.text
     assert reply.replace_original is True
     assert reply.form.submit_action == "form:meetings-add"
-    assert {f.id: f.value for f in reply.form.fields} == values
+    assert {f.id: f.value for f in reply.form.fields if f.id in values} == values
+    assert reply.form.errors == {field: reply.text}, "the message is shown at the field it is about"
     assert await store.meetings() == []
+
+
+async def test_a_catalog_meeting_needs_only_its_start_date(coach, store, people):
+    reply = one(await submit_form(coach, ADMIN_EMAIL, {"catalog": "asco", "start": "2026-05-29", "name": ""}))
+    assert (reply.kind, reply.replace_original) == ("meetings", True)
+    meeting = await store.meeting_by_key("asco-2026")
+    assert meeting is not None and (meeting.name, meeting.starts_on, meeting.hashtag) == (
+        "ASCO Annual Meeting 2026", date(2026, 5, 29), "#ASCO26")
+    unknown = one(await submit_form(coach, ADMIN_EMAIL, {"catalog": "nope", "start": "2026-05-29"}))
+    assert list(unknown.form.errors) == ["name"], "an unknown catalog key still needs a name"
 
 
 async def test_a_meeting_already_on_the_calendar_is_refused_with_the_form(coach, store, people):
@@ -517,8 +536,10 @@ async def test_a_meeting_already_on_the_calendar_is_refused_with_the_form(coach,
     again = one(await submit_form(coach, ADMIN_EMAIL, HEART_SUMMIT_FORM))
     assert (again.kind, again.text) == ("error", "Heart Summit 2026 is already on the calendar.")
     assert {f.id: f.value for f in again.form.fields}["name"] == "Heart Summit 2026"
+    assert again.form.errors == {"name": again.text}
     empty = one(await submit_form(coach, ADMIN_EMAIL, {}))
     assert empty.kind == "error" and empty.text.startswith("The meeting needs a start date.")
+    assert list(empty.form.errors) == ["start"]
     assert len(await store.meetings()) == 1
 
 

@@ -511,3 +511,40 @@ def test_a_malformed_placeholder_is_refused(prompts: Path):
     error = only_error(prompts)
     assert (error.path, error.line) == (str(words), line_of(words, "snooze_date_passed:"))
     assert "bad placeholder" in error.message
+
+
+# -- forms ------------------------------------------------------------------------------------------------
+
+def test_real_forms_have_words_for_every_field(content):
+    from bot.core.forms import FORMS
+
+    for spec in FORMS.values():
+        words = content.forms[spec.id]
+        assert list(words.fields) == [f.id for f in spec.fields]
+        assert all(w.label for w in words.fields.values())
+
+
+def test_form_field_without_a_label(prompts):
+    path = prompts / "forms.yaml"
+    replace(path, "        label: Hashtag\n", "")
+    assert_error(prompts, path, line_of(path, 'placeholder: "#HS27"'), "form meetings-add: field hashtag: missing 'label'")
+
+
+def test_form_field_missing(prompts):
+    path = prompts / "forms.yaml"
+    replace(path, "      city:\n        label: City\n        placeholder: Chicago\n", "")
+    assert_error(prompts, path, line_of(path, "      catalog:"), "form meetings-add: fields: missing 'city'")
+
+
+def test_form_field_the_form_does_not_have(prompts):
+    path = prompts / "forms.yaml"
+    replace(path, "      city:\n", "      town:\n")
+    assert_error(prompts, path, line_of(path, "      town:"),
+                 "form meetings-add: fields: town: unknown key (allowed: attendees, catalog, city, embargo, "
+                 "embargo_lifts_date, embargo_lifts_time, end, hashtag, name, start)")
+
+
+def test_form_submit_label_longer_than_slack_takes(prompts):
+    path = prompts / "forms.yaml"
+    replace(path, "submit: Add meeting", "submit: Add this meeting to the calendar now")
+    assert_error(prompts, path, line_of(path, "submit:"), "form meetings-add: submit: is 36 characters; at most 24")

@@ -337,18 +337,31 @@ async def test_admin_adds_a_meeting_through_the_modal(slack: SlackServer) -> Non
     [opened] = await slack.api.wait_for("views.open")
     view = view_of(opened)
     assert view["callback_id"] == "rounds_meeting" and opened.args["trigger_id"] == f"trigger-{name}"
+    _assert_valid_modal(view)
+    assert [b["block_id"] for b in view["blocks"]] == [
+        "catalog", "name", "start", "end", "city", "hashtag", "embargo", "embargo_lifts_date", "embargo_lifts_time",
+        "attendees"], "the coach's form, embargo lift included"
     bad = {"name": {"value": "Heart Summit 2027"}, "start": {"selected_date": "2027-03-06"},
            "end": {"selected_date": "2027-03-04"}}
     status, body = await slack.submit(MARIA, view, bad)
     assert json.loads(body) == {"response_action": "errors",
                                 "errors": {"end": "The meeting ends before it starts; check the dates."}}
+    half = {"name": {"value": "Heart Summit 2027"}, "start": {"selected_date": "2027-03-04"},
+            "embargo_lifts_date": {"selected_date": "2027-03-05"}, "embargo_lifts_time": {"selected_time": None}}
+    status, body = await slack.submit(MARIA, view, half)
+    assert json.loads(body) == {"response_action": "errors", "errors": {"embargo_lifts_time": (
+        "Give both the date and the time the embargo lifts (hospital time), or leave both empty.")}}
     good = {"name": {"value": "Heart Summit 2027"}, "start": {"selected_date": "2027-03-04"},
             "end": {"selected_date": "2027-03-06"}, "city": {"value": "Boston"}, "hashtag": {"value": "#HS27"},
+            "embargo": {"value": "Late-breakers: embargoed until presented."},
+            "embargo_lifts_date": {"selected_date": "2027-03-05"}, "embargo_lifts_time": {"selected_time": "07:30"},
             "attendees": {"value": "Cardiology"}}
     status, body = await slack.submit(MARIA, view, good)
     assert (status, body) == (200, "")
     meeting = await slack.runtime.store.meeting_by_key("heart-summit-2027")
     assert meeting is not None and (meeting.city, meeting.hashtag) == ("Boston", "#HS27")
+    assert meeting.embargo == "Late-breakers: embargoed until presented."
+    assert meeting.embargo_lifts_at is not None and meeting.embargo_lifts_at.isoformat() == "2027-03-05T12:30:00+00:00"
     [added] = await slack.api.wait_for("response_url")
     assert added.path == name and "Heart Summit 2027" in added.args["text"]
     jane = await slack.runtime.store.person_by_email(PHYSICIAN)
@@ -363,6 +376,20 @@ async def test_a_physician_cannot_add_a_meeting(slack: SlackServer) -> None:
     answer = json.loads(body)
     assert answer["response_action"] == "errors" and list(answer["errors"]) == ["name"]
     assert await slack.runtime.store.meeting_by_key("mine-2027") is None
+
+
+async def test_a_catalog_meeting_from_the_modal_needs_only_its_start(slack: SlackServer) -> None:
+    await slack.command(MARIA, "meetings add")
+    [opened] = await slack.api.wait_for("views.open")
+    view = view_of(opened)
+    status, body = await slack.submit(MARIA, view, {"catalog": {"selected_option": {"value": "asco"}},
+                                                    "start": {"selected_date": "2026-01-01"}})
+    assert json.loads(body)["errors"].keys() == {"start"}, "a meeting already over: the start date"
+    status, body = await slack.submit(MARIA, view, {"catalog": {"selected_option": {"value": "asco"}},
+                                                    "start": {"selected_date": "2027-05-28"}})
+    assert (status, body) == (200, "")
+    meeting = await slack.runtime.store.meeting_by_key("asco-2027")
+    assert meeting is not None and meeting.name == "ASCO Annual Meeting 2027"
 
 
 DRAFT = ("Proud of our team: the zebra-7731 patient in bed 12 went home today.\n"

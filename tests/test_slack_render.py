@@ -13,14 +13,15 @@ from typing import Any, get_args
 import pytest
 
 from bot.channels.slack.modals import (
+    MEETING_CALLBACK,
     check_draft,
     check_modal,
     check_result_modal,
-    meeting_command,
-    meeting_error_block,
-    meeting_modal,
+    form_modal,
+    modal_errors,
     profile_command,
     profile_modal,
+    values,
 )
 from bot.channels.slack.render import (
     actions_of,
@@ -31,6 +32,8 @@ from bot.channels.slack.render import (
     reply_blocks,
     split_text,
 )
+from bot.core.forms import MEETING_FORM
+from bot.forms import build_form
 from bot.messages import (
     Button,
     Checklist,
@@ -197,15 +200,47 @@ def test_slack_opens_its_own_modals_for_the_draft_checker_and_the_coachs_forms()
 
 # -- modals ----------------------------------------------------------------------------------------------
 
-def test_modals_are_valid_views(tmp_path: Path) -> None:
-    from bot.content import load_content
+def test_modals_are_valid_views(content: Any) -> None:
+    from dataclasses import replace
 
-    catalog = load_content(Path(__file__).resolve().parents[1] / "prompts").catalog
+    many = replace(content, catalog=content.catalog * 20)
+    filled = build_form(MEETING_FORM, content, {"catalog": "asco", "name": "ASCO 2027", "start": "2027-05-28",
+                                                "embargo": "Line 1\nLine 2", "embargo_lifts_time": "07:30"},
+                        {"end": "The meeting ends before it starts; check the dates."})
     for view in (profile_modal(None), profile_modal("DrJaneRivera", {"response_url": "https://x/y"}),
-                 meeting_modal(catalog), meeting_modal(catalog * 20, {"response_url": "u" * 5000})):
+                 form_modal(build_form(MEETING_FORM, content), MEETING_CALLBACK),
+                 form_modal(build_form(MEETING_FORM, many), MEETING_CALLBACK, {"response_url": "u" * 5000}),
+                 form_modal(filled, MEETING_CALLBACK)):
         assert view["type"] == "modal"
         assert_valid_view(view)
     assert profile_modal("DrJaneRivera")["blocks"][1]["element"]["initial_value"] == "@DrJaneRivera"
+    inputs = {b["block_id"]: b for b in form_modal(filled, MEETING_CALLBACK)["blocks"]}
+    assert inputs["catalog"]["element"]["initial_option"]["value"] == "asco"
+    assert inputs["start"]["element"]["initial_date"] == "2027-05-28"
+    assert inputs["embargo_lifts_time"]["element"]["initial_time"] == "07:30"
+    assert inputs["embargo"]["element"]["initial_value"] == "Line 1\nLine 2"
+
+
+def test_the_meeting_modal_is_the_coachs_form_with_the_embargo_lift(content: Any) -> None:
+    form = build_form(MEETING_FORM, content)
+    view = form_modal(form, MEETING_CALLBACK, {"response_url": "https://x/y"})
+    assert (view["callback_id"], view["title"]["text"], view["submit"]["text"]) == (
+        "rounds_meeting", "Add a meeting", "Add meeting")
+    assert [(b["block_id"], b["label"]["text"], b["element"]["type"], b.get("optional", False))
+            for b in view["blocks"]] == [
+        ("catalog", "From the meeting catalog", "static_select", True), ("name", "Name", "plain_text_input", True),
+        ("start", "Starts", "datepicker", False),
+        ("end", "Ends (leave empty for a one-day meeting)", "datepicker", True),
+        ("city", "City", "plain_text_input", True), ("hashtag", "Hashtag", "plain_text_input", True),
+        ("embargo", "Embargo rules", "plain_text_input", True),
+        ("embargo_lifts_date", "Embargo lifts on (optional)", "datepicker", True),
+        ("embargo_lifts_time", "Embargo lifts at (hospital time)", "timepicker", True),
+        ("attendees", "Invite (departments or emails, comma-separated)", "plain_text_input", True)]
+    assert [b["block_id"] for b in view["blocks"]] == [f.id for f in form.fields], "one definition, one order"
+    by_id = {b["block_id"]: b for b in view["blocks"]}
+    assert by_id["name"]["hint"]["text"] == "Leave empty to use the catalog meeting's name."
+    assert by_id["embargo"]["element"]["multiline"] is True
+    assert len(by_id["catalog"]["element"]["options"]) == len(content.catalog)
 
 
 def test_check_modals_are_valid_views_and_keep_the_draft_in_the_input() -> None:
@@ -235,32 +270,42 @@ def test_modal_answers_become_coach_commands() -> None:
         "start": {"value": {"type": "datepicker", "selected_date": "2027-03-04"}},
         "end": {"value": {"type": "datepicker", "selected_date": None}},
         "city": {"value": {"type": "plain_text_input", "value": "St. John's"}},
-        "hashtag": {"value": {"type": "plain_text_input", "value": "#HS27"}},
         "embargo": {"value": {"type": "plain_text_input", "value": None}},
-        "attendees": {"value": {"type": "plain_text_input", "value": "Cardiology, jane.rivera@riverside.example"}},
+        "embargo_lifts_time": {"value": {"type": "timepicker", "selected_time": "07:30"}},
     }}}
-    command = meeting_command(meeting)
-    assert command == ("meetings add name='Heart Summit 2027' start=2027-03-04 city='St. John'\"'\"'s' "
-                       "hashtag='#HS27' attendees='Cardiology, jane.rivera@riverside.example'")
-    form = meeting_modal(())
-    assert meeting_error_block("“#1” is not a hashtag; use letters", form) == "hashtag"
-    assert meeting_error_block("The meeting ends before it starts; check the dates.", form) == "end"
-    assert meeting_error_block("The meeting needs a start date.", form) == "start"
-    assert meeting_error_block("“x” is not in the meeting catalog", form) == "name", "no catalog input, no error there"
-    assert meeting_error_block("Heart Summit 2027 is already on the calendar.", form) == "name"
+    assert values(meeting) == {"catalog": "", "name": "Heart Summit 2027", "start": "2027-03-04", "end": "",
+                               "city": "St. John's", "embargo": "", "embargo_lifts_time": "07:30"}
 
 
-async def test_meeting_command_is_understood_by_the_coach(tmp_path: Path) -> None:
+def test_coach_errors_go_to_the_input_they_are_about(content: Any) -> None:
+    view = form_modal(build_form(MEETING_FORM, content), MEETING_CALLBACK)
+    form = build_form(MEETING_FORM, content, errors={"hashtag": "“#1” is not a hashtag; use `#ASCO27`."})
+    error = Reply(kind="error", text="“#1” is not a hashtag; use `#ASCO27`.", form=form)
+    assert modal_errors([error], view, "name") == {"hashtag": "“#1” is not a hashtag; use #ASCO27."}
+    refusal = Reply(kind="error", text="Sorry, `meetings add` is only for the marketing team.")
+    assert modal_errors([refusal], view, "name") == {"name": "Sorry, meetings add is only for the marketing team."}
+    older = {"blocks": [b for b in view["blocks"] if b["block_id"] not in ("hashtag", "name")]}
+    assert modal_errors([error], older, "name") == {"catalog": "“#1” is not a hashtag; use #ASCO27."}, \
+        "a modal drawn by an older release without that input: its first input"
+    assert modal_errors([Reply(kind="meetings", text="Added")], view, "name") == {}
+    assert modal_errors([], view, "name") == {}
+
+
+async def test_the_modals_values_are_the_coachs_form(tmp_path: Path) -> None:
     runtime = await seeded_runtime(tmp_path)
     try:
         meeting = {"state": {"values": {
             "catalog": {"value": {"selected_option": {"value": "asco"}}},
             "start": {"value": {"selected_date": "2027-05-28"}},
             "city": {"value": {"value": "Chicago"}},
+            "embargo_lifts_date": {"value": {"selected_date": "2027-05-30"}},
+            "embargo_lifts_time": {"value": {"selected_time": "08:00"}},
         }}}
-        replies = await runtime.coach.handle(Incoming("slack", "UMARIA", text=meeting_command(meeting), email=ADMIN))
+        replies = await runtime.coach.handle(Incoming("slack", "UMARIA", action=MEETING_FORM.submit_action,
+                                                      values=tuple(values(meeting).items()), email=ADMIN))
         assert replies[0].kind == "meetings", replies[0].text
-        assert await runtime.store.meeting_by_key("asco-2027") is not None
+        added = await runtime.store.meeting_by_key("asco-2027")
+        assert added is not None and added.city == "Chicago" and added.embargo_lifts_at is not None
         assert HEART_SUMMIT.key != "asco-2027"
     finally:
         await runtime.store.close()

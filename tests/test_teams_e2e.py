@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -91,6 +92,24 @@ async def test_a_roster_import_that_linked_the_teams_id_is_honoured(
     [reply] = connector.sent()
     assert "@OmarHaddadMD" in card_text(_one_card(reply.body))
     assert (await store.addresses([omar.id]))[omar.id]["teams"] == "aad-omar", "AAD ids are stored lowercase"
+
+
+async def test_the_snooze_menu_is_on_teams_cards_and_snoozes(server: Server, connector: FakeBotConnector) -> None:
+    await server.post(message(connector.url, JANE, "status"))
+    [status] = connector.sent()
+    card = _one_card(status.body)
+    menu = card["body"][-1]
+    assert [(a["title"], a["data"]["action"], a["mode"]) for a in menu["actions"]] == [
+        ("Snooze reminders 1 day", "snooze:1d", "secondary"), ("Snooze reminders 3 days", "snooze:3d", "secondary"),
+        ("Snooze reminders 1 week", "snooze:1w", "secondary"), ("Snooze reminders 2 weeks", "snooze:2w", "secondary"),
+        ("Stop reminders", "cmd:stop", "secondary")]
+    connector.clear()
+
+    response = await server.post(execute_invoke(connector.url, JANE, "snooze:3d"))
+    assert response.status == 200
+    person = await server.runtime.store.person_by_identity("teams", JANE.aad_object_id)
+    assert person is not None and person.snoozed_until is not None
+    assert person.snoozed_until - server.runtime.clock.now() >= timedelta(days=3) - timedelta(hours=1)
 
 
 async def test_ticking_a_checklist_item_refreshes_the_card(server: Server, connector: FakeBotConnector) -> None:
@@ -179,13 +198,15 @@ async def test_an_admin_adds_a_meeting_with_the_card_form(server: Server, connec
     await server.post(message(connector.url, MARIA, "meetings add"))
     [sent] = connector.sent()
     card = _one_card(sent.body)
-    assert sent.body["text"] == "Add a meeting to the calendar: name and start date are required."
+    assert sent.body["text"] == ("Add a meeting to the calendar: a start date and a name (or a catalog meeting) "
+                                 "are required.")
     inputs = _inputs(card)
     assert {key: element["type"] for key, element in inputs.items()} == {
-        "name": "Input.Text", "start": "Input.Date", "end": "Input.Date", "city": "Input.Text",
+        "catalog": "Input.ChoiceSet", "name": "Input.Text", "start": "Input.Date", "end": "Input.Date", "city": "Input.Text",
         "hashtag": "Input.Text", "embargo": "Input.Text", "embargo_lifts_date": "Input.Date",
         "embargo_lifts_time": "Input.Time", "attendees": "Input.Text"}
-    assert [key for key, element in inputs.items() if element.get("isRequired")] == ["name", "start"]
+    assert [key for key, element in inputs.items() if element.get("isRequired")] == ["start"]
+    assert {"title": "ASCO Annual Meeting", "value": "asco"} in inputs["catalog"]["choices"]
     assert inputs["embargo"]["isMultiline"] is True
     assert all(element["label"] and "value" not in element for element in inputs.values())
     assert card_actions(card) == ["form:meetings-add"]
@@ -198,8 +219,15 @@ async def test_an_admin_adds_a_meeting_with_the_card_form(server: Server, connec
     assert card_errors(error) == []
     assert error["body"][0]["text"] == "Let's try that again", "the error is on top"
     assert "The meeting ends before it starts; check the dates." in card_text(error)
-    assert {key: element.get("value", "") for key, element in _inputs(error).items()} == MEETING_FORM, \
-        "nothing has to be typed again"
+    assert {key: element.get("value", "") for key, element in _inputs(error).items() if key != "catalog"} == \
+        MEETING_FORM, "nothing has to be typed again"
+    [inputs_box] = [block["items"] for block in error["body"] if block["type"] == "Container"]
+    at_end = next(i for i, item in enumerate(inputs_box) if item.get("id") == "end")
+    assert inputs_box[at_end + 1]["text"] == "A catalog meeting lasts its usual number of days.", "its hint"
+    assert inputs_box[at_end + 2] == {
+        "type": "TextBlock", "text": "The meeting ends before it starts; check the dates.", "wrap": True,
+        "color": "Attention", "weight": "Bolder", "size": "Small", "spacing": "None"}, "the error is at its input"
+    assert sum(1 for item in inputs_box if item.get("color") == "Attention") == 1
     assert await server.runtime.store.meeting_by_key("heart-summit-2026") is None
 
     response = await server.post(_submit(connector.url, MARIA, "form:meetings-add", {**MEETING_FORM, "end": ""}))

@@ -19,6 +19,7 @@ from bot.channels.teams.render import (
     render_card,
     to_card_markdown,
 )
+from bot.core.forms import SNOOZE_KINDS, SNOOZE_MENU
 from bot.messages import (
     Button,
     Checklist,
@@ -28,6 +29,7 @@ from bot.messages import (
     Image,
     Progress,
     Reply,
+    ReplyKind,
     Table,
 )
 from renders import teams_script
@@ -49,6 +51,7 @@ async def test_buttons_and_checklist_items_carry_coach_actions(coach_replies: li
         expected = [item.action for item in reply.checklist.items] if reply.checklist else []
         expected += [reply.form.submit_action] if reply.form else []
         expected += [button.action for button in reply.buttons]
+        expected += [choice.action for choice in SNOOZE_MENU.choices] if reply.kind in SNOOZE_KINDS else []
         assert card_actions(card) == expected, (reply.kind, reply.title)
         serialized = json.dumps(card)
         assert "Action.Submit" not in serialized
@@ -104,7 +107,9 @@ def test_rendering_details() -> None:
     assert "Tweet Camp: 2 of 9 items." in texts
     sets = [block["actions"] for block in card["body"] if block["type"] == "ActionSet"]
     assert [[a["title"] for a in s] for s in sets] == [["Next lesson", "Stop"],
-                                                      ["A. A long quiz answer that needs its own row"]]
+                                                      ["A. A long quiz answer that needs its own row"],
+                                                      [c.label for c in SNOOZE_MENU.choices]]
+    assert all(a["mode"] == "secondary" for a in sets[-1]), "the snooze choices are in the card's … menu"
     assert [a.get("style", "default") for a in sets[0]] == ["positive", "destructive"]
     facts = next(block for block in card["body"] if block["type"] == "FactSet")["facts"]
     assert facts == [{"title": "Profile", "value": "done"}, {"title": "Follows", "value": "0%"}]
@@ -159,3 +164,37 @@ def test_markdown_helpers() -> None:
     assert to_card_markdown("type `help` or `stop`") == "type **help** or **stop**"
     assert plain_text("**Bold** _it_ [label](https://x.org) `code` snake_case_name") == \
         "Bold it label code snake_case_name"
+
+
+def test_a_form_shows_its_choices_hints_and_each_error_at_its_input() -> None:
+    form = Form((FormField("catalog", "From the meeting catalog", "select", placeholder="Pick a meeting",
+                           options=(("ASCO Annual Meeting", "asco"), ("ACC", "acc")), value="acc"),
+                 FormField("name", "Name", hint="Leave empty to use the catalog meeting's name."),
+                 FormField("end", "Ends", "date", value="2027-03-04",
+                           error="The meeting ends before it starts; check the dates.")),
+                "form:meetings-add", "Add meeting")
+    card = render_card(Reply(kind="error", text="The meeting ends before it starts; check the dates.", form=form))
+    assert card_errors(card) == []
+    [items] = [block["items"] for block in card["body"] if block["type"] == "Container"]
+    assert items == [
+        {"type": "Input.ChoiceSet", "id": "catalog", "label": "From the meeting catalog", "style": "compact",
+         "choices": [{"title": "ASCO Annual Meeting", "value": "asco"}, {"title": "ACC", "value": "acc"}],
+         "placeholder": "Pick a meeting", "value": "acc"},
+        {"type": "Input.Text", "id": "name", "label": "Name", "maxLength": 500},
+        {"type": "TextBlock", "text": "Leave empty to use the catalog meeting's name.", "wrap": True,
+         "isSubtle": True, "size": "Small", "spacing": "None"},
+        {"type": "Input.Date", "id": "end", "label": "Ends", "value": "2027-03-04"},
+        {"type": "TextBlock", "text": "The meeting ends before it starts; check the dates.", "wrap": True,
+         "color": "Attention", "weight": "Bolder", "size": "Small", "spacing": "None"},
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(SNOOZE_KINDS))
+def test_the_snooze_menu_slack_shows_is_on_the_same_cards(kind: ReplyKind) -> None:
+    card = render_card(Reply(kind=kind, text="Lesson 3 of 27", buttons=(Button("Next lesson", "cmd:lesson"),)))
+    assert card_errors(card) == []
+    *_, menu = card["body"]
+    assert menu == {"type": "ActionSet", "actions": [
+        {"type": "Action.Execute", "title": c.label, "verb": EXECUTE_VERB, "data": {"action": c.action, "version": 2},
+         "mode": "secondary"} for c in SNOOZE_MENU.choices]}
+    assert "snooze:" not in json.dumps(render_card(Reply(kind="help", text="Help")))

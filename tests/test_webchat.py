@@ -58,13 +58,17 @@ FULL_REPLY = Reply(
     fields=(("Meeting", "ASCO 2026"), ("Starts", "Fri 29 May")),
     form=Form(
         (
-            FormField("name", "Name", required=True, placeholder="Heart Summit 2027", value="Heart Summit"),
+            FormField("catalog", "From the catalog", "select", placeholder="Pick a meeting",
+                      options=(("ASCO Annual Meeting", "asco"),), value="asco"),
+            FormField("name", "Name", required=True, placeholder="Heart Summit 2027", value="Heart Summit",
+                      hint="Leave empty to use the catalog name."),
             FormField("start", "Starts", "date", required=True),
             FormField("embargo", "Embargo rules", "multiline"),
-            FormField("lifts", "Embargo lifts at", "time", value="07:30"),
+            FormField("lifts", "Embargo lifts at", "time", value="07:30", error="Give the date too."),
         ),
         "form:meetings-add",
         "Add meeting",
+        "Add a meeting",
     ),
 )
 
@@ -232,14 +236,19 @@ async def test_text_message_returns_every_reply_field(
     assert reply["form"] == {
         "submit_action": "form:meetings-add",
         "submit_label": "Add meeting",
+        "title": "Add a meeting",
         "fields": [
-            {"id": "name", "label": "Name", "kind": "text", "required": True,
-             "placeholder": "Heart Summit 2027", "value": "Heart Summit"},
-            {"id": "start", "label": "Starts", "kind": "date", "required": True, "placeholder": "", "value": ""},
+            {"id": "catalog", "label": "From the catalog", "kind": "select", "required": False,
+             "placeholder": "Pick a meeting", "value": "asco", "hint": "",
+             "options": [{"label": "ASCO Annual Meeting", "value": "asco"}], "error": ""},
+            {"id": "name", "label": "Name", "kind": "text", "required": True, "placeholder": "Heart Summit 2027",
+             "value": "Heart Summit", "hint": "Leave empty to use the catalog name.", "options": [], "error": ""},
+            {"id": "start", "label": "Starts", "kind": "date", "required": True, "placeholder": "", "value": "",
+             "hint": "", "options": [], "error": ""},
             {"id": "embargo", "label": "Embargo rules", "kind": "multiline", "required": False,
-             "placeholder": "", "value": ""},
+             "placeholder": "", "value": "", "hint": "", "options": [], "error": ""},
             {"id": "lifts", "label": "Embargo lifts at", "kind": "time", "required": False,
-             "placeholder": "", "value": "07:30"},
+             "placeholder": "", "value": "07:30", "hint": "", "options": [], "error": "Give the date too."},
         ],
     }
     [incoming] = coach.received

@@ -137,6 +137,7 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         form = {
             "submit_action": reply.form.submit_action,
             "submit_label": reply.form.submit_label,
+            "title": reply.form.title,
             "fields": [
                 {
                     "id": f.id,
@@ -145,6 +146,9 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
                     "required": f.required,
                     "placeholder": f.placeholder,
                     "value": f.value,
+                    "hint": f.hint,
+                    "options": [{"label": label, "value": value} for label, value in f.options],
+                    "error": f.error,
                 }
                 for f in reply.form.fields
             ],

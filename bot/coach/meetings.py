@@ -9,34 +9,13 @@ from datetime import date
 
 from bot.actions import Stale
 from bot.coach.base import Caller, Feature, from_rendered, show_date
-from bot.core.commands import (
-    EMBARGO_LIFT_DATE,
-    EMBARGO_LIFT_TIME,
-    BadArguments,
-    Command,
-    meeting_form_arguments,
-    parse_meeting_request,
-)
+from bot.core.commands import BadArguments, Command, meeting_form_arguments, parse_meeting_request
+from bot.core.forms import FORMS, MEETING_FORM
 from bot.core.models import CampPhase, Meeting
 from bot.core.snapshot import next_enrollment
 from bot.core.tweetcamp import describe_phase, timeline
-from bot.messages import Button, Checklist, ChecklistItem, Form, FormField, Reply, inert
-
-MEETING_FORM = "meetings-add"
-"""Id of the add-a-meeting form; its submission is the action ``form:meetings-add``."""
-MEETING_FORM_FIELDS = (
-    FormField("name", "Name", required=True, placeholder="Heart Summit 2027"),
-    FormField("start", "Starts", "date", required=True),
-    FormField("end", "Ends (leave empty for a one-day meeting)", "date"),
-    FormField("city", "City", placeholder="Chicago"),
-    FormField("hashtag", "Hashtag", placeholder="#HS27"),
-    FormField("embargo", "Embargo rules", "multiline", placeholder="Abstracts are embargoed until presented."),
-    FormField(EMBARGO_LIFT_DATE, "Embargo lifts on (optional)", "date"),
-    FormField(EMBARGO_LIFT_TIME, "Embargo lifts at (hospital time)", "time"),
-    FormField("attendees", "Invite (departments or emails, comma-separated)",
-              placeholder="Cardiology, ana.ortiz@hospital.org"),
-)
-
+from bot.forms import build_form
+from bot.messages import Button, Checklist, ChecklistItem, Reply, inert
 
 class Meetings(Feature):
     """``meetings`` (and the admin's ``meetings add``) and ``camp``; the ``meeting:``, ``camp:`` and
@@ -69,9 +48,9 @@ class Meetings(Feature):
         today = self.today(None)
         if request.meeting.ends_on < today:
             raise BadArguments("meeting_already_over", name=request.meeting.name,
-                               ended=show_date(request.meeting.ends_on), today=show_date(today))
+                               ended=show_date(request.meeting.ends_on), today=show_date(today)).at("start")
         if await self.store.meeting_by_key(request.meeting.key):
-            raise BadArguments("meeting_already_added", name=request.meeting.name)
+            raise BadArguments("meeting_already_added", name=request.meeting.name).at("name")
         meeting = await self.store.add_meeting(request.meeting, self.clock.now())
         invited = 0
         if request.attendees:
@@ -83,28 +62,29 @@ class Meetings(Feature):
         return [self.reply("meeting_added", "meetings", meeting=meeting, invited=invited,
                            buttons=(Button(self.say("button_meetings"), "cmd:meetings"),))]
 
-    def _meeting_form(self, values: Mapping[str, str] | None = None, **extra: object) -> Reply:
-        """The add-a-meeting form, holding ``values`` when a submission comes back with an error."""
-        values = values or {}
-        form = Form(tuple(replace(f, value=values.get(f.id, "").strip()) for f in MEETING_FORM_FIELDS),
-                    f"form:{MEETING_FORM}", self.say("meeting_form_submit"))
+    def _meeting_form(self, values: Mapping[str, str] | None = None, errors: Mapping[str, str] | None = None,
+                      **extra: object) -> Reply:
+        """The add-a-meeting form (:data:`~bot.core.forms.MEETING_FORM`), holding ``values`` and showing
+        ``errors`` at their fields when a submission comes back."""
+        form = build_form(MEETING_FORM, self.content, values, errors)
         return from_rendered(self.content.render("meeting_form"), "form", form=form, **extra)
 
     async def submit_form(self, caller: Caller, form_id: str, values: Mapping[str, str]) -> list[Reply]:
         """A submitted form runs as its typed command (``meetings add key=value …``); the answer takes
         the form's place.
 
-        An error comes back with the form, its values kept, so nothing has to be typed again.
+        An error comes back with the form, its values kept, so nothing has to be typed again, and the
+        message at the field it is about.
         """
-        if form_id != MEETING_FORM:
+        if FORMS.get(form_id) is not MEETING_FORM:
             raise Stale("", "meetings")
         if not caller.is_admin:
             return [self.reply("not_admin", "error", command="meetings add", replace_original=True)]
         try:
             replies = await self._add_meeting(caller, meeting_form_arguments(values))
         except BadArguments as exc:
-            error = self._meeting_form(values, replace_original=True)
             message = inert(self.kit.explain(exc))
+            error = self._meeting_form(values, {exc.field: message} if exc.field else {}, replace_original=True)
             return [replace(error, kind="error", title=self.say("error_title"), text=message, body=message)]
         return [replace(replies[0], replace_original=True), *replies[1:]]
 

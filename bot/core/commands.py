@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.forms import CATALOG_FIELD, EMBARGO_LIFT_DATE, EMBARGO_LIFT_TIME
 from bot.core.models import CatalogMeeting, Meeting
 from bot.core.words import Say, say
 
@@ -147,6 +148,13 @@ class BadArguments(ValueError):
     def __init__(self, key: str, /, **values: object) -> None:
         super().__init__(key)
         self.say = Say(key, values)
+        self.field: str | None = None
+        """The form field the error is about (:meth:`at`), where a form shows it; None: the whole command."""
+
+    def at(self, field: str) -> BadArguments:
+        """The same error, about one field of a form (``bot.core.forms``)."""
+        self.field = field
+        return self
 
 
 _DURATION = re.compile(r"^(\d{1,3})\s*(h|hours?|d|days?|w|wks?|weeks?)$")
@@ -214,22 +222,22 @@ def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...], zone: 
     base = by_key.get(positional[0].lower()) if positional else None
     if positional and base is None and "start" not in fields and len(positional) <= 2:
         known = ", ".join(sorted(by_key))
-        raise BadArguments("meeting_not_in_catalog", key=positional[0], known=known, usage=usage)
+        raise BadArguments("meeting_not_in_catalog", key=positional[0], known=known, usage=usage).at(CATALOG_FIELD)
     rest = positional[1:] if base else positional
     if rest and "start" not in fields:
         fields["start"] = rest[0]
     if "start" not in fields:
-        raise BadArguments("meeting_needs_start", usage=usage)
+        raise BadArguments("meeting_needs_start", usage=usage).at("start")
     start = _date(fields["start"], "start")
     if base is None and not fields.get("name"):
-        raise BadArguments("meeting_needs_name", usage=usage)
+        raise BadArguments("meeting_needs_name", usage=usage).at("name")
     end = _date(fields["end"], "end") if fields.get("end") else start + timedelta(days=(base.days if base else 1) - 1)
     if end < start:
-        raise BadArguments("meeting_ends_before_start")
+        raise BadArguments("meeting_ends_before_start").at("end")
     name = fields.get("name") or f"{base.name} {start.year}"  # type: ignore[union-attr]
     hashtag = fields.get("hashtag") or (base.hashtag_for(start.year) if base else "")
     if hashtag and not re.fullmatch(r"#?[A-Za-z][A-Za-z0-9_]{1,60}", hashtag):
-        raise BadArguments("meeting_bad_hashtag", hashtag=hashtag)
+        raise BadArguments("meeting_bad_hashtag", hashtag=hashtag).at("hashtag")
     stem = base.key if base else name.lower()
     stem = stem if stem.endswith(str(start.year)) else f"{stem} {start.year}"
     key = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
@@ -245,11 +253,11 @@ def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...], zone: 
 
 
 MEETING_FORM_KEYS = ("name", "start", "end", "city", "hashtag", "embargo", "embargo_lifts", "attendees")
-EMBARGO_LIFT_DATE, EMBARGO_LIFT_TIME = "embargo_lifts_date", "embargo_lifts_time"
 
 
 def meeting_form_arguments(values: Mapping[str, str]) -> str:
-    """An add-a-meeting form's values as the arguments of ``meetings add``: ``key=value …``, values quoted.
+    """An add-a-meeting form's values as the arguments of ``meetings add``: ``[catalog key] key=value …``,
+    values quoted.
 
     The embargo lift comes as a date and a time field; together they are ``embargo_lifts``.
     """
@@ -258,8 +266,10 @@ def meeting_form_arguments(values: Mapping[str, str]) -> str:
     if lift_date and lift_time:
         answers["embargo_lifts"] = f"{lift_date}T{lift_time}"
     elif lift_date or lift_time:
-        raise BadArguments("meeting_embargo_half_given")
-    return " ".join(f"{key}={shlex.quote(answers[key])}" for key in MEETING_FORM_KEYS if answers.get(key))
+        raise BadArguments("meeting_embargo_half_given").at(EMBARGO_LIFT_TIME if lift_date else EMBARGO_LIFT_DATE)
+    words = [shlex.quote(answers[CATALOG_FIELD])] if answers.get(CATALOG_FIELD) else []
+    words += [f"{key}={shlex.quote(answers[key])}" for key in MEETING_FORM_KEYS if answers.get(key)]
+    return " ".join(words)
 
 
 def _instant(value: str, zone: ZoneInfo) -> datetime:
@@ -267,7 +277,7 @@ def _instant(value: str, zone: ZoneInfo) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace(" ", "T"))
     except ValueError:
-        raise BadArguments("meeting_embargo_not_a_moment", value=value) from None
+        raise BadArguments("meeting_embargo_not_a_moment", value=value).at(EMBARGO_LIFT_DATE) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(ZoneInfo("UTC"))
@@ -277,7 +287,7 @@ def _date(value: str, field_name: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise BadArguments("meeting_not_a_date", field=field_name, value=value) from None
+        raise BadArguments("meeting_not_a_date", field=field_name, value=value).at(field_name) from None
 
 
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")

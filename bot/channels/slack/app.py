@@ -63,13 +63,12 @@ from bot.channels.slack.modals import (
     check_draft,
     check_modal,
     check_result_modal,
-    error_text,
-    meeting_command,
-    meeting_error_block,
-    meeting_modal,
+    form_modal,
     metadata,
+    modal_errors,
     profile_command,
     profile_modal,
+    values,
 )
 from bot.channels.slack.render import (
     CHECK_MODAL_ACTION,
@@ -83,6 +82,8 @@ from bot.channels.slack.render import (
 )
 from bot.channels.slack.transport import remember_user
 from bot.core.commands import changes_state, parse
+from bot.core.forms import MEETING_FORM
+from bot.forms import build_form
 from bot.messages import Incoming, Reply
 from bot.runtime import Runtime
 
@@ -330,10 +331,12 @@ class SlackChannel:
         return BoltResponse(status=200, body="")  # logged; a retry would meet the same fault
 
     async def _on_profile_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        await self._submit(ack, body, view, profile_command(view), lambda _: HANDLE_BLOCK)
+        await self._submit(ack, body, view, HANDLE_BLOCK, text=profile_command(view))
 
     async def _on_meeting_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        await self._submit(ack, body, view, meeting_command(view), lambda text: meeting_error_block(text, view))
+        """The coach's meeting form, submitted as the form it is: its values go with its action."""
+        await self._submit(ack, body, view, MEETING_FORM.errors_at, action=MEETING_FORM.submit_action,
+                           values=tuple(values(view).items()))
 
     async def _on_check_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Check the draft now and show the answer in the modal itself; the draft stays in memory."""
@@ -343,15 +346,17 @@ class SlackChannel:
         replies = await self._ask(user, text=f"check {draft}")
         await ack(response_action="update", view=check_result_modal(replies, draft))
 
-    async def _submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any], command: str,
-                      block_for: Callable[[str], str]) -> None:
-        """Run the modal's command now: a coach error goes back inline, next to its input."""
+    async def _submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any], errors_at: str, *,
+                      text: str | None = None, action: str | None = None,
+                      values: tuple[tuple[str, str], ...] = ()) -> None:
+        """Run the modal's command or form now: a coach error goes back inline, at the input it is about
+        (else at ``errors_at``)."""
         user = (body.get("user") or {}).get("id", "")
         log.info("slack modal user=%s callback=%s", user, view.get("callback_id"))
-        replies = await self._ask(user, text=command)
-        if replies and replies[0].kind == "error":
-            message = replies[0].text
-            await ack(response_action="errors", errors={block_for(message): error_text(message)})
+        replies = await self._ask(user, text=text, action=action, values=values)
+        errors = modal_errors(replies, view, errors_at)
+        if errors:
+            await ack(response_action="errors", errors=errors)
             return
         await ack()
         response_url = metadata(view).get("response_url")
@@ -359,15 +364,18 @@ class SlackChannel:
         self._later(self._serially_finish, where, replies)
 
     # -- turns -------------------------------------------------------------------------------
-    async def _ask(self, user_id: str, *, text: str) -> list[Reply]:
+    async def _ask(self, user_id: str, *, text: str | None = None, action: str | None = None,
+                   values: tuple[tuple[str, str], ...] = ()) -> list[Reply]:
         """The coach's replies while Slack waits for the ack (a modal's submission): no waiting in line."""
-        return await self._coach(await self.directory.user(user_id), text=text)
+        return await self._coach(await self.directory.user(user_id), text=text, action=action, values=values)
 
     async def _coach(self, who: SlackUser, *, text: str | None = None, action: str | None = None,
-                     where: Where | None = None, version: int | None = None) -> list[Reply]:
+                     where: Where | None = None, version: int | None = None,
+                     values: tuple[tuple[str, str], ...] = ()) -> list[Reply]:
         incoming = Incoming("slack", who.id, text=text, action=action, email=who.email, display_name=who.name,
                             timezone=who.timezone, conversation_id=where.channel if where else None,
-                            message_id=where.message_ts if where else None, action_version=version)
+                            message_id=where.message_ts if where else None, values=values,
+                            action_version=version)
         try:
             return await self.runtime.coach.handle(incoming)
         except Exception as exc:  # the person still gets an answer; the log gets ids and frames only
@@ -476,7 +484,7 @@ class SlackChannel:
             person = await self.runtime.store.person_by_identity("slack", user_id)
             view = profile_modal(person.x_handle if person else None, meta)
         elif which == MEETING_MODAL_ACTION:
-            view = meeting_modal(self.runtime.content.catalog, meta)
+            view = form_modal(build_form(MEETING_FORM, self.runtime.content), MEETING_CALLBACK, meta)
         elif which == CHECK_MODAL_ACTION:
             view = check_modal()  # answered inside the modal: no response_url needed
         else:

@@ -1,14 +1,17 @@
-"""The Slack modals — profile (X handle), add-a-meeting and the draft checker — and how their
-answers become coach commands. Pure functions, no I/O."""
+"""The Slack modals — profile (X handle), the coach's forms (add a meeting) and the draft checker —
+how their answers go to the coach, and how its errors come back to their inputs. Pure functions, no I/O.
+
+A coach form (:class:`~bot.messages.Form`) becomes one input block per field, whose ``block_id`` is
+the field id: a submission's values are ``{field id: value}``, and an error the coach puts at a
+field is shown at that input (``response_action: errors``).
+"""
 from __future__ import annotations
 
 import json
-import shlex
 from typing import Any, Sequence
 
 from bot.channels.slack.render import OPTION_TEXT, OPTION_VALUE, VIEW_BLOCKS, clip, modal_blocks, plain
-from bot.core.models import CatalogMeeting
-from bot.messages import Reply
+from bot.messages import Form, FormField, Reply
 
 PROFILE_CALLBACK = "rounds_profile"
 MEETING_CALLBACK = "rounds_meeting"
@@ -21,16 +24,8 @@ VALUE = "value"
 METADATA_LIMIT = 3000
 ERROR_TEXT = 300
 
-MEETING_FIELDS: tuple[tuple[str, str, str, bool], ...] = (
-    # block id / command key, label, placeholder, multiline
-    ("name", "Name (leave empty to use the catalog name)", "Heart Summit 2027", False),
-    ("city", "City", "Chicago", False),
-    ("hashtag", "Hashtag", "#HS27", False),
-    ("embargo", "Embargo rules", "Abstracts are embargoed until presented.", True),
-    ("attendees", "Invite (departments or emails, comma-separated)", "Cardiology, ana.ortiz@hospital.org", False),
-)
-DATE_FIELDS = ("start", "end")
-CATALOG_BLOCK = "catalog"
+SELECT_OPTIONS = 100
+"""Slack shows at most 100 options in a static select."""
 
 
 def _text(text: str, limit: int = 2000) -> dict[str, Any]:
@@ -63,24 +58,43 @@ def profile_modal(handle: str | None, metadata: dict[str, str] | None = None) ->
     return _frame(PROFILE_CALLBACK, "Your X profile", "Save", blocks, metadata)
 
 
-def meeting_modal(catalog: Sequence[CatalogMeeting], metadata: dict[str, str] | None = None) -> dict[str, Any]:
-    """Put a meeting on the calendar (admins); a catalog meeting fills name, hashtag and embargo."""
-    blocks: list[dict[str, Any]] = []
-    options = [{"text": _text(m.name, OPTION_TEXT), "value": m.key[:OPTION_VALUE]} for m in catalog[:100]]
-    if options:
-        blocks.append({"type": "input", "block_id": CATALOG_BLOCK, "optional": True,
-                       "label": _text("From the meeting catalog"),
-                       "element": {"type": "static_select", "action_id": VALUE, "options": options,
-                                   "placeholder": _text("Pick a meeting", 150)}})
-    for block_id, label, placeholder, multiline in MEETING_FIELDS[:1]:
-        blocks.append(_input(block_id, label, placeholder, multiline))
-    blocks.append({"type": "input", "block_id": "start", "label": _text("Starts"),
-                   "element": {"type": "datepicker", "action_id": VALUE}})
-    blocks.append({"type": "input", "block_id": "end", "optional": True, "label": _text("Ends"),
-                   "element": {"type": "datepicker", "action_id": VALUE}})
-    for block_id, label, placeholder, multiline in MEETING_FIELDS[1:]:
-        blocks.append(_input(block_id, label, placeholder, multiline))
-    return _frame(MEETING_CALLBACK, "Add a meeting", "Add", blocks, metadata)
+def form_modal(form: Form, callback_id: str, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    """A coach form as a modal: one input block per field, in the form's order, with its words."""
+    blocks = [_form_input(field) for field in form.fields]
+    return _frame(callback_id, form.title or "Form", form.submit_label, blocks, metadata)
+
+
+def _form_input(field: FormField) -> dict[str, Any]:
+    element: dict[str, Any]
+    if field.kind == "select":
+        options = [{"text": _text(label, OPTION_TEXT), "value": value[:OPTION_VALUE]}
+                   for label, value in field.options[:SELECT_OPTIONS]]
+        element = {"type": "static_select", "action_id": VALUE, "options": options}
+        initial = next((o for o in options if o["value"] == field.value), None)
+        if initial:
+            element["initial_option"] = initial
+    elif field.kind == "date":
+        element = {"type": "datepicker", "action_id": VALUE}
+        if field.value:
+            element["initial_date"] = field.value
+    elif field.kind == "time":
+        element = {"type": "timepicker", "action_id": VALUE}
+        if field.value:
+            element["initial_time"] = field.value
+    else:
+        element = {"type": "plain_text_input", "action_id": VALUE}
+        if field.kind == "multiline":
+            element["multiline"] = True
+        if field.value:
+            element["initial_value"] = field.value[:DRAFT_MAX_CHARS]
+    if field.placeholder:
+        element["placeholder"] = _text(field.placeholder, 150)
+    block: dict[str, Any] = {"type": "input", "block_id": field.id, "label": _text(field.label), "element": element}
+    if not field.required:
+        block["optional"] = True
+    if field.hint:
+        block["hint"] = _text(field.hint)
+    return block
 
 
 def _draft_input(label: str, draft: str = "") -> dict[str, Any]:
@@ -113,21 +127,14 @@ def check_result_modal(replies: Sequence[Reply], draft: str) -> dict[str, Any]:
     return view
 
 
-def _input(block_id: str, label: str, placeholder: str, multiline: bool) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": VALUE,
-                               "placeholder": _text(placeholder, 150)}
-    if multiline:
-        element["multiline"] = True
-    return {"type": "input", "block_id": block_id, "optional": True, "label": _text(label), "element": element}
-
-
 def values(view: dict[str, Any]) -> dict[str, str]:
     """Each input block's answer as text ('' when empty)."""
     answers: dict[str, str] = {}
     for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
         state = (actions or {}).get(VALUE) or {}
         selected = state.get("selected_option") or {}
-        value = state.get("value") or state.get("selected_date") or selected.get("value") or ""
+        value = (state.get("value") or state.get("selected_date") or state.get("selected_time")
+                 or selected.get("value") or "")
         answers[block_id] = str(value).strip()
     return answers
 
@@ -149,32 +156,19 @@ def profile_command(view: dict[str, Any]) -> str:
     return f"profile {values(view).get(HANDLE_BLOCK, '')}".strip()
 
 
-def meeting_command(view: dict[str, Any]) -> str:
-    """The coach's ``meetings add`` grammar: ``meetings add [catalog key] start=… name="…" …``."""
-    answers = values(view)
-    words = ["meetings", "add"]
-    if answers.get(CATALOG_BLOCK):
-        words.append(shlex.quote(answers[CATALOG_BLOCK]))
-    for key in ("name", *DATE_FIELDS, *(f[0] for f in MEETING_FIELDS[1:])):
-        if answers.get(key):
-            words.append(f"{key}={shlex.quote(answers[key])}")
-    return " ".join(words)
-
-
-_ERROR_PLACES: tuple[tuple[str, str], ...] = (
-    ("needs a name", "name"), ("hashtag", "hashtag"), ("ends before", "end"), ("end “", "end"),
-    ("start", "start"), ("catalog", CATALOG_BLOCK),
-)
-
-
-def meeting_error_block(message: str, view: dict[str, Any]) -> str:
-    """Which input of ``view`` an error from the coach belongs to, so Slack shows it there."""
-    present = {block.get("block_id") for block in view.get("blocks") or [] if block.get("type") == "input"}
-    lowered = message.lower()
-    for needle, block in _ERROR_PLACES:
-        if needle in lowered and block in present:
-            return block
-    return "name"
+def modal_errors(replies: Sequence[Reply], view: dict[str, Any], errors_at: str) -> dict[str, str]:
+    """A submission's error as ``response_action: errors`` (block id → text; empty: no error): each at
+    the input of the field the coach put it at, else at ``errors_at``, else at the first input."""
+    if not replies or replies[0].kind != "error":
+        return {}
+    reply = replies[0]
+    present = [b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"]
+    fallback = errors_at if errors_at in present or not present else present[0]
+    errors: dict[str, str] = {}
+    for field, message in ((reply.form.errors if reply.form else None) or {errors_at: reply.text}).items():
+        where = field if field in present else fallback
+        errors[where] = error_text(" ".join(x for x in (errors.get(where), message) if x))
+    return errors
 
 
 def error_text(message: str) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from bot.actions import ACTION_VERSION, FOREIGN
+from bot.core.forms import SNOOZE_KINDS, SNOOZE_MENU
 from bot.messages import Button, Checklist, ChecklistItem, Progress, Reply, Table
 
 MESSAGE_BLOCKS = 50
@@ -47,16 +48,6 @@ MEETING_MODAL_ACTION = "modal:meeting"
 CHECK_MODAL_ACTION = "modal:check"
 FORM_MODALS = {"form:meetings-add": ("Open the meeting form", MEETING_MODAL_ACTION)}
 """Coach forms that Slack shows as one of its own modals: the label of the button that opens it, its action."""
-
-SNOOZE_CHOICES: tuple[tuple[str, str], ...] = (
-    ("Snooze reminders 1 day", "snooze:1d"),
-    ("Snooze reminders 3 days", "snooze:3d"),
-    ("Snooze reminders 1 week", "snooze:1w"),
-    ("Snooze reminders 2 weeks", "snooze:2w"),
-    ("Stop reminders", "cmd:stop"),
-)
-SNOOZE_KINDS = frozenset({"lesson", "reminder", "status"})
-"""Reply kinds that carry a snooze menu: the ones a reminder can nudge with."""
 
 Block = dict[str, Any]
 
@@ -221,11 +212,12 @@ def _option(label: str, value: str, description: str = "") -> dict[str, Any]:
 
 
 def snooze_menu(ids: _Ids, *, select: bool = False) -> dict[str, Any]:
-    """The snooze choices as an overflow menu (messages) or a select (Home)."""
-    options = [_option(label, action) for label, action in SNOOZE_CHOICES]
+    """The snooze choices (:data:`~bot.core.forms.SNOOZE_MENU`) as an overflow menu (messages) or a
+    select (Home)."""
+    options = [_option(choice.label, choice.action) for choice in SNOOZE_MENU.choices]
     if select:
         return {"type": "static_select", "action_id": ids.action("snooze"),
-                "placeholder": _plain("Pause reminders…", 150), "options": options}
+                "placeholder": _plain(SNOOZE_MENU.placeholder, 150), "options": options}
     return {"type": "overflow", "action_id": ids.action("snooze"), "options": options}
 
 

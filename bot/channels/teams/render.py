@@ -3,8 +3,10 @@
 Every button becomes an ``Action.Execute`` whose ``data`` is ``{"action": "<coach action>", "version": 2}``;
 every checklist row is tappable (an ``Action.Execute`` select action) so ticking an item
 refreshes the card in place. A form becomes inputs (``Input.Text``, ``Input.Date``,
-``Input.Time``) whose ids are the form's field ids, and one ``Action.Execute`` that submits
-them: Teams adds each input's value to ``data`` beside ``action``. A card never exceeds
+``Input.Time``, ``Input.ChoiceSet``) whose ids are the form's field ids, each with its hint and the
+error the coach put at it below, and one ``Action.Execute`` that submits them: Teams adds each
+input's value to ``data`` beside ``action``. The replies Slack gives a snooze menu get the same
+choices as overflow actions (``mode: secondary``, Teams' "…" menu). A card never exceeds
 :data:`CARD_BUDGET` bytes: when it would, item details are dropped first, then table rows, then
 the body is shortened.
 """
@@ -16,6 +18,7 @@ import re
 from typing import Any
 
 from bot.actions import ACTION_VERSION
+from bot.core.forms import SNOOZE_KINDS, SNOOZE_MENU
 from bot.messages import Button, Checklist, Form, FormField, Progress, Reply, Table
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -185,9 +188,13 @@ def _button_rows(buttons: tuple[Button, ...]) -> list[dict[str, Any]]:
     return [{"type": "ActionSet", "actions": actions} for actions in sets]
 
 
-def _input(field: FormField) -> dict[str, Any]:
-    kinds = {"text": "Input.Text", "multiline": "Input.Text", "date": "Input.Date", "time": "Input.Time"}
+def _input(field: FormField) -> list[dict[str, Any]]:
+    """The field's input, then its hint and its error (an input has no place for either)."""
+    kinds = {"text": "Input.Text", "multiline": "Input.Text", "date": "Input.Date", "time": "Input.Time",
+             "select": "Input.ChoiceSet"}
     element: dict[str, Any] = {"type": kinds[field.kind], "id": field.id, "label": field.label}
+    if field.kind == "select":
+        element.update(style="compact", choices=[{"title": label, "value": value} for label, value in field.options])
     if field.kind in INPUT_MAX_CHARS:
         element["maxLength"] = INPUT_MAX_CHARS[field.kind]
     if field.kind == "multiline":
@@ -198,15 +205,24 @@ def _input(field: FormField) -> dict[str, Any]:
         element["value"] = field.value
     if field.required:
         element.update(isRequired=True, errorMessage=f"{field.label}: required.")
-    return element
+    notes = [text_block(field.hint, isSubtle=True, size="Small", spacing="None")] if field.hint else []
+    if field.error:
+        notes.append(text_block(field.error, color="Attention", weight="Bolder", size="Small", spacing="None"))
+    return [element, *notes]
 
 
 def _form(form: Form) -> list[dict[str, Any]]:
     """The form's inputs and its submit action (Teams checks required inputs before it sends)."""
-    inputs = [_input(f) for f in form.fields]
+    inputs = [item for f in form.fields for item in _input(f)]
     submit = execute(form.submit_label, form.submit_action, style="positive")
     return [*([{"type": "Container", "spacing": "Medium", "items": inputs}] if inputs else []),
             {"type": "ActionSet", "actions": [submit]}]
+
+
+def _snooze_menu() -> dict[str, Any]:
+    """The snooze choices (:data:`~bot.core.forms.SNOOZE_MENU`) in the card's "…" menu."""
+    actions = [{**execute(choice.label, choice.action), "mode": "secondary"} for choice in SNOOZE_MENU.choices]
+    return {"type": "ActionSet", "actions": actions}
 
 
 def _card(reply: Reply, *, details: bool, max_rows: int | None, body_chars: int | None) -> dict[str, Any]:
@@ -233,6 +249,8 @@ def _card(reply: Reply, *, details: bool, max_rows: int | None, body_chars: int 
     if reply.footer:
         body.append(text_block(to_card_markdown(reply.footer), isSubtle=True, size="Small", spacing="Medium"))
     body.extend(_button_rows(reply.buttons))
+    if reply.kind in SNOOZE_KINDS:
+        body.append(_snooze_menu())
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

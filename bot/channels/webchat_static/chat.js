@@ -290,26 +290,45 @@
 
   const INPUT_TYPES = { text: "text", date: "date", time: "time" };
 
-  /** A form: its inputs, and a submit button that sends the form's action with every value. */
+  /** One field's input: a textarea, a select (its first option left empty) or an input. */
+  function formInput(field, inputId) {
+    if (field.kind === "multiline") return el("textarea", { id: inputId, name: field.id, rows: 3 });
+    if (field.kind === "select") {
+      const select = el("select", { id: inputId, name: field.id }, el("option", { value: "", text: field.placeholder || "" }));
+      for (const option of field.options || []) select.append(el("option", { value: option.value, text: option.label }));
+      return select;
+    }
+    const input = el("input", { id: inputId, name: field.id, type: INPUT_TYPES[field.kind] || "text" });
+    if (field.placeholder) input.placeholder = field.placeholder;
+    return input;
+  }
+
+  /** A form: its inputs (with a hint, and what is wrong with the value under its input), and a submit
+   *  button that sends the form's action with every value. */
   function renderForm(form, article, messageId) {
     const node = el("form", { class: "msg-form", "data-action": form.submit_action });
     const inputs = [];
     for (const field of form.fields || []) {
       const inputId = uid("field");
-      const input =
-        field.kind === "multiline"
-          ? el("textarea", { id: inputId, name: field.id, rows: 3 })
-          : el("input", { id: inputId, name: field.id, type: INPUT_TYPES[field.kind] || "text" });
-      if (field.placeholder) input.placeholder = field.placeholder;
+      const input = formInput(field, inputId);
       input.value = field.value || "";
       input.required = Boolean(field.required);
       inputs.push([field.id, input]);
+      const hint = field.hint ? el("p", { id: `${inputId}-hint`, class: "form-hint", text: field.hint }) : null;
+      const error = field.error
+        ? el("p", { id: `${inputId}-error`, class: "form-error", role: "alert", text: field.error })
+        : null;
+      const described = [hint, error].filter(Boolean).map((n) => n.id).join(" ");
+      if (described) input.setAttribute("aria-describedby", described);
+      if (error) input.setAttribute("aria-invalid", "true");
       node.append(
         el(
           "div",
-          { class: "form-field", "data-field": field.id },
+          { class: field.error ? "form-field has-error" : "form-field", "data-field": field.id },
           el("label", { for: inputId, text: field.required ? `${field.label} (required)` : field.label }),
           input,
+          hint,
+          error,
         ),
       );
     }

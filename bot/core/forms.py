@@ -1,0 +1,110 @@
+"""The bot's forms and menus, defined once for every platform: which fields, of which kind, in which
+order, which are required. Pure data.
+
+The words (labels, hints, placeholders, submit label) live in ``prompts/forms.yaml``; each channel
+renders the result its own way (a Slack modal, Adaptive Card inputs, the local chat's ``<form>``).
+A field's ``id`` is the key of its value in a submission, a Slack modal's ``block_id``, an Adaptive
+Card input's ``id`` and the local chat's input ``name``, so an error naming a field is shown at it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FieldKind = Literal["text", "multiline", "date", "time", "select"]
+"""``date`` values are ``YYYY-MM-DD``, ``time`` values ``HH:MM``, ``select`` values one option's value."""
+
+FORM_ACTION_PREFIX = "form:"
+"""A form's submission is the action ``form:<form id>`` (:mod:`bot.actions`)."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    id: str
+    kind: FieldKind = "text"
+    required: bool = False
+    initial: str = ""
+    """What the input holds when the form is first shown."""
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    id: str
+    fields: tuple[FieldSpec, ...]
+    errors_at: str
+    """The field that shows an error about the whole form (Slack shows errors only at an input)."""
+
+    @property
+    def submit_action(self) -> str:
+        return FORM_ACTION_PREFIX + self.id
+
+    def field(self, field_id: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.id == field_id), None)
+
+
+CATALOG_FIELD = "catalog"
+EMBARGO_LIFT_DATE = "embargo_lifts_date"
+EMBARGO_LIFT_TIME = "embargo_lifts_time"
+
+MEETING_FORM = FormSpec(
+    id="meetings-add",
+    fields=(
+        FieldSpec(CATALOG_FIELD, "select"),
+        FieldSpec("name"),
+        FieldSpec("start", "date", required=True),
+        FieldSpec("end", "date"),
+        FieldSpec("city"),
+        FieldSpec("hashtag"),
+        FieldSpec("embargo", "multiline"),
+        FieldSpec(EMBARGO_LIFT_DATE, "date"),
+        FieldSpec(EMBARGO_LIFT_TIME, "time"),
+        FieldSpec("attendees"),
+    ),
+    errors_at="name",
+)
+"""Put a meeting on the calendar (admins). A catalog meeting fills the name, hashtag, length and
+embargo rules, so only the start date is always required."""
+
+FORMS: dict[str, FormSpec] = {form.id: form for form in (MEETING_FORM,)}
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    action: str
+    """The coach action a pick sends, e.g. ``snooze:1w``."""
+
+
+@dataclass(frozen=True)
+class Menu:
+    """Choices shown together, out of the way: Slack's overflow menu or select, a card's overflow actions."""
+
+    placeholder: str
+    choices: tuple[Choice, ...]
+
+
+SNOOZE_MENU = Menu("Pause reminders…", (
+    Choice("Snooze reminders 1 day", "snooze:1d"),
+    Choice("Snooze reminders 3 days", "snooze:3d"),
+    Choice("Snooze reminders 1 week", "snooze:1w"),
+    Choice("Snooze reminders 2 weeks", "snooze:2w"),
+    Choice("Stop reminders", "cmd:stop"),
+))
+SNOOZE_KINDS = frozenset({"lesson", "reminder", "status"})
+"""Reply kinds that carry the snooze menu: the ones a reminder can nudge with."""
+
+
+@dataclass(frozen=True)
+class FieldWords:
+    label: str
+    placeholder: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class FormWords:
+    """A form's words, from ``prompts/forms.yaml``."""
+
+    title: str
+    submit: str
+    fields: dict[str, FieldWords]
