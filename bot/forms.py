@@ -6,7 +6,7 @@ opened by a button), so every platform shows the same fields with the same words
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from bot.content import Content
 from bot.core.forms import CATALOG_FIELD, FieldSpec, FormSpec
@@ -30,7 +30,7 @@ def build_form(spec: FormSpec, content: Content, values: Mapping[str, str] | Non
     fields = tuple(
         FormField(field.id, words.fields[field.id].label, field.kind, field.required,
                   placeholder=words.fields[field.id].placeholder,
-                  value=(values.get(field.id) if field.id in values else field.initial or "").strip(),
+                  value=values.get(field.id, field.initial).strip(),
                   hint=words.fields[field.id].hint, options=options, error=placed.get(field.id, ""))
         for field, options in shown)
     return Form(fields, spec.submit_action, words.submit, words.title)

@@ -81,4 +81,4 @@ def test_a_catalog_pick_is_the_catalog_key() -> None:
 
 def test_one_snooze_menu() -> None:
     assert [c.action for c in SNOOZE_MENU.choices] == ["snooze:1d", "snooze:3d", "snooze:1w", "snooze:2w", "cmd:stop"]
-    assert SNOOZE_KINDS == {"lesson", "reminder", "status"}
+    assert {"lesson", "reminder", "status"} == SNOOZE_KINDS

@@ -159,7 +159,7 @@ def test_checklist_split_in_tens_and_each_tick_or_untick_is_known_without_the_or
     initial = element["initial_options"]
     assert [o["value"] for o in initial] == [i.action for i in checklist.items[10:20] if i.done]
     ticked = next(o for o in element["options"] if o not in initial)
-    pressed = {**element, "block_id": block["block_id"], "selected_options": initial + [ticked]}
+    pressed = {**element, "block_id": block["block_id"], "selected_options": [*initial, ticked]}
     assert actions_of(pressed) == [ticked["value"]]
     pressed = {**element, "block_id": block["block_id"], "selected_options": initial[1:]}
     assert actions_of(pressed) == [initial[0]["value"]], "an untick names the item, though Slack omits it"

@@ -12,10 +12,11 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 
@@ -293,7 +294,7 @@ def _form_values(data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 def _utc_iso(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise TypeError("the backend clock must return a timezone-aware instant")
-    return instant.astimezone(timezone.utc).isoformat()
+    return instant.astimezone(UTC).isoformat()
 
 
 class _WebChat:

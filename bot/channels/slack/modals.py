@@ -8,7 +8,8 @@ field is shown at that input (``response_action: errors``).
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from bot.channels.slack.render import OPTION_TEXT, OPTION_VALUE, VIEW_BLOCKS, clip, modal_blocks, plain
 from bot.messages import Form, FormField, Reply

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from bot.actions import ACTION_VERSION, FOREIGN
 from bot.core.forms import SNOOZE_KINDS, SNOOZE_MENU
@@ -234,7 +235,7 @@ def _checklist(checklist: Checklist, ids: _Ids) -> list[Block]:
         done = [item.action[len(prefix):] for item in chunk if item.done]
         options = [_option(item.label, item.action, item.due or item.detail) for item in chunk]
         element: dict[str, Any] = {"type": "checkboxes", "action_id": ids.action(prefix), "options": options}
-        initial = [option for option, item in zip(options, chunk) if item.done]
+        initial = [option for option, item in zip(options, chunk, strict=True) if item.done]
         if initial:
             element["initial_options"] = initial
         block_id = _checklist_block_id(ids.checklist(), prefix, done)
@@ -251,7 +252,7 @@ def _checklist_chunks(items: Sequence[ChecklistItem]) -> list[list[ChecklistItem
     chunks: list[list[ChecklistItem]] = []
     current: list[ChecklistItem] = []
     for item in items:
-        candidate = current + [item]
+        candidate = [*current, item]
         prefix = _common_prefix([i.action for i in candidate])
         block_id = _checklist_block_id(999, prefix, [i.action[len(prefix):] for i in candidate if i.done])
         if current and (len(candidate) > OPTIONS_PER_CHECKBOXES or len(block_id) > BLOCK_ID):

@@ -162,7 +162,7 @@ def _record(headers: tuple[str, ...], row: tuple[str, ...]) -> dict[str, Any]:
     return {"type": "Container", "separator": True, "spacing": "Small", "items": [
         text_block(row[0] if row else "", weight="Bolder"),
         {"type": "FactSet", "spacing": "None",
-         "facts": [{"title": label, "value": value} for label, value in zip(headers[1:], row[1:])]},
+         "facts": [{"title": label, "value": value} for label, value in zip(headers[1:], row[1:], strict=False)]},
     ]}
 
 
