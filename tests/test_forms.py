@@ -3,6 +3,7 @@ the neutral Form every channel renders (values kept, errors at their fields)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from bot.core.commands import BadArguments, meeting_form_arguments, parse_meeting_request
 from bot.core.forms import FORMS, MEETING_FORM, SNOOZE_KINDS, SNOOZE_MENU, FieldSpec, FormSpec
 from bot.forms import build_form
+from conftest import RoundsServer
 
 
 def test_the_meeting_form_has_every_field_with_its_words(content) -> None:
@@ -82,3 +84,21 @@ def test_a_catalog_pick_is_the_catalog_key() -> None:
 def test_one_snooze_menu() -> None:
     assert [c.action for c in SNOOZE_MENU.choices] == ["snooze:1d", "snooze:3d", "snooze:1w", "snooze:2w", "cmd:stop"]
     assert {"lesson", "reminder", "status"} == SNOOZE_KINDS
+
+
+def test_the_local_chat_shows_an_error_at_its_field_through_its_http_api(tmp_path: Path) -> None:
+    with RoundsServer("demo", cwd=tmp_path) as server:
+        server.wait_healthy()
+        _, data = server.get_json("/chat/api/personas")
+        admin = next(p for p in data["personas"] if p["role"] == "admin")  # type: ignore[index]
+        [shown] = server.post_json("/chat/api/message", {"persona": admin["id"], "text": "meetings add"})["replies"]  # type: ignore[index]
+        assert [f["id"] for f in shown["form"]["fields"]][:3] == ["catalog", "name", "start"]
+        values = {"name": "Riverside Heart Symposium", "start": "2030-03-06", "end": "2030-03-04", "hashtag": "#RHS30"}
+        answer = server.post_json("/chat/api/message", {"persona": admin["id"], "action": "form:meetings-add",
+                                                        "message_id": shown["message_id"], "values": values})
+        [error] = answer["replies"]  # type: ignore[index]
+        assert error["message_id"] == shown["message_id"], "the error takes the form's place"
+        errors = {f["id"]: f["error"] for f in error["form"]["fields"] if f["error"]}
+        assert errors == {"end": "The meeting ends before it starts; check the dates."}
+        assert {f["id"]: f["value"] for f in error["form"]["fields"] if f["id"] in values} == values
+        assert server.stop() == 0
