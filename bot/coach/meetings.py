@@ -17,6 +17,7 @@ from bot.core.tweetcamp import describe_phase, timeline
 from bot.forms import build_form
 from bot.messages import Button, Checklist, ChecklistItem, Reply, inert
 
+
 class Meetings(Feature):
     """``meetings`` (and the admin's ``meetings add``) and ``camp``; the ``meeting:``, ``camp:`` and
     ``form:`` presses."""
