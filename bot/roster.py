@@ -32,7 +32,7 @@ from bot.core.readiness import assess
 from bot.core.reports import RosterRow
 from bot.runtime import Runtime, sqlite_file
 from bot.store import RosterEntry, Store
-from bot.store.store import IdentityLink, RosterChanges
+from bot.store.roster import IdentityLink, RosterChanges
 
 EXIT_OK, EXIT_USAGE = 0, 2
 MAX_REPORTED = 50

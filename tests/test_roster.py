@@ -18,7 +18,7 @@ from bot.roster import (
     EXPORT_COLUMNS, ImportSummary, ProgressBar, RosterParse, RowError, export_roster, import_roster, parse_roster,
 )
 from bot.store import Person, RosterEntry, Store
-from bot.store.store import IdentityLink
+from bot.store.roster import IdentityLink
 from tests.conftest import ADMIN_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, ROOT
 
 ROSTER_DIR = Path(__file__).resolve().parent / "data" / "roster"

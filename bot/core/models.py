@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from typing import TypedDict
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,16 @@ def networks_of(stored: str | None) -> tuple[str, ...]:
     """A stored choice ("x,bluesky") as known network ids; nothing stored or known: the default."""
     chosen = tuple(n for n in (stored or "").split(",") if n in NETWORKS)
     return chosen or DEFAULT_NETWORKS
+
+
+class PreferenceChange(TypedDict, total=False):
+    """A physician's own reminder settings as the ``settings`` command changes them; None: the hospital's."""
+
+    quiet_start: str | None
+    quiet_end: str | None
+    weekends_off: bool | None
+    lesson_time: str | None
+    timezone: str
 
 
 @dataclass(frozen=True)

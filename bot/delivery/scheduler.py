@@ -25,7 +25,7 @@ from bot.core.models import networks_of
 from bot.core.reminders import NUDGE_PRIORITY, Cadence, PlanState, Respect, local_today, next_check, plan
 from bot.store import Store
 from bot.store.outbox import NewMessage
-from bot.store.store import PlanningInputs, PlanningPerson
+from bot.store.planning import PlanningInputs, PlanningPerson
 
 log = logging.getLogger(__name__)
 PAGE = 1000

@@ -1,0 +1,66 @@
+"""Helpers the aggregate stores share: replanning a changed physician, id pages, marker rows."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.core.models import Meeting
+from bot.store.schema import PLAN_AGAIN, people
+
+
+async def mark_changed(conn: AsyncConnection, *person_ids: int | None) -> None:
+    """Mark physicians for planning at the next tick, inside the transaction that changed them."""
+    ids = sorted({pid for pid in person_ids if pid is not None})
+    for start in range(0, len(ids), 500):
+        await conn.execute(update(people).where(people.c.id.in_(ids[start:start + 500])).values(**PLAN_AGAIN))
+
+
+async def update_person(engine: AsyncEngine, person_id: int, now: datetime, **values: Any) -> None:
+    """Set ``people`` columns of one physician and plan them again (for the typed setters only)."""
+    async with engine.begin() as conn:
+        await conn.execute(update(people).where(people.c.id == person_id)
+                           .values(updated_at=now, **values, **PLAN_AGAIN))
+
+
+PAGE = bindparam("page", expanding=True)
+"""A batch of person ids, bound at execution (``{"page": ids}``) so the statement is compiled once."""
+
+
+def in_page(column: Any, ids: Sequence[int]) -> Any:
+    """``column`` is one of the sorted ``ids``: as a range when they are dense (as on a tick that
+    plans everyone; rows of the few others in it are simply not looked up), else one ``PAGE``."""
+    dense = bool(ids) and ids[-1] - ids[0] < 2 * len(ids)
+    return column.between(ids[0], ids[-1]) if dense else column.in_(PAGE)
+
+
+def row_meeting(row: Any) -> Meeting:
+    return Meeting(**{name: row._mapping[name] for name in Meeting.__dataclass_fields__})
+
+
+async def ids(engine: AsyncEngine, query: Any) -> frozenset[Any]:
+    """The single column of ``query``'s rows, as a set."""
+    async with engine.connect() as conn:
+        return frozenset(value for (value,) in await conn.execute(query))
+
+
+async def set_mark(engine: AsyncEngine, table: Any, key: dict[str, Any], done: bool, now: datetime,
+                   column: str = "done_at") -> bool:
+    """Insert (done) or delete (not done) a marker row; True when the row changed."""
+    condition = and_(*(table.c[name] == value for name, value in key.items()))
+    try:
+        async with engine.begin() as conn:
+            if not done:
+                if (await conn.execute(delete(table).where(condition))).rowcount == 0:
+                    return False
+            elif (await conn.execute(select(func.count()).select_from(table).where(condition))).scalar_one():
+                return False
+            else:
+                await conn.execute(insert(table).values(**key, **{column: now}))
+            await mark_changed(conn, key["person_id"])
+            return True
+    except IntegrityError:
+        return False  # another instance marked it at the same moment

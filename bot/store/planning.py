@@ -1,0 +1,128 @@
+"""What the scheduler reads and writes: physicians due for planning, their inputs, and when to look again."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable, NamedTuple, Sequence
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.models import Meeting
+from bot.store.common import in_page, row_meeting
+from bot.store.conversations import addresses as read_addresses
+from bot.store.schema import PLAN_AGAIN, lessons_done, meeting_attendees, meetings, people, profile_items, quiz_reviews
+
+
+class PlanningPerson(NamedTuple):
+    """The ``people`` columns planning reads (a slice of :class:`Person`), and the state version."""
+
+    id: int
+    email: str
+    timezone: str | None
+    x_handle: str | None
+    follows_hospital: bool
+    snoozed_until: datetime | None
+    created_at: datetime
+    quiet_start: str | None
+    quiet_end: str | None
+    weekends_off: bool | None
+    lesson_time: str | None
+    state_version: int
+    networks: str | None
+
+
+@dataclass(frozen=True)
+class PlanningInputs:
+    """What the scheduler reads about a batch of physicians besides their ``people`` rows."""
+
+    profile_done: dict[int, int]
+    """Profile checklist items done, of those given."""
+    lessons_done: dict[int, frozenset[str]]
+    reviews_due: dict[int, list[tuple[str, int]]]
+    """(lesson id, attempts) of quiz questions due, longest overdue first."""
+    next_review_at: dict[int, datetime]
+    """When the next question not yet due comes due."""
+    meetings: dict[int, list[Meeting]]
+    """Registered meetings that have not ended (give or take a day for time zones)."""
+    addresses: dict[int, dict[str, str]]
+
+
+class PlanningStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def due(self, now: datetime, after_id: int, limit: int) -> list[PlanningPerson]:
+        """Up to ``limit`` active physicians, not stopped, with ids above ``after_id``, whose
+        ``plan_after`` has come or is unset, by id."""
+        query = (select(*(people.c[name] if name != "follows_hospital" else people.c.follows_hospital_at.is_not(None)
+                          for name in PlanningPerson._fields))
+                 .where(people.c.role == "physician", people.c.active.is_(True), people.c.stopped_at.is_(None),
+                        or_(people.c.plan_after.is_(None), people.c.plan_after <= now), people.c.id > after_id)
+                 .order_by(people.c.id).limit(limit))
+        async with self.engine.connect() as conn:
+            return [PlanningPerson(*row) for row in (await conn.execute(query)).all()]
+
+    async def inputs(self, person_ids: Sequence[int], now: datetime,
+                     profile_known: Iterable[str]) -> PlanningInputs:
+        """Progress, reviews, meetings and addresses of these physicians, in a few queries.
+
+        The results may hold others too (see ``bot.store.common.in_page``); look up only the ids asked for.
+        """
+        ids = sorted(person_ids)
+        page = {"page": ids}
+        reviews = and_(in_page(quiz_reviews.c.person_id, ids), quiz_reviews.c.retired.is_(False))
+        due: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        registered: dict[int, list[Meeting]] = defaultdict(list)
+        known = sorted(set(profile_known))
+        async with self.engine.connect() as conn:
+            async def rows(query: Any) -> Sequence[Any]:
+                return (await conn.execute(query, page)).all()
+
+            profile = {person_id: int(count) for person_id, count in await rows(
+                select(profile_items.c.person_id, func.count())
+                .where(in_page(profile_items.c.person_id, ids), profile_items.c.item_id.in_(known))
+                .group_by(profile_items.c.person_id))}
+            # One comma-joined row per physician (lesson ids are slugs); equal sets are shared.
+            shared: dict[str, frozenset[str]] = {}
+            lessons = {person_id: shared.get(joined) or shared.setdefault(joined, frozenset(joined.split(",")))
+                       for person_id, joined in await rows(
+                           select(lessons_done.c.person_id, func.aggregate_strings(lessons_done.c.lesson_id, ","))
+                           .where(in_page(lessons_done.c.person_id, ids)).group_by(lessons_done.c.person_id))}
+            for person_id, lesson_id, attempts in await rows(
+                    select(quiz_reviews.c.person_id, quiz_reviews.c.lesson_id, quiz_reviews.c.attempts)
+                    .where(reviews, quiz_reviews.c.due_at <= now)
+                    .order_by(quiz_reviews.c.due_at, quiz_reviews.c.lesson_id)):
+                due[person_id].append((lesson_id, attempts))
+            next_review = dict((await conn.execute(
+                select(quiz_reviews.c.person_id, func.min(quiz_reviews.c.due_at))
+                .where(reviews, quiz_reviews.c.due_at > now).group_by(quiz_reviews.c.person_id), page)).all())
+            current = {m.id: m for m in [row_meeting(row) for row in await conn.execute(
+                select(meetings).where(meetings.c.ends_on >= (now - timedelta(days=1)).date()))]}  # zones: a day
+            for person_id, meeting_id in await rows(
+                    select(meeting_attendees.c.person_id, meeting_attendees.c.meeting_id)
+                    .where(in_page(meeting_attendees.c.person_id, ids),
+                           meeting_attendees.c.meeting_id.in_(list(current)))):
+                registered[person_id].append(current[meeting_id])
+            addresses = await read_addresses(conn, ids)
+        return PlanningInputs(profile, lessons, due, next_review, registered, addresses)
+
+    async def set_plan_after(self, wakes: Sequence[tuple[int, int, datetime]]) -> int:
+        """Record (person id, state version planned from, next check) for each physician, except
+        those whose state changed since it was read: they stay due. Returns how many were set."""
+        if not wakes:
+            return 0
+        statement = (update(people).where(people.c.id == bindparam("b_id"),
+                                          people.c.state_version == bindparam("b_version"))
+                     .values(plan_after=bindparam("b_plan_after")))
+        async with self.engine.begin() as conn:
+            result = await conn.execute(statement, [dict(b_id=pid, b_version=version, b_plan_after=at)
+                                                    for pid, version, at in wakes])
+            return result.rowcount
+
+    async def replan_everyone(self) -> int:
+        """Plan every physician at the next tick (what planning reads beyond them has changed)."""
+        async with self.engine.begin() as conn:
+            return (await conn.execute(update(people).where(people.c.plan_after.is_not(None))
+                                       .values(**PLAN_AGAIN))).rowcount

@@ -1,0 +1,44 @@
+"""Key-value settings, and the inbound event ids already handled (platform retries are dropped)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store.schema import processed_events, settings
+
+
+class SettingStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def get(self, key: str) -> str | None:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(settings.c.value).where(settings.c.key == key))).scalar()
+
+    async def set(self, key: str, value: str) -> None:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(settings).where(settings.c.key == key).values(value=value))
+            if result.rowcount == 0:
+                await conn.execute(insert(settings).values(key=key, value=value))
+
+
+class EventStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def claim(self, event_key: str, now: datetime) -> bool:
+        """Record an inbound event id; False when it was seen before (a platform retry)."""
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(processed_events).values(event_key=event_key, seen_at=now))
+            return True
+        except IntegrityError:
+            return False
+
+    async def forget_before(self, cutoff: datetime) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(processed_events).where(processed_events.c.seen_at < cutoff))
+            return result.rowcount
