@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.resources import shipped_dir
-from bot.yamlsrc import ContentError, LocatedDict, load_yaml
+from bot.yamlsrc import ContentError, Fields, LocatedDict, load_yaml
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HANDLE_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
@@ -19,7 +19,7 @@ DEFAULT_CONTENT_DIR = shipped_dir("prompts")
 
 
 class ConfigError(Exception):
-    """A bad configuration value; the message names the key."""
+    """A bad setting in the environment (the config file's problems are :class:`ContentError`)."""
 
 
 @dataclass(frozen=True)
@@ -105,10 +105,10 @@ class Config:
         return ZoneInfo(self.timezone)
 
     def is_admin(self, email: str | None) -> bool:
-        return bool(email) and email.lower() in self.admins
+        return email is not None and email.lower() in self.admins
 
     def is_safety_contact(self, email: str | None) -> bool:
-        return bool(email) and email.lower() in self.safety_contacts
+        return email is not None and email.lower() in self.safety_contacts
 
 
 def config_path(cli_value: str | None) -> Path:
@@ -124,58 +124,59 @@ def find_config(cli_value: str | None) -> Config:
 
 
 def load_config(path: Path, *, required: bool = False) -> Config:
-    """Read and validate a config file; a missing optional file yields the defaults."""
+    """Read and validate a config file; a missing optional file yields the defaults.
+
+    Raises :class:`ContentError` naming the file, line and key of the first problem."""
     if not path.exists():
         if required:
-            raise ConfigError(f"{path}: config file not found (run `rounds init` to write one)")
+            raise ContentError(path, None, "config file not found (run `rounds init` to write one)")
         return Config()
-    try:
-        data = load_yaml(path)
-    except ContentError as exc:
-        raise ConfigError(str(exc)) from None
+    data = load_yaml(path)
     if data is None:
-        data = LocatedDict()
+        data = LocatedDict.empty()
     return _parse(path, data)
 
 
 def _parse(path: Path, data: Any) -> Config:
-    reader = _Reader(path, data)
-    reader.only({"hospital", "admins", "quiet_hours", "lessons", "nudges", "digest",
-                 "marketing", "safety", "delivery", "public_url", "content_dir"})
-    hospital = reader.section("hospital", {"name", "x_handle", "timezone"})
-    name = hospital.text("name", Config.hospital_name)
-    handle = hospital.text("x_handle", Config.hospital_handle).lstrip("@")
+    if not isinstance(data, dict):
+        raise ContentError(path, None, "(top level): must be a mapping of keys to values")
+    reader = Fields(path, data, "", dotted=True)
+    reader.unknown_keys({"hospital", "admins", "quiet_hours", "lessons", "nudges", "digest",
+                         "marketing", "safety", "delivery", "public_url", "content_dir"})
+    hospital = _section(reader, "hospital", {"name", "x_handle", "timezone"})
+    name = _text(hospital, "name", Config.hospital_name)
+    handle = _text(hospital, "x_handle", Config.hospital_handle).lstrip("@")
     if not HANDLE_RE.match(handle):
-        hospital.fail("x_handle", "must be 1–15 letters, digits or underscores")
-    zone = hospital.text("timezone", Config.timezone)
+        raise hospital.error("x_handle", "must be 1–15 letters, digits or underscores")
+    zone = _text(hospital, "timezone", Config.timezone)
     _check_zone(hospital, "timezone", zone)
 
     admins = []
-    for index, email in enumerate(reader.list("admins")):
+    for index, email in enumerate(_list(reader, "admins")):
         if not isinstance(email, str) or not EMAIL_RE.match(email.strip()):
-            reader.fail(f"admins[{index}]", f"{email!r} is not an email address")
+            raise reader.error(f"admins[{index}]", f"{email!r} is not an email address")
         admins.append(email.strip().lower())
 
-    quiet = reader.section("quiet_hours", {"start", "end", "weekends"})
-    lessons = reader.section("lessons", {"weekdays", "time"})
-    nudges = reader.section("nudges", {"max_per_day"})
-    digest = reader.section("digest", {"weekday", "time"})
-    marketing = reader.section("marketing", {"slack_channel", "teams_channel"})
-    safety = reader.section("safety", {"contacts", "slack_channel", "teams_channel"})
+    quiet = _section(reader, "quiet_hours", {"start", "end", "weekends"})
+    lessons = _section(reader, "lessons", {"weekdays", "time"})
+    nudges = _section(reader, "nudges", {"max_per_day"})
+    digest = _section(reader, "digest", {"weekday", "time"})
+    marketing = _section(reader, "marketing", {"slack_channel", "teams_channel"})
+    safety = _section(reader, "safety", {"contacts", "slack_channel", "teams_channel"})
     contacts = []
-    for index, email in enumerate(safety.list("contacts", [])):
+    for index, email in enumerate(_list(safety, "contacts", [])):
         if not isinstance(email, str) or not EMAIL_RE.match(email.strip()):
-            safety.fail(f"contacts[{index}]", f"{email!r} is not an email address")
+            raise safety.error(f"contacts[{index}]", f"{email!r} is not an email address")
         contacts.append(email.strip().lower())
-    delivery = reader.section("delivery", {"slack", "teams", "max_attempts", "tick_seconds", "lease_seconds",
-                                           "teams_install_minutes", "teams_install_retry_hours"})
-    weekdays = tuple(sorted({_weekday(lessons, "weekdays", day) for day in lessons.list("weekdays", ["tue", "thu"])}))
+    delivery = _section(reader, "delivery", {"slack", "teams", "max_attempts", "tick_seconds", "lease_seconds",
+                                             "teams_install_minutes", "teams_install_retry_hours"})
+    weekdays = tuple(sorted({_weekday(lessons, "weekdays", day) for day in _list(lessons, "weekdays", ["tue", "thu"])}))
     if not weekdays:
-        lessons.fail("weekdays", "needs at least one day")
-    public_url = reader.text("public_url", "").rstrip("/")
+        raise lessons.error("weekdays", "needs at least one day")
+    public_url = _text(reader, "public_url", "").rstrip("/")
     if public_url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", public_url):
-        reader.fail("public_url", f"{public_url!r} is not an http(s) address like https://rounds.example.org")
-    content_dir = Path(reader.text("content_dir", str(DEFAULT_CONTENT_DIR)))
+        raise reader.error("public_url", f"{public_url!r} is not an http(s) address like https://rounds.example.org")
+    content_dir = Path(_text(reader, "content_dir", str(DEFAULT_CONTENT_DIR)))
     if not content_dir.is_absolute():
         content_dir = (path.parent / content_dir).resolve()
     return Config(
@@ -184,29 +185,29 @@ def _parse(path: Path, data: Any) -> Config:
         timezone=zone,
         admins=tuple(admins),
         quiet_hours=QuietHours(
-            start=quiet.clock("start", QuietHours.start),
-            end=quiet.clock("end", QuietHours.end),
-            weekends=quiet.flag("weekends", True),
+            start=_clock(quiet, "start", QuietHours.start),
+            end=_clock(quiet, "end", QuietHours.end),
+            weekends=_flag(quiet, "weekends", True),
         ),
-        lessons=LessonCadence(weekdays=weekdays, time=lessons.clock("time", LessonCadence.time)),
-        max_nudges_per_day=nudges.number("max_per_day", 1, minimum=0, maximum=10),
+        lessons=LessonCadence(weekdays=weekdays, time=_clock(lessons, "time", LessonCadence.time)),
+        max_nudges_per_day=_number(nudges, "max_per_day", 1, minimum=0, maximum=10),
         digest=DigestSchedule(
-            weekday=_weekday(digest, "weekday", digest.text("weekday", "mon")),
-            time=digest.clock("time", DigestSchedule.time),
+            weekday=_weekday(digest, "weekday", _text(digest, "weekday", "mon")),
+            time=_clock(digest, "time", DigestSchedule.time),
         ),
-        slack_marketing_channel=marketing.text("slack_channel", ""),
-        teams_marketing_channel=marketing.text("teams_channel", ""),
+        slack_marketing_channel=_text(marketing, "slack_channel", ""),
+        teams_marketing_channel=_text(marketing, "teams_channel", ""),
         safety_contacts=tuple(contacts),
-        slack_safety_channel=safety.text("slack_channel", ""),
-        teams_safety_channel=safety.text("teams_channel", ""),
+        slack_safety_channel=_text(safety, "slack_channel", ""),
+        teams_safety_channel=_text(safety, "teams_channel", ""),
         delivery=DeliverySettings(
             slack=_rate_limit(delivery, "slack", DeliverySettings.slack),
             teams=_rate_limit(delivery, "teams", DeliverySettings.teams),
-            max_attempts=delivery.number("max_attempts", 6, minimum=1, maximum=20),
-            tick_seconds=delivery.number("tick_seconds", 60, minimum=5, maximum=3600),
-            lease_seconds=delivery.number("lease_seconds", 120, minimum=5, maximum=3600),
-            teams_install_minutes=delivery.number("teams_install_minutes", 30, minimum=0, maximum=10080),
-            teams_install_retry_hours=delivery.number("teams_install_retry_hours", 24, minimum=1, maximum=720),
+            max_attempts=_number(delivery, "max_attempts", 6, minimum=1, maximum=20),
+            tick_seconds=_number(delivery, "tick_seconds", 60, minimum=5, maximum=3600),
+            lease_seconds=_number(delivery, "lease_seconds", 120, minimum=5, maximum=3600),
+            teams_install_minutes=_number(delivery, "teams_install_minutes", 30, minimum=0, maximum=10080),
+            teams_install_retry_hours=_number(delivery, "teams_install_retry_hours", 24, minimum=1, maximum=720),
         ),
         public_url=public_url,
         content_dir=content_dir,
@@ -214,124 +215,104 @@ def _parse(path: Path, data: Any) -> Config:
     )
 
 
-def _rate_limit(parent: "_Reader", key: str, default: RateLimit) -> RateLimit:
-    section = parent.section(key, {"per_conversation_per_second", "per_second", "per_conversation_per_hour",
-                                   "methods_per_minute"})
-    hourly = section.number("per_conversation_per_hour", default.per_conversation_per_hour or 0,
-                            minimum=0, maximum=100_000)
+def _rate_limit(parent: Fields, key: str, default: RateLimit) -> RateLimit:
+    section = _section(parent, key, {"per_conversation_per_second", "per_second", "per_conversation_per_hour",
+                                     "methods_per_minute"})
+    hourly = _number(section, "per_conversation_per_hour", default.per_conversation_per_hour or 0,
+                     minimum=0, maximum=100_000)
     methods = dict(default.methods_per_minute)
     if default.methods_per_minute:
-        given = section.section("methods_per_minute", set(methods))
+        given = _section(section, "methods_per_minute", set(methods))
         for method in methods:
-            value = given.data.get(method)
+            value = given.get(method)
             if value is not None:
                 if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 10_000:
-                    given.fail(method, "must be a number of calls per minute above 0 and at most 10000")
+                    raise given.error(method, "must be a number of calls per minute above 0 and at most 10000")
                 methods[method] = float(value)
     return RateLimit(
-        per_conversation_per_second=section.rate("per_conversation_per_second", default.per_conversation_per_second),
-        per_second=section.rate("per_second", default.per_second),
+        per_conversation_per_second=_rate(section, "per_conversation_per_second", default.per_conversation_per_second),
+        per_second=_rate(section, "per_second", default.per_second),
         per_conversation_per_hour=hourly or None,
         methods_per_minute=tuple(methods.items()),
     )
 
 
-def _check_zone(reader: "_Reader", key: str, zone: str) -> None:
+def _check_zone(reader: Fields, key: str, zone: str) -> None:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        reader.fail(key, f"{zone!r} is not a known time zone (e.g. America/Chicago)")
+        raise reader.error(key, f"{zone!r} is not a known time zone (e.g. America/Chicago)") from None
 
 
-def _weekday(reader: "_Reader", key: str, value: Any) -> int:
+def _weekday(reader: Fields, key: str, value: Any) -> int:
     day = str(value).strip().lower()[:3]
     if day not in WEEKDAYS:
-        reader.fail(key, f"{value!r} is not a weekday (mon, tue, … sun)")
+        raise reader.error(key, f"{value!r} is not a weekday (mon, tue, … sun)")
     return WEEKDAYS.index(day)
 
 
-class _Reader:
-    """Reads one mapping of the config, naming ``section.key`` in every error."""
+def _section(parent: Fields, key: str, allowed: set[str]) -> Fields:
+    section = parent.section(key)
+    section.unknown_keys(allowed)
+    return section
 
-    def __init__(self, path: Path, data: Any, prefix: str = "") -> None:
-        self.path = path
-        self.prefix = prefix
-        if not isinstance(data, dict):
-            self.fail("", "must be a mapping of keys to values")
-        self.data = data
 
-    def fail(self, key: str, message: str) -> None:
-        name = f"{self.prefix}{key}".rstrip(".") or "(top level)"
-        line = self.data.line_of(key) if isinstance(getattr(self, "data", None), LocatedDict) else None
-        where = f"{self.path}:{line}" if line else str(self.path)
-        raise ConfigError(f"{where}: {name}: {message}")
+def _text(fields: Fields, key: str, default: str) -> str:
+    value = fields.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise fields.error(key, "must be text")
+    return str(value).strip()
 
-    def only(self, allowed: set[str]) -> None:
-        for key in self.data:
-            if key not in allowed:
-                self.fail(str(key), f"unknown key (expected one of: {', '.join(sorted(allowed))})")
 
-    def section(self, key: str, allowed: set[str]) -> "_Reader":
-        value = self.data.get(key)
-        if value is None:
-            value = LocatedDict()
-        elif not isinstance(value, dict):
-            self.fail(key, "must be a mapping")
-        reader = _Reader(self.path, value, f"{self.prefix}{key}.")
-        reader.only(allowed)
-        return reader
+def _list(fields: Fields, key: str, default: list[Any] | None = None) -> list[Any]:
+    value = fields.get(key)
+    if value is None:
+        return list(default or [])
+    if not isinstance(value, list):
+        raise fields.error(key, "must be a list")
+    return value
 
-    def text(self, key: str, default: str) -> str:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            self.fail(key, "must be text")
-        return str(value).strip()
 
-    def list(self, key: str, default: list[Any] | None = None) -> list[Any]:
-        value = self.data.get(key)
-        if value is None:
-            return list(default or [])
-        if not isinstance(value, list):
-            self.fail(key, "must be a list")
-        return value
+def _flag(fields: Fields, key: str, default: bool) -> bool:
+    value = fields.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise fields.error(key, "must be true or false")
+    return value
 
-    def flag(self, key: str, default: bool) -> bool:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.fail(key, "must be true or false")
-        return value
 
-    def number(self, key: str, default: int, *, minimum: int, maximum: int) -> int:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
-            self.fail(key, f"must be a whole number from {minimum} to {maximum}")
-        return value
+def _number(fields: Fields, key: str, default: int, *, minimum: int, maximum: int) -> int:
+    value = fields.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise fields.error(key, f"must be a whole number from {minimum} to {maximum}")
+    return value
 
-    def rate(self, key: str, default: float) -> float:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1000:
-            self.fail(key, "must be a number of messages per second above 0 and at most 1000")
-        return float(value)
 
-    def clock(self, key: str, default: time) -> time:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if isinstance(value, int) and not isinstance(value, bool):
-            # YAML 1.1 reads an unquoted 19:00 as a base-60 number of minutes
-            value = f"{value // 60:02d}:{value % 60:02d}"
-        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
-        if not match:
-            self.fail(key, f"{value!r} is not a time of day like 19:00")
-        return time(int(match.group(1)), int(match.group(2)))
+def _rate(fields: Fields, key: str, default: float) -> float:
+    value = fields.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1000:
+        raise fields.error(key, "must be a number of messages per second above 0 and at most 1000")
+    return float(value)
+
+
+def _clock(fields: Fields, key: str, default: time) -> time:
+    value = fields.get(key)
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 19:00 as a base-60 number of minutes
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
+    if not match:
+        raise fields.error(key, f"{value!r} is not a time of day like 19:00")
+    return time(int(match.group(1)), int(match.group(2)))
 
 
 EXAMPLE_CONFIG = """\

@@ -1,6 +1,7 @@
 """YAML loading that remembers where each value came from, for `file:line` errors."""
 from __future__ import annotations
 
+import builtins
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,13 @@ class LocatedDict(dict):
 
     line: int
     key_lines: dict[Any, int]
+
+    @classmethod
+    def empty(cls, line: int = 0) -> "LocatedDict":
+        """A mapping the file left out, placed at ``line`` (0: nowhere)."""
+        result = cls()
+        result.line, result.key_lines = line, {}
+        return result
 
     def line_of(self, key: Any) -> int:
         return self.key_lines.get(key, self.line)
@@ -91,11 +99,18 @@ def load_yaml(path: Path) -> Any:
 
 
 class Fields:
-    """Typed, located access to one YAML mapping, raising ContentError on bad values."""
+    """Typed, located access to one YAML mapping: every problem is a :class:`ContentError` at the
+    line of the key, naming it.
 
-    def __init__(self, path: Path | str, data: Any, what: str, line: int | None = None) -> None:
+    Content files name a key after what holds it (``lesson intro: quiz: answer``); the config file
+    (``dotted``) by its path (``quiet_hours.start``, ``admins[1]`` at the top level).
+    """
+
+    def __init__(self, path: Path | str, data: Any, what: str, line: int | None = None, *,
+                 dotted: bool = False) -> None:
         self.path = path
         self.what = what
+        self.dotted = dotted
         if not isinstance(data, dict):
             raise ContentError(path, getattr(data, "line", line), f"{what} must be a mapping")
         self.data = data
@@ -109,8 +124,26 @@ class Fields:
             return self.data.line_of(key)
         return None
 
+    def name(self, key: str) -> str:
+        if self.dotted:
+            return f"{self.what}.{key}" if self.what else key
+        return f"{self.what}: {key}"
+
     def error(self, key: str, message: str) -> ContentError:
-        return ContentError(self.path, self.line_of(key), f"{self.what}: {key}: {message}")
+        return ContentError(self.path, self.line_of(key), f"{self.name(key)}: {message}")
+
+    def get(self, key: str) -> Any:
+        """The value as written (None when absent), for checks of its own."""
+        return self.data.get(key)
+
+    def section(self, key: str) -> "Fields":
+        """The mapping under ``key`` (an empty one when absent), named by its path."""
+        value = self.data.get(key)
+        if value is None:
+            value = LocatedDict.empty(self.line_of(key) or 0)
+        elif not isinstance(value, dict):
+            raise self.error(key, "must be a mapping")
+        return Fields(self.path, value, self.name(key), dotted=self.dotted)
 
     def _get(self, key: str, required: bool) -> Any:
         if key not in self.data or self.data[key] is None:
@@ -132,7 +165,7 @@ class Fields:
             raise self.error(key, f"is {len(text)} characters; at most {max_len}")
         return text
 
-    def int(self, key: str, *, required: bool = True, default: int = 0,
+    def int(self, key: builtins.str, *, required: bool = True, default: int = 0,
             minimum: int | None = None, maximum: int | None = None) -> int:
         value = self._get(key, required)
         if value is None:
@@ -143,7 +176,7 @@ class Fields:
             raise self.error(key, f"must be between {minimum} and {maximum}, not {value}")
         return value
 
-    def bool(self, key: str, *, required: bool = False, default: bool = False) -> bool:
+    def bool(self, key: builtins.str, *, required: bool = False, default: bool = False) -> bool:
         value = self._get(key, required)
         if value is None:
             return default
@@ -151,7 +184,7 @@ class Fields:
             raise self.error(key, f"must be true or false, not {value!r}")
         return value
 
-    def list(self, key: str, *, required: bool = True) -> list[Any]:
+    def list(self, key: builtins.str, *, required: builtins.bool = True) -> builtins.list[Any]:
         value = self._get(key, required)
         if value is None:
             return []
@@ -159,7 +192,9 @@ class Fields:
             raise self.error(key, "must be a list")
         return value
 
-    def unknown_keys(self, allowed: set[str]) -> None:
+    def unknown_keys(self, allowed: set[builtins.str]) -> None:
+        listed = ", ".join(sorted(allowed))
         for key in self.data:
             if key not in allowed:
-                raise self.error(str(key), f"unknown key (allowed: {', '.join(sorted(allowed))})")
+                raise self.error(str(key), f"unknown key (expected one of: {listed})" if self.dotted
+                                 else f"unknown key (allowed: {listed})")

@@ -10,13 +10,13 @@ from bot.config import (
     DEFAULT_CONTENT_DIR,
     EXAMPLE_CONFIG,
     Config,
-    ConfigError,
     DigestSchedule,
     LessonCadence,
     QuietHours,
     config_path,
     load_config,
 )
+from bot.yamlsrc import ContentError
 
 
 def write(tmp_path: Path, text: str, name: str = "rounds.yaml") -> Path:
@@ -26,7 +26,7 @@ def write(tmp_path: Path, text: str, name: str = "rounds.yaml") -> Path:
 
 
 def error_of(path: Path) -> str:
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(ContentError) as raised:
         load_config(path)
     return str(raised.value)
 
@@ -47,7 +47,7 @@ def test_missing_optional_file_gives_the_defaults(tmp_path):
 
 def test_missing_required_file(tmp_path):
     path = tmp_path / "absent.yaml"
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(ContentError) as raised:
         load_config(path, required=True)
     assert str(raised.value) == f"{path}: config file not found (run `rounds init` to write one)"
 
