@@ -132,7 +132,7 @@ async def measure_tick(db: Path, now: datetime) -> dict[str, Any]:
         procs.reset_peak(os.getpid())
         cold, cold_stall, planned = await _timed_tick(scheduler, now)
         steady, _, again = await _timed_tick(scheduler, now)
-        await rt.store.replan_everyone()
+        await rt.store.planning.replan_everyone()
         recheck, recheck_stall, rechecked = await _timed_tick(scheduler, now)
         _, peak = _peak_mb()
         return dict(cold_seconds=cold, cold_stall_seconds=cold_stall, steady_seconds=steady, planned=planned,

@@ -193,7 +193,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _roster_import(args: argparse.Namespace) -> int:
-    from bot.roster import cli_import
+    from bot.roster_cli import cli_import
 
     _config(args)
     return cli_import(args.file, database_url_from_env(), dry_run=args.dry_run,
@@ -201,7 +201,7 @@ def _roster_import(args: argparse.Namespace) -> int:
 
 
 def _roster_export(args: argparse.Namespace) -> int:
-    from bot.roster import cli_export
+    from bot.roster_cli import cli_export
 
     return cli_export(_config(args), database_url_from_env(), args.out)
 
@@ -419,7 +419,7 @@ def _demo(args: argparse.Namespace) -> int:
     async def prepare() -> None:
         await runtime.store.upgrade()
         await runtime.restore_clock()
-        if not await runtime.store.get_setting(CLOCK_OFFSET_KEY):
+        if not await runtime.store.settings.get(CLOCK_OFFSET_KEY):
             now = runtime.clock.now()
             start = demo_start(now, runtime.config.zone, runtime.config.quiet_hours.end)
             await runtime.advance_clock(start - now)

@@ -85,26 +85,26 @@ async def seed(store: Store, content: Content, now: datetime, hospital_zone: Zon
     if await store.count("people"):
         return False
     today = now.astimezone(hospital_zone).date()
-    await store.upsert_people(roster(), now)
-    added = [await store.add_meeting(m, now) for m in next_editions(content, today, hospital_zone)]
+    await store.people.upsert(roster(), now)
+    added = [await store.meetings.add(m, now) for m in next_editions(content, today, hospital_zone)]
     rng = random.Random(11)
     lessons = [lesson.id for lesson in content.curriculum.lessons if lesson.core]
-    for person in await store.people(role="physician"):
+    for person in await store.people.all(role="physician"):
         level = rng.random()
         if level < 0.35:
             continue  # a third have not started
         handle = (person.name.split()[-1] + person.name.split()[1][0] + "MD")[:15]
-        await store.update_person(person.id, now, x_handle=handle)
+        await store.profile.set_x_handle(person.id, handle, now)
         for item in content.profile_items[: rng.randint(1, len(content.profile_items))]:
-            await store.set_profile_item(person.id, item.id, True, now)
+            await store.profile.set_item(person.id, item.id, True, now)
         if level > 0.5:
-            await store.update_person(person.id, now, follows_hospital_at=now)
+            await store.profile.set_follows_hospital(person.id, True, now)
         if level > 0.7:
-            await store.update_person(person.id, now, followed_back_at=now)
+            await store.profile.set_followed_back(person.id, now)
         for lesson_id in lessons[: rng.randint(0, len(lessons))]:
-            await store.mark_lesson_done(person.id, lesson_id, now)
+            await store.progress.mark_lesson_done(person.id, lesson_id, now)
         relevant = [m for m in added if m.specialty.split()[0].lower() in person.specialty.lower()
                     or m.key.startswith("hospital-medicine")]
         if relevant and level > 0.6:
-            await store.set_attending(person.id, relevant[0].id, True, now)
+            await store.meetings.set_attending(person.id, relevant[0].id, True, now)
     return True

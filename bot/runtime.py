@@ -50,7 +50,7 @@ class Runtime:
     async def restore_clock(self) -> None:
         """The demo's simulated time survives a restart."""
         if isinstance(self.clock, SimulatedClock):
-            saved = await self.store.get_setting(CLOCK_OFFSET_KEY)
+            saved = await self.store.settings.get(CLOCK_OFFSET_KEY)
             if saved:
                 self.clock.offset = timedelta(seconds=float(saved))
 
@@ -58,4 +58,4 @@ class Runtime:
         if not isinstance(self.clock, SimulatedClock):
             raise RuntimeError("only the demo clock can be moved")
         self.clock.advance(delta)
-        await self.store.set_setting(CLOCK_OFFSET_KEY, str(self.clock.offset.total_seconds()))
+        await self.store.settings.set(CLOCK_OFFSET_KEY, str(self.clock.offset.total_seconds()))

@@ -59,7 +59,7 @@ class WebChatBridge:
         return None
 
     async def personas(self) -> list[Persona]:
-        people = await self.runtime.store.people()
+        people = await self.runtime.store.people.all()
         return [Persona(id=p.email, name=p.name, department=p.department,
                         role="admin" if is_admin(p, self.runtime.config.admins) else "physician",
                         detail=p.specialty) for p in people]

@@ -26,7 +26,7 @@ async def write_transcripts(store: Store, content: Content, out: TextIO, since: 
     writer = csvsafe.DictWriter(out, TRANSCRIPT_COLUMNS)
     writer.writeheader()
     count = 0
-    for email, name, department, lesson_id, completed_at in await store.transcripts(after):
+    for email, name, department, lesson_id, completed_at in await store.progress.transcripts(after):
         lesson = content.curriculum.lesson(lesson_id)
         track = content.curriculum.track(lesson.track) if lesson else None
         writer.writerow(dict(zip(TRANSCRIPT_COLUMNS, (

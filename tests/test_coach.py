@@ -79,7 +79,7 @@ async def test_slack_user_is_matched_by_email_once_then_by_id(coach, store, peop
 
 
 async def test_deactivated_person_is_not_coached(coach, store, people):
-    await store.update_person(people[NEUROLOGIST_EMAIL].id, NOW, active=False)
+    await store.people.deactivate(people[NEUROLOGIST_EMAIL].id, NOW)
     reply = one(await coach.handle(Incoming(platform="web", user_id=NEUROLOGIST_EMAIL, text="status")))
     assert reply.kind == "onboarding"
     assert await store.person_by_identity("web", NEUROLOGIST_EMAIL) is None
@@ -88,7 +88,7 @@ async def test_deactivated_person_is_not_coached(coach, store, people):
 async def test_person_removed_from_the_roster_after_linking_is_not_coached(coach, store, people):
     lena = Chat(coach, NEUROLOGIST_EMAIL)
     assert one(await lena.say("status")).kind == "status"  # links the web identity
-    await store.update_person(people[NEUROLOGIST_EMAIL].id, NOW, active=False)
+    await store.people.deactivate(people[NEUROLOGIST_EMAIL].id, NOW)
     assert one(await lena.say("status")).kind == "onboarding"
 
 
@@ -763,7 +763,7 @@ async def test_hospital_report(chat, admin_chat):
 
 async def test_reports_leave_out_people_who_left_the_roster(chat, admin_chat, store, people):
     await seed_progress(chat, admin_chat)
-    await store.update_person(people[ONCOLOGIST_EMAIL].id, NOW, active=False)
+    await store.people.deactivate(people[ONCOLOGIST_EMAIL].id, NOW)
     reply = one(await admin_chat.say("report"))
     assert reply.text.startswith("2 physicians: 50% have a profile, 50% follow @RiversideUH")
     assert [row[0] for row in reply.table.rows] == ["Cardiology", "Neurology", "Riverside University Hospital"]
@@ -891,7 +891,7 @@ async def test_meeting_report(chat, admin_chat, store, people):
 
 
 async def test_roster_summary(admin_chat, store, people):
-    await store.update_person(people[NEUROLOGIST_EMAIL].id, NOW, active=False)
+    await store.people.deactivate(people[NEUROLOGIST_EMAIL].id, NOW)
     reply = one(await admin_chat.say("roster"))
     assert (reply.kind, reply.title) == ("report", "Roster and delivery health")
     assert reply.text == "2 physicians on the roster in 2 departments; 0 can't be reached right now."

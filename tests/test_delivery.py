@@ -254,7 +254,7 @@ async def test_a_change_during_planning_is_not_lost(world: World) -> None:
     """The scheduler read a physician, then they changed before it recorded when to plan them next."""
     store = world.runtime.store
     [person] = await store.due_for_planning(world.clock.now(), 0, 1)
-    await store.update_person(person.id, world.clock.now(), x_handle="DrChanged")  # mid-tick
+    await store.profile.set_x_handle(person.id, "DrChanged", world.clock.now())  # mid-tick
     assert await store.set_plan_after([(person.id, person.state_version, world.clock.now() + timedelta(days=1))]) == 0
     assert person.id in {p.id for p in await store.due_for_planning(world.clock.now(), 0, 100)}
 

@@ -276,7 +276,7 @@ HR_EXPORTS = {
 
 @pytest.mark.parametrize("kind", sorted(HR_EXPORTS))
 def test_common_hr_export_headers_are_understood(kind: str) -> None:
-    from bot.roster import parse_roster
+    from bot.core.roster_csv import parse_roster
 
     parse = parse_roster(HR_EXPORTS[kind].encode(), f"{kind}.csv")
     assert parse.ok, parse.problems()
@@ -289,7 +289,7 @@ def test_common_hr_export_headers_are_understood(kind: str) -> None:
 
 
 def test_an_unrecognised_required_header_is_named_with_what_would_work() -> None:
-    from bot.roster import parse_roster
+    from bot.core.roster_csv import parse_roster
 
     parse = parse_roster(b"Nom,Courriel,Dept\nA,b@c.de,X\n", "fr.csv")
     [problem] = parse.problems()

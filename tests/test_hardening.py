@@ -274,7 +274,7 @@ async def test_an_x_handle_belongs_to_one_physician_and_marketing_sees_the_refus
 
 
 def test_a_roster_cannot_give_one_handle_to_two_physicians() -> None:
-    from bot.roster import parse_roster
+    from bot.core.roster_csv import parse_roster
     parse = parse_roster(b"name,email,department,specialty,x_handle\n"
                          b"Dr. A,a@h.example,Cardiology,Cardiologist,DrShared\n"
                          b"Dr. B,b@h.example,Cardiology,Cardiologist,drshared\n", "r.csv")

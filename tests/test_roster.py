@@ -14,9 +14,9 @@ import pytest
 
 from bot.coach import Coach
 from bot.core.models import Meeting
-from bot.roster import (
-    EXPORT_COLUMNS, ImportSummary, ProgressBar, RosterParse, RowError, export_roster, import_roster, parse_roster,
-)
+from bot.core.roster_csv import EXPORT_COLUMNS, RosterParse, RowError, parse_roster
+from bot.roster import ImportSummary, export_roster, import_roster
+from bot.roster_cli import ProgressBar, summary_line
 from bot.store import Person, RosterEntry, Store
 from bot.store.roster import IdentityLink
 from tests.conftest import ADMIN_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, ROOT
@@ -325,13 +325,13 @@ async def counts(store: Store) -> tuple[int, int]:
 async def test_import_adds_people_and_links_platform_ids(store: Store):
     summary = await import_roster(store, parse_roster(fixture("good.csv"), "good.csv"), NOW)
     assert summary == ImportSummary(total=4, added=4, updated=0, unchanged=0, linked=3)
-    assert summary.describe() == "imported 4 physicians: 4 added, 0 updated, 0 unchanged; 3 platform ids linked"
-    jane = await store.person_by_email("jane.rivera@riverside.example")
+    assert summary_line(summary) == "imported 4 physicians: 4 added, 0 updated, 0 unchanged; 3 platform ids linked"
+    jane = await store.people.by_email("jane.rivera@riverside.example")
     assert jane is not None
     assert (jane.name, jane.department, jane.specialty, jane.role, jane.x_handle, jane.active) == (
         "Dr. Jane Rivera", "Cardiology", "Cardiologist", "physician", "DrJaneRivera", True)
-    assert (await store.person_by_identity("slack", "U012AB3CD")) == jane
-    omar = await store.person_by_identity("teams", "29:1a2b3c4d5e6f7g8h")
+    assert (await store.people.by_identity("slack", "U012AB3CD")) == jane
+    omar = await store.people.by_identity("teams", "29:1a2b3c4d5e6f7g8h")
     assert omar is not None and omar.email == "omar.haddad@riverside.example"
     assert await counts(store) == (4, 3)
 
@@ -341,24 +341,24 @@ async def test_reimport_is_idempotent(store: Store):
     await import_roster(store, parse, NOW)
     again = await import_roster(store, parse, NOW + timedelta(days=1))
     assert again == ImportSummary(total=4, added=0, updated=0, unchanged=4, linked=0)
-    assert again.describe() == "imported 4 physicians: 0 added, 0 updated, 4 unchanged"
+    assert summary_line(again) == "imported 4 physicians: 0 added, 0 updated, 4 unchanged"
     assert await counts(store) == (4, 3)
 
 
 async def test_reimport_updates_changed_people_and_keeps_what_the_file_leaves_blank(store: Store):
     await import_roster(store, parse_roster(fixture("good.csv"), "good.csv"), NOW)
-    jane = await store.person_by_email("jane.rivera@riverside.example")
+    jane = await store.people.by_email("jane.rivera@riverside.example")
     assert jane is not None
     text = (HEADER + "Dr. Jane Rivera-Cole,jane.rivera@riverside.example,Cardiology,,,\n"
                      "Dr. Lena Park,lena.park@riverside.example,Neurology,,@LenaParkMD,\n"
                      "Dr. Sam Okafor,sam.okafor@riverside.example,Pediatrics,Pediatrician,SamOkaforMD,\n")
     summary = await import_roster(store, parse_text(text), NOW + timedelta(days=1))
     assert (summary.added, summary.updated, summary.unchanged) == (0, 2, 1)
-    jane_after = await store.person_by_email("jane.rivera@riverside.example")
+    jane_after = await store.people.by_email("jane.rivera@riverside.example")
     assert jane_after is not None
     assert (jane_after.id, jane_after.name, jane_after.specialty, jane_after.x_handle) == (
         jane.id, "Dr. Jane Rivera-Cole", "Cardiologist", "DrJaneRivera")
-    lena = await store.person_by_email("lena.park@riverside.example")
+    lena = await store.people.by_email("lena.park@riverside.example")
     assert lena is not None and lena.x_handle == "LenaParkMD"
     assert await counts(store) == (4, 3)
 
@@ -367,7 +367,7 @@ async def test_a_file_without_roles_never_changes_a_role(store: Store, people: d
     text = "name,email,department\nMaria Lopez,MARIA.LOPEZ@riverside.example,Communications\n"
     summary = await import_roster(store, parse_text(text), NOW)
     assert (summary.added, summary.updated) == (0, 1)
-    maria = await store.person_by_email(ADMIN_EMAIL)
+    maria = await store.people.by_email(ADMIN_EMAIL)
     assert maria is not None and (maria.role, maria.department) == ("admin", "Communications")
 
 
@@ -379,13 +379,13 @@ async def test_the_role_column_names_admins_and_a_blank_role_keeps_the_stored_on
             "Dr. New Admin,new.admin@riverside.example,Marketing,admin\n"
             "Dr. New Person,new.person@riverside.example,Radiology,-\n")
     await import_roster(store, parse_text(text), NOW)
-    roles = {email: (await store.person_by_email(email)).role for email in (  # type: ignore[union-attr]
+    roles = {email: (await store.people.by_email(email)).role for email in (  # type: ignore[union-attr]
         ADMIN_EMAIL, PHYSICIAN_EMAIL, "new.admin@riverside.example", "new.person@riverside.example")}
     assert roles == {ADMIN_EMAIL: "admin", PHYSICIAN_EMAIL: "admin", "new.admin@riverside.example": "admin",
                      "new.person@riverside.example": "physician"}
     back = "name,email,department,role\nDr. Jane Rivera,jane.rivera@riverside.example,Cardiology,physician\n"
     await import_roster(store, parse_text(back), NOW)
-    jane = await store.person_by_email(PHYSICIAN_EMAIL)
+    jane = await store.people.by_email(PHYSICIAN_EMAIL)
     assert jane is not None and jane.role == "physician"
 
 
@@ -405,7 +405,7 @@ async def test_a_bad_row_changes_nothing(store: Store):
     with pytest.raises(ValueError, match="refusing to import"):
         await import_roster(store, parse, NOW)
     assert await counts(store) == before
-    jane = await store.person_by_email("jane.rivera@riverside.example")
+    jane = await store.people.by_email("jane.rivera@riverside.example")
     assert jane is not None and jane.name == "Dr. Jane Rivera"
 
 
@@ -425,7 +425,7 @@ async def test_dry_run_counts_and_writes_nothing(store: Store):
     parse = parse_roster(fixture("good.csv"), "good.csv")
     dry = await import_roster(store, parse, NOW, dry_run=True)
     assert dry == ImportSummary(total=4, added=4, updated=0, unchanged=0, linked=3, dry_run=True)
-    assert dry.describe() == ("dry run, nothing written: would import 4 physicians: would add 4, update 0, "
+    assert summary_line(dry) == ("dry run, nothing written: would import 4 physicians: would add 4, update 0, "
                               "leave 0 unchanged; link 3 platform ids")
     assert await counts(store) == (0, 0)
     await import_roster(store, parse, NOW)
@@ -436,23 +436,23 @@ async def test_people_missing_from_the_file_stay_active_unless_asked(store: Stor
     text = (f"name,email,department\nDr. Jane Rivera,{PHYSICIAN_EMAIL},Cardiology\n"
             f"Dr. Omar Haddad,{ONCOLOGIST_EMAIL},Oncology\n")
     kept = await import_roster(store, parse_text(text), NOW)
-    assert (kept.deactivated, len(await store.people())) == (0, 4)
+    assert (kept.deactivated, len(await store.people.all())) == (0, 4)
 
     dry = await import_roster(store, parse_text(text), NOW, dry_run=True, deactivate_missing=True)
-    assert dry.deactivated == 1 and "deactivate 1" in dry.describe()
-    assert len(await store.people()) == 4
+    assert dry.deactivated == 1 and "deactivate 1" in summary_line(dry)
+    assert len(await store.people.all()) == 4
 
     summary = await import_roster(store, parse_text(text), NOW, deactivate_missing=True)
     assert summary.deactivated == 1
-    assert summary.describe().endswith("; 1 deactivated")
-    active = {p.email for p in await store.people()}
+    assert summary_line(summary).endswith("; 1 deactivated")
+    active = {p.email for p in await store.people.all()}
     assert active == {ADMIN_EMAIL, PHYSICIAN_EMAIL, ONCOLOGIST_EMAIL}, "the admin is not a physician: kept"
     assert await store.count("people") == 4
 
     back = f"{text}Dr. Lena Park,lena.park@riverside.example,Neurology\n"
     returned = await import_roster(store, parse_text(back), NOW, deactivate_missing=True)
     assert (returned.added, returned.updated, returned.deactivated) == (0, 1, 0)
-    assert len(await store.people()) == 4
+    assert len(await store.people.all()) == 4
 
 
 async def test_identity_links_move_to_the_person_the_file_names(store: Store):
@@ -461,8 +461,8 @@ async def test_identity_links_move_to_the_person_the_file_names(store: Store):
                      "Dr. Jane Rivera,jane.rivera@riverside.example,Cardiology,Cardiologist,,U0NEWJANE\n")
     summary = await import_roster(store, parse_text(text), NOW)
     assert (summary.updated, summary.unchanged, summary.linked) == (0, 2, 2)
-    lena = await store.person_by_identity("slack", "U012AB3CD")
-    jane = await store.person_by_identity("slack", "U0NEWJANE")
+    lena = await store.people.by_identity("slack", "U012AB3CD")
+    jane = await store.people.by_identity("slack", "U0NEWJANE")
     assert lena is not None and lena.email == "lena.park@riverside.example"
     assert jane is not None and jane.email == "jane.rivera@riverside.example"
     assert await counts(store) == (4, 4)
@@ -471,9 +471,9 @@ async def test_identity_links_move_to_the_person_the_file_names(store: Store):
 async def test_store_refuses_inconsistent_input(store: Store):
     entry = RosterEntry("a@h.example", "Dr. A", "Cardiology")
     with pytest.raises(ValueError, match="twice"):
-        await store.apply_roster([entry, entry], [], NOW)
+        await store.roster.apply([entry, entry], [], NOW)
     with pytest.raises(ValueError, match="not in the roster"):
-        await store.apply_roster([entry], [IdentityLink("b@h.example", "slack", "U0BBBBBB1")], NOW)
+        await store.roster.apply([entry], [IdentityLink("b@h.example", "slack", "U0BBBBBB1")], NOW)
     assert await counts(store) == (0, 0)
 
 
@@ -494,7 +494,7 @@ async def test_ten_thousand_rows_import_and_reimport(store: Store, tmp_path: Pat
     renamed = await import_roster(store, parse_roster(generated_roster(10_000, renamed=250), "r.csv"), NOW)
     assert (renamed.added, renamed.updated, renamed.unchanged) == (0, 250, 9_750)
     assert await counts(store) == (10_000, 10_000)
-    person = await store.person_by_identity("slack", "U00000007")
+    person = await store.people.by_identity("slack", "U00000007")
     assert person is not None and (person.name, person.x_handle) == ("Dr. Renamed 7", "doc7")
     print(f"\n10k roster: import {first_seconds:.2f}s, re-import {again_seconds:.2f}s")
 
@@ -531,17 +531,17 @@ def test_progress_bar_stays_silent_off_a_terminal_or_for_small_files(stream, tot
 async def seed_progress(store: Store, coach: Coach, person: Person) -> None:
     """Half the profile checklist, following the hospital, half the core lessons."""
     for item in ("photo", "bio"):
-        await store.set_profile_item(person.id, item, True, NOW)
+        await store.profile.set_item(person.id, item, True, NOW)
     for lesson in sorted(coach.content.curriculum.core_ids)[:4]:
-        await store.mark_lesson_done(person.id, lesson, NOW)
-    await store.update_person(person.id, NOW, follows_hospital_at=NOW)
+        await store.progress.mark_lesson_done(person.id, lesson, NOW)
+    await store.profile.set_follows_hospital(person.id, True, NOW)
 
 
 async def test_export_has_one_row_per_active_physician_with_readiness(store: Store, coach: Coach,
                                                                       people: dict[str, Person]):
     omar = people[ONCOLOGIST_EMAIL]
     await seed_progress(store, coach, omar)
-    await store.update_person(people["lena.park@riverside.example"].id, NOW, active=False)
+    await store.people.deactivate(people["lena.park@riverside.example"].id, NOW)
     out = io.StringIO(newline="")
     count = await export_roster(store, await coach.roster_rows(NOW.date()), out)
 
@@ -567,14 +567,14 @@ async def test_export_has_one_row_per_active_physician_with_readiness(store: Sto
 
 async def test_export_shows_the_next_meeting_and_its_tweet_camp(store: Store, coach: Coach,
                                                                 people: dict[str, Person]):
-    meeting = await store.add_meeting(Meeting(id=0, key="acc-2026", name="ACC.26", specialty="Cardiology",
+    meeting = await store.meetings.add(Meeting(id=0, key="acc-2026", name="ACC.26", specialty="Cardiology",
                                               starts_on=NOW.date() + timedelta(days=10),
                                               ends_on=NOW.date() + timedelta(days=12), city="New Orleans",
                                               hashtag="#ACC26", embargo=""), NOW)
     jane = people[PHYSICIAN_EMAIL]
-    await store.set_attending(jane.id, meeting.id, True, NOW)
+    await store.meetings.set_attending(jane.id, meeting.id, True, NOW)
     first_item = coach.content.camp_phases[0].items[0].id
-    await store.set_camp_item(jane.id, meeting.id, first_item, True, NOW)
+    await store.meetings.set_camp_item(jane.id, meeting.id, first_item, True, NOW)
     out = io.StringIO(newline="")
     await export_roster(store, await coach.roster_rows(NOW.date()), out)
     row = next(r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["email"] == PHYSICIAN_EMAIL)
@@ -721,7 +721,7 @@ async def test_import_reimport_and_links_on_postgresql():
             moved = await import_roster(store, parse_text(
                 HEADER + "Dr. Test Person 40,person40@hospital.example,Department 15,Specialty 0,,U00000001\n"), NOW)
             assert (moved.unchanged, moved.linked) == (1, 1)
-            person = await store.person_by_identity("slack", "U00000001")
+            person = await store.people.by_identity("slack", "U00000001")
             assert person is not None and person.email == "person40@hospital.example"
             assert await counts(store) == (1_200, 1_200)
         finally:

@@ -82,7 +82,7 @@ async def test_a_new_slack_time_zone_redraws_the_home(slack: SlackServer) -> Non
     await slack.api.wait_for("views.publish")
     person = await slack.runtime.store.person_by_identity("slack", JANE)
     assert person is not None and person.timezone == "America/Chicago"
-    await slack.runtime.store.update_person(person.id, slack.runtime.clock.now(), timezone="Europe/Lisbon")
+    await slack.runtime.store.preferences.set_timezone(person.id, "Europe/Lisbon", slack.runtime.clock.now())
     await _answered(slack, JANE, "status")
     await slack.api.wait_for("views.publish", 2)
     person = await slack.runtime.store.person_by_identity("slack", JANE)

@@ -64,18 +64,18 @@ async def test_migrations_build_the_schema_the_code_describes(store):
 # -- people --------------------------------------------------------------------------------------------------
 
 async def test_upsert_people_adds_then_updates_by_email(store):
-    assert await store.upsert_people(ROSTER, NOW) == (4, 0)
+    assert await store.people.upsert(ROSTER, NOW) == (4, 0)
     assert await store.count("people") == 4
     changed = [RosterEntry(PHYSICIAN_EMAIL.upper(), "Dr. Jane Rivera-Smith", "Cardiology", "Interventional cardiologist"),
                RosterEntry(ONCOLOGIST_EMAIL, "Dr. Omar Haddad", "Oncology", "Medical Oncologist"),
                RosterEntry("New.Person@Riverside.example", "Dr. New Person", "Radiology", "Radiologist")]
-    assert await store.upsert_people(changed, LATER) == (1, 2)
-    jane = await store.person_by_email(PHYSICIAN_EMAIL)
+    assert await store.people.upsert(changed, LATER) == (1, 2)
+    jane = await store.people.by_email(PHYSICIAN_EMAIL)
     assert (jane.name, jane.specialty, jane.department, jane.role) == (
         "Dr. Jane Rivera-Smith", "Interventional cardiologist", "Cardiology", "physician")
     # A roster without a handle keeps the handle the physician registered.
-    assert (await store.person_by_email(ONCOLOGIST_EMAIL)).x_handle == "OmarHaddadMD"
-    new = await store.person_by_email("NEW.PERSON@riverside.example")
+    assert (await store.people.by_email(ONCOLOGIST_EMAIL)).x_handle == "OmarHaddadMD"
+    new = await store.people.by_email("NEW.PERSON@riverside.example")
     assert new.email == "new.person@riverside.example"
     assert new.active is True and new.x_handle is None and new.timezone is None
 
@@ -86,63 +86,138 @@ async def test_person_fields(store, people):
     jane = people[PHYSICIAN_EMAIL]
     assert (jane.role, jane.is_admin, jane.first_name) == ("physician", False, "Jane")
     assert (jane.follows_hospital_at, jane.snoozed_until, jane.stopped_at) == (None, None, None)
-    assert await store.person(jane.id) == jane
-    assert await store.person(9999) is None
-    assert await store.person_by_email("nobody@riverside.example") is None
+    assert await store.people.get(jane.id) == jane
+    assert await store.people.get(9999) is None
+    assert await store.people.by_email("nobody@riverside.example") is None
 
 
 async def test_people_are_listed_by_department_then_name(store, people):
-    everyone = await store.people()
+    everyone = await store.people.all()
     assert [p.email for p in everyone] == [PHYSICIAN_EMAIL, ADMIN_EMAIL, NEUROLOGIST_EMAIL, ONCOLOGIST_EMAIL]
-    assert [p.email for p in await store.people(role="admin")] == [ADMIN_EMAIL]
-    await store.update_person(people[NEUROLOGIST_EMAIL].id, NOW, active=False)
-    assert NEUROLOGIST_EMAIL not in [p.email for p in await store.people()]
-    assert NEUROLOGIST_EMAIL in [p.email for p in await store.people(active_only=False)]
+    assert [p.email for p in await store.people.all(role="admin")] == [ADMIN_EMAIL]
+    await store.people.deactivate(people[NEUROLOGIST_EMAIL].id, NOW)
+    assert NEUROLOGIST_EMAIL not in [p.email for p in await store.people.all()]
+    assert NEUROLOGIST_EMAIL in [p.email for p in await store.people.all(active_only=False)]
 
 
-async def test_update_person(store, people):
+async def state_version(store, person_id):
+    from sqlalchemy import select
+
+    from bot.store.schema import people as people_table
+    async with store.engine.connect() as conn:
+        return (await conn.execute(select(people_table.c.state_version, people_table.c.updated_at)
+                                   .where(people_table.c.id == person_id))).one()
+
+
+async def test_reminder_preferences(store, people):
     jane = people[PHYSICIAN_EMAIL]
     snooze = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
-    await store.update_person(jane.id, NOW, x_handle="JaneRiveraMD", timezone="America/Chicago",
-                              follows_hospital_at=NOW, snoozed_until=snooze)
-    after = await store.person(jane.id)
-    assert (after.x_handle, after.timezone, after.follows_hospital_at, after.snoozed_until) == (
-        "JaneRiveraMD", "America/Chicago", NOW, snooze)
+    await store.preferences.snooze(jane.id, snooze, NOW)
+    await store.preferences.set_timezone(jane.id, "America/Chicago", NOW)
+    after = await store.people.get(jane.id)
+    assert (after.snoozed_until, after.timezone, after.stopped_at) == (snooze, "America/Chicago", None)
     assert after.snoozed_until.tzinfo is UTC
-    await store.update_person(jane.id, NOW, snoozed_until=None)
-    assert (await store.person(jane.id)).snoozed_until is None
+    await store.preferences.stop(jane.id, LATER)
+    assert (await store.people.get(jane.id)).stopped_at == LATER
+    await store.preferences.start(jane.id, LATER)
+    after = await store.people.get(jane.id)
+    assert (after.stopped_at, after.snoozed_until) == (None, None)
 
 
-async def test_update_person_refuses_unknown_fields(store, people):
-    with pytest.raises(ValueError, match=r"cannot update \['email', 'role'\]"):
-        await store.update_person(people[PHYSICIAN_EMAIL].id, NOW, email="x@y.z", role="admin")
+async def test_settings_command_changes(store, people):
+    jane = people[PHYSICIAN_EMAIL]
+    await store.preferences.change(jane.id, {"quiet_start": "21:00", "quiet_end": "07:00"}, NOW)
+    await store.preferences.change(jane.id, {"weekends_off": True, "lesson_time": "07:30"}, NOW)
+    after = await store.people.get(jane.id)
+    assert (after.quiet_start, after.quiet_end, after.weekends_off, after.lesson_time) == ("21:00", "07:00", True, "07:30")
+    await store.preferences.change(jane.id, {"quiet_start": None, "quiet_end": None, "weekends_off": None}, NOW)
+    after = await store.people.get(jane.id)
+    assert (after.quiet_start, after.quiet_end, after.weekends_off, after.lesson_time) == (None, None, None, "07:30")
+    with pytest.raises(ValueError, match=r"cannot change \['email', 'role'\]"):
+        await store.preferences.change(jane.id, {"email": "x@y.z", "role": "admin"}, NOW)  # type: ignore[typeddict-unknown-key]
+
+
+async def test_networks_are_stored_comma_separated_and_none_means_the_default(store, people):
+    jane = people[PHYSICIAN_EMAIL]
+    await store.preferences.set_networks(jane.id, ["x", "bluesky"], NOW)
+    assert (await store.people.get(jane.id)).networks == "x,bluesky"
+    await store.preferences.set_networks(jane.id, [], NOW)
+    assert (await store.people.get(jane.id)).networks is None
+
+
+async def test_profile_milestones_and_handle(store, people):
+    jane = people[PHYSICIAN_EMAIL]
+    await store.profile.set_follows_hospital(jane.id, True, NOW)
+    await store.profile.set_video_posted(jane.id, True, NOW)
+    await store.profile.set_followed_back(jane.id, LATER)
+    await store.profile.set_x_handle(jane.id, "JaneRiveraMD", NOW)
+    after = await store.people.get(jane.id)
+    assert (after.follows_hospital_at, after.video_posted_at, after.followed_back_at, after.x_handle) == (
+        NOW, NOW, LATER, "JaneRiveraMD")
+    await store.profile.set_follows_hospital(jane.id, False, LATER)
+    await store.profile.set_video_posted(jane.id, False, LATER)
+    await store.profile.set_x_handle(jane.id, None, LATER)
+    after = await store.people.get(jane.id)
+    assert (after.follows_hospital_at, after.video_posted_at, after.followed_back_at, after.x_handle) == (
+        None, None, LATER, None)
+
+
+async def test_deactivated_people_are_left_out(store, people):
+    lena = people[NEUROLOGIST_EMAIL]
+    await store.people.deactivate(lena.id, LATER)
+    assert (await store.people.get(lena.id)).active is False
+    assert NEUROLOGIST_EMAIL not in [p.email for p in await store.people.all()]
+    assert NEUROLOGIST_EMAIL not in [p.email for p in await store.people.managers([NEUROLOGIST_EMAIL])]
+
+
+async def test_every_typed_change_plans_the_physician_again(store, people):
+    """Each setter bumps the state version (the scheduler plans them at the next tick) and the update time."""
+    jane = people[PHYSICIAN_EMAIL]
+    changes = [
+        lambda at: store.preferences.snooze(jane.id, LATER, at),
+        lambda at: store.preferences.stop(jane.id, at),
+        lambda at: store.preferences.start(jane.id, at),
+        lambda at: store.preferences.set_timezone(jane.id, "Europe/Lisbon", at),
+        lambda at: store.preferences.set_networks(jane.id, ["bluesky"], at),
+        lambda at: store.preferences.change(jane.id, {"lesson_time": "06:00"}, at),
+        lambda at: store.profile.set_follows_hospital(jane.id, True, at),
+        lambda at: store.profile.set_followed_back(jane.id, at),
+        lambda at: store.profile.set_video_posted(jane.id, True, at),
+        lambda at: store.profile.set_x_handle(jane.id, "JaneR", at),
+        lambda at: store.people.deactivate(jane.id, at),
+    ]
+    for minutes, change in enumerate(changes, start=1):
+        before, _ = await state_version(store, jane.id)
+        at = NOW + timedelta(minutes=minutes)
+        await change(at)
+        assert await state_version(store, jane.id) == (before + 1, at)
 
 
 async def test_naive_datetimes_are_refused(store, people):
     with pytest.raises(StatementError, match="naive datetime given to the store"):
-        await store.update_person(people[PHYSICIAN_EMAIL].id, NOW, stopped_at=datetime(2026, 3, 2, 9, 0))
+        await store.preferences.snooze(people[PHYSICIAN_EMAIL].id, datetime(2026, 3, 9, 9, 0), NOW)
 
 
 async def test_instants_in_other_zones_are_stored_as_utc(store, people):
     from zoneinfo import ZoneInfo
     local = datetime(2026, 3, 9, 10, 0, tzinfo=ZoneInfo("America/New_York"))  # EDT
-    await store.update_person(people[PHYSICIAN_EMAIL].id, NOW, snoozed_until=local)
-    stored = (await store.person(people[PHYSICIAN_EMAIL].id)).snoozed_until
+    await store.preferences.snooze(people[PHYSICIAN_EMAIL].id, local, NOW)
+    stored = (await store.people.get(people[PHYSICIAN_EMAIL].id)).snoozed_until
     assert stored == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
     assert stored.tzinfo is UTC
 
 
 async def test_identities(store, people):
     jane, omar = people[PHYSICIAN_EMAIL], people[ONCOLOGIST_EMAIL]
-    assert await store.person_by_identity("slack", "U01JANE") is None
-    await store.link_identity("slack", "U01JANE", jane.id, NOW)
-    await store.link_identity("teams", "29:jane", jane.id, NOW)
-    assert (await store.person_by_identity("slack", "U01JANE")).id == jane.id
-    assert (await store.person_by_identity("teams", "29:jane")).id == jane.id
-    assert await store.person_by_identity("teams", "U01JANE") is None
+    assert await store.people.by_identity("slack", "U01JANE") is None
+    await store.people.link_identity("slack", "U01JANE", jane.id, NOW)
+    await store.people.link_identity("teams", "29:jane", jane.id, NOW)
+    assert (await store.people.by_identity("slack", "U01JANE")).id == jane.id
+    assert (await store.people.by_identity("teams", "29:jane")).id == jane.id
+    assert await store.people.by_identity("teams", "U01JANE") is None
     # Re-linking the same platform account moves it.
-    await store.link_identity("slack", "U01JANE", omar.id, LATER)
-    assert (await store.person_by_identity("slack", "U01JANE")).id == omar.id
+    await store.people.link_identity("slack", "U01JANE", omar.id, LATER)
+    assert (await store.people.by_identity("slack", "U01JANE")).id == omar.id
     assert await store.count("identities") == 2
 
 
@@ -150,110 +225,112 @@ async def test_identities(store, people):
 
 async def test_profile_items_and_lessons(store, people):
     pid = people[PHYSICIAN_EMAIL].id
-    await store.set_profile_item(pid, "photo", True, NOW)
-    await store.set_profile_item(pid, "bio", True, NOW)
-    await store.set_profile_item(pid, "photo", True, NOW)  # twice: still once
-    assert await store.profile_done(pid) == {"photo", "bio"}
-    await store.set_profile_item(pid, "bio", False, NOW)
-    await store.set_profile_item(pid, "link", False, NOW)  # never done: nothing happens
-    assert await store.profile_done(pid) == {"photo"}
+    await store.profile.set_item(pid, "photo", True, NOW)
+    await store.profile.set_item(pid, "bio", True, NOW)
+    await store.profile.set_item(pid, "photo", True, NOW)  # twice: still once
+    assert await store.profile.items_done(pid) == {"photo", "bio"}
+    await store.profile.set_item(pid, "bio", False, NOW)
+    await store.profile.set_item(pid, "link", False, NOW)  # never done: nothing happens
+    assert await store.profile.items_done(pid) == {"photo"}
 
-    assert await store.mark_lesson_done(pid, "why-show-up", NOW) is True
-    assert await store.mark_lesson_done(pid, "why-show-up", LATER) is False
-    assert await store.lessons_done(pid) == {"why-show-up"}
-    assert await store.lessons_done(people[ONCOLOGIST_EMAIL].id) == frozenset()
+    assert await store.progress.mark_lesson_done(pid, "why-show-up", NOW) is True
+    assert await store.progress.mark_lesson_done(pid, "why-show-up", LATER) is False
+    assert await store.progress.lessons_done(pid) == {"why-show-up"}
+    assert await store.progress.lessons_done(people[ONCOLOGIST_EMAIL].id) == frozenset()
 
 
 async def test_reviews_round_trip(store, people):
     pid = people[PHYSICIAN_EMAIL].id
-    assert await store.reviews(pid) == {}
+    assert await store.progress.reviews(pid) == {}
     missed = ReviewState("why-show-up", 1, 0, NOW + timedelta(days=12), False, False)
-    await store.save_review(pid, missed, NOW)
-    assert await store.reviews(pid) == {"why-show-up": missed}
+    await store.progress.save_review(pid, missed, NOW)
+    assert await store.progress.reviews(pid) == {"why-show-up": missed}
     retired = ReviewState("why-show-up", 3, 2, None, True, True)
-    await store.save_review(pid, retired, LATER)
+    await store.progress.save_review(pid, retired, LATER)
     other = ReviewState("handle-name-photo", 1, 1, NOW + timedelta(days=24), False, True)
-    await store.save_review(pid, other, LATER)
-    assert await store.reviews(pid) == {"why-show-up": retired, "handle-name-photo": other}
-    assert await store.reviews(people[ONCOLOGIST_EMAIL].id) == {}
+    await store.progress.save_review(pid, other, LATER)
+    assert await store.progress.reviews(pid) == {"why-show-up": retired, "handle-name-photo": other}
+    assert await store.progress.reviews(people[ONCOLOGIST_EMAIL].id) == {}
 
 
 # -- meetings -------------------------------------------------------------------------------------------------
 
 async def test_meetings(store, people):
-    added = await store.add_meeting(asco(), NOW)
+    added = await store.meetings.add(asco(), NOW)
     assert added.id > 0
     assert added == Meeting(added.id, *[getattr(asco(), f) for f in Meeting.__dataclass_fields__ if f != "id"])
-    early = await store.add_meeting(asco("acc-2026", date(2026, 3, 5), date(2026, 3, 7)), NOW)
-    assert await store.meeting_by_key("asco-2026") == added
-    assert await store.meeting_by_key("nope") is None
-    assert [m.key for m in await store.meetings()] == ["acc-2026", "asco-2026"]
-    assert [m.key for m in await store.meetings(ending_on_or_after=date(2026, 3, 7))] == ["acc-2026", "asco-2026"]
-    assert [m.key for m in await store.meetings(ending_on_or_after=date(2026, 3, 8))] == ["asco-2026"]
+    early = await store.meetings.add(asco("acc-2026", date(2026, 3, 5), date(2026, 3, 7)), NOW)
+    assert await store.meetings.by_key("asco-2026") == added
+    assert await store.meetings.by_key("nope") is None
+    assert [m.key for m in await store.meetings.all()] == ["acc-2026", "asco-2026"]
+    assert [m.key for m in await store.meetings.all(ending_on_or_after=date(2026, 3, 7))] == ["acc-2026", "asco-2026"]
+    assert [m.key for m in await store.meetings.all(ending_on_or_after=date(2026, 3, 8))] == ["asco-2026"]
 
     pid = people[ONCOLOGIST_EMAIL].id
-    assert await store.set_attending(pid, added.id, True, NOW) is True
-    assert await store.set_attending(pid, added.id, True, NOW) is False
-    assert await store.set_attending(pid, early.id, True, NOW) is True
-    assert await store.attending(pid) == {added.id, early.id}
-    assert await store.set_attending(pid, early.id, False, NOW) is True
-    assert await store.set_attending(pid, early.id, False, NOW) is False
-    assert await store.attending(pid) == {added.id}
+    assert await store.meetings.set_attending(pid, added.id, True, NOW) is True
+    assert await store.meetings.set_attending(pid, added.id, True, NOW) is False
+    assert await store.meetings.set_attending(pid, early.id, True, NOW) is True
+    assert await store.meetings.attending(pid) == {added.id, early.id}
+    assert await store.meetings.set_attending(pid, early.id, False, NOW) is True
+    assert await store.meetings.set_attending(pid, early.id, False, NOW) is False
+    assert await store.meetings.attending(pid) == {added.id}
 
-    await store.set_camp_item(pid, added.id, "official-hashtag", True, NOW)
-    await store.set_camp_item(pid, added.id, "recap-thread", True, NOW)
-    await store.set_camp_item(pid, added.id, "recap-thread", False, NOW)
-    assert await store.camp_done(pid, added.id) == {"official-hashtag"}
-    assert await store.camp_done(pid, early.id) == frozenset()
+    await store.meetings.set_camp_item(pid, added.id, "official-hashtag", True, NOW)
+    await store.meetings.set_camp_item(pid, added.id, "recap-thread", True, NOW)
+    await store.meetings.set_camp_item(pid, added.id, "recap-thread", False, NOW)
+    assert await store.meetings.camp_done(pid, added.id) == {"official-hashtag"}
+    assert await store.meetings.camp_done(pid, early.id) == frozenset()
 
 
 # -- snapshots ---------------------------------------------------------------------------------------------------
 
 async def test_snapshot(store, people):
     omar = people[ONCOLOGIST_EMAIL]
-    meeting = await store.add_meeting(asco(), NOW)
-    await store.update_person(omar.id, NOW, follows_hospital_at=NOW, video_posted_at=NOW)
-    await store.set_profile_item(omar.id, "photo", True, NOW)
-    await store.mark_lesson_done(omar.id, "why-show-up", NOW)
-    await store.set_attending(omar.id, meeting.id, True, NOW)
-    await store.set_camp_item(omar.id, meeting.id, "official-hashtag", True, NOW)
-    assert await store.snapshot(omar.id) == PersonSnapshot(
+    meeting = await store.meetings.add(asco(), NOW)
+    await store.profile.set_follows_hospital(omar.id, True, NOW)
+    await store.profile.set_video_posted(omar.id, True, NOW)
+    await store.profile.set_item(omar.id, "photo", True, NOW)
+    await store.progress.mark_lesson_done(omar.id, "why-show-up", NOW)
+    await store.meetings.set_attending(omar.id, meeting.id, True, NOW)
+    await store.meetings.set_camp_item(omar.id, meeting.id, "official-hashtag", True, NOW)
+    assert await store.readiness.snapshot(omar.id) == PersonSnapshot(
         person_id=omar.id, name="Dr. Omar Haddad", email=ONCOLOGIST_EMAIL, department="Oncology",
         x_handle="OmarHaddadMD", follows_hospital=True, followed_back=False, video_posted=True,
         profile_done=frozenset({"photo"}), lessons_done=frozenset({"why-show-up"}),
         enrollments=(Enrollment(meeting, frozenset({"official-hashtag"})),))
-    assert await store.snapshot(9999) is None
+    assert await store.readiness.snapshot(9999) is None
 
 
 async def test_attendee_snapshots_cover_active_physicians_registered(store, people):
-    meeting = await store.add_meeting(asco(), NOW)
+    meeting = await store.meetings.add(asco(), NOW)
     for person in people.values():
-        await store.set_attending(person.id, meeting.id, True, NOW)
-    await store.update_person(people[NEUROLOGIST_EMAIL].id, NOW, active=False)
-    await store.mark_lesson_done(people[PHYSICIAN_EMAIL].id, "why-show-up", NOW)
-    await store.mark_lesson_done(people[ONCOLOGIST_EMAIL].id, "official-hashtag", NOW)
-    assert await store.attendee_snapshots(meeting.id + 1) == []
-    snapshots = await store.attendee_snapshots(meeting.id)
+        await store.meetings.set_attending(person.id, meeting.id, True, NOW)
+    await store.people.deactivate(people[NEUROLOGIST_EMAIL].id, NOW)
+    await store.progress.mark_lesson_done(people[PHYSICIAN_EMAIL].id, "why-show-up", NOW)
+    await store.progress.mark_lesson_done(people[ONCOLOGIST_EMAIL].id, "official-hashtag", NOW)
+    assert await store.readiness.attendee_snapshots(meeting.id + 1) == []
+    snapshots = await store.readiness.attendee_snapshots(meeting.id)
     assert [(s.email, s.lessons_done) for s in snapshots] == [
         (PHYSICIAN_EMAIL, frozenset({"why-show-up"})), (ONCOLOGIST_EMAIL, frozenset({"official-hashtag"}))]
 
 
 async def test_roster_counts_count_known_items_and_current_meetings(store, people):
     omar, jane = people[ONCOLOGIST_EMAIL], people[PHYSICIAN_EMAIL]
-    await store.update_person(people[NEUROLOGIST_EMAIL].id, NOW, active=False)
-    current = await store.add_meeting(asco(), NOW)
-    ended = await store.add_meeting(asco("old", date(2025, 6, 1), date(2025, 6, 3)), NOW)
-    await store.update_person(omar.id, NOW, follows_hospital_at=NOW, video_posted_at=NOW)
+    await store.people.deactivate(people[NEUROLOGIST_EMAIL].id, NOW)
+    current = await store.meetings.add(asco(), NOW)
+    ended = await store.meetings.add(asco("old", date(2025, 6, 1), date(2025, 6, 3)), NOW)
+    await store.profile.set_follows_hospital(omar.id, True, NOW)
+    await store.profile.set_video_posted(omar.id, True, NOW)
     for item in ("photo", "bio", "retired-item"):
-        await store.set_profile_item(omar.id, item, True, NOW)
+        await store.profile.set_item(omar.id, item, True, NOW)
     for lesson in ("why-show-up", "optional-lesson", "gone-lesson"):
-        await store.mark_lesson_done(omar.id, lesson, NOW)
+        await store.progress.mark_lesson_done(omar.id, lesson, NOW)
     for meeting in (current, ended):
-        await store.set_attending(omar.id, meeting.id, True, NOW)
-        await store.set_camp_item(omar.id, meeting.id, "official-hashtag", True, NOW)
-        await store.set_camp_item(omar.id, meeting.id, "gone-item", True, NOW)
+        await store.meetings.set_attending(omar.id, meeting.id, True, NOW)
+        await store.meetings.set_camp_item(omar.id, meeting.id, "official-hashtag", True, NOW)
+        await store.meetings.set_camp_item(omar.id, meeting.id, "gone-item", True, NOW)
 
-    counts = await store.roster_counts(NOW.date(), {"why-show-up", "other-core"}, ["photo", "bio", "banner"],
+    counts = await store.readiness.roster_counts(NOW.date(), {"why-show-up", "other-core"}, ["photo", "bio", "banner"],
                                        ["official-hashtag", "recap-thread"])
     assert [c.email for c in counts] == [jane.email, omar.email]  # by department, then name; inactive left out
     assert counts[0] == RosterCounts(jane.id, jane.name, jane.email, jane.department, jane.x_handle,
@@ -267,20 +344,20 @@ async def test_roster_counts_count_known_items_and_current_meetings(store, peopl
 async def test_planning_inputs_for_dense_and_sparse_pages(store, people):
     """A page of ids close together is read as a range, a spread-out one by id: the same answers."""
     roster = [RosterEntry(f"dr{i}@riverside.example", f"Dr. Extra {i}", "Cardiology") for i in range(6)]
-    await store.upsert_people(roster, NOW)
-    ids = sorted([p.id for p in await store.people(role="physician")])
-    meeting = await store.add_meeting(asco(), NOW)
+    await store.people.upsert(roster, NOW)
+    ids = sorted([p.id for p in await store.people.all(role="physician")])
+    meeting = await store.meetings.add(asco(), NOW)
     for pid in ids:
-        await store.mark_lesson_done(pid, "why-show-up", NOW)
-        await store.set_profile_item(pid, "photo", True, NOW)
-        await store.link_identity("slack", f"U{pid}", pid, NOW)
-    await store.mark_lesson_done(ids[-1], "official-hashtag", NOW)
-    await store.set_attending(ids[-1], meeting.id, True, NOW)
-    await store.save_review(ids[0], ReviewState("why-show-up", 1, 0, NOW - timedelta(hours=1)), NOW)
-    await store.save_review(ids[-1], ReviewState("why-show-up", 1, 1, NOW + timedelta(days=3)), NOW)
+        await store.progress.mark_lesson_done(pid, "why-show-up", NOW)
+        await store.profile.set_item(pid, "photo", True, NOW)
+        await store.people.link_identity("slack", f"U{pid}", pid, NOW)
+    await store.progress.mark_lesson_done(ids[-1], "official-hashtag", NOW)
+    await store.meetings.set_attending(ids[-1], meeting.id, True, NOW)
+    await store.progress.save_review(ids[0], ReviewState("why-show-up", 1, 0, NOW - timedelta(hours=1)), NOW)
+    await store.progress.save_review(ids[-1], ReviewState("why-show-up", 1, 1, NOW + timedelta(days=3)), NOW)
 
-    dense = await store.planning_inputs(ids, NOW, ["photo", "bio"])
-    sparse = await store.planning_inputs([ids[0], ids[-1]], NOW, ["photo", "bio"])
+    dense = await store.planning.inputs(ids, NOW, ["photo", "bio"])
+    sparse = await store.planning.inputs([ids[0], ids[-1]], NOW, ["photo", "bio"])
     for pid in (ids[0], ids[-1]):
         for name in ("profile_done", "lessons_done", "reviews_due", "next_review_at", "meetings", "addresses"):
             assert getattr(dense, name).get(pid) == getattr(sparse, name).get(pid), (name, pid)
@@ -295,28 +372,28 @@ async def test_planning_inputs_for_dense_and_sparse_pages(store, people):
 # -- events, settings, conversation references ---------------------------------------------------------------
 
 async def test_claim_event_once(store):
-    assert await store.claim_event("slack:Ev01", NOW) is True
-    assert await store.claim_event("slack:Ev01", LATER) is False
-    assert await store.claim_event("slack:Ev02", LATER) is True
-    assert await store.forget_events_before(NOW + timedelta(hours=1)) == 1
-    assert await store.claim_event("slack:Ev01", LATER) is True
+    assert await store.events.claim("slack:Ev01", NOW) is True
+    assert await store.events.claim("slack:Ev01", LATER) is False
+    assert await store.events.claim("slack:Ev02", LATER) is True
+    assert await store.events.forget_before(NOW + timedelta(hours=1)) == 1
+    assert await store.events.claim("slack:Ev01", LATER) is True
 
 
 async def test_settings(store):
-    assert await store.get_setting("demo.clock_offset_seconds") is None
-    await store.set_setting("demo.clock_offset_seconds", "86400.0")
-    await store.set_setting("demo.clock_offset_seconds", "90000.0")
-    assert await store.get_setting("demo.clock_offset_seconds") == "90000.0"
+    assert await store.settings.get("demo.clock_offset_seconds") is None
+    await store.settings.set("demo.clock_offset_seconds", "86400.0")
+    await store.settings.set("demo.clock_offset_seconds", "90000.0")
+    assert await store.settings.get("demo.clock_offset_seconds") == "90000.0"
 
 
 async def test_conversation_refs(store, people):
     pid = people[PHYSICIAN_EMAIL].id
-    assert await store.conversation_ref("teams", "29:jane") is None
-    await store.save_conversation_ref("teams", "29:jane", '{"v": 1}', pid, NOW)
-    await store.save_conversation_ref("teams", "29:jane", '{"v": 2}', pid, LATER)
-    assert await store.conversation_ref("teams", "29:jane") == '{"v": 2}'
-    assert await store.delete_conversation_ref("teams", "29:jane") is True
-    assert await store.delete_conversation_ref("teams", "29:jane") is False
+    assert await store.conversations.ref("teams", "29:jane") is None
+    await store.conversations.save_ref("teams", "29:jane", '{"v": 1}', pid, NOW)
+    await store.conversations.save_ref("teams", "29:jane", '{"v": 2}', pid, LATER)
+    assert await store.conversations.ref("teams", "29:jane") == '{"v": 2}'
+    assert await store.conversations.delete_ref("teams", "29:jane") is True
+    assert await store.conversations.delete_ref("teams", "29:jane") is False
 
 
 # -- everything survives a restart ----------------------------------------------------------------------------
@@ -324,42 +401,44 @@ async def test_conversation_refs(store, people):
 async def test_state_survives_closing_and_reopening_the_file(database_url, tmp_path):
     first = Store.open(database_url)
     await first.upgrade()
-    await first.upsert_people(ROSTER, NOW)
-    jane = await first.person_by_email(PHYSICIAN_EMAIL)
+    await first.people.upsert(ROSTER, NOW)
+    jane = await first.people.by_email(PHYSICIAN_EMAIL)
     snooze = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
-    await first.update_person(jane.id, NOW, x_handle="JaneRiveraMD", follows_hospital_at=NOW,
-                              snoozed_until=snooze, timezone="America/Chicago")
-    await first.link_identity("slack", "U01JANE", jane.id, NOW)
-    await first.set_profile_item(jane.id, "photo", True, NOW)
-    await first.mark_lesson_done(jane.id, "why-show-up", NOW)
+    await first.profile.set_x_handle(jane.id, "JaneRiveraMD", NOW)
+    await first.profile.set_follows_hospital(jane.id, True, NOW)
+    await first.preferences.snooze(jane.id, snooze, NOW)
+    await first.preferences.set_timezone(jane.id, "America/Chicago", NOW)
+    await first.people.link_identity("slack", "U01JANE", jane.id, NOW)
+    await first.profile.set_item(jane.id, "photo", True, NOW)
+    await first.progress.mark_lesson_done(jane.id, "why-show-up", NOW)
     review = ReviewState("why-show-up", 1, 0, NOW + timedelta(days=12), False, False)
-    await first.save_review(jane.id, review, NOW)
-    meeting = await first.add_meeting(asco(), NOW)
-    await first.set_attending(jane.id, meeting.id, True, NOW)
-    await first.set_camp_item(jane.id, meeting.id, "official-hashtag", True, NOW)
-    await first.claim_event("slack:Ev01", NOW)
-    await first.set_setting("demo.clock_offset_seconds", "3600.0")
-    before = await first.snapshot(jane.id)
+    await first.progress.save_review(jane.id, review, NOW)
+    meeting = await first.meetings.add(asco(), NOW)
+    await first.meetings.set_attending(jane.id, meeting.id, True, NOW)
+    await first.meetings.set_camp_item(jane.id, meeting.id, "official-hashtag", True, NOW)
+    await first.events.claim("slack:Ev01", NOW)
+    await first.settings.set("demo.clock_offset_seconds", "3600.0")
+    before = await first.readiness.snapshot(jane.id)
     await first.close()
 
     assert database_url.startswith("postgresql") or (tmp_path / "rounds.db").exists()
     second = Store.open(database_url)
     try:
         await second.check_migrated()
-        again = await second.person_by_email(PHYSICIAN_EMAIL)
+        again = await second.people.by_email(PHYSICIAN_EMAIL)
         assert again.id == jane.id
         assert (again.x_handle, again.follows_hospital_at, again.snoozed_until, again.timezone) == (
             "JaneRiveraMD", NOW, snooze, "America/Chicago")
-        assert (await second.person_by_identity("slack", "U01JANE")).id == jane.id
-        assert await second.profile_done(jane.id) == {"photo"}
-        assert await second.lessons_done(jane.id) == {"why-show-up"}
-        assert await second.reviews(jane.id) == {"why-show-up": review}
-        assert await second.meetings() == [meeting]
-        assert await second.attending(jane.id) == {meeting.id}
-        assert await second.camp_done(jane.id, meeting.id) == {"official-hashtag"}
-        assert await second.claim_event("slack:Ev01", LATER) is False
-        assert await second.get_setting("demo.clock_offset_seconds") == "3600.0"
-        assert await second.snapshot(jane.id) == before
+        assert (await second.people.by_identity("slack", "U01JANE")).id == jane.id
+        assert await second.profile.items_done(jane.id) == {"photo"}
+        assert await second.progress.lessons_done(jane.id) == {"why-show-up"}
+        assert await second.progress.reviews(jane.id) == {"why-show-up": review}
+        assert await second.meetings.all() == [meeting]
+        assert await second.meetings.attending(jane.id) == {meeting.id}
+        assert await second.meetings.camp_done(jane.id, meeting.id) == {"official-hashtag"}
+        assert await second.events.claim("slack:Ev01", LATER) is False
+        assert await second.settings.get("demo.clock_offset_seconds") == "3600.0"
+        assert await second.readiness.snapshot(jane.id) == before
         assert await second.count("people") == 4
     finally:
         await second.close()

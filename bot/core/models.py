@@ -163,3 +163,16 @@ class Meeting:
     embargo: str
     embargo_lifts_at: datetime | None = None
     """When late-breaking results may be posted; drafts naming the meeting are checked against it."""
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One person as a roster import or the demo seed gives them."""
+
+    email: str
+    name: str
+    department: str = ""
+    specialty: str = ""
+    role: str | None = None
+    """``None``: keep the stored role (a new person is a physician)."""
+    x_handle: str | None = None

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.models import Meeting
@@ -26,7 +27,7 @@ async def update_person(engine: AsyncEngine, person_id: int, now: datetime, **va
                            .values(updated_at=now, **values, **PLAN_AGAIN))
 
 
-PAGE = bindparam("page", expanding=True)
+PAGE: BindParameter[Any] = bindparam("page", expanding=True)
 """A batch of person ids, bound at execution (``{"page": ids}``) so the statement is compiled once."""
 
 

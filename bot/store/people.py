@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.models import RosterEntry
 from bot.store.common import mark_changed, update_person
 from bot.store.schema import PLAN_AGAIN, identities, people
 
@@ -45,19 +46,6 @@ class Person:
     def first_name(self) -> str:
         parts = self.name.replace("Dr. ", "").split()
         return parts[0] if parts else self.name
-
-
-@dataclass(frozen=True)
-class RosterEntry:
-    """One person as a roster import or the demo seed gives them."""
-
-    email: str
-    name: str
-    department: str = ""
-    specialty: str = ""
-    role: str | None = None
-    """``None``: keep the stored role (a new person is a physician)."""
-    x_handle: str | None = None
 
 
 PERSON_COLUMNS = tuple(people.c[name] for name in Person.__dataclass_fields__)

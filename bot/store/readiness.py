@@ -88,7 +88,8 @@ class ReadinessStore:
             enrollments: dict[int, list[CampCount]] = defaultdict(list)
             for person_id, meeting_id, count in await conn.execute(registrations):
                 enrollments[person_id].append(CampCount(current[meeting_id], int(count)))
-        return [RosterCounts(*row, tuple(enrollments.get(row[0], ()))) for row in rows]
+        return [RosterCounts(*row, tuple(enrollments.get(row[0], ())))  # type: ignore[call-arg]
+                for row in rows]  # (the row's columns are the fields before enrollments)
 
     @staticmethod
     async def _enrollments(conn: AsyncConnection, scoped: Callable[[Any], Any]) -> dict[int, tuple[Enrollment, ...]]:

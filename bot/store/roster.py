@@ -116,7 +116,7 @@ class RosterStore:
             await conn.execute(insert(people), plan.inserts[start:start + batch])
             done += len(plan.inserts[start:start + batch])
             progress(done)
-        set_values = {key: bindparam(f"b_{key}") for key in ("name", "department", "specialty", "x_handle", "role", "active")}
+        set_values: dict[str, Any] = {key: bindparam(f"b_{key}") for key in ("name", "department", "specialty", "x_handle", "role", "active")}
         statement = update(people).where(people.c.id == bindparam("b_id")).values(updated_at=now, **set_values,
                                                                                    **PLAN_AGAIN)
         for start in range(0, len(plan.updates), batch):
