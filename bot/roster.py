@@ -5,9 +5,10 @@ The CSV parsing is :mod:`bot.core.roster_csv`; ``rounds roster import|export`` i
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable, Iterator, Sequence, TextIO
+from typing import TextIO
 
 from bot import csvsafe
 from bot.core.readiness import assess

@@ -6,7 +6,7 @@ import asyncio
 import io
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -127,7 +127,7 @@ async def _import_into(database_url: str, parse: RosterParse, dry_run: bool, dea
             print(f"rounds: created the database schema in {sqlite_file(database_url)} (a new SQLite database)",
                   file=announce)
         await store.check_migrated()
-        return await import_roster(store, parse, datetime.now(timezone.utc), dry_run, deactivate_missing,
+        return await import_roster(store, parse, datetime.now(UTC), dry_run, deactivate_missing,
                                    progress=bar)
     finally:
         bar.close()

@@ -26,7 +26,7 @@ class LocatedDict(dict):
     key_lines: dict[Any, int]
 
     @classmethod
-    def empty(cls, line: int = 0) -> "LocatedDict":
+    def empty(cls, line: int = 0) -> LocatedDict:
         """A mapping the file left out, placed at ``line`` (0: nowhere)."""
         result = cls()
         result.line, result.key_lines = line, {}
@@ -136,7 +136,7 @@ class Fields:
         """The value as written (None when absent), for checks of its own."""
         return self.data.get(key)
 
-    def section(self, key: str) -> "Fields":
+    def section(self, key: str) -> Fields:
         """The mapping under ``key`` (an empty one when absent), named by its path."""
         value = self.data.get(key)
         if value is None:
@@ -172,7 +172,7 @@ class Fields:
             return default
         if not isinstance(value, int) or isinstance(value, bool):
             raise self.error(key, f"must be a whole number, not {value!r}")
-        if minimum is not None and value < minimum or maximum is not None and value > maximum:
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             raise self.error(key, f"must be between {minimum} and {maximum}, not {value}")
         return value
 

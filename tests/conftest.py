@@ -111,10 +111,10 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 @pytest.fixture
 async def people(store: Store, clock: FixedClock) -> dict[str, Person]:
     """The small roster, seeded into the store: email → Person."""
-    await store.upsert_people(ROSTER, clock.now())
+    await store.people.upsert(ROSTER, clock.now())
     seeded = {}
     for entry in ROSTER:
-        person = await store.person_by_email(entry.email)
+        person = await store.people.by_email(entry.email)
         assert person is not None
         seeded[entry.email] = person
     return seeded

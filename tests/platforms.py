@@ -134,7 +134,7 @@ class SlackPlatform:
         return answers
 
     async def person(self, who: str) -> Person | None:
-        return await self.runtime.store.person_by_identity("slack", self.users[who])
+        return await self.runtime.store.people.by_identity("slack", self.users[who])
 
     def logged_id(self, who: str) -> str:
         """How the logs name ``who``."""
@@ -205,7 +205,7 @@ class TeamsPlatform:
         return answers
 
     async def person(self, who: str) -> Person | None:
-        return await self.runtime.store.person_by_identity("teams", self.users[who].aad_object_id)
+        return await self.runtime.store.people.by_identity("teams", self.users[who].aad_object_id)
 
     def logged_id(self, who: str) -> str:
         return self.users[who].aad_object_id

@@ -210,12 +210,12 @@ async def teams_script(runtime: Runtime) -> list[Reply]:
         sent = await coach.broadcast(kind, {"case": 1})
         assert sent is not None
         replies.append(sent)
-    person = await runtime.store.person_by_email(PHYSICIAN)
-    admin = await runtime.store.person_by_email(ADMIN)
+    person = await runtime.store.people.by_email(PHYSICIAN)
+    admin = await runtime.store.people.by_email(ADMIN)
     assert person is not None and admin is not None
     replies.extend(await coach.home(Incoming(platform="teams", user_id=f"aad-{PHYSICIAN}")))
     replies.extend(await coach.home(Incoming(platform="teams", user_id=f"aad-{ADMIN}")))
-    await runtime.store.update_person(person.id, runtime.clock.now(), x_handle=None)
+    await runtime.store.profile.set_x_handle(person.id, None, runtime.clock.now())
     for kind, spec in (("profile", {"step": 1}), ("follow", {"step": 0}), ("lesson", {}),
                        ("camp", {"meeting": 1, "phase": runtime.content.camp_phases[-1].id})):
         reminder = await coach.reminder(person.id, kind, spec)

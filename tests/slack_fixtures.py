@@ -65,9 +65,9 @@ async def seeded_runtime(tmp_path: Path, name: str = "t.db") -> Runtime:
     store = Store.open(f"sqlite:///{tmp_path}/{name}")
     await store.upgrade()
     clock = FixedClock(SLACK_NOW)
-    await store.upsert_people(ROSTER, clock.now())
-    if await store.meeting_by_key(HEART_SUMMIT.key) is None:
-        await store.add_meeting(HEART_SUMMIT, clock.now())
+    await store.people.upsert(ROSTER, clock.now())
+    if await store.meetings.by_key(HEART_SUMMIT.key) is None:
+        await store.meetings.add(HEART_SUMMIT, clock.now())
     config = Config(admins=(ADMIN,))
     content = load_content(ROOT / "prompts")
     return Runtime(config, content, store, clock, Coach(store, content, config, clock))

@@ -79,7 +79,7 @@ async def seeded_runtime(tmp_path: Path) -> Runtime:
     store = Store.open(f"sqlite:///{tmp_path}/t.db")
     await store.upgrade()
     clock = FixedClock(TEAMS_NOW)
-    await store.upsert_people(ROSTER, clock.now())
+    await store.people.upsert(ROSTER, clock.now())
     config = Config(admins=(ADMIN,), teams_marketing_channel=CHANNEL)
     content = load_content(ROOT / "prompts")
     return Runtime(config, content, store, clock, Coach(store, content, config, clock))

@@ -44,7 +44,7 @@ def stale(replies, view_kind: str):
 
 async def add_asco(store: Store, starts: date = date(2026, 3, 20), ends: date = date(2026, 3, 24),
                    key: str = "asco-2026") -> Meeting:
-    return await store.add_meeting(Meeting(0, key, "ASCO Annual Meeting 2026", "Oncology", starts, ends, "Chicago",
+    return await store.meetings.add(Meeting(0, key, "ASCO Annual Meeting 2026", "Oncology", starts, ends, "Chicago",
                                            "#ASCO26", "Late-breaking abstracts are embargoed until presented."), NOW)
 
 
@@ -56,33 +56,33 @@ async def test_someone_not_on_the_roster_is_welcomed(coach, store):
     assert reply.title == "Welcome to Social Rounds"
     assert reply.text == ("Hi Sam! I couldn't find you on the Riverside University Hospital physician roster yet, "
                           "so I can't track your progress.")
-    assert await store.person_by_identity("slack", "U0STRANGER") is None
+    assert await store.people.by_identity("slack", "U0STRANGER") is None
 
 
 async def test_web_user_is_matched_by_email_and_linked(coach, store, people):
     reply = one(await Chat(coach, PHYSICIAN_EMAIL).say("status"))
     assert reply.kind == "status"
-    assert (await store.person_by_identity("web", PHYSICIAN_EMAIL)).id == people[PHYSICIAN_EMAIL].id
+    assert (await store.people.by_identity("web", PHYSICIAN_EMAIL)).id == people[PHYSICIAN_EMAIL].id
 
 
 async def test_slack_user_is_matched_by_email_once_then_by_id(coach, store, people):
     first = Incoming(platform="slack", user_id="U01JANE", text="status", email="Jane.Rivera@Riverside.example",
                      timezone="America/Los_Angeles")
     assert (one(await coach.handle(first))).kind == "status"
-    jane = await store.person_by_identity("slack", "U01JANE")
+    jane = await store.people.by_identity("slack", "U01JANE")
     assert jane.id == people[PHYSICIAN_EMAIL].id
     assert jane.timezone == "America/Los_Angeles"
     # Later events carry no email: the stored identity is enough. A bogus zone is ignored.
     later = Incoming(platform="slack", user_id="U01JANE", text="status", timezone="Mars/Base")
     assert (one(await coach.handle(later))).kind == "status"
-    assert (await store.person(jane.id)).timezone == "America/Los_Angeles"
+    assert (await store.people.get(jane.id)).timezone == "America/Los_Angeles"
 
 
 async def test_deactivated_person_is_not_coached(coach, store, people):
     await store.people.deactivate(people[NEUROLOGIST_EMAIL].id, NOW)
     reply = one(await coach.handle(Incoming(platform="web", user_id=NEUROLOGIST_EMAIL, text="status")))
     assert reply.kind == "onboarding"
-    assert await store.person_by_identity("web", NEUROLOGIST_EMAIL) is None
+    assert await store.people.by_identity("web", NEUROLOGIST_EMAIL) is None
 
 
 async def test_person_removed_from_the_roster_after_linking_is_not_coached(coach, store, people):
@@ -187,13 +187,13 @@ async def test_lesson_then_a_missed_answer(chat, store, people):
     assert result.buttons == (Button("Next lesson", "cmd:lesson", "primary"), Button("My status", "cmd:status"))
 
     pid = people[PHYSICIAN_EMAIL].id
-    assert await store.lessons_done(pid) == {"why-show-up"}
-    assert await store.reviews(pid) == {"why-show-up": ReviewState(
+    assert await store.progress.lessons_done(pid) == {"why-show-up"}
+    assert await store.progress.reviews(pid) == {"why-show-up": ReviewState(
         "why-show-up", attempts=1, streak=0, due_at=utc(2026, 3, 14, 14, 0), retired=False, last_correct=False)}
 
     again = stale(await chat.press("quiz:why-show-up:2"), "lesson")
     assert again.text == "You already answered this question. It comes back for review on Sat 14 Mar 2026."
-    assert (await store.reviews(pid))["why-show-up"].attempts == 1
+    assert (await store.progress.reviews(pid))["why-show-up"].attempts == 1
 
     nxt = one(await chat.press(result.buttons[0].action))
     assert (nxt.kind, nxt.title) == ("lesson", "Handle, name and photo")
@@ -222,13 +222,13 @@ async def test_spaced_review_missed_then_right_twice_retires(chat, clock, store,
     assert right.text.startswith("Right! The answer is “Number of Twitter followers”.")
     # 24 days after Sat 14 Mar 2026 10:00 EDT
     assert right.body.endswith("I'll ask it once more around Tue 7 Apr 2026 to make it stick.")
-    assert await store.reviews(pid) == {"why-show-up": ReviewState(
+    assert await store.progress.reviews(pid) == {"why-show-up": ReviewState(
         "why-show-up", attempts=2, streak=1, due_at=utc(2026, 4, 7, 14, 0), retired=False, last_correct=True)}
 
     clock.advance(timedelta(days=24))
     retired = one(await chat.press("quiz:why-show-up:2"))
     assert retired.body.endswith("You have answered this one right twice in a row: it is retired.")
-    assert await store.reviews(pid) == {"why-show-up": ReviewState(
+    assert await store.progress.reviews(pid) == {"why-show-up": ReviewState(
         "why-show-up", attempts=3, streak=2, due_at=None, retired=True, last_correct=True)}
 
     clock.advance(timedelta(days=365))
@@ -242,7 +242,7 @@ async def test_two_right_answers_in_a_row_retire(chat, clock, store, people):
     clock.advance(timedelta(days=24))
     reply = one(await chat.press("quiz:why-show-up:2"))
     assert reply.body.endswith("it is retired.")
-    assert (await store.reviews(people[PHYSICIAN_EMAIL].id))["why-show-up"].retired is True
+    assert (await store.progress.reviews(people[PHYSICIAN_EMAIL].id))["why-show-up"].retired is True
 
 
 @pytest.mark.parametrize("action", ["quiz:retired-lesson:1", "quiz:why-show-up:x", "quiz:why-show-up:9",
@@ -250,13 +250,13 @@ async def test_two_right_answers_in_a_row_retire(chat, clock, store, people):
 async def test_bad_quiz_buttons(chat, store, people, action):
     note = stale(await chat.press(action), "lesson")
     assert note.text == "That quiz is no longer available. Type `lesson` for your next one."
-    assert await store.reviews(people[PHYSICIAN_EMAIL].id) == {}
-    assert await store.lessons_done(people[PHYSICIAN_EMAIL].id) == frozenset()
+    assert await store.progress.reviews(people[PHYSICIAN_EMAIL].id) == {}
+    assert await store.progress.lessons_done(people[PHYSICIAN_EMAIL].id) == frozenset()
 
 
 async def test_every_lesson_done(chat, content, store, people):
     for lesson in content.curriculum.lessons:
-        await store.mark_lesson_done(people[PHYSICIAN_EMAIL].id, lesson.id, NOW)
+        await store.progress.mark_lesson_done(people[PHYSICIAN_EMAIL].id, lesson.id, NOW)
     reply = one(await chat.say("lesson"))
     assert (reply.kind, reply.title) == ("lesson", "You've completed every lesson")
     assert reply.text == "You have completed all 30 lessons. Review questions will come back when they are due."
@@ -304,7 +304,7 @@ async def test_status_after_some_progress(chat):
 
 async def test_status_with_a_meeting_counts_tweet_camp(chat, store, people):
     meeting = await add_asco(store)
-    await store.set_attending(people[PHYSICIAN_EMAIL].id, meeting.id, True, NOW)
+    await store.meetings.set_attending(people[PHYSICIAN_EMAIL].id, meeting.id, True, NOW)
     await chat.say("profile @JaneRiveraMD")
     await chat.press(f"camp:{meeting.id}:official-hashtag")
     reply = one(await chat.say("status"))
@@ -325,11 +325,11 @@ async def test_register_and_change_handle(chat, store, people):
     assert [(i.id, i.done, i.action) for i in profile.checklist.items] == [
         ("photo", False, "profile:photo"), ("bio", False, "profile:bio"), ("link", False, "profile:link"),
         ("pinned", False, "profile:pinned")]
-    assert (await store.person(people[PHYSICIAN_EMAIL].id)).x_handle == "DrJaneRivera"
+    assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).x_handle == "DrJaneRivera"
 
     saved, _ = await chat.say("profile https://x.com/JaneRiveraMD")
     assert saved.body == "Saved: your X handle is now **@JaneRiveraMD** (it was @DrJaneRivera)."
-    assert (await store.person(people[PHYSICIAN_EMAIL].id)).x_handle == "JaneRiveraMD"
+    assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).x_handle == "JaneRiveraMD"
 
 
 @pytest.mark.parametrize("text, reason", [
@@ -341,7 +341,7 @@ async def test_invalid_handle_is_refused_with_the_reason(chat, store, people, te
     reply = one(await chat.say(text))
     assert (reply.kind, reply.title, reply.text) == ("error", "That handle doesn't look right", reason)
     assert reply.body.endswith("Try again with `profile @yourhandle`.")
-    assert (await store.person(people[PHYSICIAN_EMAIL].id)).x_handle is None
+    assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).x_handle is None
 
 
 async def test_profile_checklist_toggles(chat, store, people):
@@ -350,14 +350,14 @@ async def test_profile_checklist_toggles(chat, store, people):
     assert reply.replace_original is True
     assert reply.checklist.title == "Profile checklist"
     assert [i.done for i in reply.checklist.items] == [True, False, False, False]
-    assert await store.profile_done(pid) == {"photo"}
+    assert await store.profile.items_done(pid) == {"photo"}
     await chat.press("profile:photo")
-    assert await store.profile_done(pid) == frozenset()
+    assert await store.profile.items_done(pid) == frozenset()
     await chat.say("profile done bio")
     await chat.say("profile done bio")
-    assert await store.profile_done(pid) == {"bio"}
+    assert await store.profile.items_done(pid) == {"bio"}
     await chat.say("profile undo bio")
-    assert await store.profile_done(pid) == frozenset()
+    assert await store.profile.items_done(pid) == frozenset()
 
 
 @pytest.mark.parametrize("how", ["say", "press"])
@@ -388,13 +388,13 @@ async def test_follow_the_hospital(chat, store, people, clock):
     assert done.text == "Thanks: you follow @RiversideUH."
     assert "Register your handle with `profile @yourhandle` so marketing can follow you back." in done.body
     assert done.buttons == (Button("Undo: I don't follow yet", "follow:undo"),)
-    assert (await store.person(pid)).follows_hospital_at == NOW
+    assert (await store.people.get(pid)).follows_hospital_at == NOW
 
     await chat.say("profile @JaneRiveraMD")
     assert "Marketing will follow @JaneRiveraMD back" in (one(await chat.say("follow"))).body
 
     await chat.say("follow undo")
-    assert (await store.person(pid)).follows_hospital_at is None
+    assert (await store.people.get(pid)).follows_hospital_at is None
     reply = one(await chat.say("follow maybe"))
     assert reply.text == ("Use `follow` to see how, `follow done` once you follow the hospital, "
                           "or `follow undo` to take it back.")
@@ -406,9 +406,9 @@ async def test_video(chat, store, people):
     assert ask.buttons == (Button("I posted a video", "video:done", "primary"),)
     done = one(await chat.press("video:done"))
     assert done.text == "Noted: you've posted a professional video. That's the bonus stage of readiness."
-    assert (await store.person(pid)).video_posted_at == NOW
+    assert (await store.people.get(pid)).video_posted_at == NOW
     await chat.say("video undo")
-    assert (await store.person(pid)).video_posted_at is None
+    assert (await store.people.get(pid)).video_posted_at is None
     assert (one(await chat.say("video soon"))).text == (
         "Use `video done` once you have posted a professional video, or `video undo`.")
 
@@ -420,13 +420,13 @@ async def test_admin_adds_a_meeting_and_registers_attendees(admin_chat, store, p
         "meetings add asco 2026-03-20 city=Chicago attendees=Cardiology,omar.haddad@riverside.example"))
     assert reply.kind == "meetings"
     assert reply.text == "ASCO Annual Meeting 2026 is on the calendar (20 Mar 2026, #ASCO26); 2 physicians registered."
-    meeting = await store.meeting_by_key("asco-2026")
+    meeting = await store.meetings.by_key("asco-2026")
     assert (meeting.name, meeting.starts_on, meeting.ends_on, meeting.city, meeting.hashtag) == (
         "ASCO Annual Meeting 2026", date(2026, 3, 20), date(2026, 3, 24), "Chicago", "#ASCO26")
-    assert await store.attending(people[PHYSICIAN_EMAIL].id) == {meeting.id}
-    assert await store.attending(people[ONCOLOGIST_EMAIL].id) == {meeting.id}
-    assert await store.attending(people[NEUROLOGIST_EMAIL].id) == frozenset()
-    assert await store.attending(people[ADMIN_EMAIL].id) == frozenset()
+    assert await store.meetings.attending(people[PHYSICIAN_EMAIL].id) == {meeting.id}
+    assert await store.meetings.attending(people[ONCOLOGIST_EMAIL].id) == {meeting.id}
+    assert await store.meetings.attending(people[NEUROLOGIST_EMAIL].id) == frozenset()
+    assert await store.meetings.attending(people[ADMIN_EMAIL].id) == frozenset()
 
     again = one(await admin_chat.say("meetings add asco 2026-03-20"))
     assert (again.kind, again.text) == ("error", "ASCO Annual Meeting 2026 is already on the calendar.")
@@ -439,7 +439,7 @@ async def test_physicians_cannot_add_meetings(chat, store):
     assert (reply.kind, reply.title, reply.text) == (
         "error", "That's for the marketing team",
         "Sorry, `meetings add` is only for the marketing team. Type `status` to see your own progress.")
-    assert await store.meetings() == []
+    assert await store.meetings.all() == []
 
 
 async def submit_form(coach: Coach, email: str, values: dict[str, str]):
@@ -480,21 +480,21 @@ async def test_physicians_get_no_form_and_cannot_submit_it(chat, coach, store):
     submitted = one(await submit_form(coach, PHYSICIAN_EMAIL, HEART_SUMMIT_FORM))
     assert (submitted.kind, submitted.form, submitted.replace_original) == ("error", None, True)
     assert submitted.text.startswith("Sorry, `meetings add` is only for the marketing team.")
-    assert await store.meetings() == []
+    assert await store.meetings.all() == []
 
 
 async def test_submitting_the_form_adds_the_meeting(coach, store, people):
     reply = one(await submit_form(coach, ADMIN_EMAIL, HEART_SUMMIT_FORM))
     assert (reply.kind, reply.replace_original) == ("meetings", True), "the answer takes the form's place"
     assert reply.text == "Heart Summit 2026 is on the calendar (9 Apr 2026, #HS26); 2 physicians registered."
-    meeting = await store.meeting_by_key("heart-summit-2026")
+    meeting = await store.meetings.by_key("heart-summit-2026")
     assert (meeting.name, meeting.starts_on, meeting.ends_on, meeting.city, meeting.hashtag) == (
         "Heart Summit 2026", date(2026, 4, 9), date(2026, 4, 11), "St. John's", "#HS26")
     assert meeting.embargo == "Late-breaking trials are embargoed until presented.\nPosters: after the session."
     assert meeting.embargo_lifts_at == utc(2026, 4, 10, 11, 30)  # 07:30 EDT, the hospital's zone
-    assert await store.attending(people[PHYSICIAN_EMAIL].id) == {meeting.id}
-    assert await store.attending(people[ONCOLOGIST_EMAIL].id) == {meeting.id}
-    assert await store.attending(people[NEUROLOGIST_EMAIL].id) == frozenset()
+    assert await store.meetings.attending(people[PHYSICIAN_EMAIL].id) == {meeting.id}
+    assert await store.meetings.attending(people[ONCOLOGIST_EMAIL].id) == {meeting.id}
+    assert await store.meetings.attending(people[NEUROLOGIST_EMAIL].id) == frozenset()
 
 
 @pytest.mark.parametrize("change, field, message", [
@@ -518,13 +518,13 @@ async def test_a_bad_form_comes_back_with_the_error_at_its_field_and_its_values(
     assert reply.form.submit_action == "form:meetings-add"
     assert {f.id: f.value for f in reply.form.fields if f.id in values} == values
     assert reply.form.errors == {field: reply.text}, "the message is shown at the field it is about"
-    assert await store.meetings() == []
+    assert await store.meetings.all() == []
 
 
 async def test_a_catalog_meeting_needs_only_its_start_date(coach, store, people):
     reply = one(await submit_form(coach, ADMIN_EMAIL, {"catalog": "asco", "start": "2026-05-29", "name": ""}))
     assert (reply.kind, reply.replace_original) == ("meetings", True)
-    meeting = await store.meeting_by_key("asco-2026")
+    meeting = await store.meetings.by_key("asco-2026")
     assert meeting is not None and (meeting.name, meeting.starts_on, meeting.hashtag) == (
         "ASCO Annual Meeting 2026", date(2026, 5, 29), "#ASCO26")
     unknown = one(await submit_form(coach, ADMIN_EMAIL, {"catalog": "nope", "start": "2026-05-29"}))
@@ -540,7 +540,7 @@ async def test_a_meeting_already_on_the_calendar_is_refused_with_the_form(coach,
     empty = one(await submit_form(coach, ADMIN_EMAIL, {}))
     assert empty.kind == "error" and empty.text.startswith("The meeting needs a start date.")
     assert list(empty.form.errors) == ["start"]
-    assert len(await store.meetings()) == 1
+    assert len(await store.meetings.all()) == 1
 
 
 async def test_an_unknown_form_is_not_understood(admin_chat, coach):
@@ -565,11 +565,11 @@ async def test_join_and_leave_a_meeting(chat, store, people):
     assert joined.buttons == (Button("Open Tweet Camp", "cmd:camp asco-2026", "primary"),)
     assert updated.replace_original is True
     assert updated.buttons == (Button("Leave ASCO Annual Meeting 2026", f"meeting:leave:{meeting.id}"),)
-    assert await store.attending(pid) == {meeting.id}
+    assert await store.meetings.attending(pid) == {meeting.id}
 
     left, _ = await chat.press(f"meeting:leave:{meeting.id}")
     assert left.text == "You're no longer registered for ASCO Annual Meeting 2026."
-    assert await store.attending(pid) == frozenset()
+    assert await store.meetings.attending(pid) == frozenset()
 
     unknown = one(await chat.say("meetings join AHA"))
     assert unknown.text == "I don't know an upcoming meeting called “AHA”. Upcoming: ASCO Annual Meeting 2026."
@@ -589,7 +589,7 @@ async def test_camp_without_a_meeting(chat, store):
 async def test_camp_checklist_and_toggle(chat, store, people):
     meeting = await add_asco(store)
     pid = people[PHYSICIAN_EMAIL].id
-    await store.set_attending(pid, meeting.id, True, NOW)
+    await store.meetings.set_attending(pid, meeting.id, True, NOW)
 
     camp = one(await chat.say("camp"))
     assert camp.text == "Tweet Camp for ASCO Annual Meeting 2026 (#ASCO26): 0 of 31 items done."
@@ -607,17 +607,17 @@ async def test_camp_checklist_and_toggle(chat, store, people):
     assert ticked.replace_original is True
     assert ticked.checklist.done_count == 1
     assert ticked.text == "Tweet Camp for ASCO Annual Meeting 2026 (#ASCO26): 1 of 31 items done."
-    assert await store.camp_done(pid, meeting.id) == {"official-hashtag"}
+    assert await store.meetings.camp_done(pid, meeting.id) == {"official-hashtag"}
     await chat.press(items[0].action)
-    assert await store.camp_done(pid, meeting.id) == frozenset()
+    assert await store.meetings.camp_done(pid, meeting.id) == frozenset()
 
 
 async def test_ticking_a_camp_item_registers_for_the_meeting(chat, store, people):
     meeting = await add_asco(store)
     pid = people[PHYSICIAN_EMAIL].id
     await chat.press(f"camp:{meeting.id}:recap-thread")
-    assert await store.attending(pid) == {meeting.id}
-    assert await store.camp_done(pid, meeting.id) == {"recap-thread"}
+    assert await store.meetings.attending(pid) == {meeting.id}
+    assert await store.meetings.camp_done(pid, meeting.id) == {"recap-thread"}
     bad = stale(await chat.press(f"camp:{meeting.id}:no-such-item"), "camp")
     assert bad.text == "That checklist item no longer exists. Type `camp` for the current checklist."
 
@@ -639,7 +639,7 @@ async def test_camp_by_name(chat, store):
 ])
 async def test_camp_phases_open_at_local_midnight_across_dst(chat, store, people, clock, instant, open_line):
     meeting = await add_asco(store, date(2026, 3, 22), date(2026, 3, 25))
-    await store.set_attending(people[PHYSICIAN_EMAIL].id, meeting.id, True, NOW)
+    await store.meetings.set_attending(people[PHYSICIAN_EMAIL].id, meeting.id, True, NOW)
     clock.at = instant
     body = (one(await chat.say("camp"))).body
     now_lines = [line for line in body.splitlines() if line.startswith("**Now:")]
@@ -648,7 +648,7 @@ async def test_camp_phases_open_at_local_midnight_across_dst(chat, store, people
 
 async def test_camp_uses_the_physicians_own_zone(coach, store, people, clock):
     meeting = await add_asco(store, date(2026, 3, 22), date(2026, 3, 25))
-    await store.set_attending(people[PHYSICIAN_EMAIL].id, meeting.id, True, NOW)
+    await store.meetings.set_attending(people[PHYSICIAN_EMAIL].id, meeting.id, True, NOW)
     clock.at = utc(2026, 3, 8, 6, 0)  # Sun 01:00 in New York, still Sat 22:00 in Los Angeles
     new_york = Incoming(platform="web", user_id=PHYSICIAN_EMAIL, text="camp")
     assert "**Now: Two weeks before**" in (one(await coach.handle(new_york))).body
@@ -663,26 +663,26 @@ async def test_snooze_for_days(chat, store, people):
     assert (reply.kind, reply.title) == ("settings", "Reminders snoozed")
     assert reply.text == "Reminders are snoozed until Thu 5 Mar 2026, 09:00 EST. Type `start` to resume sooner."
     assert reply.buttons == (Button("Resume now", "cmd:start"),)
-    assert (await store.person(people[PHYSICIAN_EMAIL].id)).snoozed_until == utc(2026, 3, 5, 14, 0)
+    assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).snoozed_until == utc(2026, 3, 5, 14, 0)
 
 
 async def test_snooze_until_a_date_after_the_dst_switch(chat, store, people):
     reply = one(await chat.say("snooze until 2026-03-09"))
     assert reply.text == "Reminders are snoozed until Mon 9 Mar 2026, 00:00 EDT. Type `start` to resume sooner."
-    assert (await store.person(people[PHYSICIAN_EMAIL].id)).snoozed_until == utc(2026, 3, 9, 4, 0)
+    assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).snoozed_until == utc(2026, 3, 9, 4, 0)
 
 
 async def test_snooze_button(chat, store, people):
     await chat.press("snooze:1w")
     # a week later at the same local time: 09:00 EST on 2 Mar resumes 09:00 EDT on 9 Mar
-    assert (await store.person(people[PHYSICIAN_EMAIL].id)).snoozed_until == NOW + timedelta(weeks=1, hours=-1)
+    assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).snoozed_until == NOW + timedelta(weeks=1, hours=-1)
 
 
 async def test_bad_snooze_changes_nothing(chat, store, people):
     reply = one(await chat.say("snooze forever"))
     assert (reply.kind, reply.title, reply.text) == (
         "error", "Let's try that again", "“forever” is not a snooze length; try 1d, 3d, 1w, 2w or until 2026-12-01.")
-    assert (await store.person(people[PHYSICIAN_EMAIL].id)).snoozed_until is None
+    assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).snoozed_until is None
 
 
 async def test_stop_and_start(chat, store, people, clock):
@@ -692,14 +692,14 @@ async def test_stop_and_start(chat, store, people, clock):
     assert (stopped.kind, stopped.text) == ("settings", "I've stopped all reminders. Type `start` whenever you want "
                                                         "them back.")
     assert stopped.buttons == (Button("Resume reminders", "cmd:start"),)
-    assert (await store.person(pid)).stopped_at == NOW
+    assert (await store.people.get(pid)).stopped_at == NOW
     # Everything else keeps working while reminders are stopped.
     assert (one(await chat.say("status"))).kind == "status"
 
     clock.advance(timedelta(hours=5))
     started = one(await chat.press(stopped.buttons[0].action))
     assert started.text == ("Reminders are on again: never in quiet hours, and `snooze` or `stop` work any time.")
-    person = await store.person(pid)
+    person = await store.people.get(pid)
     assert (person.stopped_at, person.snoozed_until) == (None, None)
     assert (one(await chat.say("unsubscribe"))).title == "Reminders stopped"
 
@@ -728,7 +728,7 @@ async def test_physicians_cannot_press_the_followback_button(chat, store, people
     omar = people[ONCOLOGIST_EMAIL]
     reply = one(await chat.press(f"followback:{omar.id}"))
     assert reply.text == "Sorry, `followback` is only for the marketing team. Type `status` to see your own progress."
-    assert (await store.person(omar.id)).followed_back_at is None
+    assert (await store.people.get(omar.id)).followed_back_at is None
 
 
 async def seed_progress(chat: Chat, admin_chat: Chat) -> None:
@@ -777,7 +777,7 @@ async def test_roster_readiness_matches_each_physicians_own(chat, admin_chat, co
     rows = await coach.roster_rows(NOW.date())
     assert len(rows) == 3
     for row in rows:
-        snapshot = await store.snapshot(row.physician_id)
+        snapshot = await store.readiness.snapshot(row.physician_id)
         assert row.progress == progress_of(snapshot, content.curriculum, content.profile_items, content.camp_phases,
                                            NOW.date())
     assert {row.progress.camp is not None for row in rows} == {True, False}
@@ -814,7 +814,7 @@ async def test_home(coach, store, people):
     jane = Incoming(platform="web", user_id=PHYSICIAN_EMAIL)
     assert [r.kind for r in await coach.home(jane)] == ["status", "profile", "meetings"]
     meeting = await add_asco(store)
-    await store.set_attending(people[PHYSICIAN_EMAIL].id, meeting.id, True, NOW)
+    await store.meetings.set_attending(people[PHYSICIAN_EMAIL].id, meeting.id, True, NOW)
     assert [r.kind for r in await coach.home(jane)] == ["status", "profile", "camp", "meetings"]
     maria = Incoming(platform="web", user_id=ADMIN_EMAIL)
     assert [r.kind for r in await coach.home(maria)] == ["status", "profile", "meetings", "report"]
@@ -843,7 +843,7 @@ async def test_progress_survives_a_restart(content, config, clock, database_url,
         assert stale(await again.press("quiz:why-show-up:2"), "lesson").text == (
             "You already answered this question. It comes back for review on Sat 14 Mar 2026.")
         assert (one(await again.say("lesson"))).title == "Handle, name and photo"
-        person = await reopened.person_by_email(PHYSICIAN_EMAIL)
+        person = await reopened.people.by_email(PHYSICIAN_EMAIL)
         assert person.snoozed_until == utc(2026, 3, 5, 14, 0)
     finally:
         await reopened.close()
@@ -867,7 +867,7 @@ async def test_followback_worklist(chat, admin_chat, store, people):
     done = one(await admin_chat.press(worklist.buttons[0].action))
     assert done.replace_original is True
     assert done.text == "Nobody is waiting for a follow back from @RiversideUH."
-    assert (await store.person(jane.id)).followed_back_at == NOW
+    assert (await store.people.get(jane.id)).followed_back_at == NOW
     # 20 + 0 + 15 + 10 of 85 = 52.9 → 53; followed back is now done
     status = one(await chat.say("status"))
     assert status.progress.score == 53
@@ -877,7 +877,7 @@ async def test_followback_worklist(chat, admin_chat, store, people):
 
 async def test_meeting_report(chat, admin_chat, store, people):
     await admin_chat.say("meetings add asco 2026-03-20 attendees=Cardiology,omar.haddad@riverside.example")
-    meeting = await store.meeting_by_key("asco-2026")
+    meeting = await store.meetings.by_key("asco-2026")
     for item in ("official-hashtag", "read-meeting-policies", "calendar-lift-times"):
         await chat.press(f"camp:{meeting.id}:{item}")
     reply = one(await admin_chat.say("report meeting ASCO"))
@@ -916,10 +916,10 @@ async def test_digest_preview(chat, admin_chat):
 async def test_the_meeting_day_reminder_comes_each_day_even_when_the_habits_were_ticked(coach, store, people, content):
     meeting = await add_asco(store)
     pid = people[PHYSICIAN_EMAIL].id
-    await store.set_attending(pid, meeting.id, True, NOW)
+    await store.meetings.set_attending(pid, meeting.id, True, NOW)
     day_of = next(p for p in content.camp_phases if p.every_meeting_day)
     for item in day_of.items:
-        await store.set_camp_item(pid, meeting.id, item.id, True, NOW)
+        await store.meetings.set_camp_item(pid, meeting.id, item.id, True, NOW)
     reminder = await coach.reminder(pid, "camp", {"meeting": meeting.id, "phase": day_of.id, "day": 3})
     assert reminder is not None
     assert reminder.text == ("Tweet Camp for ASCO Annual Meeting 2026 (#ASCO26): day 3 of 5, late-breakers may be "
@@ -929,7 +929,7 @@ async def test_the_meeting_day_reminder_comes_each_day_even_when_the_habits_were
     assert {"tag-coauthors-hospital", "camelcase-captions", "ask-before-photos", "industry-symposium-disclosure"} <= ids
     before = next(p for p in content.camp_phases if p.id == "t-1")
     for item in before.items:
-        await store.set_camp_item(pid, meeting.id, item.id, True, NOW)
+        await store.meetings.set_camp_item(pid, meeting.id, item.id, True, NOW)
     assert await coach.reminder(pid, "camp", {"meeting": meeting.id, "phase": "t-1"}) is None  # done: no nudge
 
 

@@ -80,9 +80,9 @@ async def make_world(database_url: str, api: FakeSlackApi, monkeypatch: pytest.M
     roster = [RosterEntry(ADMIN, "Maria Lopez", "Marketing", "Marketing manager", "admin")]
     roster += [RosterEntry(f"dr{i}@riverside.example", f"Dr. Test {i:03d}", "Cardiology", "Cardiologist")
                for i in range(physicians)]
-    await store.upsert_people(roster, clock.now())
-    for person in await store.people(role="physician"):
-        await store.link_identity("slack", f"U{person.id:05d}", person.id, clock.now())
+    await store.people.upsert(roster, clock.now())
+    for person in await store.people.all(role="physician"):
+        await store.people.link_identity("slack", f"U{person.id:05d}", person.id, clock.now())
     api.add_user("UMARIA", ADMIN, "Maria Lopez")  # found by users.lookupByEmail for her digest
     config = config or Config(admins=(ADMIN,), delivery=FAST)
     content = load_content(ROOT / "prompts")
@@ -231,11 +231,11 @@ async def test_a_tick_plans_only_physicians_who_are_due(world: World) -> None:
     await world.round()
     thursday_8am = datetime(2026, 3, 5, 13, 0, tzinfo=timezone.utc)  # quiet hours end in New York
     assert set((await plan_after(store)).values()) == {thursday_8am}
-    assert len(await store.due_for_planning(world.clock.now(), 0, 100)) == 0
+    assert len(await store.planning.due(world.clock.now(), 0, 100)) == 0
 
     # A change to what planning reads plans that physician (only) at the next tick.
     await coach.handle(Incoming("web", "dr2@riverside.example", text="profile @DrTest002"))
-    due = await store.due_for_planning(world.clock.now(), 0, 100)
+    due = await store.planning.due(world.clock.now(), 0, 100)
     assert [person.email for person in due] == ["dr2@riverside.example"]
     await world.round()
     assert (await plan_after(store))["dr2@riverside.example"] == thursday_8am
@@ -253,10 +253,10 @@ async def test_a_tick_plans_only_physicians_who_are_due(world: World) -> None:
 async def test_a_change_during_planning_is_not_lost(world: World) -> None:
     """The scheduler read a physician, then they changed before it recorded when to plan them next."""
     store = world.runtime.store
-    [person] = await store.due_for_planning(world.clock.now(), 0, 1)
+    [person] = await store.planning.due(world.clock.now(), 0, 1)
     await store.profile.set_x_handle(person.id, "DrChanged", world.clock.now())  # mid-tick
-    assert await store.set_plan_after([(person.id, person.state_version, world.clock.now() + timedelta(days=1))]) == 0
-    assert person.id in {p.id for p in await store.due_for_planning(world.clock.now(), 0, 100)}
+    assert await store.planning.set_plan_after([(person.id, person.state_version, world.clock.now() + timedelta(days=1))]) == 0
+    assert person.id in {p.id for p in await store.planning.due(world.clock.now(), 0, 100)}
 
 
 async def test_new_settings_or_content_plan_everyone_again(database_url: str, api: FakeSlackApi,
@@ -265,22 +265,22 @@ async def test_new_settings_or_content_plan_everyone_again(database_url: str, ap
     try:
         await world.round()
         store = world.runtime.store
-        assert await store.due_for_planning(world.clock.now(), 0, 100) == []
+        assert await store.planning.due(world.clock.now(), 0, 100) == []
         same = Scheduler(store, world.runtime.content, world.runtime.config, ("slack",), world.runtime.coach)
         await same.tick(world.clock.now())
-        assert await store.due_for_planning(world.clock.now(), 0, 100) == []
+        assert await store.planning.due(world.clock.now(), 0, 100) == []
         later_lessons = replace(world.runtime.config, lessons=replace(world.runtime.config.lessons, weekdays=(2,)))
         changed = Scheduler(store, world.runtime.content, later_lessons, ("slack",), world.runtime.coach)
         assert changed.policy != same.policy
         async with store.engine.connect() as conn:
             before = dict((await conn.execute(select(people.c.id, people.c.state_version))).all())
-        await store.replan_everyone()  # what the changed scheduler does first, seen from outside
-        assert len(await store.due_for_planning(world.clock.now(), 0, 100)) == 5
+        await store.planning.replan_everyone()  # what the changed scheduler does first, seen from outside
+        assert len(await store.planning.due(world.clock.now(), 0, 100)) == 5
         async with store.engine.connect() as conn:
             after = dict((await conn.execute(select(people.c.id, people.c.state_version))).all())
         assert all(after[pid] == before[pid] + 1 for pid in before if pid != 1)
         await changed.tick(world.clock.now())
-        assert await store.due_for_planning(world.clock.now(), 0, 100) == []
+        assert await store.planning.due(world.clock.now(), 0, 100) == []
     finally:
         await world.runtime.store.close()
 
@@ -291,8 +291,8 @@ async def test_weekly_digest_reaches_the_channel_and_managers_once_per_week(
                     quiet_hours=QuietHours(weekends=False))
     world = await make_world(database_url, api, monkeypatch, physicians=3, config=config)
     store = world.runtime.store
-    admin = await store.person_by_email(ADMIN)
-    await store.link_identity("slack", "UMARIA", admin.id, world.clock.now())
+    admin = await store.people.by_email(ADMIN)
+    await store.people.link_identity("slack", "UMARIA", admin.id, world.clock.now())
     try:
         world.clock.at = datetime(2026, 3, 9, 12, 59, tzinfo=timezone.utc)  # Monday 08:59 EDT
         await world.round()
@@ -335,7 +335,7 @@ async def test_teams_throttling_and_failures_through_the_sender(
     connector.clear()
     runtime = server.runtime
     _, sender = teams_sender(server)
-    jane = await runtime.store.person_by_email("jane.rivera@riverside.example")
+    jane = await runtime.store.people.by_email("jane.rivera@riverside.example")
     now = runtime.clock.now()
     await runtime.store.outbox.add([NewMessage("jane:lesson:1", jane.id, "teams", JANE.aad_object_id, "lesson",
                                                {"lesson": "why-show-up"}, now)], now)

@@ -62,7 +62,7 @@ def test_the_artefact_check_sees_what_users_saw(text: str, problem: str) -> None
 async def test_every_template_renders_cleanly_with_its_optional_fields_empty(content: Content, coach, store,
                                                                              people) -> None:
     """Each template, with a meeting lacking city, hashtag and embargo, no handle, nobody registered."""
-    meeting = await store.add_meeting(BARE, NOW)
+    meeting = await store.meetings.add(BARE, NOW)
     today = NOW.date()
     lesson = content.curriculum.lessons[0]
     rows = await coach.roster_rows(today)
@@ -167,15 +167,15 @@ async def test_a_meeting_without_city_hashtag_or_embargo_reads_cleanly_everywher
     assert_clean(report, "report meeting")
     [digest] = await admin.say("digest")
     assert_clean(digest, "digest")
-    meeting = await store.meeting_by_key("rsna-annual-meeting-2026") or \
-        next(m for m in await store.meetings() if m.name == "RSNA Annual Meeting 2026")
+    meeting = await store.meetings.by_key("rsna-annual-meeting-2026") or \
+        next(m for m in await store.meetings.all() if m.name == "RSNA Annual Meeting 2026")
     reminder = await coach.reminder(people[PHYSICIAN_EMAIL].id, "camp", {"meeting": meeting.id, "phase": "two-weeks"})
     if reminder is not None:
         assert_clean(reminder, "camp reminder")
 
 
 async def test_leaving_a_meeting_you_never_joined_says_so(coach, store, people) -> None:
-    meeting = await store.add_meeting(replace(BARE, city="Chicago", hashtag="#RSNA26"), NOW)
+    meeting = await store.meetings.add(replace(BARE, city="Chicago", hashtag="#RSNA26"), NOW)
     jane = Chat(coach, PHYSICIAN_EMAIL)
     left, _ = await jane.say("meetings leave RSNA")
     assert (left.kind, left.title) == ("meetings", "You weren't registered for RSNA Annual Meeting 2026")
@@ -183,7 +183,7 @@ async def test_leaving_a_meeting_you_never_joined_says_so(coach, store, people) 
     await jane.say("meetings join RSNA")
     left, _ = await jane.say("meetings leave RSNA")
     assert left.title == "You left RSNA Annual Meeting 2026"
-    assert meeting.id not in await store.attending(people[PHYSICIAN_EMAIL].id)
+    assert meeting.id not in await store.meetings.attending(people[PHYSICIAN_EMAIL].id)
 
 
 async def test_a_physician_asking_to_add_a_meeting_is_told_who_adds_meetings(coach, people) -> None:
@@ -200,7 +200,7 @@ async def test_nothing_due_for_review_is_not_an_error(coach, store, people) -> N
     [reply] = await jane.say("quiz")
     assert reply.kind == "quiz" and reply.title == "No quiz question is due"
     assert reply.text == "No quiz question is due for review right now. Type `lesson` for new material."
-    await store.save_review(people[PHYSICIAN_EMAIL].id, ReviewState("why-show-up", 1, 0, NOW + timedelta(days=12),
+    await store.progress.save_review(people[PHYSICIAN_EMAIL].id, ReviewState("why-show-up", 1, 0, NOW + timedelta(days=12),
                                                                     False, False), NOW)
     [reply] = await jane.say("quiz")
     assert reply.kind == "quiz" and "the next comes back around Sat 14 Mar 2026" in reply.text
@@ -212,7 +212,7 @@ async def test_a_meeting_in_the_past_is_refused_with_the_reason(coach, store, pe
     assert reply.kind == "error"
     assert reply.text.startswith("Heart Summit 2025 ended on Thu 6 Mar 2025, before today (Mon 2 Mar 2026)")
     assert "year" in reply.text
-    assert [m for m in await store.meetings() if m.name == "Heart Summit 2025"] == []
+    assert [m for m in await store.meetings.all() if m.name == "Heart Summit 2025"] == []
     [ongoing] = await admin.say('meetings add name="Heart Summit 2026" start=2026-03-01 end=2026-03-03')
     assert ongoing.kind == "meetings"  # started yesterday, still running: accepted
 

@@ -263,7 +263,7 @@ async def test_an_x_handle_belongs_to_one_physician_and_marketing_sees_the_refus
     [refused] = await chat.say("profile @omarhaddadmd")  # Dr. Omar Haddad holds @OmarHaddadMD
     assert refused.kind == "error" and "already registered to another physician" in refused.text
     assert "Omar" not in refused.body  # who holds it is not the asker's business
-    jane = await store.person_by_email("jane.rivera@riverside.example")
+    jane = await store.people.by_email("jane.rivera@riverside.example")
     assert jane.x_handle is None
     [worklist] = await admin_chat.say("followback")
     assert "Dr. Jane Rivera asked for **@omarhaddadmd**, which Dr. Omar Haddad holds" in worklist.body

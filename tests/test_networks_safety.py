@@ -43,11 +43,11 @@ async def test_networks_default_to_x_and_a_choice_is_saved(chat, store, people, 
                                                  "networks:threads"]
     saved = one(await chat.say("networks Bluesky, linkedin"))
     assert saved.text.startswith("Saved. I coach you on Bluesky, LinkedIn;")
-    assert (await store.person(people[PHYSICIAN_EMAIL].id)).networks == "bluesky,linkedin"
+    assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).networks == "bluesky,linkedin"
     toggled = one(await chat.press("networks:threads"))
     assert toggled.replace_original and "Bluesky, LinkedIn, Threads" in toggled.text
     assert one(await chat.say("networks default")).text.startswith("Saved. I coach you on X (the default)")
-    assert (await store.person(people[PHYSICIAN_EMAIL].id)).networks is None
+    assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).networks is None
 
 
 async def test_an_unknown_network_is_refused_and_nothing_changes(chat, store, people):
@@ -55,7 +55,7 @@ async def test_an_unknown_network_is_refused_and_nothing_changes(chat, store, pe
     reply = one(await chat.say("networks myspace"))
     assert reply.kind == "error"
     assert "“myspace” is not a network I coach on" in reply.text
-    assert (await store.person(people[PHYSICIAN_EMAIL].id)).networks == "bluesky"
+    assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).networks == "bluesky"
 
 
 async def test_lessons_for_networks_the_physician_does_not_use_are_skipped(chat, content):
@@ -191,8 +191,8 @@ async def test_with_nobody_to_tell_the_physician_is_told_to_call(store, content,
 
 
 async def test_a_slack_report_reaches_contacts_by_their_slack_identity(coach, store, people):
-    await store.link_identity("slack", "U0LENA", people[NEUROLOGIST_EMAIL].id, people[NEUROLOGIST_EMAIL].created_at)
-    await store.link_identity("slack", "U0JANE", people[PHYSICIAN_EMAIL].id, people[PHYSICIAN_EMAIL].created_at)
+    await store.people.link_identity("slack", "U0LENA", people[NEUROLOGIST_EMAIL].id, people[NEUROLOGIST_EMAIL].created_at)
+    await store.people.link_identity("slack", "U0JANE", people[PHYSICIAN_EMAIL].id, people[PHYSICIAN_EMAIL].created_at)
     await Chat(coach, "U0JANE", platform="slack").say(f"harassment {LINK}")
     assert sorted((m.platform, m.address) for m in await store.outbox.list(["pending"])) == [
         ("slack", "C0SAFETY"), ("slack", "U0LENA")]

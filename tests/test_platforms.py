@@ -41,8 +41,8 @@ async def test_a_quiz_answer_updates_the_lesson_in_place(platform: Platform) -> 
     result = await platform.press("jane", lesson, "quiz:why-show-up:2")
     assert "Twitter followers" in (result.text if platform.name == "slack" else result.shown)
     assert "cmd:lesson" in result.actions, "the result offers the next lesson"
-    jane = await platform.runtime.store.person_by_email(PHYSICIAN)
-    assert jane is not None and "why-show-up" in await platform.runtime.store.lessons_done(jane.id)
+    jane = await platform.runtime.store.people.by_email(PHYSICIAN)
+    assert jane is not None and "why-show-up" in await platform.runtime.store.progress.lessons_done(jane.id)
     if platform.name == "slack":
         api = platform.slack.api
         await api.wait_for("views.publish", 2)
@@ -66,9 +66,9 @@ async def test_a_mention_in_a_channel_answers_privately(platform: Platform) -> N
         assert create.body["channelData"] == {"tenant": {"id": "tenant-1"}}
         assert note.conversation_id == activity["conversation"]["id"] and note.activity_id == activity["id"]
         assert "personal chat" in note.body["text"] and not note.body.get("attachments")
-        channel = json.loads(await store.conversation_ref("teams", CHANNEL) or "{}")
+        channel = json.loads(await store.conversations.ref("teams", CHANNEL) or "{}")
         assert channel["conversation"]["id"] == CHANNEL, "the channel itself, not the thread"
-        personal = json.loads(await store.conversation_ref("teams", TEAMS_JANE.aad_object_id) or "{}")
+        personal = json.loads(await store.conversations.ref("teams", TEAMS_JANE.aad_object_id) or "{}")
         assert personal["conversation"]["id"] == f"a:personal-{TEAMS_JANE.id}"
 
 

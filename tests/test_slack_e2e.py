@@ -89,9 +89,9 @@ async def test_bad_or_stale_signatures_are_rejected_and_nothing_happens(slack: S
     assert status == 401
     await asyncio.sleep(0.2)
     assert slack.api.calls == [], "a rejected request calls nothing"
-    person = await slack.runtime.store.person_by_email(PHYSICIAN)
+    person = await slack.runtime.store.people.by_email(PHYSICIAN)
     assert person is not None and person.follows_hospital_at is None
-    assert await slack.runtime.store.person_by_identity("slack", JANE) is None
+    assert await slack.runtime.store.people.by_identity("slack", JANE) is None
 
 
 async def test_slack_is_not_mounted_without_its_secrets(slack_runtime: Runtime, slack_api: FakeSlackApi,
@@ -125,7 +125,7 @@ async def test_slash_command_is_acked_then_answered_ephemerally(slack: SlackServ
     assert "Readiness 0/100" in texts(answer.args["blocks"])
     [home] = await slack.api.wait_for("views.publish")
     assert home.args["user_id"] == JANE and view_of(home)["type"] == "home"
-    person = await slack.runtime.store.person_by_identity("slack", JANE)
+    person = await slack.runtime.store.people.by_identity("slack", JANE)
     assert person is not None and person.email == PHYSICIAN, "matched to the roster by the Slack email"
     assert person.timezone == "America/Chicago", "the Slack time zone is stored for scheduling"
     assert [c.args["user"] for c in slack.api.calls_to("users.info")] == [JANE]
@@ -250,8 +250,8 @@ async def test_ticking_a_checklist_item_in_home_saves_it_and_refreshes_home(slac
     await slack.press(JANE, pressed, block_id=block["block_id"], container={"type": "view", "view_id": "V1"},
                       view={**view, "id": "V1"})
     homes = await slack.api.wait_for("views.publish", 2)
-    person = await slack.runtime.store.person_by_identity("slack", JANE)
-    assert person is not None and "photo" in await slack.runtime.store.profile_done(person.id)
+    person = await slack.runtime.store.people.by_identity("slack", JANE)
+    assert person is not None and "photo" in await slack.runtime.store.profile.items_done(person.id)
     _, refreshed = checklist(view_of(homes[1])["blocks"], "profile:")
     assert [o["value"] for o in refreshed["initial_options"]] == ["profile:photo"]
     assert slack.api.calls_to("chat.postMessage") == [], "an in-place change in Home is the Home refresh"
@@ -260,7 +260,7 @@ async def test_ticking_a_checklist_item_in_home_saves_it_and_refreshes_home(slac
     await slack.press(JANE, {**element, "selected_options": []}, block_id=block["block_id"],
                       container={"type": "view", "view_id": "V1"})
     await slack.api.wait_for("views.publish", 3)
-    assert "photo" not in await slack.runtime.store.profile_done(person.id), "unticking takes it back"
+    assert "photo" not in await slack.runtime.store.profile.items_done(person.id), "unticking takes it back"
 
 
 async def test_camp_checkbox_in_a_dm_updates_the_message(slack: SlackServer) -> None:
@@ -289,7 +289,7 @@ async def test_snooze_from_the_overflow_menu(slack: SlackServer) -> None:
     await slack.press(JANE, {**overflow, "selected_option": week}, container=container)
     posted = await slack.api.wait_for("chat.postMessage", 2)
     assert "snoozed until" in posted[1].args["text"]
-    person = await slack.runtime.store.person_by_identity("slack", JANE)
+    person = await slack.runtime.store.people.by_identity("slack", JANE)
     assert person is not None and person.snoozed_until is not None
 
 
@@ -313,12 +313,12 @@ async def test_profile_modal_shows_errors_inline_and_saves_a_good_handle(slack: 
     answer = json.loads(body)
     assert answer["response_action"] == "errors" and set(answer["errors"]) == {"handle"}
     assert answer["errors"]["handle"]
-    person = await slack.runtime.store.person_by_email(PHYSICIAN)
+    person = await slack.runtime.store.people.by_email(PHYSICIAN)
     assert person is not None and person.x_handle is None
 
     status, body = await slack.submit(JANE, view, {"handle": {"type": "plain_text_input", "value": "@DrJaneRivera"}})
     assert (status, body) == (200, "")
-    person = await slack.runtime.store.person_by_email(PHYSICIAN)
+    person = await slack.runtime.store.people.by_email(PHYSICIAN)
     assert person is not None and person.x_handle == "DrJaneRivera"
     posted = await slack.api.wait_for("chat.postMessage")
     assert posted[0].args["channel"] == JANE and "DrJaneRivera" in posted[0].args["text"]
@@ -358,14 +358,14 @@ async def test_admin_adds_a_meeting_through_the_modal(slack: SlackServer) -> Non
             "attendees": {"value": "Cardiology"}}
     status, body = await slack.submit(MARIA, view, good)
     assert (status, body) == (200, "")
-    meeting = await slack.runtime.store.meeting_by_key("heart-summit-2027")
+    meeting = await slack.runtime.store.meetings.by_key("heart-summit-2027")
     assert meeting is not None and (meeting.city, meeting.hashtag) == ("Boston", "#HS27")
     assert meeting.embargo == "Late-breakers: embargoed until presented."
     assert meeting.embargo_lifts_at is not None and meeting.embargo_lifts_at.isoformat() == "2027-03-05T12:30:00+00:00"
     [added] = await slack.api.wait_for("response_url")
     assert added.path == name and "Heart Summit 2027" in added.args["text"]
-    jane = await slack.runtime.store.person_by_email(PHYSICIAN)
-    assert jane is not None and meeting.id in await slack.runtime.store.attending(jane.id)
+    jane = await slack.runtime.store.people.by_email(PHYSICIAN)
+    assert jane is not None and meeting.id in await slack.runtime.store.meetings.attending(jane.id)
 
 
 async def test_a_physician_cannot_add_a_meeting(slack: SlackServer) -> None:
@@ -375,7 +375,7 @@ async def test_a_physician_cannot_add_a_meeting(slack: SlackServer) -> None:
                                                               "start": {"selected_date": "2027-03-04"}})
     answer = json.loads(body)
     assert answer["response_action"] == "errors" and list(answer["errors"]) == ["name"]
-    assert await slack.runtime.store.meeting_by_key("mine-2027") is None
+    assert await slack.runtime.store.meetings.by_key("mine-2027") is None
 
 
 async def test_a_catalog_meeting_from_the_modal_needs_only_its_start(slack: SlackServer) -> None:
@@ -524,12 +524,12 @@ async def test_old_event_ids_are_forgotten(slack: SlackServer) -> None:
     from datetime import timedelta
 
     store, now = slack.runtime.store, slack.runtime.clock.now()
-    assert await store.claim_event("slack:Ev0LASTMONTH", now - timedelta(days=30))
-    assert await store.claim_event("slack:Ev0YESTERDAY", now - timedelta(days=1))
+    assert await store.events.claim("slack:Ev0LASTMONTH", now - timedelta(days=30))
+    assert await store.events.claim("slack:Ev0YESTERDAY", now - timedelta(days=1))
     await slack.dm(JANE, "status")
     await slack.api.wait_for("views.publish")
-    assert await store.claim_event("slack:Ev0LASTMONTH", now), "a month-old id was pruned"
-    assert not await store.claim_event("slack:Ev0YESTERDAY", now), "a recent id is still remembered"
+    assert await store.events.claim("slack:Ev0LASTMONTH", now), "a month-old id was pruned"
+    assert not await store.events.claim("slack:Ev0YESTERDAY", now), "a recent id is still remembered"
 
 
 async def test_digest_chart_is_an_image_block_served_under_a_signed_link(

@@ -80,12 +80,12 @@ async def test_a_change_redraws_the_home(slack: SlackServer) -> None:
 async def test_a_new_slack_time_zone_redraws_the_home(slack: SlackServer) -> None:
     await _answered(slack, JANE, "status")
     await slack.api.wait_for("views.publish")
-    person = await slack.runtime.store.person_by_identity("slack", JANE)
+    person = await slack.runtime.store.people.by_identity("slack", JANE)
     assert person is not None and person.timezone == "America/Chicago"
     await slack.runtime.store.preferences.set_timezone(person.id, "Europe/Lisbon", slack.runtime.clock.now())
     await _answered(slack, JANE, "status")
     await slack.api.wait_for("views.publish", 2)
-    person = await slack.runtime.store.person_by_identity("slack", JANE)
+    person = await slack.runtime.store.people.by_identity("slack", JANE)
     assert person is not None and person.timezone == "America/Chicago", "Slack's time zone is stored again"
 
 

@@ -304,7 +304,7 @@ async def test_the_modals_values_are_the_coachs_form(tmp_path: Path) -> None:
         replies = await runtime.coach.handle(Incoming("slack", "UMARIA", action=MEETING_FORM.submit_action,
                                                       values=tuple(values(meeting).items()), email=ADMIN))
         assert replies[0].kind == "meetings", replies[0].text
-        added = await runtime.store.meeting_by_key("asco-2027")
+        added = await runtime.store.meetings.by_key("asco-2027")
         assert added is not None and added.city == "Chicago" and added.embargo_lifts_at is not None
         assert HEART_SUMMIT.key != "asco-2027"
     finally:

@@ -49,7 +49,7 @@ async def test_emails_resolve_through_the_directory_from_users_list(slack_api: F
     assert result.status == "sent"
     assert slack_api.calls_to("users.lookupByEmail") == [], "users.list found everyone: no lookups"
     assert slack_api.calls_to("chat.postMessage")[0].args["channel"] == JANE
-    person = await slack_runtime.store.person_by_identity("slack", JANE)
+    person = await slack_runtime.store.people.by_identity("slack", JANE)
     assert person is not None and person.email == PHYSICIAN
 
 

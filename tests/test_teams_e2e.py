@@ -67,13 +67,13 @@ async def test_personal_message_links_the_roster_physician_and_answers_with_a_ca
     assert body["recipient"]["id"] == JANE.id and body["from"]["id"] == "28:social-rounds-bot"
 
     store = server.runtime.store
-    person = await store.person_by_identity("teams", JANE.aad_object_id)
+    person = await store.people.by_identity("teams", JANE.aad_object_id)
     assert person is not None and person.email == PHYSICIAN
     assert person.timezone == "America/Chicago"
-    reference = json.loads(await store.conversation_ref("teams", JANE.aad_object_id) or "{}")
+    reference = json.loads(await store.conversations.ref("teams", JANE.aad_object_id) or "{}")
     assert reference["conversation"]["id"] == PERSONAL_JANE
     assert reference["serviceUrl"] == connector.url
-    assert (await store.addresses([person.id]))[person.id]["teams"] == JANE.aad_object_id
+    assert (await store.conversations.addresses([person.id]))[person.id]["teams"] == JANE.aad_object_id
 
     connector.clear()
     await server.post(message(connector.url, JANE, "status"))
@@ -83,15 +83,15 @@ async def test_personal_message_links_the_roster_physician_and_answers_with_a_ca
 async def test_a_roster_import_that_linked_the_teams_id_is_honoured(
         server: Server, connector: FakeBotConnector) -> None:
     store = server.runtime.store
-    omar = await store.person_by_email("omar.haddad@riverside.example")
+    omar = await store.people.by_email("omar.haddad@riverside.example")
     assert omar is not None
-    await store.link_identity("teams", "29:omar", omar.id, server.runtime.clock.now())
+    await store.people.link_identity("teams", "29:omar", omar.id, server.runtime.clock.now())
     member = Member("29:omar", "Dr. Omar Haddad", "AAD-OMAR", "o.haddad@home.example")
     connector.add_member(member)
     await server.post(message(connector.url, member, "profile"))
     [reply] = connector.sent()
     assert "@OmarHaddadMD" in card_text(_one_card(reply.body))
-    assert (await store.addresses([omar.id]))[omar.id]["teams"] == "aad-omar", "AAD ids are stored lowercase"
+    assert (await store.conversations.addresses([omar.id]))[omar.id]["teams"] == "aad-omar", "AAD ids are stored lowercase"
 
 
 async def test_the_snooze_menu_is_on_teams_cards_and_snoozes(server: Server, connector: FakeBotConnector) -> None:
@@ -107,7 +107,7 @@ async def test_the_snooze_menu_is_on_teams_cards_and_snoozes(server: Server, con
 
     response = await server.post(execute_invoke(connector.url, JANE, "snooze:3d"))
     assert response.status == 200
-    person = await server.runtime.store.person_by_identity("teams", JANE.aad_object_id)
+    person = await server.runtime.store.people.by_identity("teams", JANE.aad_object_id)
     assert person is not None and person.snoozed_until is not None
     assert person.snoozed_until - server.runtime.clock.now() >= timedelta(days=3) - timedelta(hours=1)
 
@@ -122,8 +122,8 @@ async def test_ticking_a_checklist_item_refreshes_the_card(server: Server, conne
     refreshed = (await response.json())["value"]
     assert card_errors(refreshed) == []
     assert "✅" in card_text(refreshed)
-    person = await server.runtime.store.person_by_identity("teams", JANE.aad_object_id)
-    assert person is not None and "photo" in await server.runtime.store.profile_done(person.id)
+    person = await server.runtime.store.people.by_identity("teams", JANE.aad_object_id)
+    assert person is not None and "photo" in await server.runtime.store.profile.items_done(person.id)
 
 
 async def test_action_submit_from_older_clients_updates_the_pressed_card(
@@ -228,7 +228,7 @@ async def test_an_admin_adds_a_meeting_with_the_card_form(server: Server, connec
         "type": "TextBlock", "text": "The meeting ends before it starts; check the dates.", "wrap": True,
         "color": "Attention", "weight": "Bolder", "size": "Small", "spacing": "None"}, "the error is at its input"
     assert sum(1 for item in inputs_box if item.get("color") == "Attention") == 1
-    assert await server.runtime.store.meeting_by_key("heart-summit-2026") is None
+    assert await server.runtime.store.meetings.by_key("heart-summit-2026") is None
 
     response = await server.post(_submit(connector.url, MARIA, "form:meetings-add", {**MEETING_FORM, "end": ""}))
     answer = await response.json()
@@ -239,14 +239,14 @@ async def test_an_admin_adds_a_meeting_with_the_card_form(server: Server, connec
     assert "1 physician is registered" in card_text(added)
     assert connector.sent() == []
     store = server.runtime.store
-    meeting = await store.meeting_by_key("heart-summit-2026")
+    meeting = await store.meetings.by_key("heart-summit-2026")
     assert meeting is not None
     assert (meeting.starts_on.isoformat(), meeting.ends_on.isoformat(), meeting.city, meeting.hashtag) == (
         "2026-06-04", "2026-06-04", "Boston", "#HS26")
     assert meeting.embargo == "Late-breaking trials: embargoed until presented.\nPosters: free."
     assert meeting.embargo_lifts_at is not None and meeting.embargo_lifts_at.isoformat() == "2026-06-05T12:00:00+00:00"
-    jane = await store.person_by_email(PHYSICIAN)
-    assert jane is not None and meeting.id in await store.attending(jane.id)
+    jane = await store.people.by_email(PHYSICIAN)
+    assert jane is not None and meeting.id in await store.meetings.attending(jane.id)
 
 
 async def test_a_physician_gets_the_refusal_not_the_form(server: Server, connector: FakeBotConnector) -> None:
@@ -257,7 +257,7 @@ async def test_a_physician_gets_the_refusal_not_the_form(server: Server, connect
     response = await server.post(_submit(connector.url, JANE, "form:meetings-add", MEETING_FORM))
     refused = (await response.json())["value"]
     assert card_errors(refused) == [] and "only for the marketing team" in card_text(refused)
-    assert await server.runtime.store.meetings() == []
+    assert await server.runtime.store.meetings.all() == []
 
 
 # -- team channels ------------------------------------------------------------------------------------------
@@ -289,29 +289,29 @@ def test_clean_text_strips_the_bot_mention_and_teams_html() -> None:
 async def test_personal_install_welcomes_and_stores_the_reference(server: Server, connector: FakeBotConnector) -> None:
     await server.post(installation(connector.url, JANE, "add"))
     assert connector.sent() == []
-    assert await server.runtime.store.conversation_ref("teams", JANE.aad_object_id) is not None
+    assert await server.runtime.store.conversations.ref("teams", JANE.aad_object_id) is not None
 
     await server.post(bot_added(connector.url, JANE))
     [welcome] = connector.sent()
     assert welcome.conversation_id == PERSONAL_JANE
     assert "Social Rounds" in card_text(_one_card(welcome.body))
-    person = await server.runtime.store.person_by_email(PHYSICIAN)
+    person = await server.runtime.store.people.by_email(PHYSICIAN)
     assert person is not None
-    assert (await server.runtime.store.addresses([person.id]))[person.id]["teams"] == JANE.aad_object_id
+    assert (await server.runtime.store.conversations.addresses([person.id]))[person.id]["teams"] == JANE.aad_object_id
 
 
 async def test_team_install_stores_the_channel_and_uninstall_stops_messages(
         server: Server, connector: FakeBotConnector) -> None:
     store = server.runtime.store
     await server.post(installation(connector.url, MARIA, "add", where=team_general()))
-    assert await store.conversation_ref("teams", TEAM) is not None
+    assert await store.conversations.ref("teams", TEAM) is not None
     transport = teams_transport(server.runtime)
     assert isinstance(transport, TeamsTransport)
     reply = Reply(kind="digest", text="Weekly digest", title="Weekly digest", ephemeral=False)
     assert (await transport.send(Envelope(1, "teams", TEAM, reply, "digest:1"))).status == "sent"
 
     await server.post(installation(connector.url, MARIA, "remove", where=team_general()))
-    assert await store.conversation_ref("teams", TEAM) is None
+    assert await store.conversations.ref("teams", TEAM) is None
     connector.clear()
     result = await transport.send(Envelope(2, "teams", TEAM, reply, "digest:2"))
     assert result.status == "failed" and "no conversation reference" in result.error
@@ -323,7 +323,7 @@ async def test_removing_the_bot_from_a_personal_chat_forgets_it(server: Server, 
     activity = bot_added(connector.url, JANE)
     activity["membersRemoved"], activity["membersAdded"] = activity.pop("membersAdded"), []
     await server.post(activity)
-    assert await server.runtime.store.conversation_ref("teams", JANE.aad_object_id) is None
+    assert await server.runtime.store.conversations.ref("teams", JANE.aad_object_id) is None
 
 
 # -- proactive sends -----------------------------------------------------------------------------------------
@@ -438,8 +438,8 @@ async def test_with_an_app_id_unauthenticated_requests_are_rejected(
             response = await session.post(f"{url}/api/messages", json=execute_invoke(connector.url, JANE, "cmd:status"))
             assert response.status == 401
         assert connector.calls == []
-        assert await runtime.store.conversation_ref("teams", JANE.aad_object_id) is None
-        assert await runtime.store.person_by_identity("teams", JANE.aad_object_id) is None
+        assert await runtime.store.conversations.ref("teams", JANE.aad_object_id) is None
+        assert await runtime.store.people.by_identity("teams", JANE.aad_object_id) is None
     finally:
         await runner.cleanup()
 

@@ -90,8 +90,8 @@ async def test_graph_install_then_a_reminder_reaches_the_physician(
     jane_user = user(graph, PHYSICIAN_EMAIL)
     user(graph, ADMIN_EMAIL)
     user(graph, ONCOLOGIST_EMAIL)
-    jane = await runtime.store.person_by_email(PHYSICIAN_EMAIL)
-    assert await runtime.store.addresses([jane.id]) == {}  # no conversation reference: not reachable in Teams
+    jane = await runtime.store.people.by_email(PHYSICIAN_EMAIL)
+    assert await runtime.store.conversations.addresses([jane.id]) == {}  # no conversation reference: not reachable in Teams
 
     summary = await installer(runtime, graph, service_url=connector.url).run()
 
@@ -99,8 +99,8 @@ async def test_graph_install_then_a_reminder_reaches_the_physician(
     post = next(c for c in graph.posts() if jane_user.id in c.path)
     assert post.body == {"teamsApp@odata.bind": f"{graph.graph_url}appCatalogs/teamsApps/{graph.catalog_id}"}
     address = jane_user.id.lower()
-    assert (await runtime.store.addresses([jane.id]))[jane.id] == {"teams": address}
-    assert (await runtime.store.person_by_identity("teams", address)).id == jane.id
+    assert (await runtime.store.conversations.addresses([jane.id]))[jane.id] == {"teams": address}
+    assert (await runtime.store.people.by_identity("teams", address)).id == jane.id
 
     # the scheduler plans Jane's first lesson to that address, the sender delivers it to the Graph chat
     from bot.channels.teams.transport import teams_transport
@@ -131,9 +131,9 @@ async def test_already_installed_409_counts_as_reachable(runtime: Runtime, graph
     summary = await installer(runtime, graph).run()
     assert summary.already == 1 and summary.installed == 3
     assert [c.status for c in graph.posts() if jane_user.id in c.path] == [409]
-    jane = await runtime.store.person_by_email(PHYSICIAN_EMAIL)
-    stored = await runtime.store.conversation_ref("teams", jane_user.id.lower())
-    assert graph.chat_id(jane_user.id) in stored and (await runtime.store.addresses([jane.id]))[jane.id]
+    jane = await runtime.store.people.by_email(PHYSICIAN_EMAIL)
+    stored = await runtime.store.conversations.ref("teams", jane_user.id.lower())
+    assert graph.chat_id(jane_user.id) in stored and (await runtime.store.conversations.addresses([jane.id]))[jane.id]
 
 
 async def test_catalog_id_from_the_manifest_id_or_configured(runtime: Runtime, graph: FakeGraph) -> None:
@@ -209,8 +209,8 @@ async def test_without_graph_credentials_roster_lists_who_has_not_installed(
     assert teams_installer(runtime, GraphSettings.from_env({"MICROSOFT_APP_ID": APP_ID})) is None
     assert GraphSettings.from_env({"MICROSOFT_APP_ID": APP_ID}).missing() == \
         "MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID"
-    jane = await runtime.store.person_by_email(PHYSICIAN_EMAIL)
-    await runtime.store.save_conversation_ref("teams", "aad-jane", "{}", jane.id, runtime.clock.now())
+    jane = await runtime.store.people.by_email(PHYSICIAN_EMAIL)
+    await runtime.store.conversations.save_ref("teams", "aad-jane", "{}", jane.id, runtime.clock.now())
     runtime.coach.teams_reach = True
     [reply] = await admin_chat.say("roster")
     rows = {row[0]: row[1] for row in reply.table.rows}
@@ -224,11 +224,11 @@ async def test_without_graph_credentials_roster_lists_who_has_not_installed(
 async def test_a_physician_who_removed_the_app_is_not_reinstalled(runtime: Runtime, graph: FakeGraph) -> None:
     jane_user = user(graph, PHYSICIAN_EMAIL)
     await installer(runtime, graph).run()
-    assert await runtime.store.delete_conversation_ref("teams", jane_user.id.lower())  # the uninstall event
+    assert await runtime.store.conversations.delete_ref("teams", jane_user.id.lower())  # the uninstall event
     posts = len(graph.posts())
     assert (await installer(runtime, graph).run()).checked == 0 and len(graph.posts()) == posts
     reach = await runtime.store.teams_installs.reach()
-    assert (await runtime.store.person_by_email(PHYSICIAN_EMAIL)).id in \
+    assert (await runtime.store.people.by_email(PHYSICIAN_EMAIL)).id in \
         {pid for pid, _, reason, _ in reach.unreached if reason == REMOVED}
 
 
@@ -318,7 +318,7 @@ async def test_one_installer_at_a_time_and_a_dead_one_is_taken_over(runtime: Run
 async def test_a_run_that_stops_midway_resumes_without_repeating(runtime: Runtime, graph: FakeGraph) -> None:
     users = [user(graph, email) for email in (ADMIN_EMAIL, PHYSICIAN_EMAIL, ONCOLOGIST_EMAIL, NEUROLOGIST_EMAIL)]
     # Graph answers the chat lookup of the second person with 5xx until the run gives up: installed, no chat
-    people = {p.email: p.id for p in await runtime.store.people(active_only=True)}
+    people = {p.email: p.id for p in await runtime.store.people.all(active_only=True)}
     order = sorted(users, key=lambda u: people[u.upn])
     client = client_for(graph, sleep=_no_wait)
     graph.fail_next(5, 502, path_part=f"/users/{order[1].id}/teamwork/installedApps/")
@@ -328,7 +328,7 @@ async def test_a_run_that_stops_midway_resumes_without_repeating(runtime: Runtim
     assert second.installed == 2 and second.already == 1  # the interrupted one: 409, then its chat
     per_user = {u.id: [c.status for c in graph.posts() if u.id in c.path] for u in order}
     assert per_user == {order[0].id: [201], order[1].id: [201, 409], order[2].id: [201], order[3].id: [201]}
-    assert len(await runtime.store.addresses(list(people.values()))) == 4
+    assert len(await runtime.store.conversations.addresses(list(people.values()))) == 4
 
 
 async def test_chat_not_reported_yet_is_tried_again_soon(runtime: Runtime, graph: FakeGraph) -> None:
@@ -402,7 +402,7 @@ async def test_serve_installs_in_the_background_and_hands_back_the_lease(
     store = Store.open(f"sqlite:///{tmp_path / 'serve.db'}")
     await store.upgrade()
     clock = FixedClock(datetime(2026, 5, 12, 7, 0, tzinfo=timezone.utc))  # 03:00 in New York: quiet hours
-    await store.upsert_people(ROSTER, clock.now())
+    await store.people.upsert(ROSTER, clock.now())
     config = Config(admins=(ADMIN_EMAIL,), digest=DigestSchedule(weekday=6, time=time(23, 0)))
     content = load_content(ROOT / "prompts")
     runtime = Runtime(config, content, store, clock, Coach(store, content, config, clock))
@@ -471,8 +471,8 @@ async def test_a_run_killed_midway_is_resumed_by_the_next_instance(graph: FakeGr
                 assert summary.skipped == "another instance is installing"
                 continue
             assert summary.installed + summary.already == 3 and not summary.stopped
-            people = await runtime.store.people(active_only=True)
-            assert len(await runtime.store.addresses([p.id for p in people])) == len(emails)
+            people = await runtime.store.people.all(active_only=True)
+            assert len(await runtime.store.conversations.addresses([p.id for p in people])) == len(emails)
         finally:
             await runtime.store.close()
     created = {u.id: sum(1 for c in graph.posts() if u.id in c.path and c.status == 201) for u in users}

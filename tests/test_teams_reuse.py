@@ -46,7 +46,7 @@ async def test_an_unchanged_reference_is_not_written_again(server: Server, conne
     renamed = Member(JANE.id, "Dr. Jane Rivera-Stone", JANE.aad_object_id, JANE.email)
     await server.post(message(connector.url, renamed, "status"))
     assert await _written_at(server.runtime, JANE.aad_object_id) == clock.now(), "a changed reference is written"
-    stored = json.loads(await server.runtime.store.conversation_ref("teams", JANE.aad_object_id) or "{}")
+    stored = json.loads(await server.runtime.store.conversations.ref("teams", JANE.aad_object_id) or "{}")
     assert stored["user"]["name"] == "Dr. Jane Rivera-Stone"
 
 
@@ -54,15 +54,15 @@ async def test_a_reference_gets_the_physician_who_joined_the_roster_later(
         server: Server, connector: FakeBotConnector) -> None:
     store, clock = server.runtime.store, server.runtime.clock
     await server.post(message(connector.url, STRANGER, "help"))
-    assert await store.conversation_ref("teams", STRANGER.aad_object_id) is not None
-    await store.upsert_people([RosterEntry(STRANGER_EMAIL, "Dr. Visiting Doctor", "Cardiology", "Cardiologist")],
+    assert await store.conversations.ref("teams", STRANGER.aad_object_id) is not None
+    await store.people.upsert([RosterEntry(STRANGER_EMAIL, "Dr. Visiting Doctor", "Cardiology", "Cardiologist")],
                               clock.now())
-    person = await store.person_by_email(STRANGER_EMAIL)
+    person = await store.people.by_email(STRANGER_EMAIL)
     assert person is not None
-    assert "teams" not in (await store.addresses([person.id])).get(person.id, {})
+    assert "teams" not in (await store.conversations.addresses([person.id])).get(person.id, {})
 
     await server.post(message(connector.url, STRANGER, "help"))  # the same reference as before
-    assert (await store.addresses([person.id]))[person.id]["teams"] == STRANGER.aad_object_id
+    assert (await store.conversations.addresses([person.id]))[person.id]["teams"] == STRANGER.aad_object_id
 
 
 async def test_an_uninstall_and_reinstall_store_the_reference_again(
@@ -70,13 +70,13 @@ async def test_an_uninstall_and_reinstall_store_the_reference_again(
     store = server.runtime.store
     await server.post(message(connector.url, JANE, "help"))
     await server.post(installation(connector.url, JANE, "remove"))
-    assert await store.conversation_ref("teams", JANE.aad_object_id) is None
+    assert await store.conversations.ref("teams", JANE.aad_object_id) is None
     await server.post(message(connector.url, JANE, "status"))
-    assert await store.conversation_ref("teams", JANE.aad_object_id) is not None, "forgotten, so written again"
+    assert await store.conversations.ref("teams", JANE.aad_object_id) is not None, "forgotten, so written again"
 
-    await store.delete_conversation_ref("teams", JANE.aad_object_id)  # e.g. removed through another instance
+    await store.conversations.delete_ref("teams", JANE.aad_object_id)  # e.g. removed through another instance
     await server.post(installation(connector.url, JANE, "add"))
-    assert await store.conversation_ref("teams", JANE.aad_object_id) is not None, "an installation always writes"
+    assert await store.conversations.ref("teams", JANE.aad_object_id) is not None, "an installation always writes"
 
 
 async def test_the_connector_client_is_kept_and_closed_at_shutdown(

@@ -19,9 +19,9 @@ ROOT = Path(__file__).parents[1]
 
 async def test_every_completed_lesson_is_a_row_with_utc_time_and_reading_minutes(store, content, people):
     jane, omar = people[PHYSICIAN_EMAIL].id, people[ONCOLOGIST_EMAIL].id
-    await store.mark_lesson_done(jane, "why-show-up", NOW)
-    await store.mark_lesson_done(jane, "twelve-word-rule", NOW + timedelta(days=2))
-    await store.mark_lesson_done(omar, "the-18-identifiers", NOW + timedelta(days=1))
+    await store.progress.mark_lesson_done(jane, "why-show-up", NOW)
+    await store.progress.mark_lesson_done(jane, "twelve-word-rule", NOW + timedelta(days=2))
+    await store.progress.mark_lesson_done(omar, "the-18-identifiers", NOW + timedelta(days=1))
     out = io.StringIO(newline="")
     assert await write_transcripts(store, content, out) == 3
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
@@ -41,9 +41,9 @@ async def test_every_completed_lesson_is_a_row_with_utc_time_and_reading_minutes
 
 
 async def test_spreadsheet_formulas_in_names_are_neutralised(store, content, people):
-    await store.upsert_people([RosterEntry("evil@riverside.example", "=HYPERLINK(\"http://x\")", "+Cardiology")], NOW)
-    evil = await store.person_by_email("evil@riverside.example")
-    await store.mark_lesson_done(evil.id, "why-show-up", NOW)
+    await store.people.upsert([RosterEntry("evil@riverside.example", "=HYPERLINK(\"http://x\")", "+Cardiology")], NOW)
+    evil = await store.people.by_email("evil@riverside.example")
+    await store.progress.mark_lesson_done(evil.id, "why-show-up", NOW)
     out = io.StringIO(newline="")
     await write_transcripts(store, content, out)
     row = next(r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["email"] == "evil@riverside.example")
@@ -62,9 +62,9 @@ async def test_cli_transcript_export(tmp_path: Path):
     assert rounds("db", "upgrade", env=env).returncode == 0
     store = Store.open(env["DATABASE_URL"])
     try:
-        await store.upsert_people([RosterEntry(PHYSICIAN_EMAIL, "Dr. Jane Rivera", "Cardiology")], NOW)
-        jane = await store.person_by_email(PHYSICIAN_EMAIL)
-        await store.mark_lesson_done(jane.id, "why-show-up", NOW)
+        await store.people.upsert([RosterEntry(PHYSICIAN_EMAIL, "Dr. Jane Rivera", "Cardiology")], NOW)
+        jane = await store.people.by_email(PHYSICIAN_EMAIL)
+        await store.progress.mark_lesson_done(jane.id, "why-show-up", NOW)
     finally:
         await store.close()
     out = tmp_path / "transcripts.csv"

@@ -51,23 +51,23 @@ async def world(slack_api: FakeSlackApi, connector: FakeBotConnector, tmp_path: 
               for i in range(SLACK_PEOPLE)]
     roster += [RosterEntry(teams_member(i).email, teams_member(i).name, "Oncology", "Oncologist")
                for i in range(TEAMS_PEOPLE)]
-    await store.upsert_people(roster, now)
+    await store.people.upsert(roster, now)
     messages = []
     for i in range(SLACK_PEOPLE):
-        person = await store.person_by_email(f"slack{i:03d}@riverside.example")
+        person = await store.people.by_email(f"slack{i:03d}@riverside.example")
         user = f"USLACK{i:03d}"
-        await store.link_identity("slack", user, person.id, now)
+        await store.people.link_identity("slack", user, person.id, now)
         messages.append(NewMessage(f"lesson:slack:{i}", person.id, "slack", user, "lesson", {}, now))
     for i in range(TEAMS_PEOPLE):
         member = teams_member(i)
         connector.add_member(member)
-        person = await store.person_by_email(member.email)
-        await store.link_identity("teams", member.aad_object_id, person.id, now)
+        person = await store.people.by_email(member.email)
+        await store.people.link_identity("teams", member.aad_object_id, person.id, now)
         reference = {"bot": BOT, "user": {"id": member.id, "name": member.name, "aadObjectId": member.aad_object_id},
                      "conversation": {"id": f"a:personal-t{i:03d}", "conversationType": "personal",
                                       "tenantId": TENANT},
                      "channelId": "msteams", "serviceUrl": connector.url}
-        await store.save_conversation_ref("teams", member.aad_object_id, json.dumps(reference), person.id, now)
+        await store.conversations.save_ref("teams", member.aad_object_id, json.dumps(reference), person.id, now)
         messages.append(NewMessage(f"lesson:teams:{i}", person.id, "teams", member.aad_object_id, "lesson", {}, now))
     await store.outbox.add(messages, now)
     runner, url = await start_server(runtime)

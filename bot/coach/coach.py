@@ -148,7 +148,7 @@ class Coach:
         caller = await self._identify(incoming)
         if caller is None:
             return [self._onboarding(incoming)]
-        snapshot = await self.store.snapshot(caller.person.id)
+        snapshot = await self.store.readiness.snapshot(caller.person.id)
         replies = await self.status.status_of(caller, snapshot)
         replies.append(await self.profile.profile_reply(caller))
         enrollment = next_enrollment(snapshot.enrollments, self.kit.today(caller)) if snapshot else None
@@ -191,19 +191,19 @@ class Coach:
                               name=incoming.display_name or "")
 
     async def _identify(self, incoming: Incoming) -> Caller | None:
-        person = await self.store.person_by_identity(incoming.platform, incoming.user_id)
+        person = await self.store.people.by_identity(incoming.platform, incoming.user_id)
         now = self.clock.now()
         if person is not None and not person.active:
             return None  # left the roster: no coaching, no data
         if person is None:
             email = incoming.email or (incoming.user_id if incoming.platform == "web" else None)
-            person = await self.store.person_by_email(email) if email else None
+            person = await self.store.people.by_email(email) if email else None
             if person is None or not person.active:
                 return None
-            await self.store.link_identity(incoming.platform, incoming.user_id, person.id, now)
+            await self.store.people.link_identity(incoming.platform, incoming.user_id, person.id, now)
         if incoming.timezone and incoming.timezone != person.timezone and valid_zone(incoming.timezone):
-            await self.store.update_person(person.id, now, timezone=incoming.timezone)
-            person = await self.store.person(person.id) or person
+            await self.store.preferences.set_timezone(person.id, incoming.timezone, now)
+            person = await self.store.people.get(person.id) or person
         return caller_for(person, self.config, incoming.platform)
 
     async def _stale(self, caller: Caller, stale: Stale) -> list[Reply]:

@@ -46,7 +46,7 @@ class DraftCheck(Feature):
             return [too_long_reply(rules, len(command.rest), self.content.words)]
         now = self.clock.now()
         today = self.today(caller)
-        meetings = await self.store.meetings(ending_on_or_after=today - timedelta(days=1))
+        meetings = await self.store.meetings.all(ending_on_or_after=today - timedelta(days=1))
         windows = tuple(MeetingWindow(m.name, m.hashtag, m.starts_on, m.ends_on,
                                       m.embargo_lifts_at.astimezone(caller.zone) if m.embargo_lifts_at else None)
                         for m in meetings)

@@ -17,8 +17,8 @@ class Lessons(Feature):
 
     async def lesson(self, caller: Caller, command: Command) -> list[Reply]:
         pid = caller.person.id
-        done = await self.store.lessons_done(pid)
-        reviews = await self.store.reviews(pid)
+        done = await self.store.progress.lessons_done(pid)
+        reviews = await self.store.progress.reviews(pid)
         networks = networks_of(caller.person.networks)
         item = cur.next_item(self.content.curriculum, done, reviews, self.clock.now(), networks)
         lessons = self.content.curriculum.for_networks(networks)  # "lesson 3 of 27" counts only theirs
@@ -35,7 +35,7 @@ class Lessons(Feature):
                               footer=self._sources_line(item.lesson))]
 
     async def quiz(self, caller: Caller, command: Command) -> list[Reply]:
-        reviews = await self.store.reviews(caller.person.id)
+        reviews = await self.store.progress.reviews(caller.person.id)
         due = cur.due_reviews(reviews, self.clock.now())
         lesson = self.content.curriculum.lesson(due[0]) if due else None
         if lesson is None:
@@ -59,7 +59,7 @@ class Lessons(Feature):
             raise Stale(self.say("quiz_gone"), "lesson")
         now = self.clock.now()
         pid = caller.person.id
-        reviews = await self.store.reviews(pid)
+        reviews = await self.store.progress.reviews(pid)
         state = reviews.get(lesson_id)
         if state is not None and (state.retired or (state.due_at and state.due_at > now)):
             when = say("quiz_retired") if state.retired else \
@@ -71,8 +71,8 @@ class Lessons(Feature):
         except ValueError:
             raise BadArguments("quiz_not_a_choice", choice=choice + 1, choices=len(lesson.quiz.choices)) from None
         new_state = cur.record_answer(state, lesson_id, correct, now)
-        await self.store.save_review(pid, new_state, now)
-        await self.store.mark_lesson_done(pid, lesson_id, now)
+        await self.store.progress.save_review(pid, new_state, now)
+        await self.store.progress.mark_lesson_done(pid, lesson_id, now)
         rendered = self.content.render(
             "quiz_result", lesson=lesson, correct=correct, chosen=lesson.quiz.choices[choice],
             right_choice=lesson.quiz.choices[lesson.quiz.answer], retired=new_state.retired,

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from bot.actions import Stale
-from bot.charts import trend_png
+from bot.core.digest_chart import trend_png
 from bot.coach.base import Caller, Feature, Kit, from_rendered, show_date
 from bot.coach.meetings import Meetings
 from bot.core.commands import BadArguments, Command
@@ -45,7 +45,7 @@ class Marketing(Feature):
 
     async def _roster(self, today: date) -> list[tuple[RosterRow, RosterCounts]]:
         c = self.content
-        counts = await self.store.roster_counts(today, c.curriculum.core_ids, (item.id for item in c.profile_items),
+        counts = await self.store.readiness.roster_counts(today, c.curriculum.core_ids, (item.id for item in c.profile_items),
                                                 (item.id for item in all_items(c.camp_phases)))
         totals = self._totals()
         return [(RosterRow(s.person_id, s.name, s.email, s.department, s.x_handle,
@@ -84,7 +84,7 @@ class Marketing(Feature):
             raise BadArguments("report_which_meeting")
         meeting = await self.meetings.find_meeting(query)
         today = self.today(caller)
-        snapshots = await self.store.attendee_snapshots(meeting.id)
+        snapshots = await self.store.readiness.attendee_snapshots(meeting.id)
         total = self._totals().camp
         attendees = sorted(((s, next(e for e in camp_counts(s.enrollments, self.content.camp_phases)
                                      if e.meeting.id == meeting.id)) for s in snapshots),
@@ -100,7 +100,7 @@ class Marketing(Feature):
 
     async def followback(self, caller: Caller, command: Command) -> list[Reply]:
         rows = followback_worklist(await self.roster_rows(self.today(caller)))
-        conflicts = await self.store.handle_conflicts()
+        conflicts = await self.store.profile.handle_conflicts()
         rendered = self.content.render("followback", rows=rows, hospital=self.hospital(), conflicts=conflicts)
         buttons = tuple(Button(self.say("button_followed_back", handle=r.x_handle), f"followback:{r.physician_id}") for r in rows[:20])
         table = Table(self.columns("columns_followback"), tuple(
@@ -112,10 +112,10 @@ class Marketing(Feature):
         """``followback:<person id>``: the hospital account followed this physician back."""
         if not caller.is_admin:
             return [self.reply("not_admin", "error", command="followback")]
-        person = await self.store.person(int(arg)) if arg.isdigit() else None
+        person = await self.store.people.get(int(arg)) if arg.isdigit() else None
         if person is None:
             raise Stale(self.say("followback_gone"), "followback")
-        await self.store.update_person(person.id, self.clock.now(), followed_back_at=self.clock.now())
+        await self.store.profile.set_followed_back(person.id, self.clock.now())
         replies = await self.followback(caller, Command("followback", (), ""))
         return [replace(replies[0], replace_original=True)]
 
@@ -123,7 +123,7 @@ class Marketing(Feature):
         return [await self.digest_reply(self.clock.now())]
 
     async def roster(self, caller: Caller, command: Command) -> list[Reply]:
-        physicians = await self.store.people(role="physician", active_only=False)
+        physicians = await self.store.people.all(role="physician", active_only=False)
         active = [p for p in physicians if p.active]
         departments: dict[str, int] = {}
         for p in active:
@@ -170,7 +170,7 @@ class Marketing(Feature):
         history = {w: numbers for w, numbers in (await self.store.weekly.weeks(14)).items() if w <= week}
         previous = history.get(previous_week(week))
         meetings = meeting_readiness((e for _, counts in roster for e in counts.enrollments),
-                                     await self.store.meetings(ending_on_or_after=today),
+                                     await self.store.meetings.all(ending_on_or_after=today),
                                      self._totals().camp, today)
         return build_digest(self.config.hospital_name, week, report, rows, previous, history, meetings)
 

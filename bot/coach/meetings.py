@@ -50,16 +50,16 @@ class Meetings(Feature):
         if request.meeting.ends_on < today:
             raise BadArguments("meeting_already_over", name=request.meeting.name,
                                ended=show_date(request.meeting.ends_on), today=show_date(today)).at("start")
-        if await self.store.meeting_by_key(request.meeting.key):
+        if await self.store.meetings.by_key(request.meeting.key):
             raise BadArguments("meeting_already_added", name=request.meeting.name).at("name")
-        meeting = await self.store.add_meeting(request.meeting, self.clock.now())
+        meeting = await self.store.meetings.add(request.meeting, self.clock.now())
         invited = 0
         if request.attendees:
             emails = {a.lower() for a in request.attendees if "@" in a}
             departments = {a.lower() for a in request.attendees if "@" not in a}
-            for person in await self.store.people(role="physician"):
+            for person in await self.store.people.all(role="physician"):
                 if person.email in emails or person.department.lower() in departments:
-                    invited += await self.store.set_attending(person.id, meeting.id, True, self.clock.now())
+                    invited += await self.store.meetings.set_attending(person.id, meeting.id, True, self.clock.now())
         return [self.reply("meeting_added", "meetings", meeting=meeting, invited=invited,
                            buttons=(Button(self.say("button_meetings"), "cmd:meetings"),))]
 
@@ -91,8 +91,8 @@ class Meetings(Feature):
 
     async def meetings_reply(self, caller: Caller, replace_original: bool = False) -> Reply:
         today = self.today(caller)
-        upcoming = await self.store.meetings(ending_on_or_after=today)
-        attending = await self.store.attending(caller.person.id)
+        upcoming = await self.store.meetings.all(ending_on_or_after=today)
+        attending = await self.store.meetings.attending(caller.person.id)
         listed = [dict(meeting=m, joined=m.id in attending) for m in upcoming]
         rendered = self.content.render("meetings", meetings=listed, hospital=self.hospital())
         buttons = tuple(
@@ -104,7 +104,7 @@ class Meetings(Feature):
     async def find_meeting(self, query: str) -> Meeting:
         """The upcoming meeting whose key, name or hashtag contains ``query`` (letters and digits only)."""
         wanted = re.sub(r"[^a-z0-9]", "", query.lower())
-        upcoming = await self.store.meetings(ending_on_or_after=self.today(None))
+        upcoming = await self.store.meetings.all(ending_on_or_after=self.today(None))
         for meeting in upcoming:
             if any(wanted and wanted in re.sub(r"[^a-z0-9]", "", n.lower())
                    for n in (meeting.key, meeting.name, meeting.hashtag)):
@@ -114,8 +114,8 @@ class Meetings(Feature):
 
     async def _set_attending(self, caller: Caller, meeting_id: str, attending: bool) -> list[Reply]:
         meeting = await self._meeting(meeting_id)
-        was_registered = meeting.id in await self.store.attending(caller.person.id)
-        await self.store.set_attending(caller.person.id, meeting.id, attending, self.clock.now())
+        was_registered = meeting.id in await self.store.meetings.attending(caller.person.id)
+        await self.store.meetings.set_attending(caller.person.id, meeting.id, attending, self.clock.now())
         confirmation = self.reply("meeting_joined", "meetings", meeting=meeting, joined=attending,
                                   was_registered=was_registered,
                                   buttons=(Button(self.say("button_open_tweet_camp"), f"cmd:camp {meeting.key}", "primary"),)
@@ -123,7 +123,7 @@ class Meetings(Feature):
         return [confirmation, await self.meetings_reply(caller, replace_original=True)]
 
     async def _meeting(self, meeting_id: str) -> Meeting:
-        meetings = {str(m.id): m for m in await self.store.meetings()}
+        meetings = {str(m.id): m for m in await self.store.meetings.all()}
         if meeting_id not in meetings:
             raise Stale(self.say("meeting_gone"), "meetings")
         return meetings[meeting_id]
@@ -133,10 +133,10 @@ class Meetings(Feature):
         if command.rest:
             meeting = await self.find_meeting(command.rest)
         else:
-            snapshot = await self.store.snapshot(caller.person.id)
+            snapshot = await self.store.readiness.snapshot(caller.person.id)
             enrollment = next_enrollment(snapshot.enrollments, today) if snapshot else None
             if enrollment is None:
-                upcoming = await self.store.meetings(ending_on_or_after=today)
+                upcoming = await self.store.meetings.all(ending_on_or_after=today)
                 buttons = tuple(Button(self.say("button_join_meeting", meeting=m.name), f"meeting:join:{m.id}")
                                 for m in upcoming[:5])
                 return [self.reply("no_meeting", "camp", upcoming=upcoming, buttons=buttons)]
@@ -145,7 +145,7 @@ class Meetings(Feature):
 
     async def camp_reply(self, caller: Caller, meeting: Meeting, replace_original: bool = False) -> Reply:
         today = self.today(caller)
-        done = await self.store.camp_done(caller.person.id, meeting.id)
+        done = await self.store.meetings.camp_done(caller.person.id, meeting.id)
         entries = timeline(self.content.camp_phases, meeting.starts_on, meeting.ends_on, today)
         phases = [dict(entry=e, when=describe_phase(e.phase), date=_phase_dates(e.phase, e.due_on, meeting))
                   for e in entries]
@@ -168,10 +168,10 @@ class Meetings(Feature):
         if item_id not in known:
             raise Stale(self.say("camp_item_gone"), "camp")
         pid = caller.person.id
-        if meeting.id not in await self.store.attending(pid):
-            await self.store.set_attending(pid, meeting.id, True, self.clock.now())
-        done = item_id not in await self.store.camp_done(pid, meeting.id)
-        await self.store.set_camp_item(pid, meeting.id, item_id, done, self.clock.now())
+        if meeting.id not in await self.store.meetings.attending(pid):
+            await self.store.meetings.set_attending(pid, meeting.id, True, self.clock.now())
+        done = item_id not in await self.store.meetings.camp_done(pid, meeting.id)
+        await self.store.meetings.set_camp_item(pid, meeting.id, item_id, done, self.clock.now())
         return [await self.camp_reply(caller, meeting, replace_original=True)]
 
 

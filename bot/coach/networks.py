@@ -17,8 +17,8 @@ class Networks(Feature):
         changed = bool(command.rest)
         if changed:
             chosen = parse_networks(command.rest)
-            await self.store.update_person(person.id, self.clock.now(), networks=",".join(chosen) or None)
-            person = await self.store.person(person.id) or person
+            await self.store.preferences.set_networks(person.id, chosen, self.clock.now())
+            person = await self.store.people.get(person.id) or person
         return [self._networks_reply(person.networks, changed)]
 
     async def toggle(self, caller: Caller, network: str, values: Mapping[str, str]) -> list[Reply]:
@@ -26,8 +26,8 @@ class Networks(Feature):
             return await self.networks(caller, Command("networks", (), ""))
         current = list(networks_of(caller.person.networks))
         chosen = [n for n in current if n != network] if network in current else [*current, network]
-        await self.store.update_person(caller.person.id, self.clock.now(), networks=",".join(chosen) or None)
-        person = await self.store.person(caller.person.id) or caller.person
+        await self.store.preferences.set_networks(caller.person.id, chosen, self.clock.now())
+        person = await self.store.people.get(caller.person.id) or caller.person
         return [self._networks_reply(person.networks, True, replace_original=True)]
 
     def _networks_reply(self, stored: str | None, changed: bool, replace_original: bool = False) -> Reply:
@@ -40,7 +40,7 @@ class Networks(Feature):
         return from_rendered(rendered, "networks", buttons=buttons, replace_original=replace_original)
 
     async def transcript(self, caller: Caller, command: Command) -> list[Reply]:
-        completed = await self.store.lessons_completed(caller.person.id)
+        completed = await self.store.progress.lessons_completed(caller.person.id)
         curriculum = self.content.curriculum
         rows = []
         total = 0

@@ -14,7 +14,7 @@ class Preferences(Feature):
     async def snooze(self, caller: Caller, command: Command) -> list[Reply]:
         now = self.clock.now()
         until = parse_snooze(command.rest, now, caller.zone)
-        await self.store.update_person(caller.person.id, now, snoozed_until=until)
+        await self.store.preferences.snooze(caller.person.id, until, now)
         return [self.reply("snoozed", "settings", until=show_moment(until, caller.zone),
                            buttons=(Button(self.say("button_resume_now"), "cmd:start"),))]
 
@@ -25,8 +25,8 @@ class Preferences(Feature):
         person = caller.person
         if command.rest:
             changes = parse_settings(command.rest)
-            await self.store.update_person(person.id, self.clock.now(), **changes)
-            person = await self.store.person(person.id) or person
+            await self.store.preferences.change(person.id, changes, self.clock.now())
+            person = await self.store.people.get(person.id) or person
         hospital = self.config.quiet_hours
         rendered = self.content.render(
             "settings", changed=bool(command.rest),
@@ -40,11 +40,11 @@ class Preferences(Feature):
         return [from_rendered(rendered, "settings", buttons=(Button(self.say("button_snooze_1_week"), "snooze:1w"),))]
 
     async def stop(self, caller: Caller, command: Command) -> list[Reply]:
-        await self.store.update_person(caller.person.id, self.clock.now(), stopped_at=self.clock.now())
+        await self.store.preferences.stop(caller.person.id, self.clock.now())
         return [self.reply("stopped", "settings", hospital=self.hospital(),
                            buttons=(Button(self.say("button_resume_reminders"), "cmd:start"),))]
 
     async def start(self, caller: Caller, command: Command) -> list[Reply]:
-        await self.store.update_person(caller.person.id, self.clock.now(), stopped_at=None, snoozed_until=None)
+        await self.store.preferences.start(caller.person.id, self.clock.now())
         return [self.reply("started", "settings", hospital=self.hospital(),
                            buttons=(Button(self.say("button_next_lesson"), "cmd:lesson", "primary"),))]

@@ -28,7 +28,7 @@ class Proactive(Feature):
 
     async def reminder(self, person_id: int, kind: str, spec: dict) -> Reply | None:
         """Render a planned reminder at send time; None when it is no longer relevant."""
-        person = await self.store.person(person_id)
+        person = await self.store.people.get(person_id)
         if person is None or not person.active:
             return None
         caller = caller_for(person, self.config)
@@ -56,7 +56,7 @@ class Proactive(Feature):
     async def _reminder_body(self, caller: Caller, kind: str, spec: dict) -> Reply | None:
         pid = caller.person.id
         if kind == "profile":
-            done = await self.store.profile_done(pid)
+            done = await self.store.profile.items_done(pid)
             missing = [i for i in self.content.profile_items if i.id not in done]
             if caller.person.x_handle and not missing:
                 return None
@@ -71,7 +71,7 @@ class Proactive(Feature):
             return from_rendered(rendered, "reminder", buttons=(
                 Button(self.say("button_i_follow", handle=self.config.hospital_handle), "follow:done", "primary"),))
         if kind == "lesson":
-            done = await self.store.lessons_done(pid)
+            done = await self.store.progress.lessons_done(pid)
             networks = networks_of(caller.person.networks)
             if cur.next_lesson(self.content.curriculum, done, networks) is None:
                 return None  # everything that applies to them is done (or they changed networks)
@@ -79,19 +79,19 @@ class Proactive(Feature):
             return replies[0] if replies[0].kind in ("lesson", "quiz") else None
         if kind == "review":
             lesson = self.content.curriculum.lesson(str(spec.get("lesson")))
-            reviews = await self.store.reviews(pid)
+            reviews = await self.store.progress.reviews(pid)
             if lesson is None or lesson.id not in cur.due_reviews(reviews, self.clock.now()):
                 return None
             return self.lessons.quiz_reply(lesson, review=True)
         if kind == "camp":
-            meetings = {m.id: m for m in await self.store.meetings()}
+            meetings = {m.id: m for m in await self.store.meetings.all()}
             meeting = meetings.get(int(spec.get("meeting", 0)))
-            if meeting is None or meeting.id not in await self.store.attending(pid):
+            if meeting is None or meeting.id not in await self.store.meetings.attending(pid):
                 return None
             phase = next((p for p in self.content.camp_phases if p.id == spec.get("phase")), None)
             if phase is None:
                 return None
-            done = await self.store.camp_done(pid, meeting.id)
+            done = await self.store.meetings.camp_done(pid, meeting.id)
             if not phase.every_meeting_day and all(item.id in done for item in phase.items):
                 return None  # a meeting-day phase reminds every day: its habits are daily
             days = (meeting.ends_on - meeting.starts_on).days + 1

@@ -40,11 +40,11 @@ class Profile(Feature):
         except InvalidHandle as exc:
             return [self.reply("handle_invalid", "error", reason=str(exc))]
         previous = caller.person.x_handle
-        if await self.store.claim_x_handle(caller.person.id, handle, self.clock.now()) is not None:
+        if await self.store.profile.claim_x_handle(caller.person.id, handle, self.clock.now()) is not None:
             log.info("x handle refused person=%s: held by another physician", caller.person.id)
             return [self.reply("handle_taken", "error", handle=handle)]
         saved = self.reply("handle_saved", "profile", handle=handle, previous=previous)
-        caller = replace(caller, person=await self.store.person(caller.person.id) or caller.person)
+        caller = replace(caller, person=await self.store.people.get(caller.person.id) or caller.person)
         return [saved, await self.profile_reply(caller)]
 
     async def _toggle(self, caller: Caller, item_id: str, done: bool | None = None) -> list[Reply]:
@@ -53,12 +53,12 @@ class Profile(Feature):
             raise BadArguments("profile_unknown_item", item=item_id, items=", ".join(sorted(known)))
         pid = caller.person.id
         if done is None:
-            done = item_id not in await self.store.profile_done(pid)
-        await self.store.set_profile_item(pid, item_id, done, self.clock.now())
+            done = item_id not in await self.store.profile.items_done(pid)
+        await self.store.profile.set_item(pid, item_id, done, self.clock.now())
         return [await self.profile_reply(caller, replace_original=True)]
 
     async def profile_reply(self, caller: Caller, replace_original: bool = False) -> Reply:
-        done = await self.store.profile_done(caller.person.id)
+        done = await self.store.profile.items_done(caller.person.id)
         items = self.content.profile_items
         rendered = self.content.render("profile", handle=caller.person.x_handle, items=items,
                                        done=len(done & {i.id for i in items}), total=len(items),
@@ -82,8 +82,8 @@ class Profile(Feature):
 
     async def _set_follow(self, caller: Caller, follows: bool) -> list[Reply]:
         now = self.clock.now()
-        await self.store.update_person(caller.person.id, now, follows_hospital_at=now if follows else None)
-        person = await self.store.person(caller.person.id) or caller.person
+        await self.store.profile.set_follows_hospital(caller.person.id, follows, now)
+        person = await self.store.people.get(caller.person.id) or caller.person
         return [self._follow_reply(person, replace_original=True)]
 
     def _follow_reply(self, person: Person, replace_original: bool = False) -> Reply:
@@ -109,5 +109,5 @@ class Profile(Feature):
 
     async def _set_video(self, caller: Caller, posted: bool) -> list[Reply]:
         now = self.clock.now()
-        await self.store.update_person(caller.person.id, now, video_posted_at=now if posted else None)
+        await self.store.profile.set_video_posted(caller.person.id, posted, now)
         return [self.reply("video", "status", posted=posted, replace_original=True)]

@@ -46,9 +46,9 @@ class Safety(Feature):
     async def _recipients(self) -> list[Person]:
         """Who receives and handles reports: the configured safety contacts, else the marketing managers."""
         if self.config.safety_contacts:
-            found = [await self.store.person_by_email(email) for email in self.config.safety_contacts]
+            found = [await self.store.people.by_email(email) for email in self.config.safety_contacts]
             return [person for person in found if person is not None and person.active]
-        return await self.store.managers(self.config.admins)
+        return await self.store.people.managers(self.config.admins)
 
     async def _may_handle(self, caller: Caller) -> bool:
         if self.config.safety_contacts:
@@ -63,7 +63,7 @@ class Safety(Feature):
             (platform, channel) for platform, channel in (("slack", self.config.slack_safety_channel),
                                                           ("teams", self.config.teams_safety_channel)) if channel]
         people = [p for p in await self._recipients() if p.id != caller.person.id]
-        addresses = await self.store.addresses([p.id for p in people])
+        addresses = await self.store.conversations.addresses([p.id for p in people])
         for person in people:
             known = addresses.get(person.id, {})
             platform = caller.platform if caller.platform in known else next(iter(known), None)
@@ -102,8 +102,8 @@ class Safety(Feature):
         changed = await self.store.safety.mark_handled(case.id, caller.person.id, now)
         if changed:
             log.info("safety case handled case=%s by=%s", case.id, caller.person.id)
-            addresses = (await self.store.addresses([case.person_id])).get(case.person_id, {})
-            reporter = await self.store.person(case.person_id)
+            addresses = (await self.store.conversations.addresses([case.person_id])).get(case.person_id, {})
+            reporter = await self.store.people.get(case.person_id)
             target = next(iter(addresses.items()), None)
             if target is None and reporter is not None and caller.platform == "web":
                 target = ("web", reporter.email)

@@ -25,7 +25,7 @@ class Status(Feature):
     """``status``, and a person's readiness for the other features."""
 
     async def readiness(self, person_id: int, today: date) -> Readiness | None:
-        snapshot = await self.store.snapshot(person_id)
+        snapshot = await self.store.readiness.snapshot(person_id)
         if snapshot is None:
             return None
         c = self.content
@@ -37,7 +37,7 @@ class Status(Feature):
     async def status_of(self, caller: Caller, snapshot: PersonSnapshot | None = None) -> list[Reply]:
         """The status reply, from ``snapshot`` when the caller already read it."""
         today = self.today(caller)
-        snapshot = snapshot or await self.store.snapshot(caller.person.id)
+        snapshot = snapshot or await self.store.readiness.snapshot(caller.person.id)
         assert snapshot is not None
         c = self.content
         progress = progress_of(snapshot, c.curriculum, c.profile_items, c.camp_phases, today)

@@ -13,7 +13,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.forms import CATALOG_FIELD, EMBARGO_LIFT_DATE, EMBARGO_LIFT_TIME
-from bot.core.models import CatalogMeeting, Meeting
+from bot.core.models import CatalogMeeting, Meeting, PreferenceChange
 from bot.core.words import Say, say
 
 Effect = Literal["shows", "changes_with_arguments", "changes"]
@@ -293,7 +293,7 @@ def _date(value: str, field_name: str) -> date:
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 
-def parse_settings(args: str) -> dict[str, str | bool | None]:
+def parse_settings(args: str) -> PreferenceChange:
     """``quiet 21:00-07:00``, ``weekends off``, ``lessons 07:30``, ``timezone Europe/London`` → store values.
 
     ``default`` gives None: the hospital's setting applies again.

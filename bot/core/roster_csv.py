@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from bot.core.handles import InvalidHandle, normalize_handle
 from bot.core.models import RosterEntry

@@ -52,18 +52,18 @@ class Scheduler:
 
     async def tick(self, now: datetime) -> int:
         """Plan everything due at ``now``; returns how many new messages entered the outbox."""
-        stored = await self.store.get_setting(POLICY_SETTING)
+        stored = await self.store.settings.get(POLICY_SETTING)
         if self.policy not in (stored or "").split(","):
-            replanned = await self.store.replan_everyone()
-            await self.store.set_setting(POLICY_SETTING, _policies_after(stored, self.policy, self.shared_policy))
+            replanned = await self.store.planning.replan_everyone()
+            await self.store.settings.set(POLICY_SETTING, _policies_after(stored, self.policy, self.shared_policy))
             log.info("reminder settings or content changed: planning all %d physicians again", replanned)
         added = planned = checked = 0
         after = 0
-        while page := await self.store.due_for_planning(now, after, PAGE):
+        while page := await self.store.planning.due(now, after, PAGE):
             after = page[-1].id
             messages, wakes = await self._plan_page(page, now)
             added += await self.store.outbox.add(messages, now)  # before plan_after moves: nothing lost
-            await self.store.set_plan_after(wakes)
+            await self.store.planning.set_plan_after(wakes)
             planned += len(messages)
             checked += len(page)
             await asyncio.sleep(0)  # let Slack acks (3 s limit) through during a long tick
@@ -76,7 +76,7 @@ class Scheduler:
     async def _plan_page(self, page: list[PlanningPerson],
                          now: datetime) -> tuple[list[NewMessage], list[tuple[int, int, datetime]]]:
         ids = [person.id for person in page]
-        inputs = await self.store.planning_inputs(ids, now, self.profile_ids)
+        inputs = await self.store.planning.inputs(ids, now, self.profile_ids)
         recent = await self.store.outbox.capped_since(now - timedelta(days=2), NUDGE_PRIORITY, ids)
         messages: list[NewMessage] = []
         wakes: list[tuple[int, int, datetime]] = []
@@ -145,8 +145,8 @@ class Scheduler:
                     for platform, channel in (("slack", config.slack_marketing_channel),
                                               ("teams", config.teams_marketing_channel))
                     if channel and platform in self.platforms]
-        managers = await self.store.managers(config.admins)
-        addresses = await self.store.addresses([manager.id for manager in managers])
+        managers = await self.store.people.managers(config.admins)
+        addresses = await self.store.conversations.addresses([manager.id for manager in managers])
         for manager in managers:
             target = self._address(manager.id, manager.email, addresses)
             if target is not None:

@@ -1,13 +1,14 @@
 """Helpers the aggregate stores share: replanning a changed physician, id pages, marker rows."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.models import Meeting
 from bot.store.schema import PLAN_AGAIN, people
@@ -20,7 +21,7 @@ async def mark_changed(conn: AsyncConnection, *person_ids: int | None) -> None:
         await conn.execute(update(people).where(people.c.id.in_(ids[start:start + 500])).values(**PLAN_AGAIN))
 
 
-async def update_person(engine: AsyncEngine, person_id: int, now: datetime, **values: Any) -> None:
+async def set_person_columns(engine: AsyncEngine, person_id: int, now: datetime, **values: Any) -> None:
     """Set ``people`` columns of one physician and plan them again (for the typed setters only)."""
     async with engine.begin() as conn:
         await conn.execute(update(people).where(people.c.id == person_id)

@@ -52,7 +52,3 @@ class MeetingStore:
     async def camp_done(self, person_id: int, meeting_id: int) -> frozenset[str]:
         return await ids(self.engine, select(camp_items.c.item_id).where(camp_items.c.person_id == person_id,
                                                                          camp_items.c.meeting_id == meeting_id))
-
-    async def __call__(self, *, ending_on_or_after: date | None = None) -> list[Meeting]:
-        """Transitional: the former ``store.meetings(…)``; callers move to :meth:`all`."""
-        return await self.all(ending_on_or_after=ending_on_or_after)

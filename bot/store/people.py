@@ -1,15 +1,16 @@
 """People and their platform identities: who is on the roster, and how each platform knows them."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import RosterEntry
-from bot.store.common import mark_changed, update_person
+from bot.store.common import mark_changed, set_person_columns
 from bot.store.schema import PLAN_AGAIN, identities, people
 
 
@@ -136,8 +137,4 @@ class PeopleStore:
 
     async def deactivate(self, person_id: int, now: datetime) -> None:
         """The person left: no coaching, no reminders, out of the reports (a roster import brings them back)."""
-        await update_person(self.engine, person_id, now, active=False)
-
-    async def __call__(self, *, role: str | None = None, active_only: bool = True) -> list[Person]:
-        """Transitional: the former ``store.people(…)``; callers move to :meth:`all`."""
-        return await self.all(role=role, active_only=active_only)
+        await set_person_columns(self.engine, person_id, now, active=False)

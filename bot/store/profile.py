@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.common import ids, set_mark, update_person
+from bot.store.common import ids, set_mark, set_person_columns
 from bot.store.people import PERSON_COLUMNS, Person, row_person
 from bot.store.schema import PLAN_AGAIN, handle_conflicts, people, profile_items
 
@@ -59,7 +59,7 @@ class ProfileStore:
 
     async def set_x_handle(self, person_id: int, handle: str | None, now: datetime) -> None:
         """Record (or, with None, forget) the handle as given, without the claim's check for a holder."""
-        await update_person(self.engine, person_id, now, x_handle=handle)
+        await set_person_columns(self.engine, person_id, now, x_handle=handle)
 
     async def handle_conflicts(self) -> list[HandleConflict]:
         """Refused handle claims still standing: the holder has the handle, the one who asked does not."""
@@ -76,11 +76,11 @@ class ProfileStore:
 
     # -- milestones ---------------------------------------------------------------------------------
     async def set_follows_hospital(self, person_id: int, follows: bool, now: datetime) -> None:
-        await update_person(self.engine, person_id, now, follows_hospital_at=now if follows else None)
+        await set_person_columns(self.engine, person_id, now, follows_hospital_at=now if follows else None)
 
     async def set_followed_back(self, person_id: int, now: datetime) -> None:
         """The hospital's account follows the physician back (from now)."""
-        await update_person(self.engine, person_id, now, followed_back_at=now)
+        await set_person_columns(self.engine, person_id, now, followed_back_at=now)
 
     async def set_video_posted(self, person_id: int, posted: bool, now: datetime) -> None:
-        await update_person(self.engine, person_id, now, video_posted_at=now if posted else None)
+        await set_person_columns(self.engine, person_id, now, video_posted_at=now if posted else None)

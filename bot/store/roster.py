@@ -1,15 +1,16 @@
 """A roster import: people (by email) and their platform ids brought in line with a roster, all or nothing."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.core.models import RosterEntry
 from bot.store.common import mark_changed
-from bot.store.people import RosterEntry
 from bot.store.schema import PLAN_AGAIN, identities, people
 
 
@@ -52,8 +53,8 @@ class RosterStore:
         self.engine = engine
 
     async def apply(self, entries: Sequence[RosterEntry], links: Sequence[IdentityLink], now: datetime,
-                           *, deactivate_missing: bool = False, dry_run: bool = False,
-                           progress: Callable[[int], None] | None = None) -> RosterChanges:
+                    *, deactivate_missing: bool = False, dry_run: bool = False,
+                    progress: Callable[[int], None] | None = None) -> RosterChanges:
         """Bring people (by email) and their platform ids in line with a roster, in one transaction.
 
         New emails are added as physicians; known people get the roster's name and department and

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.store import migrate
 from bot.store.conversations import ConversationStore
 from bot.store.directory import SlackDirectoryStore
-from bot.store.legacy import FlatMethods
 from bot.store.meetings import MeetingStore
 from bot.store.outbox import OutboxStore
 from bot.store.people import PeopleStore
@@ -43,7 +42,7 @@ def database_url(url: str) -> str:
     return url
 
 
-class Store(FlatMethods):
+class Store:
     """Async access to the database. One instance per process; safe for concurrent tasks."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -66,7 +65,7 @@ class Store(FlatMethods):
         self.safety = SafetyStore(engine)
 
     @classmethod
-    def open(cls, url: str) -> "Store":
+    def open(cls, url: str) -> Store:
         url = database_url(url)
         if url.startswith("sqlite"):
             engine = create_async_engine(url, connect_args={"timeout": 30})

@@ -196,7 +196,7 @@ class SlackChannel:
         if event_id:
             now = self.runtime.clock.now()
             try:
-                claimed = await self.runtime.store.claim_event(f"slack:{event_id}", now)
+                claimed = await self.runtime.store.events.claim(f"slack:{event_id}", now)
             except Exception as exc:  # database outage: answer the event (the turn apologises) rather than 500
                 log.warning("slack event dedup unavailable event=%s error=%s", event_id, type(exc).__name__)
                 return await next()
@@ -246,7 +246,7 @@ class SlackChannel:
         self._parked = False
 
     async def _forget_old_events(self, now: datetime) -> None:
-        forgotten = await self.runtime.store.forget_events_before(now - EVENT_MEMORY)
+        forgotten = await self.runtime.store.events.forget_before(now - EVENT_MEMORY)
         if forgotten:
             log.info("slack forgot %s event ids older than %s days", forgotten, EVENT_MEMORY.days)
 
@@ -429,7 +429,7 @@ class SlackChannel:
 
     async def _identity_changes(self, who: SlackUser) -> bool:
         """Whether the coach will link this person or store their Slack time zone in this turn."""
-        person = await self.runtime.store.person_by_identity("slack", who.id)
+        person = await self.runtime.store.people.by_identity("slack", who.id)
         return person is None or (bool(who.timezone) and who.timezone != person.timezone)
 
     async def _finish(self, where: Where, replies: list[Reply], *, refresh_home: bool = True) -> None:
@@ -481,7 +481,7 @@ class SlackChannel:
     async def _open_modal(self, which: str, trigger_id: str, user_id: str, response_url: str | None) -> None:
         meta = {"response_url": response_url} if response_url else {}
         if which == PROFILE_MODAL_ACTION:
-            person = await self.runtime.store.person_by_identity("slack", user_id)
+            person = await self.runtime.store.people.by_identity("slack", user_id)
             view = profile_modal(person.x_handle if person else None, meta)
         elif which == MEETING_MODAL_ACTION:
             view = form_modal(build_form(MEETING_FORM, self.runtime.content), MEETING_CALLBACK, meta)

@@ -123,9 +123,9 @@ class SlackTransport:
                 await directory.mark_missing(email, self.clock.now())
                 return SendResult("skipped", error=NO_ACCOUNT)
             await directory.save([DirectoryUser(user_id, email)], self.clock.now())
-        person = await self.store.person_by_email(email)
-        if person is not None and await self.store.person_by_identity("slack", user_id) is None:
-            await self.store.link_identity("slack", user_id, person.id, self.clock.now())
+        person = await self.store.people.by_email(email)
+        if person is not None and await self.store.people.by_identity("slack", user_id) is None:
+            await self.store.people.link_identity("slack", user_id, person.id, self.clock.now())
         return replace(envelope, address=user_id)
 
     async def send(self, envelope: Envelope) -> SendResult:

@@ -208,10 +208,10 @@ class TeamsBot(ActivityHandler):
         linked this person by their ``29:…`` Teams id instead."""
         user_id = user_address(activity)
         store = self.runtime.store
-        person = await store.person_by_identity(PLATFORM, user_id)
+        person = await store.people.by_identity(PLATFORM, user_id)
         teams_id = activity.from_property.id if activity.from_property else None
         if person is None and teams_id and teams_id != user_id:
-            linked = await store.person_by_identity(PLATFORM, teams_id)
+            linked = await store.people.by_identity(PLATFORM, teams_id)
             if linked is not None:
                 return teams_id, linked
         return user_id, person
@@ -222,7 +222,7 @@ class TeamsBot(ActivityHandler):
             _, person = await self._sender(turn_context.activity)
         if person is None and lookup:
             email = await _member_email(turn_context)
-            person = await self.runtime.store.person_by_email(email) if email else None
+            person = await self.runtime.store.people.by_email(email) if email else None
         return person.id if person is not None and person.active else None
 
     async def _save_reference(self, address: str, reference: ConversationReference, person_id: int | None,
@@ -230,7 +230,7 @@ class TeamsBot(ActivityHandler):
         stored = reference_json(reference)
         if not always and self._written.unchanged(address, stored, person_id):
             return
-        await self.runtime.store.save_conversation_ref(PLATFORM, address, stored, person_id, self.runtime.clock.now())
+        await self.runtime.store.conversations.save_ref(PLATFORM, address, stored, person_id, self.runtime.clock.now())
         self._written.wrote(address, stored, person_id)
 
     async def _remember(self, turn_context: TurnContext, lookup: bool = False, *, always: bool = False) -> None:
@@ -264,7 +264,7 @@ class TeamsBot(ActivityHandler):
         activity = turn_context.activity
         address = user_address(activity) if is_personal(activity) else channel_address(activity)
         self._written.forget(address)
-        removed = await self.runtime.store.delete_conversation_ref(PLATFORM, address)
+        removed = await self.runtime.store.conversations.delete_ref(PLATFORM, address)
         parked = await self.runtime.store.outbox.park(PLATFORM, address, reason, self.runtime.clock.now())
         log.info("teams reference removed conversation=%s existed=%s parked=%s", conversation_id(activity),
                  removed, parked)

@@ -157,8 +157,8 @@ class TeamsInstaller:
         address = user_id.lower()
         reference = installed_reference(app_id=self.settings.app_id, user_id=address, chat_id=chat_id,
                                         tenant_id=self.settings.tenant_id, service_url=service_url)
-        await store.save_conversation_ref(PLATFORM, address, reference, candidate.person_id, now)
-        await store.link_identity(PLATFORM, address, candidate.person_id, now)
+        await store.conversations.save_ref(PLATFORM, address, reference, candidate.person_id, now)
+        await store.people.link_identity(PLATFORM, address, candidate.person_id, now)
         await store.teams_installs.record(candidate.person_id, INSTALLED, "", user_id, now)
         if created:
             summary.installed += 1

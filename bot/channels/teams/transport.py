@@ -40,7 +40,7 @@ class TeamsTransport:
         await close_adapter(self.adapter)
 
     async def send(self, envelope: Envelope) -> SendResult:
-        stored = await self.runtime.store.conversation_ref(PLATFORM, envelope.address)
+        stored = await self.runtime.store.conversations.ref(PLATFORM, envelope.address)
         if stored is None:
             return SendResult("failed", error="no conversation reference (app not installed for this address)")
         try:
