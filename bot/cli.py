@@ -9,9 +9,10 @@ import logging
 import os
 import secrets
 import sys
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from aiohttp import web
 

@@ -45,7 +45,7 @@ def demo_start(now: datetime, zone: ZoneInfo, quiet_end: time) -> datetime:
 def roster() -> list[RosterEntry]:
     rng = random.Random(7)
     entries = [MARKETING]
-    names = iter(zip(FIRST, rng.sample(LAST * 2, len(FIRST))))
+    names = iter(zip(FIRST, rng.sample(LAST * 2, len(FIRST)), strict=True))
     for department, (specialty, _) in DEPARTMENTS.items():
         for _ in range(rng.choice((6, 7))):
             first, last = next(names)

@@ -41,7 +41,7 @@ class Runtime:
 
     @classmethod
     def build(cls, config: Config, database_url: str, *, demo: bool = False,
-              clock: Clock | None = None, content: Content | None = None) -> "Runtime":
+              clock: Clock | None = None, content: Content | None = None) -> Runtime:
         content = content or load_content(Path(config.content_dir))
         store = Store.open(database_url)
         clock = clock or (SimulatedClock() if demo else SystemClock())

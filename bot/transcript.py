@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import TextIO
 
 from bot import csvsafe
-from bot.csvsafe import write_out
 from bot.content import Content
+from bot.csvsafe import write_out
 from bot.store import Store
 
 TRANSCRIPT_COLUMNS = ("email", "name", "department", "lesson_id", "lesson_title", "track", "completed_at_utc",
@@ -22,7 +22,7 @@ TRANSCRIPT_COLUMNS = ("email", "name", "department", "lesson_id", "lesson_title"
 
 async def write_transcripts(store: Store, content: Content, out: TextIO, since: date | None = None) -> int:
     """Write the transcript CSV (one row per completed lesson); the number of rows written."""
-    after = datetime.combine(since, time(0, 0), timezone.utc) if since else None
+    after = datetime.combine(since, time(0, 0), UTC) if since else None
     writer = csvsafe.DictWriter(out, TRANSCRIPT_COLUMNS)
     writer.writeheader()
     count = 0
@@ -31,8 +31,8 @@ async def write_transcripts(store: Store, content: Content, out: TextIO, since: 
         track = content.curriculum.track(lesson.track) if lesson else None
         writer.writerow(dict(zip(TRANSCRIPT_COLUMNS, (
             email, name, department, lesson_id, lesson.title if lesson else "(lesson removed)",
-            track.title if track else "", completed_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            lesson.minutes if lesson else ""))))
+            track.title if track else "", completed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            lesson.minutes if lesson else ""), strict=True)))
         count += 1
     return count
 

@@ -10,7 +10,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from fakes.bot_connector import FakeBotConnector, Member
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "tests" / "data" / "schemas"
 """Official schemas vendored for the tests, with their origin (ORIGIN.md there)."""
-TEAMS_NOW = datetime(2026, 5, 12, 14, 0, tzinfo=timezone.utc)
+TEAMS_NOW = datetime(2026, 5, 12, 14, 0, tzinfo=UTC)
 """Tuesday 12 May 2026, 10:00 in New York; ASCO 2026 starts 17 days later."""
 ADMIN = "maria.lopez@riverside.example"
 PHYSICIAN = "jane.rivera@riverside.example"

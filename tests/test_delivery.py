@@ -3,10 +3,10 @@ exactly-once planning and sending, 429 and 5xx retries, dead letters, in-doubt m
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -29,7 +29,7 @@ from fakes.slack_api import FakeSlackApi
 from teams_fixtures import CHANNEL, JANE, MARIA, Server, channel_thread, message
 
 ROOT = Path(__file__).resolve().parents[1]
-WEDNESDAY_9AM = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)  # 09:00 in New York; no lesson today
+WEDNESDAY_9AM = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)  # 09:00 in New York; no lesson today
 ADMIN = "maria.lopez@riverside.example"
 FAST = DeliverySettings(slack=RateLimit(per_conversation_per_second=50, per_second=500),
                         teams=RateLimit(per_conversation_per_second=50, per_second=500), max_attempts=3)
@@ -229,7 +229,7 @@ async def test_a_tick_plans_only_physicians_who_are_due(world: World) -> None:
     store, coach = world.runtime.store, world.runtime.coach
     assert set((await plan_after(store)).values()) == {None}  # new physicians: plan at the next tick
     await world.round()
-    thursday_8am = datetime(2026, 3, 5, 13, 0, tzinfo=timezone.utc)  # quiet hours end in New York
+    thursday_8am = datetime(2026, 3, 5, 13, 0, tzinfo=UTC)  # quiet hours end in New York
     assert set((await plan_after(store)).values()) == {thursday_8am}
     assert len(await store.planning.due(world.clock.now(), 0, 100)) == 0
 
@@ -243,11 +243,11 @@ async def test_a_tick_plans_only_physicians_who_are_due(world: World) -> None:
 
     world.clock.advance(thursday_8am - world.clock.now())
     assert await world.round() == 0  # the profile nudge of step 0 again: planned already
-    assert set((await plan_after(store)).values()) == {datetime(2026, 3, 5, 13, 30, tzinfo=timezone.utc)}
+    assert set((await plan_after(store)).values()) == {datetime(2026, 3, 5, 13, 30, tzinfo=UTC)}
     world.clock.advance(timedelta(minutes=30))
     assert await world.round() == 5  # Thursday's lesson at 08:30
     assert sum(1 for key in world.keys() if key.endswith(":lesson:2026-03-05")) == 5
-    assert set((await plan_after(store)).values()) == {datetime(2026, 3, 6, 13, 0, tzinfo=timezone.utc)}
+    assert set((await plan_after(store)).values()) == {datetime(2026, 3, 6, 13, 0, tzinfo=UTC)}
 
 
 async def test_a_change_during_planning_is_not_lost(world: World) -> None:
@@ -294,7 +294,7 @@ async def test_weekly_digest_reaches_the_channel_and_managers_once_per_week(
     admin = await store.people.by_email(ADMIN)
     await store.people.link_identity("slack", "UMARIA", admin.id, world.clock.now())
     try:
-        world.clock.at = datetime(2026, 3, 9, 12, 59, tzinfo=timezone.utc)  # Monday 08:59 EDT
+        world.clock.at = datetime(2026, 3, 9, 12, 59, tzinfo=UTC)  # Monday 08:59 EDT
         await world.round()
         assert "CMARKETING" not in api.history
         world.clock.advance(timedelta(minutes=2))

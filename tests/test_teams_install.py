@@ -8,7 +8,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -401,7 +401,7 @@ async def test_serve_installs_in_the_background_and_hands_back_the_lease(
         user(graph, entry.email)
     store = Store.open(f"sqlite:///{tmp_path / 'serve.db'}")
     await store.upgrade()
-    clock = FixedClock(datetime(2026, 5, 12, 7, 0, tzinfo=timezone.utc))  # 03:00 in New York: quiet hours
+    clock = FixedClock(datetime(2026, 5, 12, 7, 0, tzinfo=UTC))  # 03:00 in New York: quiet hours
     await store.people.upsert(ROSTER, clock.now())
     config = Config(admins=(ADMIN_EMAIL,), digest=DigestSchedule(weekday=6, time=time(23, 0)))
     content = load_content(ROOT / "prompts")
@@ -462,7 +462,7 @@ async def test_a_run_killed_midway_is_resumed_by_the_next_instance(graph: FakeGr
     done_before = {u.id for u in users if any(u.id in c.path and c.status == 201 for c in graph.posts())}
     assert done_before == {users[0].id, users[1].id}
 
-    killed_at = datetime.now(timezone.utc)
+    killed_at = datetime.now(UTC)
     for offset, expect_skip in ((timedelta(seconds=10), True), (timedelta(seconds=310), False)):
         runtime = Runtime.build(Config(), database, clock=FixedClock(killed_at + offset))
         try:

@@ -7,11 +7,11 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from bot.actions import Stale
-from bot.core.digest_chart import trend_png
 from bot.coach.base import Caller, Feature, Kit, from_rendered, show_date
 from bot.coach.meetings import Meetings
 from bot.core.commands import BadArguments, Command
 from bot.core.digest import Digest, build_digest, iso_week, previous_week
+from bot.core.digest_chart import trend_png
 from bot.core.reports import (
     RosterRow,
     department_rows,

@@ -44,7 +44,7 @@ class ProgressStore:
         if since is not None:
             query = query.where(lessons_done.c.completed_at >= since)
         async with self.engine.connect() as conn:
-            return [tuple(row) for row in await conn.execute(query)]  # type: ignore[misc]
+            return [tuple(row) for row in await conn.execute(query)]
 
     async def reviews(self, person_id: int) -> dict[str, ReviewState]:
         async with self.engine.connect() as conn:

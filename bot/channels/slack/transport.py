@@ -9,10 +9,12 @@ token of its method's shared budget first, and a 429 pauses that method for ever
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -115,7 +117,7 @@ class SlackTransport:
                     return SendResult("skipped", error=NO_ACCOUNT)
                 return SendResult("later", retry_after=_retry_after(exc.response) or DEFAULT_PAUSE,
                                   error=f"waiting for users.lookupByEmail ({code})")
-            except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 return SendResult("later", retry_after=DEFAULT_PAUSE,
                                   error=f"waiting for users.lookupByEmail ({type(exc).__name__})")
             user_id = str((response.get("user") or {}).get("id") or "")
@@ -144,7 +146,7 @@ class SlackTransport:
             result = _from_api_error(exc)
         except aiohttp.ClientConnectorError as exc:  # never reached Slack: plainly retried
             result = SendResult("retry", error=f"connection error: {type(exc).__name__}")
-        except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:  # written, no answer
+        except (aiohttp.ClientError, TimeoutError) as exc:  # written, no answer
             result = SendResult("retry", error=f"no answer: {type(exc).__name__}", in_doubt=True)
         else:
             result = SendResult("sent", message_id=f"{response.get('channel') or envelope.address}:{response.get('ts')}")
@@ -167,7 +169,7 @@ class SlackTransport:
                 channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True), hold)
         except SlackApiError as exc:
             raise CheckFailed(f"delivery check failed: {error_code(exc)}", _retry_after(exc.response)) from exc
-        except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise CheckFailed(f"delivery check failed: {type(exc).__name__}") from exc
         for message in history.get("messages") or []:
             metadata = message.get("metadata") or {}
@@ -184,14 +186,12 @@ class SlackTransport:
                 await self.sync_directory()
             except SlackApiError as exc:  # Slack said no (a scope, a revoked token): one line, no traceback
                 log.warning("slack directory sync failed: %s; trying again in %.0f s", error_code(exc), interval)
-            except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:  # Slack not reachable
+            except (aiohttp.ClientError, TimeoutError) as exc:  # Slack not reachable
                 log.warning("slack directory sync failed: %s; trying again in %.0f s", type(exc).__name__, interval)
             except Exception:
                 log.exception("slack directory sync failed; trying again in %.0f s", interval)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), timeout=interval)
-            except asyncio.TimeoutError:
-                pass
 
     async def sync_directory(self, *, force: bool = False) -> int | None:
         """Read every workspace member with ``users.list`` and store them; None when not due or another
@@ -206,8 +206,8 @@ class SlackTransport:
         cursor, stored = "", 0
         while True:
             try:
-                response = await self.call("users.list", lambda: self.client.users_list(
-                    limit=DIRECTORY_PAGE, cursor=cursor or None))
+                response = await self.call("users.list", lambda page=cursor or None: self.client.users_list(
+                    limit=DIRECTORY_PAGE, cursor=page))
             except SlackApiError as exc:
                 if status_of(exc) == 429:
                     continue  # the budget is paused for the Retry-After; the same page again

@@ -18,11 +18,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.channels.teams.graph import (
-    DEFAULT_SERVICE_URL, NO_TEAMS_USER, GraphClient, GraphCredentialsRejected, GraphDenied, GraphError,
-    GraphSettings, GraphUnavailable,
-)
 from bot.channels.teams.activities import PLATFORM, installed_reference, reference_service_url
+from bot.channels.teams.graph import (
+    DEFAULT_SERVICE_URL,
+    NO_TEAMS_USER,
+    GraphClient,
+    GraphCredentialsRejected,
+    GraphDenied,
+    GraphError,
+    GraphSettings,
+    GraphUnavailable,
+)
 from bot.delivery.budget import budget_for
 from bot.runtime import Runtime
 from bot.store.teams_installs import FAILED, INSTALLED, InstallCandidate

@@ -1,10 +1,9 @@
 """Proactive Teams sends for the outbox sender: one attempt through a stored conversation reference."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from botbuilder.core import TurnContext
@@ -55,7 +54,7 @@ class TeamsTransport:
                                                      bot_app_id=self.app_id or None)
         except HttpOperationError as exc:
             result = _http_failure(exc)
-        except (ClientRequestError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ClientRequestError, aiohttp.ClientError, OSError) as exc:
             result = SendResult("retry", error=f"network error ({type(exc).__name__})")
         except Exception as exc:  # credentials or SDK faults: worth another attempt later, never a crash
             result = SendResult("retry", error=f"send failed ({type(exc).__name__})")
