@@ -388,7 +388,7 @@ async def test_a_catalog_meeting_from_the_modal_needs_only_its_start(slack: Slac
     status, body = await slack.submit(MARIA, view, {"catalog": {"selected_option": {"value": "asco"}},
                                                     "start": {"selected_date": "2027-05-28"}})
     assert (status, body) == (200, "")
-    meeting = await slack.runtime.store.meeting_by_key("asco-2027")
+    meeting = await slack.runtime.store.meetings.by_key("asco-2027")
     assert meeting is not None and meeting.name == "ASCO Annual Meeting 2027"
 
 
