@@ -90,7 +90,10 @@ def _references(source: Path, files: tuple[tuple[Path, int], ...]) -> tuple[Refe
 
 
 def _file_references(path: Path) -> Iterator[Reference]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    source = path.read_text(encoding="utf-8")
+    if not any(f"{name}(" in source for name in REFERRING_CALLS):
+        return  # most modules say nothing: not worth parsing
+    tree = ast.parse(source, str(path))
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
