@@ -8,8 +8,10 @@ there (Slack keeps the deduplication key in the message metadata). A check that 
 again later, under its own budget, and is not a delivery attempt. Where a platform cannot be asked
 (Teams), a message in doubt is sent again: at least once.
 
-Every send takes a token of the platform's shared budgets first (per conversation and platform-wide,
-see :mod:`bot.delivery.budget`); a 429 pauses both for every instance until its Retry-After passes.
+Every send takes a token of the platform's shared budgets first (see :mod:`bot.delivery.budget`): the
+platform-wide one through this instance's :class:`~bot.delivery.pacer.Pacer` (a few tokens per round
+trip, spent evenly), then its conversation's, right before the send. A 429 pauses both for every
+instance until its Retry-After passes.
 """
 from __future__ import annotations
 
@@ -18,20 +20,31 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.coach import Coach
 from bot.config import DeliverySettings, RateLimit
 from bot.delivery.budget import Budget, Rate, budget_for
+from bot.delivery.pacer import Pacer
 from bot.delivery.transport import CheckFailed, Envelope, Hold, SendResult, Transport
 from bot.messages import Reply
 from bot.store import Store
-from bot.store.outbox import OutboxMessage
+from bot.store.outbox import EVERYWHERE, OutboxMessage
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 3600.0
+RENDER_CONCURRENCY = 4
+SENT_FLUSH_SECONDS = 0.05
+"""Sends are recorded together, this long after the first of them."""
+PARKED_FRESH_SECONDS = 0.05
+"""How old the list of uninstalled places may be when a message is checked against it."""
+MAX_STALE = 3
+"""Times a message gives up a token that went stale waiting for the gate before it is sent anyway."""
+CONVERSATION_LATE = 0.05
+"""Seconds a send may follow its conversation's token (more: a new token), so that two messages in one
+conversation are never closer than the conversation's interval less this."""
 
 
 def backoff_seconds(attempts: int, retry_after: float | None) -> float:
@@ -59,6 +72,8 @@ class Sender:
                                              if hasattr(settings, platform)}
         self.concurrency = concurrency
         self._gate = asyncio.Semaphore(concurrency)
+        self._rendering = asyncio.Semaphore(RENDER_CONCURRENCY)
+        """Messages are rendered a few at a time: a claimed batch must not take every database connection."""
         """At most this many sends in flight; pacing waits happen outside it."""
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.max_wait = settings.lease_seconds / 4
@@ -66,6 +81,11 @@ class Sender:
         slowest = min((limit.per_second for limit in self.limits.values()), default=float(batch))
         self.batch = max(1, min(batch, int(slowest * self.max_wait)))
         """A batch is claimed at once, so it must go out well within its lease."""
+        self._pacers: dict[str, Pacer] = {}
+        self._parked_places: tuple[float, set[tuple[str, str]]] = (float("-inf"), set())
+        self._parked_read: asyncio.Future[set[tuple[str, str]]] | None = None
+        self._sent: list[tuple[int, str | None, datetime]] = []
+        self._flushing: asyncio.Task[None] | None = None
         self.wake = asyncio.Event()
         self._stopping = False
         self.sent = 0
@@ -96,6 +116,9 @@ class Sender:
             exhausted = False  # something finished: look again for due messages
         if inflight:
             await asyncio.gather(*inflight, return_exceptions=True)
+        if self._flushing is not None:
+            await self._flushing
+        await self._flush_sent()
         if self._stopping:
             await self.store.outbox.release(self.owner)
         return handled
@@ -123,7 +146,8 @@ class Sender:
         if transport is None:
             await outbox.mark_dead(message.id, message.attempts, f"{message.platform} is not configured")
             return
-        reply = await self._render(message)
+        async with self._rendering:
+            reply = await self._render(message)
         if reply is None:
             await outbox.cancel(message.id, "no longer relevant")
             return
@@ -133,15 +157,21 @@ class Sender:
             if await self._hold(message, seconds):
                 claimed_at = asyncio.get_running_loop().time()
 
+        async def renew() -> None:
+            nonlocal claimed_at
+            await self._hold(message, 0.0, renew=True)
+            claimed_at = asyncio.get_running_loop().time()
+
         try:
-            await self._attempt(message, transport, reply, hold, lambda: claimed_at)
+            await self._attempt(message, transport, reply, hold, renew, lambda: claimed_at)
         except LeaseLost:
             log.warning("outbox %s was taken over by another sender while waiting; not sending it", message.id)
 
     async def _attempt(self, message: OutboxMessage, transport: Transport, reply: Reply, hold: Hold,
-                       claimed_at: Callable[[], float]) -> None:
+                       renew: Callable[[], Awaitable[None]], claimed_at: Callable[[], float]) -> None:
         outbox = self.store.outbox
-        envelope = Envelope(message.id, message.platform, message.address, reply, message.dedup_key)
+        envelope = Envelope(message.id, message.platform, message.address, reply, message.dedup_key,
+                            message.due_at if message.person_id is not None else None)
         prepare = getattr(transport, "prepare", None)
         if prepare is not None:
             prepared = await prepare(envelope, hold)
@@ -167,29 +197,43 @@ class Sender:
                 log.info("outbox %s may have arrived; %s cannot tell, sending again (at least once)",
                          message.id, message.platform)
         keys = self._budget_keys(transport, envelope)
-        for key, rate in keys:
-            await hold(await self.budget.acquire(key, rate))
-        # A 429 may have paused the platform while this message waited: its token was booked before the
-        # pause, so it takes a new one after it (in turn, not all at once when the pause ends).
+        conversation, pacer = keys[:-1], (self._pacer(*keys[-1]) if keys else None)
+        loop = asyncio.get_running_loop()
+        turn: float | None = None
+        """When this message's conversation tokens are good (the loop's clock): taken right before the send,
+        so that a message sent late does not crowd the next one in its conversation."""
+        first, stale = False, 0
         while True:
             if self._stopping:
                 return  # never attempted: handed back to the outbox by drain_once
-            if await outbox.hold_if_parked(message):  # uninstalled there since it was claimed: send nothing
-                log.info("outbox %s parked: the app was uninstalled at %s", message.id, message.platform)
-                return
+            if loop.time() - claimed_at() > self.lease.total_seconds() / 2:
+                await renew()  # an old claim is renewed, or given up
+            slot = await pacer.take(first=first) if pacer is not None else loop.time()
             async with self._gate:
-                paused = await self.budget.paused_for(keys[-1][0]) if keys else 0.0
-                if paused <= 0 and asyncio.get_running_loop().time() - claimed_at() > self.lease.total_seconds() / 2:
-                    await self._hold(message, 0.0, renew=True)  # an old claim is renewed, or given up
-                if paused <= 0:
+                if pacer is not None and loop.time() > slot + pacer.stale and stale < MAX_STALE:
+                    # The token went stale waiting for the gate: sent now, this message would crowd the
+                    # next ones. It is first in line for a fresh token.
+                    first, stale = True, stale + 1
+                    continue
+                if await self._parked(message):  # uninstalled there since it was claimed: send nothing
+                    log.info("outbox %s parked: the app was uninstalled at %s", message.id, message.platform)
+                    return
+                if conversation and (turn is None or loop.time() > turn + CONVERSATION_LATE):
+                    waits = [await self.budget.acquire(key, rate) for key, rate in conversation]
+                    turn = loop.time() + max(waits)
+                if turn is None or turn <= loop.time() + CONVERSATION_LATE:
                     try:
                         result = await transport.send(envelope)
                     except Exception as exc:  # a transport bug must not kill the loop; retry like a 5xx
                         log.exception("transport %s raised for outbox %s", message.platform, message.id)
                         result = SendResult("retry", error=f"internal error: {type(exc).__name__}", in_doubt=True)
-            if paused <= 0:
-                break
-            await hold(await self.budget.acquire(*keys[-1]))
+                    break
+            # Not this conversation's turn yet: the platform's token goes to the next message, and this
+            # one is first in line for a token when its turn comes.
+            if pacer is not None:
+                pacer.give_back(slot)
+            await hold(turn - loop.time())
+            first = True
         await self._record(message, result, keys)
 
     def _budget_keys(self, transport: Transport, envelope: Envelope) -> list[tuple[str, Rate]]:
@@ -205,6 +249,39 @@ class Sender:
                                                         burst=limit.per_conversation_per_hour)))
         keys.append((method, Rate(limit.per_second)))
         return keys
+
+    async def _parked(self, message: OutboxMessage) -> bool:
+        """Park the message instead of sending it if its place was uninstalled (the parked places are
+        read at most every :data:`PARKED_FRESH_SECONDS`, by one query for every message of the sender)."""
+        loop_time = asyncio.get_running_loop().time()
+        read_at, places = self._parked_places
+        if loop_time - read_at > PARKED_FRESH_SECONDS:
+            if self._parked_read is None or self._parked_read.done():  # one read for everyone asking now
+                self._parked_read = asyncio.ensure_future(self.store.outbox.parked_places())
+            read = self._parked_read
+            places = await asyncio.shield(read)
+            self._parked_places = (max(read_at, loop_time), places)
+        if (message.platform, message.address) not in places and (message.platform, EVERYWHERE) not in places:
+            return False
+        return await self.store.outbox.hold_if_parked(message)
+
+    async def _flush_sent(self, after: float = 0.0) -> None:
+        """Record the sends of the last moments as one statement (a send not yet recorded when the
+        process dies is in doubt: checked before it is sent again, never sent twice)."""
+        if after:
+            await asyncio.sleep(after)
+        sent, self._sent = self._sent, []
+        try:
+            await self.store.outbox.mark_sent_many(sent)
+        except Exception:
+            log.exception("recording %d sends failed; their leases run out and they are checked", len(sent))
+
+    def _pacer(self, key: str, rate: Rate) -> Pacer:
+        """This instance's share of a platform-wide budget (see :mod:`bot.delivery.pacer`)."""
+        pacer = self._pacers.get(key)
+        if pacer is None or pacer.rate != rate:
+            pacer = self._pacers[key] = Pacer(self.budget, key, rate)
+        return pacer
 
     async def _hold(self, message: OutboxMessage, seconds: float, *, renew: bool = False) -> bool:
         """Wait for a budget's token; a long wait keeps the message's lease alive meanwhile (True when
@@ -227,7 +304,9 @@ class Sender:
     async def _record(self, message: OutboxMessage, result: SendResult, keys: list[tuple[str, Rate]]) -> None:
         outbox = self.store.outbox
         if result.status == "sent":
-            await outbox.mark_sent(message.id, result.message_id, self.clock.now())
+            self._sent.append((message.id, result.message_id, self.clock.now()))
+            if self._flushing is None or self._flushing.done():
+                self._flushing = asyncio.create_task(self._flush_sent(SENT_FLUSH_SECONDS))
             self.sent += 1
             return
         if result.status == "later":  # nothing was sent: not an attempt
@@ -244,6 +323,8 @@ class Sender:
             for key, _ in keys:  # Slack does not say which limit it was: hold them all
                 if not key.endswith(":hour"):
                     await self.budget.pause(key, result.retry_after or 30.0)
+                    if key in self._pacers:
+                        self._pacers[key].pause(result.retry_after or 30.0)
         if result.status == "failed" or attempts >= self.settings.max_attempts:
             await outbox.mark_dead(message.id, attempts, result.error or "failed")
             log.warning("outbox %s dead after %d attempts: %s", message.id, attempts, result.error)

@@ -20,6 +20,8 @@ class Envelope:
     """Slack: a user id (DM) or channel id. Teams: the address a conversation reference is stored under."""
     reply: Reply
     dedup_key: str
+    due_at: datetime | None = None
+    """When the message was due (a reminder held for Do Not Disturb goes stale some hours later)."""
 
 
 @dataclass(frozen=True)

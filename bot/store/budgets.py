@@ -84,16 +84,17 @@ class SqlBudget:
     def __init__(self, engine: AsyncEngine) -> None:
         if engine.dialect.name != "postgresql":
             raise ValueError("shared budgets need PostgreSQL; use the in-process budget on SQLite")
-        self.engine = engine
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        """Every step is one statement: no BEGIN and COMMIT round trips around it."""
 
     async def acquire(self, key: str, rate: Rate, cost: float = 1.0) -> float:
-        async with self.engine.begin() as conn:
+        async with self.engine.connect() as conn:
             wait = (await conn.execute(_ACQUIRE, dict(key=key, per_second=rate.per_second, burst=rate.burst,
                                                       cost=float(cost)))).scalar_one()
         return float(wait)
 
     async def pause(self, key: str, seconds: float) -> None:
-        async with self.engine.begin() as conn:
+        async with self.engine.connect() as conn:
             await conn.execute(_PAUSE, dict(key=key, seconds=max(0.0, float(seconds))))
 
     async def paused_for(self, key: str) -> float:
@@ -109,7 +110,7 @@ class SqlBudget:
 
     async def forget_idle(self, idle_seconds: float = 3600.0) -> int:
         """Drop budgets nobody used for a while (one per Slack channel adds up)."""
-        async with self.engine.begin() as conn:
+        async with self.engine.connect() as conn:
             return (await conn.execute(_FORGET, dict(idle=float(idle_seconds)))).rowcount
 
 

@@ -135,6 +135,17 @@ class OutboxStore:
         await self._set(message_id, status="sent", sent_at=now, message_id=platform_message_id,
                         lease_until=None, lease_owner=None, last_error=None, in_doubt=False)
 
+    async def mark_sent_many(self, sent: Iterable[tuple[int, str | None, datetime]]) -> None:
+        """:meth:`mark_sent` for many messages at once: (outbox id, platform message id, when)."""
+        rows = [dict(b_id=row_id, b_message_id=message_id, b_sent_at=at) for row_id, message_id, at in sent]
+        if not rows:
+            return
+        statement = update(outbox).where(outbox.c.id == bindparam("b_id")).values(
+            status="sent", sent_at=bindparam("b_sent_at"), message_id=bindparam("b_message_id"),
+            lease_until=None, lease_owner=None, last_error=None, in_doubt=False)
+        async with self.engine.begin() as conn:
+            await conn.execute(statement, rows)
+
     async def mark_retry(self, message_id: int, attempts: int, next_attempt_at: datetime, error: str,
                          *, in_doubt: bool | None = None) -> None:
         """Back to pending until ``next_attempt_at``; ``in_doubt``: whether it may have arrived (None: unchanged)."""
@@ -269,6 +280,11 @@ class OutboxStore:
             result = await conn.execute(update(outbox).where(_at(platform, address), outbox.c.status == "parked")
                                         .values(status="pending", next_attempt_at=now, last_error=None))
             return result.rowcount
+
+    async def parked_places(self) -> set[tuple[str, str]]:
+        """(platform, address) of every parked target (address :data:`EVERYWHERE` for a whole platform)."""
+        async with self.engine.connect() as conn:
+            return {(p, a) for p, a in await conn.execute(select(parked_targets.c.platform, parked_targets.c.address))}
 
     async def hold_if_parked(self, message: OutboxMessage) -> bool:
         """Just before a send: park the message instead if its place was uninstalled meanwhile."""

@@ -17,6 +17,7 @@ from bot.store.meetings import MeetingStore
 from bot.store.outbox import OutboxStore
 from bot.store.people import PeopleStore
 from bot.store.planning import PlanningStore
+from bot.store.pool import ping_when_idle
 from bot.store.preferences import PreferenceStore
 from bot.store.profile import ProfileStore
 from bot.store.progress import ProgressStore
@@ -71,7 +72,8 @@ class Store:
             engine = create_async_engine(url, connect_args={"timeout": 30})
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            engine = create_async_engine(url, pool_size=10, max_overflow=10)
+            ping_when_idle(engine)
         return cls(engine)
 
     async def close(self) -> None:
