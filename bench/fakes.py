@@ -151,6 +151,10 @@ class FakeSlack:
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1767225600.{next(self._ts):06d}"}
+        if method == "dnd.teamInfo":  # nobody is in Do Not Disturb
+            users = [u for u in str(args.get("users", "")).split(",") if u][:50]
+            return {"ok": True, "users": {u: {"dnd_enabled": False, "next_dnd_start_ts": 1, "next_dnd_end_ts": 1,
+                                              "snooze_enabled": False} for u in users}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "U"))[1:]}}
         return {"ok": False, "error": "unknown_method"}

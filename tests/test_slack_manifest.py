@@ -17,9 +17,9 @@ from bot.cli import main
 from slack_fixtures import ROOT, SCHEMAS
 
 SCHEMA_BASE = "https://raw.githubusercontent.com/slackapi/manifest-schema/v0.5.0/schemas/"
-SCOPES = {"app_mentions:read", "chat:write", "commands", "im:history", "im:write", "users:read", "users:read.email"}
+SCOPES = {"app_mentions:read", "chat:write", "commands", "dnd:read", "im:history", "im:write", "users:read", "users:read.email"}
 EVENTS = {"app_home_opened", "app_mention", "message.im", "app_uninstalled", "tokens_revoked", "team_join",
-          "user_change"}
+          "user_change", "dnd_updated_user"}
 
 
 def _no_network(uri: str) -> Resource:

@@ -196,6 +196,16 @@ slack_missing = Table(
     Column("checked_at", UTCDateTime, nullable=False),
 )
 
+slack_dnd = Table(
+    "slack_dnd", metadata,
+    Column("user_id", String(32), primary_key=True),
+    # a Slack user's Do Not Disturb as dnd.teamInfo or a dnd_updated_user event last told it
+    Column("dnd_start", UTCDateTime),
+    Column("dnd_end", UTCDateTime),
+    Column("snooze_end", UTCDateTime),
+    Column("checked_at", UTCDateTime, nullable=False),
+)
+
 handle_conflicts = Table(
     "handle_conflicts", metadata,
     # A physician asked for an X handle another physician holds: refused, and shown to marketing.

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.store import migrate
 from bot.store.conversations import ConversationStore
 from bot.store.directory import SlackDirectoryStore
+from bot.store.dnd import SlackDndStore
 from bot.store.meetings import MeetingStore
 from bot.store.outbox import OutboxStore
 from bot.store.people import PeopleStore
@@ -61,6 +62,7 @@ class Store:
         self.settings = SettingStore(engine)
         self.outbox = OutboxStore(engine)
         self.slack_directory = SlackDirectoryStore(engine)
+        self.slack_dnd = SlackDndStore(engine)
         self.weekly = SnapshotStore(engine)
         self.teams_installs = TeamsInstallStore(engine)
         self.safety = SafetyStore(engine)

@@ -93,6 +93,8 @@ class FakeSlackApi:
     scope ran, later than ``reaction_seconds`` after it."""
     dnd: dict[str, tuple[int, int]] = field(default_factory=dict)
     """user id → (next_dnd_start_ts, next_dnd_end_ts) for dnd.teamInfo; others have DND off."""
+    snoozed: dict[str, int] = field(default_factory=dict)
+    """user id → snooze_endtime of a snooze the user turned on by hand."""
     _windows: dict[str, deque] = field(default_factory=dict)
     _paused: dict[str, tuple[float, float]] = field(default_factory=dict)
     """scope → (when the pause began, when it ends)."""
@@ -316,9 +318,9 @@ class FakeSlackApi:
             ids = [u for u in str(args.get("users", "")).split(",") if u]
             if not ids:
                 return {"ok": False, "error": "no_users_provided"}
-            return {"ok": True, "users": {u: {"dnd_enabled": u in self.dnd,
-                                              "next_dnd_start_ts": self.dnd.get(u, (1, 1))[0],
-                                              "next_dnd_end_ts": self.dnd.get(u, (1, 1))[1]} for u in ids[:50]}}
+            if len(ids) > 50:
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "users": {u: self._dnd_status(u) for u in ids}}
         if method == "conversations.open":
             user = str(args.get("users", "")).split(",")[0]
             return {"ok": True, "channel": {"id": _dm(user)}}
@@ -352,6 +354,14 @@ class FakeSlackApi:
         if method == "apps.connections.open":
             return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
         return {"ok": False, "error": "unknown_method"}
+
+    def _dnd_status(self, user_id: str) -> dict[str, Any]:
+        start, end = self.dnd.get(user_id, (1, 1))
+        status: dict[str, Any] = {"dnd_enabled": user_id in self.dnd, "next_dnd_start_ts": start,
+                                  "next_dnd_end_ts": end, "snooze_enabled": user_id in self.snoozed}
+        if user_id in self.snoozed:
+            status["snooze_endtime"] = self.snoozed[user_id]
+        return status
 
     def _next_ts(self) -> str:
         return f"1767225600.{next(self._ts):06d}"

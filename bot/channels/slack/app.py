@@ -54,6 +54,7 @@ from bot.actions import ACTION_VERSION, FOREIGN
 from bot.channels.charts import add_chart_route, chart_url
 from bot.channels.http_guard import Rejected, check_slack, log_rejected
 from bot.channels.slack.client import SlackHttp, SlackSettings, error_code, interactive_client
+from bot.channels.slack.dnd import remember_dnd
 from bot.channels.slack.identity import SlackDirectory, SlackUser
 from bot.channels.slack.modals import (
     CHECK_CALLBACK,
@@ -164,6 +165,7 @@ class SlackChannel:
         self.bolt.action(ANYTHING)(self._on_action)
         self.bolt.event("team_join")(self._on_user)
         self.bolt.event("user_change")(self._on_user)
+        self.bolt.event("dnd_updated_user")(self._on_dnd)
         self.bolt.view(PROFILE_CALLBACK)(self._on_profile_submitted)
         self.bolt.view(MEETING_CALLBACK)(self._on_meeting_submitted)
         self.bolt.view(CHECK_CALLBACK)(self._on_check_submitted)
@@ -284,6 +286,12 @@ class SlackChannel:
         if isinstance(user, dict):
             log.info("slack %s user=%s", event.get("type"), user.get("id"))
             await remember_user(self.runtime.store, self.runtime.clock, user)
+
+    async def _on_dnd(self, event: dict[str, Any]) -> None:
+        """Someone's Do Not Disturb changed: reminders to them wait (or stop waiting) accordingly."""
+        if isinstance(event.get("user"), str):
+            log.info("slack dnd_updated_user user=%s", event["user"])
+            await remember_dnd(self.runtime.store, self.runtime.clock, event["user"], event.get("dnd_status") or {})
 
     async def _on_home_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab") == "home" and event.get("user"):

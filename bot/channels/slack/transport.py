@@ -1,7 +1,8 @@
 """Proactive Slack messages for the outbox sender: one ``chat.postMessage`` attempt per call.
 
 Addresses: a user id (``U…``, posts to the app's Messages tab with that person), a channel id
-(``C…``/``D…``/``G…``), or ``email:<address>``. Emails resolve through the Slack directory kept in
+(``C…``/``D…``/``G…``), or ``email:<address>``. A reminder to a user waits while their Slack Do Not
+Disturb or snooze is on (:mod:`bot.channels.slack_dnd`). Emails resolve through the Slack directory kept in
 the store (``users.list`` in bulk, daily, and ``team_join``/``user_change`` events); only an email
 the directory lacks costs one ``users.lookupByEmail``. Every Web API call the sender makes takes a
 token of its method's shared budget first, and a 429 pauses that method for every instance.
@@ -22,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.charts import chart_url
 from bot.channels.slack.client import SlackHttp, SlackSettings, error_code, status_of, transport_client
+from bot.channels.slack.dnd import DndLookups
 from bot.channels.slack.render import render_message
 from bot.clock import Clock
 from bot.config import DeliverySettings, RateLimit
@@ -46,6 +48,8 @@ NO_ACCOUNT = "no Slack account with this email"
 DIRECTORY_MAX_AGE = timedelta(days=1)
 """users.list again after this long (events keep it current in between)."""
 DIRECTORY_PAGE = 200
+DND_WAITING = "waiting for Slack Do Not Disturb to end"
+DND_STALE = "out of date by the end of the physician's Slack Do Not Disturb"
 DEFAULT_PAUSE = 30.0
 """Seconds a 429 without Retry-After pauses its method."""
 
@@ -66,6 +70,7 @@ class SlackTransport:
         self.budget: Budget = budget or LocalBudget()
         self.limits = limits
         self.owner = owner or f"slack-{id(self):x}"
+        self.dnd = DndLookups(self)
         self._dms: dict[str, str] = {}
         """User id → the bot's DM channel with them (from ``conversations.open``)."""
 
@@ -94,6 +99,20 @@ class SlackTransport:
 
     # -- sending --------------------------------------------------------------------------------------
     async def prepare(self, envelope: Envelope, hold: Hold = asyncio.sleep) -> Envelope | SendResult:
+        """Resolve an ``email:`` address to a Slack user, then wait while the user's Do Not Disturb is on
+        (a reminder that would be stale when it ends is dropped). Neither is a delivery attempt."""
+        resolved = await self._resolve(envelope, hold)
+        if isinstance(resolved, SendResult) or resolved.due_at is None or not resolved.address.startswith(("U", "W")):
+            return resolved
+        decision = await self.dnd.decide(resolved.address, resolved.due_at, hold)
+        if decision.action == "hold" and decision.until is not None:
+            wait = max(1.0, (decision.until - self.clock.now()).total_seconds())
+            return SendResult("later", retry_after=wait, error=DND_WAITING)
+        if decision.action == "drop":
+            return SendResult("skipped", error=DND_STALE)
+        return resolved
+
+    async def _resolve(self, envelope: Envelope, hold: Hold = asyncio.sleep) -> Envelope | SendResult:
         """Resolve an ``email:`` address to a Slack user; lookups that fail are not delivery attempts."""
         if not envelope.address.startswith(EMAIL_PREFIX):
             return envelope
@@ -132,7 +151,7 @@ class SlackTransport:
 
     async def send(self, envelope: Envelope) -> SendResult:
         if envelope.address.startswith(EMAIL_PREFIX):
-            prepared = await self.prepare(envelope)
+            prepared = await self._resolve(envelope)
             if isinstance(prepared, SendResult):
                 return prepared
             envelope = prepared
