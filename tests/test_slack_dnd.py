@@ -3,8 +3,9 @@ unless out of date by then; statuses come from ``dnd.teamInfo`` in batches of at
 its Tier 2 budget. Through the real sender, transport and HTTP against the fake Slack Web API."""
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from conftest import rounds_env, run_rounds
 from fakes.slack_api import FakeSlackApi, Limits
 from test_delivery import World, make_world
 
-NOW = datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
 
 
 def ts(moment: datetime) -> int:
@@ -115,7 +116,7 @@ async def test_lookups_go_50_users_a_call_under_the_tier_2_budget(database_url: 
         assert len(calls) >= 2 and max(asked.values()) == 1, "batched, each user once"
         assert [c for c in calls if c.status != 200] == [] and api.over_limit == []
         starts = sorted(c.at for c in calls)
-        assert all(b - a >= 2.5 for a, b in zip(starts, starts[1:])), "Tier 2: 20 a minute"
+        assert all(b - a >= 2.5 for a, b in itertools.pairwise(starts)), "Tier 2: 20 a minute"
         delivered = Counter(c.args["channel"] for c in api.calls_to("chat.postMessage") if c.status == 200)
         in_dnd = set(users[::3]) & set(asked)
         assert len(asked) >= 100 and in_dnd and not in_dnd & set(delivered), "whoever was asked about waits"

@@ -8,7 +8,7 @@ have waited past its staleness by then is dropped instead (the planner plans a f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 MAX_AGE = timedelta(hours=6)
@@ -43,7 +43,7 @@ def _instant(value: Any) -> datetime | None:
         seconds = float(value)
     except (TypeError, ValueError):
         return None
-    return datetime.fromtimestamp(seconds, timezone.utc) if seconds > 1 else None
+    return datetime.fromtimestamp(seconds, UTC) if seconds > 1 else None
 
 
 def from_slack(user_id: str, info: dict[str, Any], now: datetime) -> DndStatus:

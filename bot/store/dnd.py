@@ -1,7 +1,7 @@
 """Slack users' Do Not Disturb in the store, shared by every instance (see :mod:`bot.core.dnd`)."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite

@@ -44,7 +44,7 @@ FIRST_CALL_GATHER = 0.2
 
 
 class DndLookups:
-    def __init__(self, transport: "SlackTransport") -> None:
+    def __init__(self, transport: SlackTransport) -> None:
         self.transport = transport
         self._asked: dict[str, asyncio.Future[DndStatus | None]] = {}
         """Users waiting for the next store read."""
@@ -67,11 +67,11 @@ class DndLookups:
                 self._gathering = asyncio.create_task(self._gather())
         try:
             status = await asyncio.wait_for(asyncio.shield(future), GATHER_SECONDS + 0.5)
-        except asyncio.TimeoutError:  # queued for dnd.teamInfo: wait for its call, then a little more
+        except TimeoutError:  # queued for dnd.teamInfo: wait for its call, then a little more
             await hold(self._eta(user_id))
             try:
                 status = await asyncio.wait_for(asyncio.shield(future), CALL_GRACE)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 status = None
         decision = decide(status, self.transport.clock.now(), due_at)
         return Decision("send") if decision.action == "lookup" else decision
@@ -134,7 +134,7 @@ class DndLookups:
                     self._refused = code
                     log.warning("slack %s failed: %s; reminders go out without waiting for Do Not Disturb",
                                 METHOD, code)
-            except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("slack %s failed: %s", METHOD, type(exc).__name__)
             except Exception:
                 log.exception("slack %s failed", METHOD)
@@ -143,7 +143,7 @@ class DndLookups:
                     future.set_result(learned.get(user_id))
 
 
-async def remember_dnd(store: "Store", clock: "Clock", user_id: str, dnd_status: dict[str, Any]) -> None:
+async def remember_dnd(store: Store, clock: Clock, user_id: str, dnd_status: dict[str, Any]) -> None:
     """A ``dnd_updated_user`` event: store the user's new Do Not Disturb at once."""
     if user_id and isinstance(dnd_status, dict):
         await store.slack_dnd.save([from_slack(user_id, dnd_status, clock.now())])

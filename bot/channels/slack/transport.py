@@ -2,7 +2,7 @@
 
 Addresses: a user id (``U…``, posts to the app's Messages tab with that person), a channel id
 (``C…``/``D…``/``G…``), or ``email:<address>``. A reminder to a user waits while their Slack Do Not
-Disturb or snooze is on (:mod:`bot.channels.slack_dnd`). Emails resolve through the Slack directory kept in
+Disturb or snooze is on (:mod:`bot.channels.slack.dnd`). Emails resolve through the Slack directory kept in
 the store (``users.list`` in bulk, daily, and ``team_join``/``user_change`` events); only an email
 the directory lacks costs one ``users.lookupByEmail``. Every Web API call the sender makes takes a
 token of its method's shared budget first, and a 429 pauses that method for every instance.
