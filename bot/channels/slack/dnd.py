@@ -37,7 +37,7 @@ BATCH = 50
 GATHER_SECONDS = 0.02
 MAX_QUEUED = 2 * BATCH
 """Users waiting for a ``dnd.teamInfo`` call at most (two Tier 2 intervals); more are sent to without waiting."""
-CALL_GRACE = 2.0
+CALL_GRACE = 3.0
 """Seconds a reminder waits for its user's call beyond the expected time before it is sent anyway."""
 FIRST_CALL_GATHER = 0.2
 """Seconds the first call of a burst waits for more users to ask (later calls wait for their token anyway)."""
@@ -127,6 +127,9 @@ class DndLookups:
                 now = self.transport.clock.now()
                 answers: dict[str, Any] = response.get("users") or {}
                 learned = {u: from_slack(u, answers[u], now) for u in batch if isinstance(answers.get(u), dict)}
+                for user_id, future in batch.items():  # the waiting reminders go on; then kept for everyone
+                    if not future.done():
+                        future.set_result(learned.get(user_id))
                 await self.transport.store.slack_dnd.save(list(learned.values()))
             except SlackApiError as exc:
                 code = error_code(exc)
