@@ -116,9 +116,7 @@ class Sender:
             exhausted = False  # something finished: look again for due messages
         if inflight:
             await asyncio.gather(*inflight, return_exceptions=True)
-        if self._flushing is not None:
-            await self._flushing
-        await self._flush_sent()
+        await self.flush()
         if self._stopping:
             await self.store.outbox.release(self.owner)
         return handled
@@ -264,6 +262,13 @@ class Sender:
         if (message.platform, message.address) not in places and (message.platform, EVERYWHERE) not in places:
             return False
         return await self.store.outbox.hold_if_parked(message)
+
+    async def flush(self) -> None:
+        """Record every send made so far (before claims are handed back: a send not recorded then
+        would be sent again)."""
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
+        await self._flush_sent()
 
     async def _flush_sent(self, after: float = 0.0) -> None:
         """Record the sends of the last moments as one statement (a send not yet recorded when the

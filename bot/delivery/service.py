@@ -109,5 +109,6 @@ class Delivery:
             sender.cancel()
         with suppress(asyncio.CancelledError):
             await scheduler
+        await self.sender.flush()
         await self.runtime.store.outbox.release(self.sender.owner)
         self._tasks = []
