@@ -82,6 +82,8 @@ class Sender:
         self.batch = max(1, min(batch, int(slowest * self.max_wait)))
         """A batch is claimed at once, so it must go out well within its lease."""
         self._pacers: dict[str, Pacer] = {}
+        self._active: set[int] = set()
+        """Outbox ids this sender is delivering now."""
         self._parked_places: tuple[float, set[tuple[str, str]]] = (float("-inf"), set())
         self._parked_read: asyncio.Future[set[tuple[str, str]]] | None = None
         self._sent: list[tuple[int, str | None, datetime]] = []
@@ -106,7 +108,9 @@ class Sender:
                                                         self.batch - len(inflight), self.lease)
                 exhausted = not claimed
                 handled += len(claimed)
-                inflight |= {asyncio.create_task(self._deliver(m, claimed_at)) for m in claimed}
+                # A message of ours whose claim ran out while it waited is still ours to finish: not twice.
+                inflight |= {asyncio.create_task(self._deliver(m, claimed_at)) for m in claimed
+                             if m.id not in self._active}
             if not inflight:
                 break
             done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
@@ -139,6 +143,13 @@ class Sender:
 
     async def _deliver(self, message: OutboxMessage, claimed_at: float) -> None:
         """Deliver one claimed message; ``claimed_at``: the loop's time when its claim was made."""
+        self._active.add(message.id)
+        try:
+            await self._deliver_claimed(message, claimed_at)
+        finally:
+            self._active.discard(message.id)
+
+    async def _deliver_claimed(self, message: OutboxMessage, claimed_at: float) -> None:
         outbox = self.store.outbox
         transport = self.transports.get(message.platform)
         if transport is None:
@@ -213,6 +224,8 @@ class Sender:
                     # next ones. It is first in line for a fresh token.
                     first, stale = True, stale + 1
                     continue
+                if loop.time() - claimed_at() > self.lease.total_seconds() / 2:
+                    await renew()  # the claim must outlast the send: renewed, or given up
                 if await self._parked(message):  # uninstalled there since it was claimed: send nothing
                     log.info("outbox %s parked: the app was uninstalled at %s", message.id, message.platform)
                     return
