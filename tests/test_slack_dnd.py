@@ -48,7 +48,7 @@ def user_of(world: World, index: int) -> str:
 
 
 async def physician_users(world: World) -> list[str]:
-    return [f"U{p.id:05d}" for p in await world.runtime.store.people(role="physician")]
+    return [f"U{p.id:05d}" for p in await world.runtime.store.people.all(role="physician")]
 
 
 @pytest.fixture
