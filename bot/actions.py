@@ -13,7 +13,7 @@ the current view of what it was about (:func:`topic`), never with an error.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 ACTION_VERSION = 2
 FOREIGN = 0

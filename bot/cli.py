@@ -53,9 +53,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """A command that only prints its parser's help (a group named without a subcommand)."""
+    def run(_: argparse.Namespace) -> int:
+        parser.print_help()
+        return EXIT_USAGE
+    return run
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rounds", description="Social Rounds: the physicians' social media coach.")
-    parser.set_defaults(run=lambda _: parser.print_help() or EXIT_USAGE)
+    parser.set_defaults(run=_usage(parser))
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(name: str, run: Callable[[argparse.Namespace], int], help_text: str,
@@ -81,17 +89,17 @@ def _parser() -> argparse.ArgumentParser:
 
     content = sub.add_parser("content", help="lesson and message content")
     content_sub = content.add_subparsers(metavar="ACTION")
-    content.set_defaults(run=lambda _: content.print_help() or EXIT_USAGE)
+    content.set_defaults(run=_usage(content))
     command("check", _content_check, "validate everything in prompts/ and report file:line problems", content_sub)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(metavar="ACTION")
-    db.set_defaults(run=lambda _: db.print_help() or EXIT_USAGE)
+    db.set_defaults(run=_usage(db))
     command("upgrade", _db_upgrade, "apply schema migrations to $DATABASE_URL", db_sub)
 
     roster = sub.add_parser("roster", help="import the physician roster, export readiness")
     roster_sub = roster.add_subparsers(metavar="ACTION")
-    roster.set_defaults(run=lambda _: roster.print_help() or EXIT_USAGE)
+    roster.set_defaults(run=_usage(roster))
     roster_import = command("import", _roster_import, "add or update physicians from a CSV file (all or nothing)",
                             roster_sub)
     roster_import.add_argument("file", help="CSV: name, email, department, specialty, X handle, platform user id "
@@ -104,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
 
     transcript = sub.add_parser("transcript", help="learning transcripts (completed lessons)")
     transcript_sub = transcript.add_subparsers(metavar="ACTION")
-    transcript.set_defaults(run=lambda _: transcript.print_help() or EXIT_USAGE)
+    transcript.set_defaults(run=_usage(transcript))
     transcript_export = command("export", _transcript_export,
                                 "write every physician's completed lessons as CSV (dates, reading time)",
                                 transcript_sub)
@@ -123,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
 
     manifest = sub.add_parser("manifest", help="app manifests to install the bot")
     manifest_sub = manifest.add_subparsers(metavar="PLATFORM")
-    manifest.set_defaults(run=lambda _: manifest.print_help() or EXIT_USAGE)
+    manifest.set_defaults(run=_usage(manifest))
     slack_manifest = command("slack", _manifest_slack, "print the Slack app manifest (YAML) for this install",
                              manifest_sub)
     slack_manifest.add_argument("--url", metavar="URL",
@@ -133,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
 
     teams_group = sub.add_parser("teams", help="Microsoft Teams: install the app for the roster through Graph")
     teams_sub = teams_group.add_subparsers(metavar="ACTION")
-    teams_group.set_defaults(run=lambda _: teams_group.print_help() or EXIT_USAGE)
+    teams_group.set_defaults(run=_usage(teams_group))
     teams_install = command("install", _teams_install, "install the Teams app through Microsoft Graph for active "
                             "physicians who have no chat with the bot; print who could not be reached and why",
                             teams_sub)
@@ -448,7 +456,7 @@ def _access_log() -> logging.Logger | None:
 def _lean_log_records() -> None:
     """The log format names no source line, function, thread or process: don't collect them for every
     record (the "Optimization" section of Python's logging HOWTO). Saves a stack walk per log line."""
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

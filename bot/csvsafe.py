@@ -9,7 +9,8 @@ Numbers stay numbers.
 from __future__ import annotations
 
 import csv
-from typing import Any, Iterable, Mapping, Sequence, TextIO
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TextIO
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

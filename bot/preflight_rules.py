@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.core.preflight import (
     CATEGORIES,
     DETECTORS,
     MAX_DRAFT_CHARS,
     SEVERITIES,
+    Category,
     Condition,
     PreflightRules,
     Rule,
+    Severity,
     template_fields,
 )
 from bot.core.regexbounds import Unbounded, bounds
@@ -267,8 +269,8 @@ def _rule(path: Path, fields: Fields, resolver: _Resolver) -> Rule:
     if not RULE_ID.match(rule_id):
         raise fields.error("id", f"{rule_id!r} must be lowercase words joined by '-'")
     fields.what = f"rule {rule_id}"
-    category = _choice(fields, "category", CATEGORIES)
-    severity = _choice(fields, "severity", SEVERITIES)
+    category = cast(Category, _choice(fields, "category", CATEGORIES))
+    severity = cast(Severity, _choice(fields, "severity", SEVERITIES))
     detector = _choice(fields, "detector", tuple(DETECTORS), default="pattern")
     flags = 0 if fields.bool("case_sensitive") else re.IGNORECASE
     compiler = _PatternCompiler(path, fields, resolver, flags)
@@ -330,6 +332,7 @@ class _PatternCompiler:
 def _rule_patterns(fields: Fields, compiler: _PatternCompiler, detector: str) -> tuple[re.Pattern[str], ...]:
     if "pattern" in fields.data and "patterns" in fields.data:
         raise fields.error("patterns", "give either 'pattern' or 'patterns', not both")
+    patterns: tuple[re.Pattern[str], ...]
     if "pattern" in fields.data:
         patterns = (compiler.compile(fields.data["pattern"], fields.line_of("pattern"), "pattern"),)
     else:

@@ -64,7 +64,7 @@ class World:
         """Messages that reached a conversation, with their deduplication keys."""
         return [m for messages in self.api.history.values() for m in messages]
 
-    def keys(self) -> Counter:
+    def sent_keys(self) -> Counter:
         """Deduplication keys of physicians' reminders that arrived, with how often each arrived."""
         keys = (m["metadata"]["event_payload"]["dedup_key"] for m in self.posted())
         return Counter(key for key in keys if not key.startswith("digest:"))
@@ -103,7 +103,7 @@ async def test_each_reminder_is_planned_once_and_delivered_once(world: World) ->
     assert await world.round() == 0
     world.clock.advance(timedelta(hours=2))
     assert await world.round() == 0  # the daily cap of one nudge holds
-    keys = world.keys()
+    keys = world.sent_keys()
     assert len(keys) == 5 and set(keys.values()) == {1}
     assert all(key.endswith(":profile:0") for key in keys)
     first = world.posted()[0]
@@ -120,7 +120,7 @@ async def test_rate_limited_send_waits_for_retry_after_then_goes_once(world: Wor
     world.clock.advance(timedelta(seconds=30))
     await world.round()
     assert len(api.calls_to("chat.postMessage")) == 7  # six first tries (one throttled) and one retry
-    assert set(world.keys().values()) == {1} and len(world.keys()) == 5
+    assert set(world.sent_keys().values()) == {1} and len(world.sent_keys()) == 5
 
 
 async def test_server_errors_back_off_then_park_the_message_as_dead(world: World, api: FakeSlackApi) -> None:
@@ -133,7 +133,7 @@ async def test_server_errors_back_off_then_park_the_message_as_dead(world: World
         await world.sender.drain_once()
     dead = await world.runtime.store.outbox.list(["dead"])
     assert len(dead) == 6 and {(m.attempts, m.last_error) for m in dead} == {(3, "500 server error")}
-    assert len(api.calls_to("chat.postMessage")) == 18 and world.keys() == Counter()
+    assert len(api.calls_to("chat.postMessage")) == 18 and world.sent_keys() == Counter()
 
     report = (await world.runtime.coach.handle(Incoming("web", ADMIN, text="roster")))[0]
     assert "6 can't be reached" in report.text  # five physicians and the marketing manager
@@ -141,7 +141,7 @@ async def test_server_errors_back_off_then_park_the_message_as_dead(world: World
 
     assert await world.runtime.store.outbox.requeue_dead(world.clock.now()) == 6
     await world.sender.drain_once()
-    assert len(world.keys()) == 5 and set(world.keys().values()) == {1}
+    assert len(world.sent_keys()) == 5 and set(world.sent_keys().values()) == {1}
     report = (await world.runtime.coach.handle(Incoming("web", ADMIN, text="roster")))[0]
     assert "0 can't be reached" in report.text
 
@@ -169,11 +169,11 @@ async def test_a_message_in_doubt_after_a_crash_is_not_sent_twice(world: World, 
                                           delivered.dedup_key))).status == "sent"
 
     await world.sender.drain_once()  # the other four; the two claimed ones are still leased
-    assert len(world.keys()) in (3, 4)  # the claimed two are the oldest: maybe the digest, maybe not
+    assert len(world.sent_keys()) in (3, 4)  # the claimed two are the oldest: maybe the digest, maybe not
     world.clock.advance(lease + timedelta(seconds=1))
     await world.sender.drain_once()
-    assert world.keys()[delivered.dedup_key] == 1 and world.keys()[lost.dedup_key] == 1
-    assert len(world.keys()) == 5
+    assert world.sent_keys()[delivered.dedup_key] == 1 and world.sent_keys()[lost.dedup_key] == 1
+    assert len(world.sent_keys()) == 5
     assert await store.outbox.counts() == {"sent": 6}
     assert len(api.calls_to("conversations.history")) == 2
 
@@ -183,7 +183,7 @@ async def test_snoozed_and_stopped_physicians_get_nothing(world: World) -> None:
     await coach.handle(Incoming("web", "dr0@riverside.example", text="snooze 1w"))
     await coach.handle(Incoming("web", "dr1@riverside.example", text="stop"))
     await world.round()
-    assert {k.split(":")[0] for k in world.keys()} == {"4", "5", "6"}  # person ids of dr2..dr4
+    assert {k.split(":")[0] for k in world.sent_keys()} == {"4", "5", "6"}  # person ids of dr2..dr4
 
 
 async def test_a_physicians_own_quiet_hours_and_lesson_time_are_honoured(world: World) -> None:
@@ -191,18 +191,18 @@ async def test_a_physicians_own_quiet_hours_and_lesson_time_are_honoured(world: 
     await coach.handle(Incoming("web", "dr0@riverside.example", text="settings quiet 08:00-12:00"))
     await coach.handle(Incoming("web", "dr1@riverside.example", text="settings lessons 10:30"))
     await world.round()  # Wednesday 09:00: dr0 is in quiet hours
-    assert {k.split(":")[0] for k in world.keys()} == {"3", "4", "5", "6"}
+    assert {k.split(":")[0] for k in world.sent_keys()} == {"3", "4", "5", "6"}
     world.clock.advance(timedelta(hours=3))
     await world.round()
-    assert "2:profile:0" in world.keys()
+    assert "2:profile:0" in world.sent_keys()
     # Thursday is a lesson day: dr1's lesson waits for 10:30, the others' come at 08:30
     world.clock.advance(timedelta(hours=21))  # Thursday 09:00
     await world.round()
-    lessons = {k for k in world.keys() if ":lesson:" in k}
+    lessons = {k for k in world.sent_keys() if ":lesson:" in k}
     assert "3:lesson:2026-03-05" not in lessons and "4:lesson:2026-03-05" in lessons
     world.clock.advance(timedelta(hours=1, minutes=30))
     await world.round()
-    assert "3:lesson:2026-03-05" in world.keys()
+    assert "3:lesson:2026-03-05" in world.sent_keys()
 
 
 async def test_a_reminder_no_longer_relevant_at_send_time_is_cancelled(world: World) -> None:
@@ -212,10 +212,10 @@ async def test_a_reminder_no_longer_relevant_at_send_time_is_cancelled(world: Wo
     for item in ("photo", "bio", "link", "pinned"):
         await coach.handle(Incoming("web", "dr0@riverside.example", action=f"profile:{item}"))
     await world.sender.drain_once()
-    assert len(world.keys()) == 4
+    assert len(world.sent_keys()) == 4
     assert (await world.runtime.store.outbox.counts())["cancelled"] == 1
     await world.round()  # the cancelled nudge freed dr0's cap for the day: the follow nudge goes now
-    assert "2:follow:0" in world.keys()  # dr0 is person 2
+    assert "2:follow:0" in world.sent_keys()  # dr0 is person 2
 
 
 async def plan_after(store: Store) -> dict[str, datetime | None]:
@@ -239,14 +239,14 @@ async def test_a_tick_plans_only_physicians_who_are_due(world: World) -> None:
     assert [person.email for person in due] == ["dr2@riverside.example"]
     await world.round()
     assert (await plan_after(store))["dr2@riverside.example"] == thursday_8am
-    assert len(world.keys()) == 5  # the day's nudge was sent already
+    assert len(world.sent_keys()) == 5  # the day's nudge was sent already
 
     world.clock.advance(thursday_8am - world.clock.now())
     assert await world.round() == 0  # the profile nudge of step 0 again: planned already
     assert set((await plan_after(store)).values()) == {datetime(2026, 3, 5, 13, 30, tzinfo=UTC)}
     world.clock.advance(timedelta(minutes=30))
     assert await world.round() == 5  # Thursday's lesson at 08:30
-    assert sum(1 for key in world.keys() if key.endswith(":lesson:2026-03-05")) == 5
+    assert sum(1 for key in world.sent_keys() if key.endswith(":lesson:2026-03-05")) == 5
     assert set((await plan_after(store)).values()) == {datetime(2026, 3, 6, 13, 0, tzinfo=UTC)}
 
 

@@ -6,6 +6,7 @@ current view of what it was about), never an error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ def presses(element: dict[str, Any]) -> list[dict[str, Any]]:
         toggled = []
         for option in element["options"]:
             others = [o for o in initial if o["value"] != option["value"]]
-            selected = others if option in initial else initial + [option]
+            selected = others if option in initial else [*initial, option]
             toggled.append({**element, "selected_options": selected})
         return toggled
     raise AssertionError(f"unexpected element {kind}")
@@ -89,10 +90,10 @@ async def test_every_old_slack_element_is_answered_without_an_error(slack: Slack
                     response_url=server.api.response_url(f"old-{pressed}"),
                     view={"id": "VHOME", "type": "home", "blocks": blocks} if home else None)
                 assert status == 200, (label, press["action_id"])
-                try:  # Bolt runs the listener after the ack: wait for the answer, then for its last part
-                    await server.api.wait_until(lambda: bool(answers(server.api, before, home)), timeout=5)
-                except (TimeoutError, AssertionError):
-                    pass
+                # Bolt runs the listener after the ack: wait for the answer, then for its last part
+                with contextlib.suppress(TimeoutError, AssertionError):
+                    await server.api.wait_until(lambda before=before, home=home: bool(answers(server.api, before, home)),
+                                                timeout=5)
                 await drained(channel)
                 said = answers(server.api, before, home)
                 pressed += 1

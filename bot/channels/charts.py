@@ -9,8 +9,8 @@ import hashlib
 import hmac
 import re
 import time
-from datetime import date
 from collections import OrderedDict
+from datetime import date
 
 from aiohttp import web
 

@@ -27,7 +27,7 @@ class Rate:
             raise ValueError(f"a rate needs per_second > 0 and burst >= 1, not {self}")
 
     @classmethod
-    def per_minute(cls, count: float, burst: float = 1.0) -> "Rate":
+    def per_minute(cls, count: float, burst: float = 1.0) -> Rate:
         return cls(count / 60.0, burst)
 
     @property

@@ -12,11 +12,13 @@ them back in line (:meth:`OutboxStore.resume`).
 """
 from __future__ import annotations
 
+import builtins
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -208,7 +210,7 @@ class OutboxStore:
         async with self.engine.connect() as conn:
             return [_message(row) for row in await conn.execute(query)]
 
-    async def sent_for(self, platform: str, address: str, after_id: int, limit: int = 100) -> list[OutboxMessage]:
+    async def sent_for(self, platform: str, address: str, after_id: int, limit: int = 100) -> builtins.list[OutboxMessage]:
         query = (select(outbox).where(outbox.c.platform == platform, outbox.c.address == address,
                                       outbox.c.status == "sent", outbox.c.id > after_id)
                  .order_by(outbox.c.id).limit(limit))
@@ -220,7 +222,7 @@ class OutboxStore:
             rows = await conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
             return {status: count for status, count in rows}
 
-    async def waiting(self) -> list[tuple[str, str, int, datetime]]:
+    async def waiting(self) -> builtins.list[tuple[str, str, int, datetime]]:
         """Pending messages by platform and what they wait for: (platform, reason, count, soonest)."""
         reason = func.coalesce(outbox.c.last_error, "due")
         query = (select(outbox.c.platform, reason, func.count(), func.min(outbox.c.next_attempt_at))
@@ -230,7 +232,7 @@ class OutboxStore:
             return [(r[0], r[1], r[2], r[3]) for r in await conn.execute(query)]
 
     async def capped_since(self, since: datetime, kinds: Iterable[str],
-                           person_ids: Iterable[int]) -> dict[int, list[datetime]]:
+                           person_ids: Iterable[int]) -> dict[int, builtins.list[datetime]]:
         """Due instants of capped messages per person since ``since`` (for the daily nudge cap)."""
         query = select(outbox.c.person_id, outbox.c.due_at).where(
             outbox.c.person_id.in_(bindparam("page", expanding=True)), outbox.c.due_at >= since,
@@ -241,7 +243,7 @@ class OutboxStore:
                 result.setdefault(person_id, []).append(due_at)
         return result
 
-    async def unreachable(self) -> list[tuple[int, str, str, datetime]]:
+    async def unreachable(self) -> builtins.list[tuple[int, str, str, datetime]]:
         """(person id, name, last error, when) for physicians whose latest message is dead."""
         latest = (select(outbox.c.person_id, func.max(outbox.c.id).label("last_id"))
                   .where(outbox.c.person_id.is_not(None), outbox.c.status.in_(("sent", "dead")))
@@ -299,7 +301,7 @@ class OutboxStore:
                 status="parked", last_error=reason, lease_until=None, lease_owner=None))
             return True
 
-    async def parked(self, platform: str | None = None) -> list[ParkedTarget]:
+    async def parked(self, platform: str | None = None) -> builtins.list[ParkedTarget]:
         """Where the app is uninstalled, why, since when, and how many messages wait there."""
         query = select(parked_targets).order_by(parked_targets.c.since)
         if platform is not None:

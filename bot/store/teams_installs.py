@@ -81,7 +81,7 @@ class TeamsInstallStore:
                        teams_installs.c.updated_at)
                 .select_from(people.outerjoin(teams_installs, teams_installs.c.person_id == people.c.id))
                 .where(people.c.active.is_(True), ~reference).order_by(people.c.name, people.c.id))).all()
-        unreached = []
+        unreached: list[tuple[int, str, str, datetime | None]] = []
         for person_id, name, state, reason, when in rows:
             if state is None:
                 unreached.append((person_id, name, NOT_INSTALLED, None))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -225,8 +226,8 @@ class SlackTransport:
         cursor, stored = "", 0
         while True:
             try:
-                response = await self.call("users.list", lambda page=cursor or None: self.client.users_list(
-                    limit=DIRECTORY_PAGE, cursor=page))
+                response = await self.call("users.list", functools.partial(
+                    self.client.users_list, limit=DIRECTORY_PAGE, cursor=cursor or None))
             except SlackApiError as exc:
                 if status_of(exc) == 429:
                     continue  # the budget is paused for the Retry-After; the same page again

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from typing import Any
+from typing import Any, Final
 
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference
 
@@ -14,7 +14,7 @@ from bot.channels.http_guard import Rejected
 from bot.channels.teams.render import message_payload
 from bot.messages import Reply
 
-PLATFORM = "teams"
+PLATFORM: Final = "teams"
 MAX_ACTION_CHARS = 500
 MAX_FORM_VALUES = 40
 MAX_VALUE_CHARS = 5000

@@ -7,7 +7,11 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
-    AuthenticateRequestResult, AuthenticationConstants, ClaimsIdentity, ConnectorFactory, UserTokenClient,
+    AuthenticateRequestResult,
+    AuthenticationConstants,
+    ClaimsIdentity,
+    ConnectorFactory,
+    UserTokenClient,
 )
 
 from bot.channels.teams.settings import TeamsSettings
@@ -94,7 +98,7 @@ class _ReusingConnectorFactory(ConnectorFactory):
         self._inner = inner
         self._app_id = app_id
 
-    async def create(self, service_url: str, audience: str = None) -> ConnectorClient:  # type: ignore[assignment]
+    async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
         return await self._owner.connector(self._inner, self._app_id, service_url, audience)
 
 

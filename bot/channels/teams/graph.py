@@ -19,8 +19,9 @@ import logging
 import os
 import random
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -98,7 +99,7 @@ class GraphSettings:
         return ", ".join(names)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "GraphSettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> GraphSettings:
         env = os.environ if environ is None else environ
         return cls(app_id=env.get("MICROSOFT_APP_ID", "").strip(),
                    app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
@@ -213,7 +214,7 @@ class GraphClient:
                         payload = await raw.json(content_type=None) if raw.content_length != 0 else {}
                     except ValueError:
                         payload = {}
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 last = f"network error ({type(exc).__name__})"
                 log.info("graph %s %s attempt=%d %s", method, what, attempt + 1, last)
                 await self._sleep(_backoff(attempt))
@@ -292,7 +293,8 @@ class GraphClient:
 
 def _failure(response: GraphResponse, permission: str) -> GraphError:
     """A Graph error answer as an exception whose reason a marketing manager can act on."""
-    error = response.body.get("error") if isinstance(response.body.get("error"), dict) else {}
+    found = response.body.get("error")
+    error: dict[str, Any] = found if isinstance(found, dict) else {}
     code = str(error.get("code") or "")
     message = str(error.get("message") or "").lower()
     if response.status == 403:

@@ -6,6 +6,7 @@ import logging
 import traceback
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
@@ -126,8 +127,9 @@ class TeamsBot(ActivityHandler):
         if activity.name != "adaptiveCard/action":
             log.info("teams invoke not handled name=%s conversation=%s", activity.name, conversation_id(activity))
             return InvokeResponse(status=501)
-        invoke = activity.value if isinstance(activity.value, dict) else {}
-        card_action = invoke.get("action") if isinstance(invoke.get("action"), dict) else {}
+        invoke: dict[str, Any] = activity.value if isinstance(activity.value, dict) else {}
+        found = invoke.get("action")
+        card_action: dict[str, Any] = found if isinstance(found, dict) else {}
         if card_action.get("type") != "Action.Execute":
             return InvokeResponse(status=200, body=invoke_error_response(
                 400, "NotSupported", "Only Action.Execute is supported."))

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from bot.config import ConfigError
 
@@ -25,7 +25,7 @@ class TeamsSettings:
         return bool(self.app_id) or self.anonymous
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "TeamsSettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TeamsSettings:
         """Read and check the ``MICROSOFT_APP_*`` variables; raises ConfigError on a bad combination."""
         env = os.environ if environ is None else environ
         app_id = env.get("MICROSOFT_APP_ID", "").strip()
