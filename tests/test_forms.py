@@ -88,7 +88,7 @@ def test_one_snooze_menu() -> None:
 
 def test_the_local_chat_shows_an_error_at_its_field_through_its_http_api(tmp_path: Path) -> None:
     with RoundsServer("demo", cwd=tmp_path) as server:
-        server.wait_healthy()
+        server.wait_healthy(timeout=90)  # a loaded machine can take longer than the default to start it
         _, data = server.get_json("/chat/api/personas")
         admin = next(p for p in data["personas"] if p["role"] == "admin")  # type: ignore[index]
         [shown] = server.post_json("/chat/api/message", {"persona": admin["id"], "text": "meetings add"})["replies"]  # type: ignore[index]
