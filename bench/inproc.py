@@ -21,11 +21,10 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bench import procs, roster
-from bot.cli import tune_gc
+from bot.app import Runtime, tune_gc
 from bot.clock import FixedClock
 from bot.config import Config, QuietHours
 from bot.content import Content, load_content
-from bot.runtime import Runtime
 from bot.store.schema import outbox, people
 
 ROOT = Path(__file__).resolve().parents[1]

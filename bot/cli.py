@@ -1,35 +1,27 @@
-"""The `rounds` command: serve, demo, init, content check, db upgrade."""
+"""The `rounds` command: parses the command line, reads the environment once (:class:`~bot.settings.Settings`)
+and hands both to the composition root (:mod:`bot.app`) or to the command's own module."""
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import ipaddress
 import logging
 import os
 import secrets
 import sys
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-from aiohttp import web
 
 from bot import logsafety
 from bot.config import EXAMPLE_CONFIG, Config, ConfigError, config_path, find_config
 from bot.content import check_content
-from bot.runtime import DEMO_DATABASE, Runtime, database_url_from_env
+from bot.settings import DEMO_DATABASE, Settings
 from bot.store import NotMigrated, Store
 from bot.yamlsrc import ContentError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-GC_YOUNG_THRESHOLD = 10_000
 log = logging.getLogger("rounds")
-
-
-class DatabaseUnavailable(Exception):
-    """The database could not be reached at start-up (exit code 1, one clear message)."""
 
 
 class UsageError(Exception):
@@ -40,12 +32,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        logsafety.configure(logsafety.level_from(os.environ.get("ROUNDS_LOG_LEVEL")))
+        settings = Settings.from_env(os.environ)  # the only read of the environment
     except ValueError as exc:
         print(f"rounds: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    logsafety.configure(settings.log_level)
     try:
-        return args.run(args)
+        return args.run(args, settings)
     except (UsageError, ConfigError, ContentError, NotMigrated) as exc:
         print(f"rounds: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -53,9 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    """A command that only prints its parser's help (a group named without a subcommand)."""
-    def run(_: argparse.Namespace) -> int:
+def _usage(parser: argparse.ArgumentParser) -> Callable[..., int]:
+    """A command group run without its action: its help, exit code 2."""
+    def run(*_: object) -> int:
         parser.print_help()
         return EXIT_USAGE
     return run
@@ -66,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.set_defaults(run=_usage(parser))
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    def command(name: str, run: Callable[[argparse.Namespace], int], help_text: str,
+    def command(name: str, run: Callable[[argparse.Namespace, Settings], int], help_text: str,
                 parent: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:
         p = parent.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(run=run)
@@ -157,13 +150,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config(args: argparse.Namespace) -> Config:
+def _config(args: argparse.Namespace, settings: Settings) -> Config:
     """Every command reads (and so validates) its configuration: a file asked for must exist."""
-    return find_config(getattr(args, "config", None))
+    return find_config(getattr(args, "config", None), settings.config_file)
 
 
-def _content_check(args: argparse.Namespace) -> int:
-    config = _config(args)
+def _content_check(args: argparse.Namespace, settings: Settings) -> int:
+    config = _config(args, settings)
     errors = check_content(Path(config.content_dir))
     for error in errors:
         print(error, file=sys.stderr)
@@ -177,8 +170,8 @@ def _content_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _init(args: argparse.Namespace) -> int:
-    path = config_path(getattr(args, "config", None))
+def _init(args: argparse.Namespace, settings: Settings) -> int:
+    path = config_path(getattr(args, "config", None), settings.config_file)
     if path.exists() and not args.force:
         raise UsageError(f"{path} already exists (use --force to overwrite)")
     path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
@@ -186,11 +179,11 @@ def _init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _db_upgrade(args: argparse.Namespace) -> int:
-    _config(args)
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    _config(args, settings)
 
     async def run() -> tuple[str | None, str]:
-        store = Store.open(database_url_from_env())
+        store = Store.open(settings.database())
         try:
             return await store.upgrade()
         finally:
@@ -201,21 +194,21 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _roster_import(args: argparse.Namespace) -> int:
+def _roster_import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.roster_cli import cli_import
 
-    _config(args)
-    return cli_import(args.file, database_url_from_env(), dry_run=args.dry_run,
+    _config(args, settings)
+    return cli_import(args.file, settings.database(), dry_run=args.dry_run,
                       deactivate_missing=args.deactivate_missing)
 
 
-def _roster_export(args: argparse.Namespace) -> int:
+def _roster_export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.roster_cli import cli_export
 
-    return cli_export(_config(args), database_url_from_env(), args.out)
+    return cli_export(_config(args, settings), settings.database(), args.out)
 
 
-def _transcript_export(args: argparse.Namespace) -> int:
+def _transcript_export(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import date
 
     from bot.content import load_content
@@ -225,13 +218,13 @@ def _transcript_export(args: argparse.Namespace) -> int:
         since = date.fromisoformat(args.since) if args.since else None
     except ValueError:
         raise UsageError(f"--since {args.since!r} is not a date; write it like 2026-01-01") from None
-    config = _config(args)
-    return cli_export(Store.open(database_url_from_env()), load_content(config.content_dir), args.out, since)
+    config = _config(args, settings)
+    return cli_export(Store.open(settings.database()), load_content(config.content_dir), args.out, since)
 
 
-def _with_store(work: Callable[[Store], Any]) -> Any:
+def _with_store(settings: Settings, work: Callable[[Store], Any]) -> Any:
     async def run() -> Any:
-        store = Store.open(database_url_from_env())
+        store = Store.open(settings.database())
         try:
             await store.check_migrated()
             return await work(store)
@@ -241,10 +234,11 @@ def _with_store(work: Callable[[Store], Any]) -> Any:
     return asyncio.run(run())
 
 
-def _digest(args: argparse.Namespace) -> int:
+def _digest(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import Runtime
     from bot.channels.terminal import render_text
 
-    runtime = Runtime.build(_config(args), database_url_from_env())
+    runtime = Runtime.build(_config(args, settings), settings.database())
 
     async def run():
         try:
@@ -261,10 +255,10 @@ def _digest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _outbox_list(args: argparse.Namespace) -> int:
+def _outbox_list(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store.budgets import SqlBudget
 
-    config = _config(args)
+    config = _config(args, settings)
     statuses = ("pending", "sending", "dead", "parked", "sent", "cancelled") if args.all else \
         ("pending", "sending", "dead", "parked")
 
@@ -274,7 +268,7 @@ def _outbox_list(args: argparse.Namespace) -> int:
         return (await store.outbox.counts(), await store.outbox.list(statuses, limit=500), await store.outbox.parked(),
                 await store.outbox.waiting(), budgets)
 
-    counts, messages, parked, waiting, budgets = _with_store(work)
+    counts, messages, parked, waiting, budgets = _with_store(settings, work)
     print("outbox: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sending", "sent", "dead", "cancelled")) +
           (f", {counts['parked']} parked" if counts.get("parked") else ""))
     _print_budgets(config, waiting, budgets)
@@ -319,8 +313,8 @@ def _print_budgets(config: Any, waiting: list, budgets: list | None) -> None:
             print(f"  {platform:<6} {count:>7}  {reason}  (next at {soonest.strftime('%H:%M:%S UTC')})")
 
 
-def _outbox_retry(args: argparse.Namespace) -> int:
-    _config(args)
+def _outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
+    _config(args, settings)
 
     async def work(store: Store) -> int:
         from bot.clock import SystemClock
@@ -332,15 +326,15 @@ def _outbox_retry(args: argparse.Namespace) -> int:
                 raise UsageError("; ".join(problems) + ": nothing re-queued (`rounds outbox` lists the dead ones)")
         return await store.outbox.requeue_dead(SystemClock().now(), args.ids or None)
 
-    count = _with_store(work)
+    count = _with_store(settings, work)
     print(f"re-queued {count} dead message{'s' if count != 1 else ''}; a running server sends them within a minute")
     return EXIT_OK
 
 
-def _manifest_slack(args: argparse.Namespace) -> int:
+def _manifest_slack(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.slack.manifest import ManifestError, manifest_yaml, slack_manifest
 
-    _config(args)
+    _config(args, settings)
     if args.socket_mode and args.url:
         raise UsageError("give either --url (HTTP mode) or --socket-mode, not both")
     try:
@@ -350,23 +344,21 @@ def _manifest_slack(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _teams_install(args: argparse.Namespace) -> int:
-    from bot.channels.teams.graph import GraphClient, GraphSettings
-    from bot.channels.teams.install import TeamsInstaller
+def _teams_install(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import Runtime, installer
+    from bot.channels.teams.graph import GraphClient
     from bot.delivery.budget import budget_for
 
-    settings = GraphSettings.from_env()
-    if not settings.enabled:
-        raise UsageError(f"installing the Teams app through Microsoft Graph needs {settings.missing()} "
+    if not settings.graph.enabled:
+        raise UsageError(f"installing the Teams app through Microsoft Graph needs {settings.graph.missing()} "
                          "(see docs/teams.md)")
-    runtime = Runtime.build(_config(args), database_url_from_env())
+    runtime = Runtime.build(_config(args, settings), settings.database())
 
     async def run():
-        graph = GraphClient(settings, budget=budget_for(runtime.store))  # shares Graph's pauses with `serve`
+        graph = GraphClient(settings.graph, budget=budget_for(runtime.store))  # shares Graph's pauses with `serve`
         try:
             await runtime.store.check_migrated()
-            retry = timedelta(hours=runtime.config.delivery.teams_install_retry_hours)
-            summary = await TeamsInstaller(runtime, graph, retry_after=retry).run(dry_run=args.dry_run)
+            summary = await installer(runtime, graph).run(dry_run=args.dry_run)
             reach = None if args.dry_run else await runtime.store.teams_installs.reach()
             return summary, reach
         finally:
@@ -385,26 +377,28 @@ def _teams_install(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if summary.stopped or summary.skipped else EXIT_OK
 
 
-def _teams_package(args: argparse.Namespace) -> int:
+def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.teams.package import PackageError, cli_package
 
     try:
         return cli_package(Path(args.out), Path(args.manifest_dir) if args.manifest_dir else None,
-                           _config(args).hospital_name, os.environ, website_url=args.website_url,
+                           _config(args, settings).hospital_name, settings.microsoft_app_id, website_url=args.website_url,
                            privacy_url=args.privacy_url, terms_url=args.terms_url)
     except PackageError as exc:
         raise UsageError(str(exc)) from None
 
 
-def _serve(args: argparse.Namespace) -> int:
-    runtime = Runtime.build(_config(args), database_url_from_env())
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import Runtime, serve
+
+    runtime = Runtime.build(_config(args, settings), settings.database())
     token = None
     if args.webchat:
         token = secrets.token_urlsafe(24)
         log.warning("the local chat is on (--webchat): whoever has its address can act as any physician or "
                     "admin; it needs the token printed at start-up, keep that address private")
         print(f"Social Rounds local chat: open {_chat_url(args.host, args.port)}/?token={token}", flush=True)
-    return _run_server(runtime, args.host, args.port, webchat=args.webchat, webchat_token=token)
+    return serve(settings, runtime, args.host, args.port, webchat=args.webchat, webchat_token=token)
 
 
 def _loopback(host: str) -> bool:
@@ -419,97 +413,18 @@ def _chat_url(host: str, port: int) -> str:
     return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import demo_start, seed
-    from bot.runtime import CLOCK_OFFSET_KEY
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import Runtime, prepare_demo, serve
 
-    runtime = Runtime.build(_config(args), database_url_from_env(DEMO_DATABASE), demo=True)
-
-    async def prepare() -> None:
-        await runtime.store.upgrade()
-        await runtime.restore_clock()
-        if not await runtime.store.settings.get(CLOCK_OFFSET_KEY):
-            now = runtime.clock.now()
-            start = demo_start(now, runtime.config.zone, runtime.config.quiet_hours.end)
-            await runtime.advance_clock(start - now)
-            log.info("the demo clock starts at %s (%s)", start.astimezone(runtime.config.zone).strftime(
-                "%a %d %b %Y %H:%M"), runtime.config.timezone)
-        if await seed(runtime.store, runtime.content, runtime.clock.now(), runtime.config.zone):
-            log.info("seeded the demo hospital")
-
-    asyncio.run(prepare())
+    runtime = Runtime.build(_config(args, settings), settings.database(DEMO_DATABASE), demo=True)
+    asyncio.run(prepare_demo(runtime))
     token = None if _loopback(args.host) else secrets.token_urlsafe(24)
     if token:
         log.warning("the demo listens on %s, beyond this machine: the local chat needs the token in the address "
                     "below", args.host)
     address = f"{_chat_url(args.host, args.port)}/" + (f"?token={token}" if token else "")
     print(f"Social Rounds demo: open {address} in your browser (Ctrl+C to stop)", flush=True)
-    return _run_server(runtime, args.host, args.port, webchat=True, webchat_token=token)
-
-
-def _access_log() -> logging.Logger | None:
-    """aiohttp's line per HTTP request, only with ``ROUNDS_ACCESS_LOG=1``: under load it is a log line
-    for every Slack or Teams request, and the channels already log who did what (ids only)."""
-    return logging.getLogger("aiohttp.access") if os.environ.get("ROUNDS_ACCESS_LOG") == "1" else None
-
-
-def _lean_log_records() -> None:
-    """The log format names no source line, function, thread or process: don't collect them for every
-    record (the "Optimization" section of Python's logging HOWTO). Saves a stack walk per log line."""
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
-
-
-def tune_gc() -> None:
-    """Garbage collection for a long-running server, once start-up is done.
-
-    ``gc.freeze()`` keeps what start-up built (libraries, content, templates, SQLAlchemy's caches:
-    ~150,000 objects that live as long as the process) out of every later collection; each full
-    collection walked them all, a 50-250 ms pause of the event loop (the p99 of the Slack acks
-    under load). A young generation of 10,000 objects instead of 700 collects 14 times less often
-    while a burst of requests is being answered (most objects die by reference counting anyway).
-    """
-    gc.collect()
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
-
-
-def _run_server(runtime: Runtime, host: str, port: int, *, webchat: bool, webchat_token: str | None = None) -> int:
-    from bot.server import create_app
-
-    _lean_log_records()
-
-    async def app_factory() -> web.Application:
-        try:
-            if await runtime.store.create_if_new():
-                log.info("created the database schema in %s (a new SQLite database)",
-                         runtime.store.engine.url.database)
-            await runtime.store.check_migrated()
-            await runtime.restore_clock()
-        except NotMigrated:
-            raise
-        except Exception as exc:  # refused, unreachable, bad credentials: the database's fault, not the port's
-            raise DatabaseUnavailable(f"cannot reach the database: {type(exc).__name__}: {exc}") from None
-        app = create_app(runtime, webchat=webchat, webchat_token=webchat_token)
-        shown = f"[{host}]" if ":" in host else host
-        log.info("listening on http://%s:%d/ (health: /healthz, readiness: /readyz%s)", shown, port,
-                 ", local chat: /" if webchat else "")
-        tune_gc()
-        return app
-
-    try:
-        web.run_app(app_factory(), host=host, port=port, print=None, shutdown_timeout=10,
-                    handle_signals=True, access_log=_access_log())
-    except DatabaseUnavailable as exc:
-        print(f"rounds: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except OSError as exc:
-        print(f"rounds: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
-        return EXIT_FAILURE
-    return EXIT_OK
+    return serve(settings, runtime, args.host, args.port, webchat=True, webchat_token=token)
 
 
 if __name__ == "__main__":

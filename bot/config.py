@@ -1,7 +1,6 @@
 """The hospital's configuration file (``rounds.yaml``); secrets come from the environment."""
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import time
@@ -111,16 +110,16 @@ class Config:
         return email is not None and email.lower() in self.safety_contacts
 
 
-def config_path(cli_value: str | None) -> Path:
-    """``--config``, else ``ROUNDS_CONFIG``, else ``./rounds.yaml``."""
-    return Path(cli_value or os.environ.get("ROUNDS_CONFIG") or "rounds.yaml")
+def config_path(cli_value: str | None, from_env: str | None = None) -> Path:
+    """``--config``, else ``ROUNDS_CONFIG`` (``from_env``, read by the command line), else ``./rounds.yaml``."""
+    return Path(cli_value or from_env or "rounds.yaml")
 
 
-def find_config(cli_value: str | None) -> Config:
+def find_config(cli_value: str | None, from_env: str | None = None) -> Config:
     """The configuration a command runs with. A file that was asked for (``--config`` or
     ``ROUNDS_CONFIG``) must exist; only the implicit ``./rounds.yaml`` may be absent (built-in defaults)."""
-    asked = bool(cli_value or os.environ.get("ROUNDS_CONFIG"))
-    return load_config(config_path(cli_value), required=asked)
+    asked = bool(cli_value or from_env)
+    return load_config(config_path(cli_value, from_env), required=asked)
 
 
 def load_config(path: Path, *, required: bool = False) -> Config:

@@ -8,14 +8,17 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config
 from bot.core.roster_csv import RosterParse, parse_roster
 from bot.csvsafe import write_out
 from bot.roster import ImportSummary, export_roster, import_roster
-from bot.runtime import Runtime, sqlite_file
+from bot.settings import sqlite_file
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 EXIT_OK, EXIT_USAGE = 0, 2
 PROGRESS_MIN_ROWS = 1000
@@ -139,6 +142,8 @@ def cli_export(config: Config, database_url: str, out_path: str | None, *,
     """``rounds roster export``: readiness CSV to ``--out`` (UTF-8 with BOM, for Excel) or stdout."""
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     buffer = io.StringIO(newline="")
+    from bot.app import Runtime
+
     count = asyncio.run(_export(Runtime.build(config, database_url), buffer))
     where = write_out(buffer.getvalue(), out_path, stdout, stderr)
     if where is None:

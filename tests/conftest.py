@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import Runtime
 from bot.clock import FixedClock
 from bot.coach import Coach
 from bot.config import Config
 from bot.content import Content, load_content
 from bot.messages import Incoming, Reply
-from bot.runtime import Runtime
 from bot.store import Person, RosterEntry, Store
 from fakes.slack_api import FakeSlackApi
 from pg import fresh_database
@@ -123,7 +123,7 @@ async def people(store: Store, clock: FixedClock) -> dict[str, Person]:
 @pytest.fixture
 def runtime(config: Config, content: Content, store: Store, clock: FixedClock,
             people: dict[str, Person]) -> Runtime:
-    return Runtime(config, content, store, clock, Coach(store, content, config, clock))
+    return Runtime.of(config, content, store, clock)
 
 
 @pytest.fixture

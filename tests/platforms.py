@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.runtime import Runtime
+from bot.app import Runtime
 from bot.store import Person
 from corpora import CORPUS, corpus, drained, kind, replay
 from fakes.bot_connector import FakeBotConnector

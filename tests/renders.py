@@ -14,11 +14,11 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.app import Runtime
 from bot.channels.slack.render import actions_of, notification_text, render_message
 from bot.channels.teams.render import CARD_BUDGET, card_size, render_card
 from bot.coach import Coach
 from bot.messages import Incoming, Reply
-from bot.runtime import Runtime
 from slack_fixtures import ADMIN, ONCOLOGIST, PHYSICIAN, seeded_runtime as slack_seeded_runtime
 from teams_fixtures import card_errors, seeded_runtime as teams_seeded_runtime
 

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -23,14 +24,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.app import Runtime, create_app
 from bot.channels.slack.app import SLACK
 from bot.clock import FixedClock
-from bot.coach import Coach
 from bot.config import Config
 from bot.content import load_content
 from bot.core.models import Meeting
-from bot.runtime import Runtime
-from bot.server import create_app
+from bot.settings import Settings
 from bot.store import RosterEntry, Store
 from fakes.slack_api import Call, FakeSlackApi
 
@@ -70,7 +70,7 @@ async def seeded_runtime(tmp_path: Path, name: str = "t.db") -> Runtime:
         await store.meetings.add(HEART_SUMMIT, clock.now())
     config = Config(admins=(ADMIN,))
     content = load_content(ROOT / "prompts")
-    return Runtime(config, content, store, clock, Coach(store, content, config, clock))
+    return Runtime.of(config, content, store, clock)
 
 
 def slack_env(monkeypatch: pytest.MonkeyPatch, api: FakeSlackApi, *, socket_mode: bool = False) -> None:
@@ -230,7 +230,7 @@ def texts(blocks: list[dict[str, Any]]) -> str:
 
 
 async def start_server(runtime: Runtime) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(create_app(runtime, webchat=False, background=False))
+    runner = web.AppRunner(create_app(Settings.from_env(os.environ), runtime, webchat=False, background=False))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

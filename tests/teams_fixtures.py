@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,12 +20,11 @@ import pytest
 from aiohttp import web
 from jsonschema import Draft6Validator, Draft7Validator
 
+from bot.app import Runtime, create_app
 from bot.clock import FixedClock
-from bot.coach import Coach
 from bot.config import Config
 from bot.content import load_content
-from bot.runtime import Runtime
-from bot.server import create_app
+from bot.settings import Settings
 from bot.store import RosterEntry, Store
 from fakes.bot_connector import FakeBotConnector, Member
 
@@ -82,7 +82,7 @@ async def seeded_runtime(tmp_path: Path) -> Runtime:
     await store.people.upsert(ROSTER, clock.now())
     config = Config(admins=(ADMIN,), teams_marketing_channel=CHANNEL)
     content = load_content(ROOT / "prompts")
-    return Runtime(config, content, store, clock, Coach(store, content, config, clock))
+    return Runtime.of(config, content, store, clock)
 
 
 def clear_teams_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,7 +105,7 @@ class Server:
 
 
 async def start_server(runtime: Runtime) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(create_app(runtime, webchat=False, background=False))
+    runner = web.AppRunner(create_app(Settings.from_env(os.environ), runtime, webchat=False, background=False))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

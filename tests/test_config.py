@@ -113,12 +113,11 @@ def test_is_admin_ignores_case():
     assert not config.is_admin("")
 
 
-def test_config_path_precedence(monkeypatch):
-    monkeypatch.delenv("ROUNDS_CONFIG", raising=False)
+def test_config_path_precedence():
+    """``--config``, else ``ROUNDS_CONFIG`` (the command line reads it, see test_cli), else ./rounds.yaml."""
     assert config_path(None) == Path("rounds.yaml")
-    monkeypatch.setenv("ROUNDS_CONFIG", "/etc/rounds/prod.yaml")
-    assert config_path(None) == Path("/etc/rounds/prod.yaml")
-    assert config_path("mine.yaml") == Path("mine.yaml")
+    assert config_path(None, "/etc/rounds/prod.yaml") == Path("/etc/rounds/prod.yaml")
+    assert config_path("mine.yaml", "/etc/rounds/prod.yaml") == Path("mine.yaml")
 
 
 # -- one clear message naming the key ----------------------------------------------------------------------

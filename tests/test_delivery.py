@@ -2,6 +2,7 @@
 exactly-once planning and sending, 429 and 5xx retries, dead letters, in-doubt messages, the digest."""
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -11,16 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.channels.slack.transport import slack_transport
-from bot.channels.teams.transport import teams_transport
+from bot.app import Runtime, slack_transport, teams_transport
 from bot.clock import FixedClock
-from bot.coach import Coach
 from bot.config import Config, DeliverySettings, QuietHours, RateLimit
 from bot.content import load_content
 from bot.delivery.scheduler import Scheduler
 from bot.delivery.sender import Sender
 from bot.messages import Incoming
-from bot.runtime import Runtime
+from bot.settings import Settings
 from bot.store import RosterEntry, Store
 from bot.store.outbox import NewMessage
 from bot.store.schema import people
@@ -42,7 +41,7 @@ class World:
         self.runtime = runtime
         self.api = api
         self.physicians = physicians
-        transport = slack_transport(runtime)
+        transport = slack_transport(Settings.from_env(os.environ), runtime)
         assert transport is not None
         self.transport = transport
         self.scheduler = Scheduler(runtime.store, runtime.content, runtime.config, ("slack",), runtime.coach)
@@ -86,7 +85,7 @@ async def make_world(database_url: str, api: FakeSlackApi, monkeypatch: pytest.M
     api.add_user("UMARIA", ADMIN, "Maria Lopez")  # found by users.lookupByEmail for her digest
     config = config or Config(admins=(ADMIN,), delivery=FAST)
     content = load_content(ROOT / "prompts")
-    return World(Runtime(config, content, store, clock, Coach(store, content, config, clock)), api, physicians)
+    return World(Runtime.of(config, content, store, clock), api, physicians)
 
 
 @pytest.fixture
@@ -323,7 +322,7 @@ async def test_weekly_digest_reaches_the_channel_and_managers_once_per_week(
 def teams_sender(server: Server) -> tuple[Scheduler, Sender]:
     runtime = server.runtime
     runtime.config = replace(runtime.config, delivery=FAST)
-    transport = teams_transport(runtime)
+    transport = teams_transport(Settings.from_env(os.environ), runtime)
     assert transport is not None
     scheduler = Scheduler(runtime.store, runtime.content, runtime.config, ("teams",), runtime.coach)
     return scheduler, Sender(runtime.store, runtime.coach, runtime.clock, {"teams": transport}, FAST)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.app import create_app
 from bot.messages import inert
-from bot.server import create_app
+from bot.settings import Settings
 from fakes.bot_connector import FakeBotConnector
 from fakes.slack_api import FakeSlackApi
 from slack_fixtures import (
@@ -66,7 +68,7 @@ async def test_the_local_chat_shows_a_typed_link_as_text(tmp_path: Path, monkeyp
     for key in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "MICROSOFT_APP_ID", "ROUNDS_TEAMS_ANONYMOUS"):
         monkeypatch.delenv(key, raising=False)
     runtime = await slack_runtime_for(tmp_path)
-    runner = web.AppRunner(create_app(runtime, webchat=True, background=False))
+    runner = web.AppRunner(create_app(Settings.from_env(os.environ), runtime, webchat=True, background=False))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

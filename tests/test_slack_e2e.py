@@ -18,7 +18,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.runtime import Runtime
+from bot.app import Runtime
 from fakes.slack_api import FakeSlackApi
 from slack_fixtures import (
     APP_TOKEN,

@@ -15,8 +15,8 @@ from collections import Counter
 import aiohttp
 import pytest
 
+from bot.app import Runtime
 from bot.channels.slack.app import ANSWERS_STARTED, action_reads_only, reads_only
-from bot.runtime import Runtime
 from fakes.slack_api import FakeSlackApi
 from slack_fixtures import JANE, MARIA, OMAR, STRANGER, SlackServer, slack_env, start_server, texts, view_of
 

@@ -1,15 +1,17 @@
 """SlackTransport: one chat.postMessage attempt per send, outcomes mapped for the sender."""
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
 
-from bot.channels.slack.client import SlackSettings, interactive_client, transport_client
-from bot.channels.slack.transport import SlackTransport, slack_transport
+from bot.app import Runtime, slack_transport
+from bot.channels.slack.client import interactive_client, transport_client
+from bot.channels.slack.transport import SlackTransport
 from bot.delivery.transport import Envelope
 from bot.messages import Button, Reply
-from bot.runtime import Runtime
+from bot.settings import Settings, SlackSettings
 from fakes.slack_api import FakeSlackApi
 from slack_fixtures import BOT_TOKEN, JANE, PHYSICIAN, blocks_of, slack_env
 
@@ -19,7 +21,7 @@ REMINDER = Reply(kind="reminder", text="Time for your 2-minute lesson: **Why sho
 
 def _transport(api: FakeSlackApi, runtime: Runtime, api_url: str | None = None) -> SlackTransport:
     settings = SlackSettings(bot_token=BOT_TOKEN, api_url=api_url or api.api_url)
-    return SlackTransport(transport_client(settings), runtime.store, runtime.clock)
+    return SlackTransport(transport_client(settings), runtime.services, runtime.clock)
 
 
 def _envelope(address: str) -> Envelope:
@@ -136,13 +138,13 @@ def test_the_transport_client_has_no_retry_handlers(slack_runtime: Runtime) -> N
     assert transport_client(settings).retry_handlers == []
     assert transport_client(settings).base_url == "https://slack.com/api/"
     with pytest.raises(ValueError, match="sender owns retries"):
-        SlackTransport(interactive_client(settings), slack_runtime.store, slack_runtime.clock)
+        SlackTransport(interactive_client(settings), slack_runtime.services, slack_runtime.clock)
 
 
 def test_slack_transport_needs_a_bot_token(slack_api: FakeSlackApi, slack_runtime: Runtime,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     slack_env(monkeypatch, slack_api)
-    transport = slack_transport(slack_runtime)
+    transport = slack_transport(Settings.from_env(os.environ), slack_runtime)
     assert transport is not None and transport.client.base_url == slack_api.api_url
     monkeypatch.delenv("SLACK_BOT_TOKEN")
-    assert slack_transport(slack_runtime) is None
+    assert slack_transport(Settings.from_env(os.environ), slack_runtime) is None

@@ -12,12 +12,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.app import create_app, teams_transport
 from bot.channels.teams.activities import clean_text
-from bot.channels.teams.transport import TeamsTransport, teams_transport
+from bot.channels.teams.transport import TeamsTransport
 from bot.config import ConfigError
 from bot.delivery.transport import Envelope, retry_after_seconds
 from bot.messages import Reply
-from bot.server import create_app
+from bot.settings import Settings
 from bot.store import Store
 from fakes.bot_connector import FakeBotConnector, Member
 from teams_fixtures import (
@@ -305,7 +306,7 @@ async def test_team_install_stores_the_channel_and_uninstall_stops_messages(
     store = server.runtime.store
     await server.post(installation(connector.url, MARIA, "add", where=team_general()))
     assert await store.conversations.ref("teams", TEAM) is not None
-    transport = teams_transport(server.runtime)
+    transport = teams_transport(Settings.from_env(os.environ), server.runtime)
     assert isinstance(transport, TeamsTransport)
     reply = Reply(kind="digest", text="Weekly digest", title="Weekly digest", ephemeral=False)
     assert (await transport.send(Envelope(1, "teams", TEAM, reply, "digest:1"))).status == "sent"
@@ -330,7 +331,7 @@ async def test_removing_the_bot_from_a_personal_chat_forgets_it(server: Server, 
 async def _installed_transport(server: Server, connector: FakeBotConnector) -> TeamsTransport:
     await server.post(message(connector.url, JANE, "help"))
     connector.clear()
-    transport = teams_transport(server.runtime)
+    transport = teams_transport(Settings.from_env(os.environ), server.runtime)
     assert transport is not None
     return transport
 
@@ -389,7 +390,7 @@ async def test_digest_goes_to_the_marketing_channel_with_its_chart(
     connector.clear()
     digest = await server.runtime.coach.broadcast("digest", {})
     assert digest is not None
-    transport = teams_transport(server.runtime)
+    transport = teams_transport(Settings.from_env(os.environ), server.runtime)
     assert transport is not None
     assert (await transport.send(Envelope(11, "teams", server.runtime.config.teams_marketing_channel, digest,
                                           "digest:w"))).status == "sent"
@@ -450,7 +451,7 @@ async def test_without_settings_the_endpoint_is_not_mounted(
     runtime = await seeded_runtime(tmp_path)
     runner, url = await start_server(runtime)
     try:
-        assert teams_transport(runtime) is None
+        assert teams_transport(Settings.from_env(os.environ), runtime) is None
         async with aiohttp.ClientSession() as session:
             response = await session.post(f"{url}/api/messages", json={"type": "message"})
             assert response.status in (404, 405)
@@ -466,7 +467,7 @@ async def test_anonymous_mode_is_refused_with_an_app_id(tmp_path: Path, monkeypa
     runtime = await seeded_runtime(tmp_path)
     try:
         with pytest.raises(ConfigError, match="ROUNDS_TEAMS_ANONYMOUS"):
-            create_app(runtime, webchat=False, background=False)
+            create_app(Settings.from_env(os.environ), runtime, webchat=False, background=False)
     finally:
         await runtime.store.close()
 

@@ -5,6 +5,7 @@ the physician through the fake Bot Connector. Who could not be reached, and why,
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -13,19 +14,19 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import Runtime, create_app, installer as make_installer, teams_installer, teams_transport
 from bot.channels.teams.graph import (
     BLOCKED,
     NO_TEAMS_USER,
     GraphClient,
-    GraphSettings,
     GraphUnavailable,
 )
-from bot.channels.teams.install import CHAT_PENDING, LEASE, TeamsInstaller, teams_installer
+from bot.channels.teams.install import CHAT_PENDING, LEASE, TeamsInstaller
 from bot.config import DeliverySettings, load_config
 from bot.delivery.budget import budget_for
 from bot.delivery.scheduler import Scheduler
 from bot.delivery.sender import Sender
-from bot.runtime import Runtime
+from bot.settings import GraphSettings, Settings
 from bot.store.teams_installs import NOT_INSTALLED, REMOVED
 from conftest import ADMIN_EMAIL, NEUROLOGIST_EMAIL, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, Chat, rounds_env
 from fakes.bot_connector import FakeBotConnector
@@ -76,7 +77,7 @@ def client_for(fake: FakeGraph, **kwargs) -> GraphClient:
 
 
 def installer(runtime: Runtime, fake: FakeGraph, *, owner: str | None = None, **kwargs) -> TeamsInstaller:
-    return TeamsInstaller(runtime, client_for(fake, **kwargs), owner=owner)
+    return make_installer(runtime, client_for(fake, **kwargs), owner=owner)
 
 
 # -- end to end: installed through Graph, then a proactive message arrives ----------------------------------
@@ -103,8 +104,7 @@ async def test_graph_install_then_a_reminder_reaches_the_physician(
     assert (await runtime.store.people.by_identity("teams", address)).id == jane.id
 
     # the scheduler plans Jane's first lesson to that address, the sender delivers it to the Graph chat
-    from bot.channels.teams.transport import teams_transport
-    transport = teams_transport(runtime)
+    transport = teams_transport(Settings.from_env(os.environ), runtime)
     assert transport is not None
     scheduler = Scheduler(runtime.store, runtime.content, runtime.config, ("teams",), runtime.coach)
     sender = Sender(runtime.store, runtime.coach, runtime.clock, {"teams": transport}, FAST)
@@ -206,7 +206,7 @@ async def test_missing_user_read_permission(runtime: Runtime, graph: FakeGraph) 
 
 async def test_without_graph_credentials_roster_lists_who_has_not_installed(
         runtime: Runtime, admin_chat: Chat) -> None:
-    assert teams_installer(runtime, GraphSettings.from_env({"MICROSOFT_APP_ID": APP_ID})) is None
+    assert teams_installer(GraphSettings.from_env({"MICROSOFT_APP_ID": APP_ID}), runtime) is None
     assert GraphSettings.from_env({"MICROSOFT_APP_ID": APP_ID}).missing() == \
         "MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TENANT_ID"
     jane = await runtime.store.people.by_email(PHYSICIAN_EMAIL)
@@ -281,13 +281,13 @@ async def test_graph_down_stops_the_run_without_blaming_the_physician(runtime: R
     user(graph, PHYSICIAN_EMAIL)
     graph.fail_next(20, 500, path_part="/users")
     client = client_for(graph, sleep=_no_wait)
-    summary = await TeamsInstaller(runtime, client).run()
+    summary = await make_installer(runtime, client).run()
     assert summary.stopped.startswith("Graph unavailable after 5 attempts (500 from Graph)")
     assert summary.unreachable == {}
     with pytest.raises(GraphUnavailable):
         await client.find_user(PHYSICIAN_EMAIL)
     graph._failures.clear()
-    assert (await TeamsInstaller(runtime, client).run()).installed == 1  # still due: picked up next run
+    assert (await make_installer(runtime, client).run()).installed == 1  # still due: picked up next run
 
 
 async def _no_wait(_: float) -> None:
@@ -322,9 +322,9 @@ async def test_a_run_that_stops_midway_resumes_without_repeating(runtime: Runtim
     order = sorted(users, key=lambda u: people[u.upn])
     client = client_for(graph, sleep=_no_wait)
     graph.fail_next(5, 502, path_part=f"/users/{order[1].id}/teamwork/installedApps/")
-    first = await TeamsInstaller(runtime, client).run()
+    first = await make_installer(runtime, client).run()
     assert first.installed == 1 and first.stopped
-    second = await TeamsInstaller(runtime, client).run()
+    second = await make_installer(runtime, client).run()
     assert second.installed == 2 and second.already == 1  # the interrupted one: 409, then its chat
     per_user = {u.id: [c.status for c in graph.posts() if u.id in c.path] for u in order}
     assert per_user == {order[0].id: [201], order[1].id: [201, 409], order[2].id: [201], order[3].id: [201]}
@@ -384,10 +384,8 @@ async def test_serve_installs_in_the_background_and_hands_back_the_lease(
     from aiohttp import web
 
     from bot.clock import FixedClock
-    from bot.coach import Coach
     from bot.config import Config, DigestSchedule
     from bot.content import load_content
-    from bot.server import create_app
     from bot.store import Store
     from conftest import ROSTER
     from teams_fixtures import clear_teams_env
@@ -405,8 +403,8 @@ async def test_serve_installs_in_the_background_and_hands_back_the_lease(
     await store.people.upsert(ROSTER, clock.now())
     config = Config(admins=(ADMIN_EMAIL,), digest=DigestSchedule(weekday=6, time=time(23, 0)))
     content = load_content(ROOT / "prompts")
-    runtime = Runtime(config, content, store, clock, Coach(store, content, config, clock))
-    runner = web.AppRunner(create_app(runtime, webchat=False, background=True))
+    runtime = Runtime.of(config, content, store, clock)
+    runner = web.AppRunner(create_app(Settings.from_env(os.environ), runtime, webchat=False, background=True))
     await runner.setup()
     try:
         assert runtime.coach.teams_reach

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.runtime import Runtime
+from bot.app import Runtime
 from bot.store import RosterEntry
 from bot.store.schema import conversation_refs
 from fakes.bot_connector import FakeBotConnector, Member

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -17,11 +18,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.channels.slack.transport import slack_transport
-from bot.channels.teams.transport import teams_transport
+from bot.app import slack_transport, teams_transport
 from bot.config import DeliverySettings, RateLimit
 from bot.delivery.sender import Sender
 from bot.messages import Incoming
+from bot.settings import Settings
 from bot.store import RosterEntry
 from bot.store.outbox import NewMessage
 from fakes.bot_connector import FakeBotConnector, Member
@@ -71,7 +72,8 @@ async def world(slack_api: FakeSlackApi, connector: FakeBotConnector, tmp_path: 
         messages.append(NewMessage(f"lesson:teams:{i}", person.id, "teams", member.aad_object_id, "lesson", {}, now))
     await store.outbox.add(messages, now)
     runner, url = await start_server(runtime)
-    slack, teams = slack_transport(runtime), teams_transport(runtime)
+    settings = Settings.from_env(os.environ)
+    slack, teams = slack_transport(settings, runtime), teams_transport(settings, runtime)
     assert slack is not None and teams is not None
     sender = Sender(store, runtime.coach, runtime.clock, {"slack": slack, "teams": teams}, PACED)
     session = aiohttp.ClientSession()

@@ -14,8 +14,8 @@ from datetime import date
 
 from aiohttp import web
 
+from bot.channels.ports import DigestCharts
 from bot.messages import Image
-from bot.runtime import Runtime
 
 CHART_PATH = "/charts/{name}"
 _DIGEST = re.compile(r"digest-(\d{4}-W\d{2})\.png")
@@ -49,7 +49,7 @@ def _iso_week(week: str) -> bool:
     return True
 
 
-def add_chart_route(app: web.Application, runtime: Runtime, secret: str) -> None:
+def add_chart_route(app: web.Application, charts: DigestCharts, secret: str) -> None:
     cache: OrderedDict[str, bytes] = OrderedDict()
 
     async def chart(request: web.Request) -> web.Response:
@@ -64,9 +64,7 @@ def add_chart_route(app: web.Application, runtime: Runtime, secret: str) -> None
         if not _iso_week(match.group(1)):
             raise web.HTTPNotFound()
         if name not in cache:
-            reply = await runtime.coach.digest_reply(runtime.clock.now(), match.group(1))
-            assert reply.image is not None
-            cache[name] = reply.image.png
+            cache[name] = await charts.digest_chart(match.group(1))
             while len(cache) > CACHE_SIZE:
                 cache.popitem(last=False)
         return web.Response(body=cache[name], content_type="image/png",

@@ -6,11 +6,15 @@ import logging
 from contextlib import suppress
 from typing import Any, Protocol
 
+from bot.clock import Clock
+from bot.coach import Coach
+from bot.config import Config
+from bot.content import Content
 from bot.delivery.budget import Budget, budget_for
 from bot.delivery.scheduler import Scheduler
 from bot.delivery.sender import Sender
 from bot.delivery.transport import Transport
-from bot.runtime import Runtime
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 20.0
@@ -24,17 +28,18 @@ class Installer(Protocol):
 
 
 class Delivery:
-    def __init__(self, runtime: Runtime, transports: dict[str, Transport], installer: Installer | None = None,
-                 budget: Budget | None = None) -> None:
-        self.runtime = runtime
+    def __init__(self, store: Store, content: Content, config: Config, coach: Coach, clock: Clock,
+                 transports: dict[str, Transport], installer: Installer | None = None, budget: Budget | None = None,
+                 *, demo: bool = False) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
         self.transports = transports
         self.installer = installer
         platforms = tuple(p for p in ("slack", "teams", "web") if p in transports)
-        self.scheduler = Scheduler(runtime.store, runtime.content, runtime.config, platforms, runtime.coach,
-                                   demo=runtime.demo)
-        self.budget = budget or budget_for(runtime.store)
-        self.sender = Sender(runtime.store, runtime.coach, runtime.clock, transports, runtime.config.delivery,
-                             budget=self.budget)
+        self.scheduler = Scheduler(store, content, config, platforms, coach, demo=demo)
+        self.budget = budget or budget_for(store)
+        self.sender = Sender(store, coach, clock, transports, config.delivery, budget=self.budget)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._installing: asyncio.Task[None] | None = None
@@ -43,7 +48,7 @@ class Delivery:
 
     async def tick(self) -> int:
         """Plan what is due now and wake the sender."""
-        added = await self.scheduler.tick(self.runtime.clock.now())
+        added = await self.scheduler.tick(self.clock.now())
         self.sender.wake.set()
         return added
 
@@ -52,7 +57,7 @@ class Delivery:
         self._tick_now.set()
 
     async def _schedule_loop(self) -> None:
-        interval = self.runtime.config.delivery.tick_seconds
+        interval = self.config.delivery.tick_seconds
         while True:
             try:
                 await self.tick()
@@ -64,7 +69,7 @@ class Delivery:
 
     async def _install_loop(self, installer: Installer) -> None:
         """Run the installer now and then every ``teams_install_minutes`` (one instance at a time: its lease)."""
-        interval = self.runtime.config.delivery.teams_install_minutes * 60
+        interval = self.config.delivery.teams_install_minutes * 60
         while True:
             try:
                 await installer.run()
@@ -110,5 +115,5 @@ class Delivery:
         with suppress(asyncio.CancelledError):
             await scheduler
         await self.sender.flush()
-        await self.runtime.store.outbox.release(self.sender.owner)
+        await self.store.outbox.release(self.sender.owner)
         self._tasks = []

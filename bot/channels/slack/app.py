@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
@@ -53,7 +53,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actions import ACTION_VERSION, FOREIGN
 from bot.channels.charts import add_chart_route, chart_url
 from bot.channels.http_guard import Rejected, check_slack, log_rejected
-from bot.channels.slack.client import SlackHttp, SlackSettings, error_code, interactive_client
+from bot.channels.ports import Answering, DigestCharts, SlackRecords
+from bot.channels.slack.client import SlackHttp, error_code, interactive_client
 from bot.channels.slack.dnd import remember_dnd
 from bot.channels.slack.identity import SlackDirectory, SlackUser
 from bot.channels.slack.modals import (
@@ -82,17 +83,18 @@ from bot.channels.slack.render import (
     render_message,
 )
 from bot.channels.slack.transport import remember_user
+from bot.channels.turns import TurnQueue
+from bot.clock import Clock
 from bot.core.commands import changes_state, parse
 from bot.core.forms import MEETING_FORM
-from bot.forms import build_form
-from bot.messages import Incoming, Reply
-from bot.runtime import Runtime
+from bot.messages import Form, Incoming, Reply
+from bot.settings import SlackSettings
 
 log = logging.getLogger(__package__)
 SLACK_EVENTS_PATH = "/slack/events"
 COMMAND = "/rounds"
 ANYTHING = re.compile(".*")
-PLATFORM = "slack"
+PLATFORM: Final = "slack"
 PARKED_CHECK_SECONDS = 60.0
 """How long this process trusts what it last read about the workspace being uninstalled (another
 instance may have handled the uninstall, or the reinstall)."""
@@ -135,9 +137,18 @@ class Where:
 class SlackChannel:
     """The Bolt app and everything its listeners need."""
 
-    def __init__(self, runtime: Runtime, client: AsyncWebClient, signing_secret: str,
-                 http: SlackHttp | None = None) -> None:
-        self.runtime = runtime
+    def __init__(self, coach: Answering, records: SlackRecords, clock: Clock, client: AsyncWebClient,
+                 signing_secret: str, failure: Reply, http: SlackHttp | None = None, *,
+                 turns: TurnQueue | None = None, public_url: str = "", meeting_form: Form) -> None:
+        self.coach = coach
+        self.records = records
+        self.clock = clock
+        self.public_url = public_url
+        """Chart links (digest images) are signed addresses under it; empty: no images."""
+        self.meeting_form = meeting_form
+        """The add-a-meeting form (its catalog choices from the content), opened by ``/rounds meetings add``."""
+        self.failure = failure
+        """The apology when answering failed on our side (the content's words, kept in memory)."""
         self.client = client
         self.http = http or SlackHttp()
         self.signing_secret = signing_secret
@@ -145,8 +156,7 @@ class SlackChannel:
         self.tasks: set[asyncio.Task[None]] = set()
         self._started = 0
         self._waiting: deque[Callable[[], Coroutine[Any, Any, None]]] = deque()
-        self._turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
-        """Per person with turns in flight: their lock and how many turns hold or await it."""
+        self.turns = turns or TurnQueue()
         self._coach_gate = asyncio.Semaphore(COACH_CONCURRENCY)
         self._pruned_at: datetime | None = None
         self._parked: bool | None = None
@@ -196,9 +206,9 @@ class SlackChannel:
         """Slack re-sends events it thinks were lost; each ``event_id`` is handled once, ever."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
-            now = self.runtime.clock.now()
+            now = self.clock.now()
             try:
-                claimed = await self.runtime.store.events.claim(f"slack:{event_id}", now)
+                claimed = await self.records.claim_event(f"slack:{event_id}", now)
             except Exception as exc:  # database outage: answer the event (the turn apologises) rather than 500
                 log.warning("slack event dedup unavailable event=%s error=%s", event_id, type(exc).__name__)
                 return await next()
@@ -222,7 +232,7 @@ class SlackChannel:
                 where = f"Slack workspace {body.get('team_id')}" if body.get("team_id") else "the Slack workspace"
                 reason = f"app uninstalled from {where}" if kind == "app_uninstalled" else \
                     f"bot token revoked in {where}"
-                parked = await self.runtime.store.outbox.park(PLATFORM, None, reason, self.runtime.clock.now())
+                parked = await self.records.park(PLATFORM, None, reason, self.clock.now())
                 self._parked, self._parked_read = True, time.monotonic()
                 log.warning("slack %s team=%s: %s outbox messages parked until the app is installed again",
                             kind, body.get("team_id"), parked)
@@ -240,15 +250,13 @@ class SlackChannel:
         if self._parked is False and now - self._parked_read < PARKED_CHECK_SECONDS:
             return
         self._parked_read = now
-        outbox = self.runtime.store.outbox
-        parked = any(t.address == "*" for t in await outbox.parked(PLATFORM))
-        if parked:
-            resumed = await outbox.resume(PLATFORM, None, self.runtime.clock.now())
+        if await self.records.parked_everywhere(PLATFORM):
+            resumed = await self.records.resume(PLATFORM, None, self.clock.now())
             log.warning("slack: the workspace is installed again; %s parked outbox messages resumed", resumed)
         self._parked = False
 
     async def _forget_old_events(self, now: datetime) -> None:
-        forgotten = await self.runtime.store.events.forget_before(now - EVENT_MEMORY)
+        forgotten = await self.records.forget_events_before(now - EVENT_MEMORY)
         if forgotten:
             log.info("slack forgot %s event ids older than %s days", forgotten, EVENT_MEMORY.days)
 
@@ -285,13 +293,13 @@ class SlackChannel:
         user = event.get("user")
         if isinstance(user, dict):
             log.info("slack %s user=%s", event.get("type"), user.get("id"))
-            await remember_user(self.runtime.store, self.runtime.clock, user)
+            await remember_user(self.records, self.clock, user)
 
     async def _on_dnd(self, event: dict[str, Any]) -> None:
         """Someone's Do Not Disturb changed: reminders to them wait (or stop waiting) accordingly."""
         if isinstance(event.get("user"), str):
             log.info("slack dnd_updated_user user=%s", event["user"])
-            await remember_dnd(self.runtime.store, self.runtime.clock, event["user"], event.get("dnd_status") or {})
+            await remember_dnd(self.records, self.clock, event["user"], event.get("dnd_status") or {})
 
     async def _on_home_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab") == "home" and event.get("user"):
@@ -385,28 +393,18 @@ class SlackChannel:
                             message_id=where.message_ts if where else None, values=values,
                             action_version=version)
         try:
-            return await self.runtime.coach.handle(incoming)
+            return await self.coach.handle(incoming)
         except Exception as exc:  # the person still gets an answer; the log gets ids and frames only
             _log_failure("coach", who.id, exc)
             return [self._failure()]
 
     def _failure(self) -> Reply:
         """The apology when answering failed on our side (its words are in memory: no database needed)."""
-        words = self.runtime.content.words
-        apology = words.say("apology")
-        return Reply(kind="error", text=apology, title=words.say("apology_title"), body=apology)
+        return self.failure
 
     async def _serially(self, user_id: str, work: Coroutine[Any, Any, None]) -> None:
         """One person's turns run one at a time, in the order Slack delivered them."""
-        lock, holders = self._turns.setdefault(user_id, (asyncio.Lock(), [0]))
-        holders[0] += 1
-        try:
-            async with lock:
-                await work
-        finally:
-            holders[0] -= 1
-            if not holders[0]:  # nobody else in line: forget the lock (it would stay for every person ever seen)
-                del self._turns[user_id]
+        await self.turns.serially(f"{PLATFORM}:{user_id}", work)
 
     async def _turn(self, where: Where, *, text: str | None = None, actions: list[str] | None = None,
                     version: int | None = None) -> None:
@@ -437,7 +435,7 @@ class SlackChannel:
 
     async def _identity_changes(self, who: SlackUser) -> bool:
         """Whether the coach will link this person or store their Slack time zone in this turn."""
-        person = await self.runtime.store.people.by_identity("slack", who.id)
+        person = await self.records.person_by_identity(PLATFORM, who.id)
         return person is None or (bool(who.timezone) and who.timezone != person.timezone)
 
     async def _finish(self, where: Where, replies: list[Reply], *, refresh_home: bool = True) -> None:
@@ -447,7 +445,7 @@ class SlackChannel:
             await self.publish_home(where.user_id)
 
     async def _deliver(self, where: Where, reply: Reply) -> None:
-        image = reply.image and chart_url(self.runtime.config.public_url, self.signing_secret, reply.image)
+        image = reply.image and chart_url(self.public_url, self.signing_secret, reply.image)
         message = render_message(reply, image or None)
         replace = reply.replace_original
         try:
@@ -477,7 +475,7 @@ class SlackChannel:
         incoming = Incoming("slack", user_id, email=who.email, display_name=who.name, timezone=who.timezone)
         try:
             async with self._coach_gate:
-                replies = await self.runtime.coach.home(incoming)
+                replies = await self.coach.home(incoming)
         except Exception as exc:
             _log_failure("home", user_id, exc)
             return
@@ -489,10 +487,10 @@ class SlackChannel:
     async def _open_modal(self, which: str, trigger_id: str, user_id: str, response_url: str | None) -> None:
         meta = {"response_url": response_url} if response_url else {}
         if which == PROFILE_MODAL_ACTION:
-            person = await self.runtime.store.people.by_identity("slack", user_id)
+            person = await self.records.person_by_identity(PLATFORM, user_id)
             view = profile_modal(person.x_handle if person else None, meta)
         elif which == MEETING_MODAL_ACTION:
-            view = form_modal(build_form(MEETING_FORM, self.runtime.content), MEETING_CALLBACK, meta)
+            view = form_modal(self.meeting_form, MEETING_CALLBACK, meta)
         elif which == CHECK_MODAL_ACTION:
             view = check_modal()  # answered inside the modal: no response_url needed
         else:
@@ -634,26 +632,27 @@ def _log_failure(what: str, user_id: str, exc: BaseException) -> None:
 SLACK = web.AppKey("slack", SlackChannel)
 
 
-def mount_slack(app: web.Application, runtime: Runtime, http: SlackHttp | None = None) -> str | None:
+def mount_slack(app: web.Application, settings: SlackSettings | None, *, coach: Answering, records: SlackRecords,
+                clock: Clock, http: SlackHttp, turns: TurnQueue, charts: DigestCharts, failure: Reply,
+                meeting_form: Form, public_url: str = "") -> str | None:
     """Mount Slack when its secrets are set; a one-line description for the start-up log, else None.
 
-    ``http``: the process's shared Slack session (the server opens and closes it)."""
-    settings = SlackSettings.from_env()
-    if settings.mode is None:
-        if settings.bot_token:
+    ``http``: the process's shared Slack session (the composition root opens and closes it)."""
+    if settings is None or settings.mode is None:
+        if settings is not None:
             log.warning("Slack: SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP) nor "
                         "SLACK_APP_TOKEN (Socket Mode): commands, messages and buttons from Slack are not received")
         return None
-    http = http or SlackHttp()
-    channel = SlackChannel(runtime, interactive_client(settings, http), settings.signing_secret, http)
+    channel = SlackChannel(coach, records, clock, interactive_client(settings, http), settings.signing_secret,
+                           failure, http, turns=turns, public_url=public_url, meeting_form=meeting_form)
     app[SLACK] = channel
 
     async def drain(_: web.Application) -> None:
         await channel.drain()
 
     app.on_shutdown.append(drain)
-    if settings.signing_secret and runtime.config.public_url:
-        add_chart_route(app, runtime, settings.signing_secret)
+    if settings.signing_secret and public_url:
+        add_chart_route(app, charts, settings.signing_secret)
     if settings.mode == "http":
         app.router.add_post(SLACK_EVENTS_PATH, channel.handle_http)
         return f"Slack: HTTP at {SLACK_EVENTS_PATH}"

@@ -1,12 +1,9 @@
-"""Slack settings from the environment, the Web API clients built from them, and the one HTTP
-session (connection pool) every Slack call of the process shares."""
+"""The Slack Web API clients built from the settings, and the one HTTP session (connection pool)
+every Slack call of the process shares."""
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -18,40 +15,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-DEFAULT_API_URL = "https://slack.com/api/"
+from bot.settings import SlackSettings
+
 TIMEOUT_SECONDS = 10
 MAX_CONNECTIONS = 100
 """Open connections to Slack at most (aiohttp's default); more calls wait for a free one."""
-
-
-@dataclass(frozen=True)
-class SlackSettings:
-    """``SLACK_BOT_TOKEN``, ``SLACK_SIGNING_SECRET``, ``SLACK_APP_TOKEN``, ``SLACK_API_URL``."""
-
-    bot_token: str = ""
-    signing_secret: str = ""
-    app_token: str = ""
-    api_url: str = DEFAULT_API_URL
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
-        env = os.environ if env is None else env
-        api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
-        return cls(bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
-                   signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
-                   app_token=env.get("SLACK_APP_TOKEN", "").strip(),
-                   api_url=api_url if api_url.endswith("/") else api_url + "/")
-
-    @property
-    def mode(self) -> Literal["socket", "http"] | None:
-        """Socket Mode when an app-level token is set, HTTP when the signing secret is; else off."""
-        if not self.bot_token:
-            return None
-        if self.app_token:
-            return "socket"
-        if self.signing_secret:
-            return "http"
-        return None
 
 
 def _interactive_retries() -> list[AsyncRetryHandler]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
+from bot.channels.ports import SlackDndRecords
 from bot.channels.slack.client import error_code
 from bot.core.dnd import Decision, DndStatus, decide, from_slack
 from bot.delivery.transport import Hold
@@ -28,7 +29,6 @@ from bot.delivery.transport import Hold
 if TYPE_CHECKING:
     from bot.channels.slack.transport import SlackTransport
     from bot.clock import Clock
-    from bot.store import Store
 
 log = logging.getLogger(__name__)
 METHOD = "dnd.teamInfo"
@@ -88,7 +88,7 @@ class DndLookups:
         await asyncio.sleep(GATHER_SECONDS)
         asked, self._asked = self._asked, {}
         try:
-            stored = await self.transport.store.slack_dnd.statuses(asked)
+            stored = await self.transport.people.dnd_statuses(asked)
         except Exception as exc:
             for future in asked.values():
                 future.set_exception(exc)
@@ -130,7 +130,7 @@ class DndLookups:
                 for user_id, future in batch.items():  # the waiting reminders go on; then kept for everyone
                     if not future.done():
                         future.set_result(learned.get(user_id))
-                await self.transport.store.slack_dnd.save(list(learned.values()))
+                await self.transport.people.save_dnd(list(learned.values()))
             except SlackApiError as exc:
                 code = error_code(exc)
                 if code != self._refused and code not in ("ratelimited", "rate_limited"):
@@ -146,7 +146,7 @@ class DndLookups:
                     future.set_result(learned.get(user_id))
 
 
-async def remember_dnd(store: Store, clock: Clock, user_id: str, dnd_status: dict[str, Any]) -> None:
+async def remember_dnd(people: SlackDndRecords, clock: Clock, user_id: str, dnd_status: dict[str, Any]) -> None:
     """A ``dnd_updated_user`` event: store the user's new Do Not Disturb at once."""
     if user_id and isinstance(dnd_status, dict):
-        await store.slack_dnd.save([from_slack(user_id, dnd_status, clock.now())])
+        await people.save_dnd([from_slack(user_id, dnd_status, clock.now())])

@@ -11,29 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.charts import chart_url
-from bot.channels.slack.client import SlackHttp, SlackSettings, error_code, status_of, transport_client
+from bot.channels.ports import DirectoryEntry, SlackPeople
+from bot.channels.slack.client import error_code, status_of
 from bot.channels.slack.dnd import DndLookups
 from bot.channels.slack.render import render_message
 from bot.clock import Clock
 from bot.config import DeliverySettings, RateLimit
-from bot.delivery.budget import Budget, LocalBudget, Rate, budget_for
+from bot.delivery.budget import Budget, LocalBudget, Rate
 from bot.delivery.transport import CheckFailed, Envelope, Hold, SendResult
 from bot.messages import Image
-from bot.runtime import Runtime
-from bot.store import Store
-from bot.store.directory import DirectoryUser
 
 log = logging.getLogger(__package__)
 T = TypeVar("T")
@@ -59,13 +56,13 @@ class SlackTransport:
     platform = "slack"
     send_method = "chat.postMessage"
 
-    def __init__(self, client: AsyncWebClient, store: Store, clock: Clock,
+    def __init__(self, client: AsyncWebClient, people: SlackPeople, clock: Clock,
                  image_url: Callable[[Image], str | None] = lambda image: None, *,
                  budget: Budget | None = None, limits: RateLimit = DeliverySettings.slack, owner: str = "") -> None:
         if client.retry_handlers:
             raise ValueError("the transport's client must not retry by itself: the sender owns retries")
         self.client = client
-        self.store = store
+        self.people = people
         self.clock = clock
         self.image_url = image_url
         self.budget: Budget = budget or LocalBudget()
@@ -118,7 +115,7 @@ class SlackTransport:
         if not envelope.address.startswith(EMAIL_PREFIX):
             return envelope
         email = envelope.address[len(EMAIL_PREFIX):].strip().lower()
-        directory = self.store.slack_directory
+        directory = self.people
         user_id = await directory.user_for_email(email)
         if user_id is None:
             synced = await directory.synced_at()
@@ -144,10 +141,10 @@ class SlackTransport:
             if not user_id:
                 await directory.mark_missing(email, self.clock.now())
                 return SendResult("skipped", error=NO_ACCOUNT)
-            await directory.save([DirectoryUser(user_id, email)], self.clock.now())
-        person = await self.store.people.by_email(email)
-        if person is not None and await self.store.people.by_identity("slack", user_id) is None:
-            await self.store.people.link_identity("slack", user_id, person.id, self.clock.now())
+            await directory.save_members([DirectoryEntry(user_id, email)], self.clock.now())
+        person = await self.people.person_by_email(email)
+        if person is not None and await self.people.person_by_identity("slack", user_id) is None:
+            await self.people.link_identity("slack", user_id, person.id, self.clock.now())
         return replace(envelope, address=user_id)
 
     async def send(self, envelope: Envelope) -> SendResult:
@@ -216,7 +213,7 @@ class SlackTransport:
     async def sync_directory(self, *, force: bool = False) -> int | None:
         """Read every workspace member with ``users.list`` and store them; None when not due or another
         instance is at it. Returns how many users were stored."""
-        directory = self.store.slack_directory
+        directory = self.people
         synced = await directory.synced_at()
         now = self.clock.now()
         if not force and synced is not None and now - synced < DIRECTORY_MAX_AGE:
@@ -226,14 +223,14 @@ class SlackTransport:
         cursor, stored = "", 0
         while True:
             try:
-                response = await self.call("users.list", functools.partial(
-                    self.client.users_list, limit=DIRECTORY_PAGE, cursor=cursor or None))
+                response = await self.call("users.list", partial(self.client.users_list, limit=DIRECTORY_PAGE,
+                                                                 cursor=cursor or None))
             except SlackApiError as exc:
                 if status_of(exc) == 429:
                     continue  # the budget is paused for the Retry-After; the same page again
                 raise
             members = response.get("members") or []
-            stored += await directory.save([_directory_user(m) for m in members if not m.get("is_bot")
+            stored += await directory.save_members([_directory_user(m) for m in members if not m.get("is_bot")
                                             and m.get("id") != "USLACKBOT"], self.clock.now())
             await directory.try_lease("slack.directory", self.owner, self.clock.now(), 900)
             cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
@@ -245,18 +242,17 @@ class SlackTransport:
         return stored
 
 
-
-async def remember_user(store: Store, clock: Clock, user: dict[str, Any]) -> None:
+async def remember_user(people: SlackPeople, clock: Clock, user: dict[str, Any]) -> None:
     """A ``team_join`` or ``user_change`` event: store the user, link them if they are on the roster."""
     if not user.get("id") or user.get("is_bot"):
         return
-    await store.slack_directory.save([_directory_user(user)], clock.now())
-    await store.slack_directory.link_roster(clock.now())
+    await people.save_members([_directory_user(user)], clock.now())
+    await people.link_roster(clock.now())
 
 
-def _directory_user(member: dict[str, Any]) -> DirectoryUser:
+def _directory_user(member: dict[str, Any]) -> DirectoryEntry:
     profile = member.get("profile") or {}
-    return DirectoryUser(str(member["id"]), (profile.get("email") or "").strip().lower() or None,
+    return DirectoryEntry(str(member["id"]), (profile.get("email") or "").strip().lower() or None,
                          bool(member.get("deleted")))
 
 
@@ -284,14 +280,3 @@ def _retry_after(response: Any) -> float | None:
                 return None
     return None
 
-
-def slack_transport(runtime: Runtime, http: SlackHttp | None = None,
-                    budget: Budget | None = None) -> SlackTransport | None:
-    """The sender's Slack transport, or None when no bot token is configured; ``http``: the shared session."""
-    settings = SlackSettings.from_env()
-    if not settings.bot_token:
-        return None
-    public_url, secret = runtime.config.public_url, settings.signing_secret
-    return SlackTransport(transport_client(settings, http), runtime.store, runtime.clock,
-                          lambda image: chart_url(public_url, secret, image),
-                          budget=budget or budget_for(runtime.store), limits=runtime.config.delivery.slack)

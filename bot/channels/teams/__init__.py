@@ -25,8 +25,9 @@ Adaptive Cards (:mod:`bot.channels.teams.render`). It decides nothing.
 
 Logs carry activity types and ids, never message text.
 
-Modules: ``settings`` (the environment's part), ``adapter`` (the ``CloudAdapter`` and its kept
-connector clients), ``activities`` (translation, pure), ``handler`` (the bot), ``endpoint``
-(``POST /api/messages``), ``transport`` (proactive sends), ``render`` (Adaptive Cards),
-``graph`` and ``install`` (installing the app through Microsoft Graph), ``package`` (the app zip).
+Modules: ``adapter`` (the ``CloudAdapter`` and its kept connector clients; one per process),
+``activities`` (translation, pure), ``handler`` (the bot), ``endpoint`` (``POST /api/messages``),
+``transport`` (proactive sends), ``render`` (Adaptive Cards), ``graph`` and ``install``
+(installing the app through Microsoft Graph), ``package`` (the app zip). Settings come from
+:mod:`bot.settings`; every module logs under ``bot.channels.teams``.
 """

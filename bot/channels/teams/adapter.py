@@ -14,7 +14,7 @@ from botframework.connector.auth import (
     UserTokenClient,
 )
 
-from bot.channels.teams.settings import TeamsSettings
+from bot.settings import TeamsSettings
 
 log = logging.getLogger(__package__)
 """Every module of the Teams channel logs under ``bot.channels.teams``."""

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -28,11 +26,10 @@ import aiohttp
 
 from bot.delivery.budget import Budget, LocalBudget, Rate
 from bot.delivery.transport import retry_after_seconds
+from bot.settings import GraphSettings
 
 log = logging.getLogger(__package__)
 
-DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0/"
-DEFAULT_LOGIN_URL = "https://login.microsoftonline.com/"
 DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 TIMEOUT_SECONDS = 15.0
 MAX_ATTEMPTS = 5
@@ -71,48 +68,6 @@ class GraphCredentialsRejected(GraphError):
 
 class GraphUnavailable(Exception):
     """Throttled, 5xx or unreachable after every retry: try again on a later run."""
-
-
-# -- settings ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class GraphSettings:
-    """Graph's part of the environment (see README): the bot's credentials and where things are."""
-
-    app_id: str = ""
-    app_password: str = ""
-    tenant_id: str = ""
-    graph_url: str = DEFAULT_GRAPH_URL
-    login_url: str = DEFAULT_LOGIN_URL
-    catalog_app_id: str = ""
-    """``TEAMS_CATALOG_APP_ID``: the app's id in the tenant's app catalog; empty: looked up by the manifest id."""
-    service_url: str = ""
-    """``TEAMS_SERVICE_URL``: the Bot Connector address for new references; empty: learned, else the default."""
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.app_id and self.app_password and self.tenant_id)
-
-    def missing(self) -> str:
-        """Which variables keep Graph off ('' when it is on)."""
-        names = [name for name, value in (("MICROSOFT_APP_ID", self.app_id), ("MICROSOFT_APP_PASSWORD",
-                 self.app_password), ("MICROSOFT_APP_TENANT_ID", self.tenant_id)) if not value]
-        return ", ".join(names)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> GraphSettings:
-        env = os.environ if environ is None else environ
-        return cls(app_id=env.get("MICROSOFT_APP_ID", "").strip(),
-                   app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
-                   tenant_id=env.get("MICROSOFT_APP_TENANT_ID", "").strip(),
-                   graph_url=_base(env.get("GRAPH_API_URL", ""), DEFAULT_GRAPH_URL),
-                   login_url=_base(env.get("MICROSOFT_LOGIN_URL", ""), DEFAULT_LOGIN_URL),
-                   catalog_app_id=env.get("TEAMS_CATALOG_APP_ID", "").strip(),
-                   service_url=_base(env.get("TEAMS_SERVICE_URL", ""), ""))
-
-
-def _base(value: str, default: str) -> str:
-    value = value.strip() or default
-    return value if not value or value.endswith("/") else value + "/"
 
 
 # -- rate budget -------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from botbuilder.schema import (
     ConversationReference,
 )
 
+from bot.channels.ports import Answering, Linked, TeamsRecords
 from bot.channels.teams.activities import (
     PLATFORM,
     bot_mentions,
@@ -37,9 +38,9 @@ from bot.channels.teams.activities import (
     user_address,
 )
 from bot.channels.teams.render import invoke_card_response, invoke_error_response, invoke_message_response
+from bot.channels.turns import TurnQueue
+from bot.clock import Clock
 from bot.messages import Incoming, Reply
-from bot.runtime import Runtime
-from bot.store import Person
 
 log = logging.getLogger(__package__)
 """Every module of the Teams channel logs under ``bot.channels.teams``."""
@@ -89,8 +90,11 @@ class TeamsBot(ActivityHandler):
     HANDLED = frozenset({ActivityTypes.message, ActivityTypes.invoke, ActivityTypes.conversation_update,
                          ActivityTypes.installation_update})
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, coach: Answering, records: TeamsRecords, clock: Clock, turns: TurnQueue | None = None) -> None:
+        self.coach = coach
+        self.records = records
+        self.clock = clock
+        self.turns = turns or TurnQueue()
         self._written = _WrittenReferences()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -99,7 +103,8 @@ class TeamsBot(ActivityHandler):
             log.debug("teams ignored type=%s name=%s conversation=%s", activity.type, activity.name or "-",
                       conversation_id(activity))
             return
-        await super().on_turn(turn_context)
+        # one person's turns one at a time, in the order they arrived (as on every platform)
+        await self.turns.serially(f"{PLATFORM}:{user_address(activity)}", super().on_turn(turn_context))
 
     # messages
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -114,7 +119,7 @@ class TeamsBot(ActivityHandler):
                                         message_id=activity.reply_to_id if action else None,
                                         values=submitted_values(activity.value) if action else (),
                                         version=submitted_version(activity.value) if action else None)
-        replies = await self.runtime.coach.handle(incoming)
+        replies = await self.coach.handle(incoming)
         await self._remember(turn_context)
         if personal:
             await self._post(turn_context, replies, pressed=incoming.message_id)
@@ -140,7 +145,7 @@ class TeamsBot(ActivityHandler):
         incoming = await self._incoming(turn_context, action=action, message_id=activity.reply_to_id,
                                         values=submitted_values(card_action.get("data")),
                                         version=submitted_version(card_action.get("data")))
-        replies = await self.runtime.coach.handle(incoming)
+        replies = await self.coach.handle(incoming)
         await self._remember(turn_context)
         personal = is_personal(activity)
         if not personal:
@@ -173,7 +178,7 @@ class TeamsBot(ActivityHandler):
         log.info("teams bot added conversation=%s personal=%s", conversation_id(activity), is_personal(activity))
         if is_personal(activity):
             incoming = await self._incoming(turn_context, text="help")
-            replies = await self.runtime.coach.handle(incoming)
+            replies = await self.coach.handle(incoming)
             await self._remember(turn_context, always=True)
             for reply in replies:
                 await turn_context.send_activity(card_activity(reply))
@@ -205,15 +210,15 @@ class TeamsBot(ActivityHandler):
                         conversation_id=conversation_id(activity), message_id=message_id, values=values,
                         action_version=version)
 
-    async def _sender(self, activity: Activity) -> tuple[str, Person | None]:
+    async def _sender(self, activity: Activity) -> tuple[str, Linked | None]:
         """The sender's identity and the physician linked to it: the AAD object id, unless the roster
         linked this person by their ``29:…`` Teams id instead."""
         user_id = user_address(activity)
-        store = self.runtime.store
-        person = await store.people.by_identity(PLATFORM, user_id)
+        records = self.records
+        person = await records.person_by_identity(PLATFORM, user_id)
         teams_id = activity.from_property.id if activity.from_property else None
         if person is None and teams_id and teams_id != user_id:
-            linked = await store.people.by_identity(PLATFORM, teams_id)
+            linked = await records.person_by_identity(PLATFORM, teams_id)
             if linked is not None:
                 return teams_id, linked
         return user_id, person
@@ -224,7 +229,7 @@ class TeamsBot(ActivityHandler):
             _, person = await self._sender(turn_context.activity)
         if person is None and lookup:
             email = await _member_email(turn_context)
-            person = await self.runtime.store.people.by_email(email) if email else None
+            person = await self.records.person_by_email(email) if email else None
         return person.id if person is not None and person.active else None
 
     async def _save_reference(self, address: str, reference: ConversationReference, person_id: int | None,
@@ -232,7 +237,7 @@ class TeamsBot(ActivityHandler):
         stored = reference_json(reference)
         if not always and self._written.unchanged(address, stored, person_id):
             return
-        await self.runtime.store.conversations.save_ref(PLATFORM, address, stored, person_id, self.runtime.clock.now())
+        await self.records.save_reference(PLATFORM, address, stored, person_id, self.clock.now())
         self._written.wrote(address, stored, person_id)
 
     async def _remember(self, turn_context: TurnContext, lookup: bool = False, *, always: bool = False) -> None:
@@ -256,7 +261,7 @@ class TeamsBot(ActivityHandler):
         if address:
             await self._save_reference(address, reference, person_id, always=always)
             if always:  # installed (again): what was parked when it was removed goes out now
-                resumed = await self.runtime.store.outbox.resume(PLATFORM, address, self.runtime.clock.now())
+                resumed = await self.records.resume(PLATFORM, address, self.clock.now())
                 if resumed:
                     log.info("teams installed again conversation=%s: %s parked messages resumed",
                              conversation_id(activity), resumed)
@@ -266,8 +271,8 @@ class TeamsBot(ActivityHandler):
         activity = turn_context.activity
         address = user_address(activity) if is_personal(activity) else channel_address(activity)
         self._written.forget(address)
-        removed = await self.runtime.store.conversations.delete_ref(PLATFORM, address)
-        parked = await self.runtime.store.outbox.park(PLATFORM, address, reason, self.runtime.clock.now())
+        removed = await self.records.delete_reference(PLATFORM, address)
+        parked = await self.records.park(PLATFORM, address, reason, self.clock.now())
         log.info("teams reference removed conversation=%s existed=%s parked=%s", conversation_id(activity),
                  removed, parked)
 
@@ -328,8 +333,11 @@ async def _member_email(turn_context: TurnContext) -> str | None:
     return member.email or member.user_principal_name or None
 
 
-def turn_error_handler(apology: str) -> Callable[[TurnContext, Exception], Awaitable[None]]:
-    """The adapter's ``on_turn_error``: log the failure by type and place (never its message), and say
+TurnErrorHandler = Callable[[TurnContext, Exception], Awaitable[None]]
+
+
+def turn_error_handler(apology: str) -> TurnErrorHandler:
+    """What a failed turn does: log the failure by type and place (never its message), and say
     ``apology`` to the user."""
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

@@ -4,7 +4,7 @@ A bot can message only people who have its app. For each active physician with n
 conversation reference, the installer finds their Entra user by email, installs the app in their
 personal scope (409: it already was), reads the chat id of that installation and stores a
 conversation reference under their object id, the address the scheduler and
-:class:`~bot.channels.teams.TeamsTransport` use. Teams also tells the bot about the installation
+:class:`~bot.channels.teams.transport.TeamsTransport` use. Teams also tells the bot about the installation
 (it then sends its welcome card) and that reference replaces this one.
 
 One instance runs it at a time (a lease in the database, renewed per page); every outcome is
@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.channels.ports import InstallCandidate, InstallRecords
 from bot.channels.teams.activities import PLATFORM, installed_reference, reference_service_url
 from bot.channels.teams.graph import (
     DEFAULT_SERVICE_URL,
@@ -26,12 +27,10 @@ from bot.channels.teams.graph import (
     GraphCredentialsRejected,
     GraphDenied,
     GraphError,
-    GraphSettings,
     GraphUnavailable,
 )
-from bot.delivery.budget import budget_for
-from bot.runtime import Runtime
-from bot.store.teams_installs import FAILED, INSTALLED, InstallCandidate
+from bot.clock import Clock
+from bot.settings import GraphSettings
 
 log = logging.getLogger(__package__)
 
@@ -40,6 +39,8 @@ LEASE_SECONDS = 300.0
 PAGE = 50
 CHAT_PENDING = "app installed; Teams has not reported its chat yet"
 CHAT_RETRY = timedelta(minutes=10)
+INSTALLED, FAILED = "installed", "failed"
+"""What is recorded per physician (``record_install``)."""
 
 
 @dataclass
@@ -69,21 +70,21 @@ class InstallSummary:
 
 
 class TeamsInstaller:
-    def __init__(self, runtime: Runtime, graph: GraphClient, *, retry_after: timedelta = timedelta(hours=24),
-                 owner: str | None = None) -> None:
-        self.runtime = runtime
+    def __init__(self, records: InstallRecords, clock: Clock, graph: GraphClient, *,
+                 retry_after: timedelta = timedelta(hours=24), owner: str | None = None) -> None:
+        self.records = records
         self.graph = graph
         self.settings: GraphSettings = graph.settings
         self.retry_after = retry_after
         self.owner = owner or f"installer-{uuid.uuid4().hex[:12]}"
-        self._now = runtime.clock.now
+        self._now = clock.now
         self._app_id: str | None = None
 
     async def run(self, *, dry_run: bool = False) -> InstallSummary:
         """Install the app for everyone due, page by page, while this instance holds the lease."""
         summary = InstallSummary()
-        installs = self.runtime.store.teams_installs
-        if not dry_run and not await installs.take_lease(LEASE, self.owner, self._now(), LEASE_SECONDS):
+        installs = self.records
+        if not dry_run and not await installs.take_install_lease(LEASE, self.owner, self._now(), LEASE_SECONDS):
             summary.skipped = "another instance is installing"
             return summary
         calls = self.graph.calls
@@ -92,12 +93,12 @@ class TeamsInstaller:
             service_url = await self._service_url()
             after = 0
             renewed = self._now()
-            while page := await installs.candidates(self._now(), after, PAGE):
+            while page := await installs.install_candidates(self._now(), after, PAGE):
                 after = page[-1].person_id
                 for candidate in page:
                     if not dry_run and (self._now() - renewed).total_seconds() > LEASE_SECONDS / 3:
                         renewed = self._now()  # a slow Graph (429 pauses) must not let the lease run out
-                        if not await installs.take_lease(LEASE, self.owner, renewed, LEASE_SECONDS):
+                        if not await installs.take_install_lease(LEASE, self.owner, renewed, LEASE_SECONDS):
                             raise _Stop("lost the lease to another instance")
                     await self._one(candidate, app_id, service_url, summary, dry_run)
         except (GraphCredentialsRejected, GraphUnavailable, _Stop) as exc:
@@ -107,7 +108,7 @@ class TeamsInstaller:
         finally:
             summary.graph_calls = self.graph.calls - calls
             if not dry_run:
-                await installs.release_lease(LEASE, self.owner)
+                await installs.release_install_lease(LEASE, self.owner)
         log.log(logging.WARNING if summary.stopped else logging.INFO, "%s", summary.line())
         return summary
 
@@ -123,12 +124,12 @@ class TeamsInstaller:
     async def _service_url(self) -> str:
         if self.settings.service_url:
             return self.settings.service_url
-        latest = await self.runtime.store.teams_installs.latest_reference()
+        latest = await self.records.latest_reference()
         return (reference_service_url(latest) if latest else None) or DEFAULT_SERVICE_URL
 
     async def _one(self, candidate: InstallCandidate, app_id: str, service_url: str, summary: InstallSummary,
                    dry_run: bool) -> None:
-        store, now = self.runtime.store, self._now()
+        records, now = self.records, self._now()
         summary.checked += 1
         user_id = candidate.user_id
         try:
@@ -145,27 +146,27 @@ class TeamsInstaller:
                 raise
             # a missing permission: tried again on the next run; a policy: after retry_after
             retry = now if exc.permission_missing else now + self.retry_after
-            await store.teams_installs.record(candidate.person_id, FAILED, exc.reason, user_id, now, retry)
+            await records.record_install(candidate.person_id, FAILED, exc.reason, user_id, now, retry)
             summary.failed(exc.reason)
             if exc.permission_missing:
                 raise
             return
         except GraphError as exc:
             if not dry_run:
-                await store.teams_installs.record(candidate.person_id, FAILED, exc.reason, user_id, now,
+                await records.record_install(candidate.person_id, FAILED, exc.reason, user_id, now,
                                                   now + self.retry_after)
             summary.failed(exc.reason)
             return
         if chat_id is None:
-            await store.teams_installs.record(candidate.person_id, FAILED, CHAT_PENDING, user_id, now, now + CHAT_RETRY)
+            await records.record_install(candidate.person_id, FAILED, CHAT_PENDING, user_id, now, now + CHAT_RETRY)
             summary.failed(CHAT_PENDING)
             return
         address = user_id.lower()
         reference = installed_reference(app_id=self.settings.app_id, user_id=address, chat_id=chat_id,
                                         tenant_id=self.settings.tenant_id, service_url=service_url)
-        await store.conversations.save_ref(PLATFORM, address, reference, candidate.person_id, now)
-        await store.people.link_identity(PLATFORM, address, candidate.person_id, now)
-        await store.teams_installs.record(candidate.person_id, INSTALLED, "", user_id, now)
+        await records.save_reference(PLATFORM, address, reference, candidate.person_id, now)
+        await records.link_identity(PLATFORM, address, candidate.person_id, now)
+        await records.record_install(candidate.person_id, INSTALLED, "", user_id, now)
         if created:
             summary.installed += 1
         else:
@@ -176,12 +177,3 @@ class TeamsInstaller:
 class _Stop(Exception):
     """The run cannot go on (configuration); the message says what to do."""
 
-
-def teams_installer(runtime: Runtime, settings: GraphSettings, graph: GraphClient | None = None
-                    ) -> TeamsInstaller | None:
-    """The installer when Graph credentials are complete and installs are on, else None (the bot
-    works as before and ``roster`` lists who has not installed the app)."""
-    if not settings.enabled or runtime.config.delivery.teams_install_minutes == 0:
-        return None
-    retry = timedelta(hours=runtime.config.delivery.teams_install_retry_hours)
-    return TeamsInstaller(runtime, graph or GraphClient(settings, budget=budget_for(runtime.store)), retry_after=retry)

@@ -11,7 +11,6 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -44,8 +43,9 @@ class PackageOptions:
     terms_url: str | None = None
 
 
-def app_id_from_env(environ: Mapping[str, str]) -> str:
-    app_id = environ.get("MICROSOFT_APP_ID", "").strip()
+def checked_app_id(app_id: str) -> str:
+    """``MICROSOFT_APP_ID``, which the package names: set, and a GUID."""
+    app_id = app_id.strip()
     if not app_id:
         raise PackageError("MICROSOFT_APP_ID is not set: register the bot in Azure first (docs/teams.md) and "
                            "export its Microsoft App ID, then run `rounds teams-package` again")
@@ -144,11 +144,11 @@ def build_package(manifest_dir: Path, out: Path, options: PackageOptions) -> dic
     return manifest
 
 
-def cli_package(out: Path, manifest_dir: Path | None, developer_name: str, environ: Mapping[str, str], *,
+def cli_package(out: Path, manifest_dir: Path | None, developer_name: str, app_id: str, *,
                 website_url: str | None = None, privacy_url: str | None = None, terms_url: str | None = None) -> int:
     """What ``rounds teams-package`` does; raises PackageError (exit code 2) with one clear message."""
     directory = manifest_dir or DEFAULT_MANIFEST_DIR
-    options = PackageOptions(app_id=app_id_from_env(environ), developer_name=developer_name,
+    options = PackageOptions(app_id=checked_app_id(app_id), developer_name=developer_name,
                              version=project_version(), website_url=website_url,
                              privacy_url=privacy_url, terms_url=terms_url)
     manifest = build_package(directory, out, options)

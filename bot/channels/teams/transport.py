@@ -11,12 +11,11 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ConversationReference
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from bot.channels.ports import References
 from bot.channels.teams.activities import PLATFORM, card_activity
-from bot.channels.teams.adapter import build_adapter, close_adapter
-from bot.channels.teams.settings import TeamsSettings
+from bot.channels.teams.adapter import close_adapter
 from bot.delivery.transport import Envelope, SendResult, retry_after_seconds
 from bot.messages import Reply
-from bot.runtime import Runtime
 
 log = logging.getLogger(__package__)
 """Every module of the Teams channel logs under ``bot.channels.teams``."""
@@ -27,9 +26,9 @@ class TeamsTransport:
 
     platform = PLATFORM
 
-    def __init__(self, adapter: CloudAdapter, runtime: Runtime, app_id: str) -> None:
+    def __init__(self, adapter: CloudAdapter, references: References, app_id: str) -> None:
         self.adapter = adapter
-        self.runtime = runtime
+        self.references = references
         self.app_id = app_id
 
     def pace_key(self, envelope: Envelope) -> str:
@@ -39,7 +38,7 @@ class TeamsTransport:
         await close_adapter(self.adapter)
 
     async def send(self, envelope: Envelope) -> SendResult:
-        stored = await self.runtime.store.conversations.ref(PLATFORM, envelope.address)
+        stored = await self.references.reference(PLATFORM, envelope.address)
         if stored is None:
             return SendResult("failed", error="no conversation reference (app not installed for this address)")
         try:
@@ -93,10 +92,3 @@ def _http_failure(exc: HttpOperationError) -> SendResult:
                404: "404 conversation not found", 413: "413 message too large"}
     return SendResult("failed", error=reasons.get(status, f"{status} rejected by the Bot Connector"))
 
-
-def teams_transport(runtime: Runtime) -> TeamsTransport | None:
-    """The Teams transport for the sender, or None when Teams is not configured."""
-    settings = TeamsSettings.from_env()
-    if not settings.enabled:
-        return None
-    return TeamsTransport(build_adapter(settings), runtime, settings.app_id)
