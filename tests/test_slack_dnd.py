@@ -84,7 +84,7 @@ async def test_a_reminder_waits_for_dnd_and_a_snooze_to_end_then_goes_once(dnd_w
 
     world.clock.advance(timedelta(minutes=30))
     await world.round()
-    keys = world.keys()
+    keys = world.sent_keys()
     assert len(keys) == 5 and set(keys.values()) == {1}, "everyone once, the held ones after DND"
     assert len(api.calls_to("dnd.teamInfo")) == len(calls), "statuses are kept, not asked again per attempt"
     assert await world.runtime.store.outbox.counts() == {"sent": 6}
@@ -96,7 +96,7 @@ async def test_a_reminder_out_of_date_by_the_end_of_dnd_is_dropped(dnd_world: Wo
     api.dnd[users[0]] = (ts(NOW - timedelta(hours=1)), ts(NOW + timedelta(hours=13)))  # a long leave
     await world.round()
     delivered = {c.args["channel"] for c in api.calls_to("chat.postMessage") if c.status == 200}
-    assert users[0] not in delivered and len(world.keys()) == 4
+    assert users[0] not in delivered and len(world.sent_keys()) == 4
     [dropped] = await world.runtime.store.outbox.list(["cancelled"])
     assert dropped.address == users[0] and dropped.last_error == DND_STALE
 
