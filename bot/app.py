@@ -110,7 +110,7 @@ def slack_transport(settings: Settings, runtime: Runtime, http: SlackHttp | None
     if slack is None:
         return None
     public_url, secret = runtime.config.public_url, slack.signing_secret
-    return SlackTransport(transport_client(slack, http), runtime.services, runtime.clock,
+    return SlackTransport(transport_client(slack, http), runtime.services, runtime.clock, runtime.content.words,
                           lambda image: chart_url(public_url, secret, image),
                           budget=budget or budget_for(runtime.store), limits=runtime.config.delivery.slack)
 
@@ -257,7 +257,7 @@ def _mount_slack(app: web.Application, settings: SlackSettings | None, runtime: 
     failure = Reply(kind="error", text=apology, title=words.say("apology_title"), body=apology)
     return mount_slack(app, settings, coach=runtime.coach, records=services, clock=runtime.clock, http=http,
                        turns=turns, charts=services, failure=failure, public_url=runtime.config.public_url,
-                       meeting_form=build_form(MEETING_FORM, runtime.content))
+                       meeting_form=build_form(MEETING_FORM, runtime.content), words=words)
 
 
 async def prepare_demo(runtime: Runtime) -> None:

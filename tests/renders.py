@@ -19,11 +19,14 @@ from bot.channels.slack.render import actions_of, notification_text, render_mess
 from bot.channels.teams.render import CARD_BUDGET, card_size, render_card
 from bot.coach import Coach
 from bot.messages import Incoming, Reply
+from bot.words import load_words
 from slack_fixtures import ADMIN, ONCOLOGIST, PHYSICIAN, seeded_runtime as slack_seeded_runtime
 from teams_fixtures import card_errors, seeded_runtime as teams_seeded_runtime
 
 # -- Slack: Block Kit within Slack's limits --------------------------------------------------------------
 LIMITS = {"message": 50, "view": 100}
+WORDS = load_words(Path(__file__).parents[1] / "prompts")
+"""The bot's words (``prompts/words.yaml``), which the Slack renderer is given."""
 
 
 # -- validation -----------------------------------------------------------------------------------
@@ -92,7 +95,7 @@ def _assert_element(element: dict[str, Any]) -> None:
 
 
 def assert_valid_message(reply: Reply) -> None:
-    message = render_message(reply)
+    message = render_message(reply, WORDS)
     assert message.text.strip(), "notification text is required with blocks"
     assert message.text == notification_text(reply)
     assert_valid_blocks(message.blocks, "message")

@@ -46,7 +46,7 @@ from bot.messages import (
     ReplyKind,
     Table,
 )
-from renders import assert_valid_message, assert_valid_view, slack_script
+from renders import WORDS, assert_valid_message, assert_valid_view, slack_script
 from slack_fixtures import ADMIN, HEART_SUMMIT, seeded_runtime
 
 # -- replies from the real coach ---------------------------------------------------------------------
@@ -62,7 +62,7 @@ async def coach_output(tmp_path: Path) -> tuple[list[Reply], list[list[Reply]]]:
 
 async def test_home_views_render_within_limits(coach_output: Any) -> None:
     _, homes = coach_output
-    physician, admin, stranger = (home_view(replies) for replies in homes)
+    physician, admin, stranger = (home_view(replies, WORDS) for replies in homes)
     for view in (physician, admin, stranger):
         assert view["type"] == "home"
         assert_valid_view(view)
@@ -114,10 +114,10 @@ def test_every_kind_with_every_field_renders_valid_blocks(kind: str) -> None:
 
 def test_oversized_home_and_long_bodies_are_cut_to_the_limits() -> None:
     replies = [_full(kind, 2) for kind in ("status", "profile", "camp", "meetings", "report", "help")]
-    view = home_view(replies)
+    view = home_view(replies, WORDS)
     assert_valid_view(view)
     assert len(view["blocks"]) == 100
-    blocks = reply_blocks(Reply(kind="lesson", text="t", body=("word " * 700 + "\n\n") * 60))
+    blocks = reply_blocks(Reply(kind="lesson", text="t", body=("word " * 700 + "\n\n") * 60), WORDS)
     assert len(blocks) == 50
     assert blocks[-1]["type"] in ("context", "actions")
 
@@ -144,15 +144,15 @@ def test_markdown_subset_becomes_mrkdwn() -> None:
 def test_notification_text_is_plain_summary() -> None:
     reply = Reply(kind="status", text="Readiness **40**/100", title="Your readiness")
     assert notification_text(reply) == "Readiness *40*/100"
-    assert render_message(reply).payload()["text"] == "Readiness *40*/100"
-    assert "Readiness *40*/100" in json.dumps(render_message(reply).blocks), "a title never hides the text"
+    assert render_message(reply, WORDS).payload()["text"] == "Readiness *40*/100"
+    assert "Readiness *40*/100" in json.dumps(render_message(reply, WORDS).blocks), "a title never hides the text"
 
 
 # -- pressed elements back to coach actions ------------------------------------------------------------------
 
 def test_checklist_split_in_tens_and_each_tick_or_untick_is_known_without_the_original() -> None:
     checklist = _checklist(24)
-    blocks = reply_blocks(Reply(kind="camp", text="Camp", checklist=checklist))
+    blocks = reply_blocks(Reply(kind="camp", text="Camp", checklist=checklist), WORDS)
     boxes = [(b, e) for b in blocks for e in b.get("elements", []) if e["type"] == "checkboxes"]
     assert [len(e["options"]) for _, e in boxes] == [10, 10, 4]
     block, element = boxes[1]
@@ -169,14 +169,15 @@ def test_checklist_split_in_tens_and_each_tick_or_untick_is_known_without_the_or
 def test_long_item_ids_split_checklists_to_keep_block_ids_short() -> None:
     checklist = Checklist("Long", tuple(
         ChecklistItem(f"i{i}", f"Item {i}", True, f"profile:{'very-long-item-id-' * 3}{i}") for i in range(10)))
-    blocks = reply_blocks(Reply(kind="profile", text="Profile", checklist=checklist))
+    blocks = reply_blocks(Reply(kind="profile", text="Profile", checklist=checklist), WORDS)
     boxes = [e for b in blocks for e in b.get("elements", []) if e["type"] == "checkboxes"]
     assert len(boxes) > 1 and sum(len(e["options"]) for e in boxes) == 10
     assert all(len(b.get("block_id", "")) <= 255 for b in blocks)
 
 
 def test_menus_carry_coach_actions() -> None:
-    blocks = reply_blocks(Reply(kind="reminder", text="Lesson time", buttons=(Button("Next lesson", "cmd:lesson"),)))
+    blocks = reply_blocks(Reply(kind="reminder", text="Lesson time", buttons=(Button("Next lesson", "cmd:lesson"),)),
+                          WORDS)
     overflow = next(e for b in blocks for e in b.get("elements", []) if e["type"] == "overflow")
     assert [o["value"] for o in overflow["options"]] == ["snooze:1d", "snooze:3d", "snooze:1w", "snooze:2w", "cmd:stop"]
     assert actions_of({**overflow, "selected_option": overflow["options"][2]}) == ["snooze:1w"]
@@ -186,12 +187,12 @@ def test_menus_carry_coach_actions() -> None:
 
 def test_slack_opens_its_own_modals_for_the_draft_checker_and_the_coachs_forms() -> None:
     def values(reply: Reply) -> list[str]:
-        return [e["value"] for b in reply_blocks(reply) for e in b.get("elements", []) if e["type"] == "button"]
+        return [e["value"] for b in reply_blocks(reply, WORDS) for e in b.get("elements", []) if e["type"] == "button"]
 
     assert values(Reply(kind="check", text="Paste the draft after “check”")) == ["modal:check"]
     result = Reply(kind="check", text="Ready to post", fields=(("Verdict", "Ready"),))
     assert values(result) == ["modal:check"]
-    assert "Check another draft" in json.dumps(reply_blocks(result))
+    assert "Check another draft" in json.dumps(reply_blocks(result, WORDS))
     form = Form((FormField("name", "Name", required=True),), "form:meetings-add", "Add meeting")
     assert values(Reply(kind="form", text="Add a meeting", form=form)) == ["modal:meeting"]
     other = Form((FormField("name", "Name"),), "form:something-else")
@@ -207,14 +208,14 @@ def test_modals_are_valid_views(content: Any) -> None:
     filled = build_form(MEETING_FORM, content, {"catalog": "asco", "name": "ASCO 2027", "start": "2027-05-28",
                                                 "embargo": "Line 1\nLine 2", "embargo_lifts_time": "07:30"},
                         {"end": "The meeting ends before it starts; check the dates."})
-    for view in (profile_modal(None), profile_modal("DrJaneRivera", {"response_url": "https://x/y"}),
-                 form_modal(build_form(MEETING_FORM, content), MEETING_CALLBACK),
-                 form_modal(build_form(MEETING_FORM, many), MEETING_CALLBACK, {"response_url": "u" * 5000}),
-                 form_modal(filled, MEETING_CALLBACK)):
+    for view in (profile_modal(None, WORDS), profile_modal("DrJaneRivera", WORDS, {"response_url": "https://x/y"}),
+                 form_modal(build_form(MEETING_FORM, content), MEETING_CALLBACK, WORDS),
+                 form_modal(build_form(MEETING_FORM, many), MEETING_CALLBACK, WORDS, {"response_url": "u" * 5000}),
+                 form_modal(filled, MEETING_CALLBACK, WORDS)):
         assert view["type"] == "modal"
         assert_valid_view(view)
-    assert profile_modal("DrJaneRivera")["blocks"][1]["element"]["initial_value"] == "@DrJaneRivera"
-    inputs = {b["block_id"]: b for b in form_modal(filled, MEETING_CALLBACK)["blocks"]}
+    assert profile_modal("DrJaneRivera", WORDS)["blocks"][1]["element"]["initial_value"] == "@DrJaneRivera"
+    inputs = {b["block_id"]: b for b in form_modal(filled, MEETING_CALLBACK, WORDS)["blocks"]}
     assert inputs["catalog"]["element"]["initial_option"]["value"] == "asco"
     assert inputs["start"]["element"]["initial_date"] == "2027-05-28"
     assert inputs["embargo_lifts_time"]["element"]["initial_time"] == "07:30"
@@ -223,7 +224,7 @@ def test_modals_are_valid_views(content: Any) -> None:
 
 def test_the_meeting_modal_is_the_coachs_form_with_the_embargo_lift(content: Any) -> None:
     form = build_form(MEETING_FORM, content)
-    view = form_modal(form, MEETING_CALLBACK, {"response_url": "https://x/y"})
+    view = form_modal(form, MEETING_CALLBACK, WORDS, {"response_url": "https://x/y"})
     assert (view["callback_id"], view["title"]["text"], view["submit"]["text"]) == (
         "rounds_meeting", "Add a meeting", "Add meeting")
     assert [(b["block_id"], b["label"]["text"], b["element"]["type"], b.get("optional", False))
@@ -244,14 +245,14 @@ def test_the_meeting_modal_is_the_coachs_form_with_the_embargo_lift(content: Any
 
 
 def test_check_modals_are_valid_views_and_keep_the_draft_in_the_input() -> None:
-    opened = check_modal()
+    opened = check_modal(WORDS)
     assert_valid_view(opened)
     [draft_input] = [b for b in opened["blocks"] if b["type"] == "input"]
     assert draft_input["element"]["max_length"] == 3000 and draft_input["element"]["multiline"] is True
     draft = "Patient in bed 12 went home today.\n" * 200
     huge = _full("check", size=3)
     for replies in ([Reply(kind="check", text="Ready to post", fields=(("Verdict", "Ready"),))], [huge, huge]):
-        view = check_result_modal(replies, draft)
+        view = check_result_modal(replies, draft, WORDS)
         assert_valid_view(view)
         assert view["callback_id"] == "rounds_check" and view["blocks"][-1]["block_id"] == "draft"
         assert view["blocks"][-1]["element"]["initial_value"] == draft[:3000]
@@ -278,7 +279,7 @@ def test_modal_answers_become_coach_commands() -> None:
 
 
 def test_coach_errors_go_to_the_input_they_are_about(content: Any) -> None:
-    view = form_modal(build_form(MEETING_FORM, content), MEETING_CALLBACK)
+    view = form_modal(build_form(MEETING_FORM, content), MEETING_CALLBACK, WORDS)
     form = build_form(MEETING_FORM, content, errors={"hashtag": "“#1” is not a hashtag; use `#ASCO27`."})
     error = Reply(kind="error", text="“#1” is not a hashtag; use `#ASCO27`.", form=form)
     assert modal_errors([error], view, "name") == {"hashtag": "“#1” is not a hashtag; use #ASCO27."}

@@ -21,7 +21,7 @@ REMINDER = Reply(kind="reminder", text="Time for your 2-minute lesson: **Why sho
 
 def _transport(api: FakeSlackApi, runtime: Runtime, api_url: str | None = None) -> SlackTransport:
     settings = SlackSettings(bot_token=BOT_TOKEN, api_url=api_url or api.api_url)
-    return SlackTransport(transport_client(settings), runtime.services, runtime.clock)
+    return SlackTransport(transport_client(settings), runtime.services, runtime.clock, runtime.content.words)
 
 
 def _envelope(address: str) -> Envelope:
@@ -138,7 +138,8 @@ def test_the_transport_client_has_no_retry_handlers(slack_runtime: Runtime) -> N
     assert transport_client(settings).retry_handlers == []
     assert transport_client(settings).base_url == "https://slack.com/api/"
     with pytest.raises(ValueError, match="sender owns retries"):
-        SlackTransport(interactive_client(settings), slack_runtime.services, slack_runtime.clock)
+        SlackTransport(interactive_client(settings), slack_runtime.services, slack_runtime.clock,
+                       slack_runtime.content.words)
 
 
 def test_slack_transport_needs_a_bot_token(slack_api: FakeSlackApi, slack_runtime: Runtime,

@@ -89,6 +89,7 @@ from bot.core.commands import changes_state, parse
 from bot.core.forms import MEETING_FORM
 from bot.messages import Form, Incoming, Reply
 from bot.settings import SlackSettings
+from bot.words import Words
 
 log = logging.getLogger(__package__)
 SLACK_EVENTS_PATH = "/slack/events"
@@ -139,7 +140,7 @@ class SlackChannel:
 
     def __init__(self, coach: Answering, records: SlackRecords, clock: Clock, client: AsyncWebClient,
                  signing_secret: str, failure: Reply, http: SlackHttp | None = None, *,
-                 turns: TurnQueue | None = None, public_url: str = "", meeting_form: Form) -> None:
+                 turns: TurnQueue | None = None, public_url: str = "", meeting_form: Form, words: Words) -> None:
         self.coach = coach
         self.records = records
         self.clock = clock
@@ -148,6 +149,8 @@ class SlackChannel:
         self.meeting_form = meeting_form
         """The add-a-meeting form (its catalog choices from the content), opened by ``/rounds meetings add``."""
         self.failure = failure
+        self.words = words
+        """The content's words (``prompts/words.yaml``): the App Home, the modals and the renderer's notes."""
         """The apology when answering failed on our side (the content's words, kept in memory)."""
         self.client = client
         self.http = http or SlackHttp()
@@ -360,7 +363,7 @@ class SlackChannel:
         log.info("slack modal user=%s callback=%s", user, view.get("callback_id"))
         draft = check_draft(view)
         replies = await self._ask(user, text=f"check {draft}")
-        await ack(response_action="update", view=check_result_modal(replies, draft))
+        await ack(response_action="update", view=check_result_modal(replies, draft, self.words))
 
     async def _submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any], errors_at: str, *,
                       text: str | None = None, action: str | None = None,
@@ -446,7 +449,7 @@ class SlackChannel:
 
     async def _deliver(self, where: Where, reply: Reply) -> None:
         image = reply.image and chart_url(self.public_url, self.signing_secret, reply.image)
-        message = render_message(reply, image or None)
+        message = render_message(reply, self.words, image or None)
         replace = reply.replace_original
         try:
             if where.home:
@@ -480,7 +483,7 @@ class SlackChannel:
             _log_failure("home", user_id, exc)
             return
         try:
-            await self.client.views_publish(user_id=user_id, view=home_view(replies))
+            await self.client.views_publish(user_id=user_id, view=home_view(replies, self.words))
         except (TimeoutError, SlackApiError, aiohttp.ClientError) as exc:
             log.warning("slack home publish failed user=%s error=%s", user_id, error_code(exc))
 
@@ -488,11 +491,11 @@ class SlackChannel:
         meta = {"response_url": response_url} if response_url else {}
         if which == PROFILE_MODAL_ACTION:
             person = await self.records.person_by_identity(PLATFORM, user_id)
-            view = profile_modal(person.x_handle if person else None, meta)
+            view = profile_modal(person.x_handle if person else None, self.words, meta)
         elif which == MEETING_MODAL_ACTION:
-            view = form_modal(self.meeting_form, MEETING_CALLBACK, meta)
+            view = form_modal(self.meeting_form, MEETING_CALLBACK, self.words, meta)
         elif which == CHECK_MODAL_ACTION:
-            view = check_modal()  # answered inside the modal: no response_url needed
+            view = check_modal(self.words)  # answered inside the modal: no response_url needed
         else:
             log.warning("slack unknown modal user=%s", user_id)
             return
@@ -634,7 +637,7 @@ SLACK = web.AppKey("slack", SlackChannel)
 
 def mount_slack(app: web.Application, settings: SlackSettings | None, *, coach: Answering, records: SlackRecords,
                 clock: Clock, http: SlackHttp, turns: TurnQueue, charts: DigestCharts, failure: Reply,
-                meeting_form: Form, public_url: str = "") -> str | None:
+                meeting_form: Form, words: Words, public_url: str = "") -> str | None:
     """Mount Slack when its secrets are set; a one-line description for the start-up log, else None.
 
     ``http``: the process's shared Slack session (the composition root opens and closes it)."""
@@ -644,7 +647,7 @@ def mount_slack(app: web.Application, settings: SlackSettings | None, *, coach: 
                         "SLACK_APP_TOKEN (Socket Mode): commands, messages and buttons from Slack are not received")
         return None
     channel = SlackChannel(coach, records, clock, interactive_client(settings, http), settings.signing_secret,
-                           failure, http, turns=turns, public_url=public_url, meeting_form=meeting_form)
+                           failure, http, turns=turns, public_url=public_url, meeting_form=meeting_form, words=words)
     app[SLACK] = channel
 
     async def drain(_: web.Application) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.channels.slack.render import OPTION_TEXT, OPTION_VALUE, VIEW_BLOCKS, clip, modal_blocks, plain
 from bot.messages import Form, FormField, Reply
+from bot.words import Words
 
 PROFILE_CALLBACK = "rounds_profile"
 MEETING_CALLBACK = "rounds_meeting"
@@ -33,36 +34,36 @@ def _text(text: str, limit: int = 2000) -> dict[str, Any]:
     return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
 
 
-def _frame(callback_id: str, title: str, submit: str, blocks: list[dict[str, Any]],
+def _frame(callback_id: str, title: str, submit: str, close: str, blocks: list[dict[str, Any]],
            metadata: dict[str, str] | None) -> dict[str, Any]:
     encoded = json.dumps(metadata or {}, separators=(",", ":"))
     return {
         "type": "modal", "callback_id": callback_id, "title": _text(title, 24), "submit": _text(submit, 24),
-        "close": _text("Cancel", 24), "blocks": blocks,
+        "close": _text(close, 24), "blocks": blocks,
         "private_metadata": encoded if len(encoded) <= METADATA_LIMIT else "{}",
     }
 
 
-def profile_modal(handle: str | None, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+def profile_modal(handle: str | None, words: Words, metadata: dict[str, str] | None = None) -> dict[str, Any]:
     """Ask for the physician's X handle; the coach validates it on submit."""
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": VALUE, "max_length": 40,
-                               "placeholder": _text("@DrJaneRivera", 150)}
+                               "placeholder": _text(words.say("slack_profile_placeholder"), 150)}
     if handle:
         element["initial_value"] = f"@{handle}"
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": (
-            "Your professional X account: a name-based handle of up to 15 letters, digits or underscores. "
-            "Colleagues and patients look at it first.")}},
-        {"type": "input", "block_id": HANDLE_BLOCK, "label": _text("X handle"), "element": element,
-         "hint": _text("Create the account on x.com first, then enter its handle here.")},
+        {"type": "section", "text": {"type": "mrkdwn", "text": words.say("slack_profile_intro")}},
+        {"type": "input", "block_id": HANDLE_BLOCK, "label": _text(words.say("slack_profile_label")),
+         "element": element, "hint": _text(words.say("slack_profile_hint"))},
     ]
-    return _frame(PROFILE_CALLBACK, "Your X profile", "Save", blocks, metadata)
+    return _frame(PROFILE_CALLBACK, words.say("slack_profile_title"), words.say("slack_profile_submit"),
+                  words.say("slack_modal_cancel"), blocks, metadata)
 
 
-def form_modal(form: Form, callback_id: str, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+def form_modal(form: Form, callback_id: str, words: Words, metadata: dict[str, str] | None = None) -> dict[str, Any]:
     """A coach form as a modal: one input block per field, in the form's order, with its words."""
     blocks = [_form_input(field) for field in form.fields]
-    return _frame(callback_id, form.title or "Form", form.submit_label, blocks, metadata)
+    return _frame(callback_id, form.title or words.say("slack_form_title"), form.submit_label,
+                  words.say("slack_modal_cancel"), blocks, metadata)
 
 
 def _form_input(field: FormField) -> dict[str, Any]:
@@ -98,34 +99,32 @@ def _form_input(field: FormField) -> dict[str, Any]:
     return block
 
 
-def _draft_input(label: str, draft: str = "") -> dict[str, Any]:
+def _draft_input(label: str, words: Words, draft: str = "") -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": VALUE, "multiline": True,
                                "max_length": DRAFT_MAX_CHARS,
-                               "placeholder": _text("Great session on #SoMe today! Slides: …", 150)}
+                               "placeholder": _text(words.say("slack_check_placeholder"), 150)}
     if draft:
         element["initial_value"] = draft[:DRAFT_MAX_CHARS]
     return {"type": "input", "block_id": DRAFT_BLOCK, "label": _text(label), "element": element,
-            "hint": _text("Checked in memory only: your draft is never stored or logged.")}
+            "hint": _text(words.say("slack_check_hint"))}
 
 
-def check_modal() -> dict[str, Any]:
+def check_modal(words: Words) -> dict[str, Any]:
     """Paste a draft post to check it for privacy and professionalism risks before posting."""
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": (
-            "Paste the post you plan to publish. I look for patient identifiers, medical advice, missing "
-            "disclosures, embargo breaks and tone, and tell you what to fix.")}},
-        _draft_input("Your draft post"),
+        {"type": "section", "text": {"type": "mrkdwn", "text": words.say("slack_check_intro")}},
+        _draft_input(words.say("slack_check_label"), words),
     ]
-    return _frame(CHECK_CALLBACK, "Check a draft", "Check", blocks, None)
+    return _frame(CHECK_CALLBACK, words.say("slack_check_title"), words.say("slack_check_submit"),
+                  words.say("slack_modal_cancel"), blocks, None)
 
 
-def check_result_modal(replies: Sequence[Reply], draft: str) -> dict[str, Any]:
+def check_result_modal(replies: Sequence[Reply], draft: str, words: Words) -> dict[str, Any]:
     """The check's answer in the modal, with the draft below it to edit and check again."""
-    blocks = modal_blocks(replies, VIEW_BLOCKS - 2)
-    blocks += [{"type": "divider"}, _draft_input("Edit the draft and check again, or paste another", draft)]
-    view = _frame(CHECK_CALLBACK, "Draft check", "Check again", blocks, None)
-    view["close"] = _text("Done", 24)
-    return view
+    blocks = modal_blocks(replies, words, VIEW_BLOCKS - 2)
+    blocks += [{"type": "divider"}, _draft_input(words.say("slack_check_again_label"), words, draft)]
+    return _frame(CHECK_CALLBACK, words.say("slack_check_result_title"), words.say("slack_check_again"),
+                  words.say("slack_modal_done"), blocks, None)
 
 
 def values(view: dict[str, Any]) -> dict[str, str]:

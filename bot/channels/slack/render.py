@@ -23,6 +23,7 @@ from typing import Any
 from bot.actions import ACTION_VERSION, FOREIGN
 from bot.core.forms import SNOOZE_KINDS, SNOOZE_MENU
 from bot.messages import Button, Checklist, ChecklistItem, Progress, Reply, Table
+from bot.words import Words
 
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
@@ -47,8 +48,8 @@ MODAL_PREFIX = "modal:"
 PROFILE_MODAL_ACTION = "modal:profile"
 MEETING_MODAL_ACTION = "modal:meeting"
 CHECK_MODAL_ACTION = "modal:check"
-FORM_MODALS = {"form:meetings-add": ("Open the meeting form", MEETING_MODAL_ACTION)}
-"""Coach forms that Slack shows as one of its own modals: the label of the button that opens it, its action."""
+FORM_MODALS = {"form:meetings-add": MEETING_MODAL_ACTION}
+"""Coach forms that Slack shows as one of its own modals: the action of the button that opens it."""
 
 Block = dict[str, Any]
 
@@ -157,12 +158,12 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
 
 # -- pieces of a reply -----------------------------------------------------------------------------
 
-def _progress(progress: Progress) -> Block:
+def _progress(progress: Progress, words: Words) -> Block:
     filled = max(0, min(10, round(progress.score / 10)))
     bar = "█" * filled + "░" * (10 - filled)
-    lines = [f"*Readiness {progress.score}/100* · {escape(progress.stage)}", f"`{bar}`"]
+    lines = [f"*{escape(words.say('slack_readiness', score=progress.score))}* · {escape(progress.stage)}", f"`{bar}`"]
     if progress.next_step:
-        lines.append(f"*Next:* {mrkdwn(progress.next_step)}")
+        lines.append(f"*{escape(words.say('slack_next_step'))}* {mrkdwn(progress.next_step)}")
     return _section(clip("\n".join(lines), SECTION_TEXT))
 
 
@@ -172,7 +173,7 @@ def _fields(pairs: Sequence[tuple[str, str]]) -> list[Block]:
             for i in range(0, len(texts), FIELDS_PER_SECTION)]
 
 
-def _table(table: Table) -> list[Block]:
+def _table(table: Table, words: Words) -> list[Block]:
     """Two columns read well as fields; wider tables become aligned preformatted text."""
     if len(table.headers) == 2 and len(table.rows) <= 2 * FIELDS_PER_SECTION:
         return _fields([(row[0], row[1]) for row in table.rows if len(row) >= 2])
@@ -189,7 +190,7 @@ def _table(table: Table) -> list[Block]:
     blocks.append(_section("```" + "\n".join([header, *chunk]) + "```"))
     if len(table.rows) > TABLE_ROWS:
         more = len(table.rows) - TABLE_ROWS
-        blocks.append(_context(f"…and {more} more row{'s' if more != 1 else ''}."))
+        blocks.append(_context(words.say("slack_more_rows", n=more) if more != 1 else words.say("slack_more_row")))
     return blocks
 
 
@@ -227,9 +228,9 @@ def _actions(elements: list[dict[str, Any]]) -> list[Block]:
             for i in range(0, len(elements), ACTIONS_PER_BLOCK)]
 
 
-def _checklist(checklist: Checklist, ids: _Ids) -> list[Block]:
-    total = len(checklist.items)
-    blocks = [_section(clip(f"*{escape(checklist.title)}* · {checklist.done_count}/{total} done", SECTION_TEXT))]
+def _checklist(checklist: Checklist, ids: _Ids, words: Words) -> list[Block]:
+    done_count = words.say("slack_checklist_done", done=checklist.done_count, total=len(checklist.items))
+    blocks = [_section(clip(f"*{escape(checklist.title)}* · {escape(done_count)}", SECTION_TEXT))]
     for chunk in _checklist_chunks(checklist.items):
         prefix = _common_prefix([item.action for item in chunk])
         done = [item.action[len(prefix):] for item in chunk if item.done]
@@ -277,35 +278,36 @@ def _common_prefix(actions: Sequence[str]) -> str:
     return head + sep
 
 
-def _extra_buttons(reply: Reply) -> tuple[Button, ...]:
+def _extra_buttons(reply: Reply, words: Words) -> tuple[Button, ...]:
     """Slack-only affordances: the profile form, the draft checker and the coach's forms open modals."""
     if reply.kind == "profile" and reply.checklist is not None:
-        return (Button("Enter my X handle", PROFILE_MODAL_ACTION),)
+        return (Button(words.say("slack_button_enter_handle"), PROFILE_MODAL_ACTION),)
     if reply.kind == "check":
-        return (Button("Check another draft" if reply.fields else "Check a draft", CHECK_MODAL_ACTION),)
+        label = words.say("slack_button_check_another") if reply.fields else words.say("slack_button_check_draft")
+        return (Button(label, CHECK_MODAL_ACTION),)
     if reply.form is not None and reply.form.submit_action in FORM_MODALS:
-        label, action = FORM_MODALS[reply.form.submit_action]
-        return (Button(label, action, "primary"),)
+        return (Button(words.say("slack_button_open_meeting_form"), FORM_MODALS[reply.form.submit_action], "primary"),)
     return ()
 
 
-def _parts(reply: Reply, ids: _Ids, snooze: bool, extras: bool = True, image_url: str | None = None) -> _Parts:
+def _parts(reply: Reply, ids: _Ids, words: Words, snooze: bool, extras: bool = True,
+           image_url: str | None = None) -> _Parts:
     parts = _Parts()
     if reply.title:
         parts.head.append({"type": "header", "text": _plain(reply.title, HEADER_TEXT)})
     if reply.progress is not None:
-        parts.head.append(_progress(reply.progress))
+        parts.head.append(_progress(reply.progress, words))
     body = reply.body or reply.text
     parts.text.extend(_section(piece) for piece in split_text(mrkdwn(body)))
     if reply.fields:
         parts.text.extend(_fields(reply.fields))
     if reply.table is not None:
-        parts.text.extend(_table(reply.table))
+        parts.text.extend(_table(reply.table, words))
     if reply.image is not None and image_url:
         parts.text.append({"type": "image", "image_url": image_url, "alt_text": clip(reply.image.alt, IMAGE_ALT)})
     if reply.checklist is not None and reply.checklist.items:
-        parts.tail.extend(_checklist(reply.checklist, ids))
-    elements = [_button(b, ids) for b in (*reply.buttons, *(_extra_buttons(reply) if extras else ()))]
+        parts.tail.extend(_checklist(reply.checklist, ids, words))
+    elements = [_button(b, ids) for b in (*reply.buttons, *(_extra_buttons(reply, words) if extras else ()))]
     if snooze and reply.kind in SNOOZE_KINDS:
         elements.append(snooze_menu(ids))
     parts.tail.extend(_actions(elements))
@@ -316,22 +318,22 @@ def _parts(reply: Reply, ids: _Ids, snooze: bool, extras: bool = True, image_url
     return parts
 
 
-def _fit(parts: _Parts, limit: int) -> list[Block]:
+def _fit(parts: _Parts, limit: int, words: Words) -> list[Block]:
     """At most ``limit`` blocks: long text gives way first, then the tail is cut."""
     room = limit - len(parts.head) - len(parts.tail)
     text = parts.text
     if len(text) > room:
         keep = max(room - 1, 0)
-        text = text[:keep] + ([_context("Shortened to fit in Slack.")] if room > 0 else [])
+        text = text[:keep] + ([_context(words.say("slack_shortened"))] if room > 0 else [])
     return (parts.head + text + parts.tail)[:limit]
 
 
-def reply_blocks(reply: Reply, ids: _Ids | None = None, *, limit: int = MESSAGE_BLOCKS,
+def reply_blocks(reply: Reply, words: Words, ids: _Ids | None = None, *, limit: int = MESSAGE_BLOCKS,
                  snooze: bool = True, extras: bool = True, image_url: str | None = None) -> list[Block]:
     """One reply's blocks; ``snooze`` adds the snooze menu to the kinds reminders use, ``extras`` the
     Slack-only buttons that open modals (left out inside a modal); ``image_url`` shows the reply's
     chart (Slack loads images only from a URL; without one the text stands alone)."""
-    return _fit(_parts(reply, ids or _Ids(), snooze, extras, image_url), limit)
+    return _fit(_parts(reply, ids or _Ids(), words, snooze, extras, image_url), limit, words)
 
 
 def notification_text(reply: Reply) -> str:
@@ -339,12 +341,12 @@ def notification_text(reply: Reply) -> str:
     return clip(mrkdwn(reply.text or reply.title or reply.kind), NOTIFICATION_TEXT)
 
 
-def render_message(reply: Reply, image_url: str | None = None) -> SlackMessage:
+def render_message(reply: Reply, words: Words, image_url: str | None = None) -> SlackMessage:
     """One Reply as one Slack message (≤ 50 blocks)."""
-    return SlackMessage(notification_text(reply), reply_blocks(reply, image_url=image_url))
+    return SlackMessage(notification_text(reply), reply_blocks(reply, words, image_url=image_url))
 
 
-def modal_blocks(replies: Sequence[Reply], limit: int = VIEW_BLOCKS) -> list[Block]:
+def modal_blocks(replies: Sequence[Reply], words: Words, limit: int = VIEW_BLOCKS) -> list[Block]:
     """Replies shown inside a modal (≤ ``limit`` blocks): no snooze menu, no buttons that open modals."""
     ids = _Ids()
     blocks: list[Block] = []
@@ -354,22 +356,22 @@ def modal_blocks(replies: Sequence[Reply], limit: int = VIEW_BLOCKS) -> list[Blo
             break
         if blocks:
             blocks.append({"type": "divider"})
-        blocks.extend(reply_blocks(reply, ids, limit=room, snooze=False, extras=False))
+        blocks.extend(reply_blocks(reply, words, ids, limit=room, snooze=False, extras=False))
     return blocks
 
 
-def home_view(replies: Sequence[Reply], *, admin_tools: bool | None = None) -> dict[str, Any]:
+def home_view(replies: Sequence[Reply], words: Words, *, admin_tools: bool | None = None) -> dict[str, Any]:
     """The App Home tab from ``Coach.home``'s replies (≤ 100 blocks)."""
     ids = _Ids()
     onboarding = any(r.kind == "onboarding" for r in replies)
     admin = admin_tools if admin_tools is not None else any(r.kind == "report" for r in replies)
-    blocks: list[Block] = [{"type": "header", "text": _plain("Social Rounds", HEADER_TEXT)}]
+    blocks: list[Block] = [{"type": "header", "text": _plain(words.say("slack_home_title"), HEADER_TEXT)}]
     if not onboarding:
-        elements = [_button(Button("Next lesson", "cmd:lesson", "primary"), ids),
-                    _button(Button("My X handle", PROFILE_MODAL_ACTION), ids),
-                    _button(Button("Check a draft", CHECK_MODAL_ACTION), ids)]
+        elements = [_button(Button(words.say("button_next_lesson"), "cmd:lesson", "primary"), ids),
+                    _button(Button(words.say("slack_button_my_handle"), PROFILE_MODAL_ACTION), ids),
+                    _button(Button(words.say("slack_button_check_draft"), CHECK_MODAL_ACTION), ids)]
         if admin:
-            elements.append(_button(Button("Add a meeting", MEETING_MODAL_ACTION), ids))
+            elements.append(_button(Button(words.say("slack_button_add_meeting"), MEETING_MODAL_ACTION), ids))
         elements.append(snooze_menu(ids, select=True))
         blocks.extend(_actions(elements))
     for reply in replies:
@@ -377,7 +379,7 @@ def home_view(replies: Sequence[Reply], *, admin_tools: bool | None = None) -> d
         if room < 2:
             break
         blocks.append({"type": "divider"})
-        blocks.extend(reply_blocks(reply, ids, limit=room, snooze=False))
+        blocks.extend(reply_blocks(reply, words, ids, limit=room, snooze=False))
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
 
 

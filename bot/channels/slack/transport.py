@@ -31,6 +31,7 @@ from bot.config import DeliverySettings, RateLimit
 from bot.delivery.budget import Budget, LocalBudget, Rate
 from bot.delivery.transport import CheckFailed, Envelope, Hold, SendResult
 from bot.messages import Image
+from bot.words import Words
 
 log = logging.getLogger(__package__)
 T = TypeVar("T")
@@ -56,7 +57,7 @@ class SlackTransport:
     platform = "slack"
     send_method = "chat.postMessage"
 
-    def __init__(self, client: AsyncWebClient, people: SlackPeople, clock: Clock,
+    def __init__(self, client: AsyncWebClient, people: SlackPeople, clock: Clock, words: Words,
                  image_url: Callable[[Image], str | None] = lambda image: None, *,
                  budget: Budget | None = None, limits: RateLimit = DeliverySettings.slack, owner: str = "") -> None:
         if client.retry_handlers:
@@ -64,6 +65,7 @@ class SlackTransport:
         self.client = client
         self.people = people
         self.clock = clock
+        self.words = words
         self.image_url = image_url
         self.budget: Budget = budget or LocalBudget()
         self.limits = limits
@@ -155,7 +157,7 @@ class SlackTransport:
             envelope = prepared
         try:
             image = envelope.reply.image
-            message = render_message(envelope.reply, self.image_url(image) if image else None)
+            message = render_message(envelope.reply, self.words, self.image_url(image) if image else None)
             response = await self.client.chat_postMessage(
                 channel=envelope.address, text=message.text, blocks=message.blocks, unfurl_links=False,
                 metadata={"event_type": METADATA_EVENT, "event_payload": {"dedup_key": envelope.dedup_key}})
