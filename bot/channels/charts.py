@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.channels.ports import DigestCharts
 from bot.messages import Image
+from bot.words import Words
 
 CHART_PATH = "/charts/{name}"
 _DIGEST = re.compile(r"digest-(\d{4}-W\d{2})\.png")
@@ -49,7 +50,8 @@ def _iso_week(week: str) -> bool:
     return True
 
 
-def add_chart_route(app: web.Application, charts: DigestCharts, secret: str) -> None:
+def add_chart_route(app: web.Application, charts: DigestCharts, secret: str, words: Words) -> None:
+    """``words``: the content's words (the answer to an expired link)."""
     cache: OrderedDict[str, bytes] = OrderedDict()
 
     async def chart(request: web.Request) -> web.Response:
@@ -60,7 +62,7 @@ def add_chart_route(app: web.Application, charts: DigestCharts, secret: str) -> 
                 not hmac.compare_digest(given.encode(), _signature(secret, name, expires).encode()):
             raise web.HTTPNotFound()
         if int(expires) < time.time():
-            raise web.HTTPGone(text="this chart link has expired")
+            raise web.HTTPGone(text=words.say("chart_link_expired"))
         if not _iso_week(match.group(1)):
             raise web.HTTPNotFound()
         if name not in cache:

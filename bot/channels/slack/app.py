@@ -655,7 +655,7 @@ def mount_slack(app: web.Application, settings: SlackSettings | None, *, coach: 
 
     app.on_shutdown.append(drain)
     if settings.signing_secret and public_url:
-        add_chart_route(app, charts, settings.signing_secret)
+        add_chart_route(app, charts, settings.signing_secret, words)
     if settings.mode == "http":
         app.router.add_post(SLACK_EVENTS_PATH, channel.handle_http)
         return f"Slack: HTTP at {SLACK_EVENTS_PATH}"
