@@ -232,7 +232,7 @@ def create_app(settings: Settings, runtime: Runtime, *, webchat: bool, backgroun
     if webchat:
         bridge = WebChatBridge(runtime, delivery)
         add_webchat_routes(app, bridge, clock_control=runtime.demo, token=webchat_token,
-                           zone=runtime.config.timezone, quiet_until=bridge.quiet_until)
+                           zone=runtime.config.timezone, quiet_until=bridge.quiet_until, words=runtime.content.words)
 
     async def start_delivery(_: web.Application) -> None:
         if background:

@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from bot.messages import (
     Reply,
     Table,
 )
+from bot.words import load_words
 
 START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 Client = TestClient[web.Request, web.Application]
@@ -71,6 +73,8 @@ FULL_REPLY = Reply(
         "Add a meeting",
     ),
 )
+
+PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 
 
 class FakeCoach:
@@ -116,7 +120,7 @@ def coach() -> FakeCoach:
 
 async def _client(coach: FakeCoach, clock_control: bool = True) -> Client:
     app = web.Application()
-    add_webchat_routes(app, coach, clock_control=clock_control)
+    add_webchat_routes(app, coach, clock_control=clock_control, words=load_words(PROMPTS))
     client = TestClient(TestServer(app))
     await client.start_server()
     return client

@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol
 from aiohttp import web
 
 from bot.messages import Incoming, Reply
+from bot.words import Words
 
 log = logging.getLogger(__name__)
 
@@ -186,16 +187,17 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
 
 def add_webchat_routes(
     app: web.Application, backend: WebChatBackend, *, clock_control: bool = True, token: str | None = None,
-    zone: str = ZONE, quiet_until: Callable[[datetime], datetime | None] | None = None,
+    zone: str = ZONE, quiet_until: Callable[[datetime], datetime | None] | None = None, words: Words,
 ) -> None:
     """Mount the page (``/``), its assets (``/static/``) and the ``/chat/api/`` routes; with ``token``,
     the page and every API call need it (see :class:`_TokenGate`).
 
     ``zone``: the IANA zone the page shows the clock in (the hospital's); ``quiet_until``: when quiet
-    hours holding reminders back end, for an instant inside them (the page says so beside the clock).
+    hours holding reminders back end, for an instant inside them (the page says so beside the clock);
+    ``words``: the content's words (what the page says to a visitor without the token).
     """
     chat = _WebChat(backend, clock_control, zone, quiet_until)
-    gate = _TokenGate(token) if token else None
+    gate = _TokenGate(token, words) if token else None
 
     def guarded(handler: Handler) -> Handler:
         return gate.wrap(handler) if gate else handler
@@ -218,8 +220,9 @@ class _TokenGate:
     page then keeps it in an HttpOnly, same-site cookie that every API call carries. Scripts and API
     clients may send ``Authorization: Bearer <token>`` instead."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, words: Words) -> None:
         self.token = token
+        self.words = words
 
     def allowed(self, request: web.Request) -> bool:
         given = request.cookies.get(TOKEN_COOKIE) or ""
@@ -245,8 +248,7 @@ class _TokenGate:
                 raise response
             if not self.allowed(request):
                 log.warning("web chat: page requested without the chat token")
-                return web.Response(status=401, text="Open the local chat with the address printed when the "
-                                                     "server started (it carries the access token).\n")
+                return web.Response(status=401, text=self.words.say("webchat_without_token") + "\n")
             return await handler(request)
         return page
 
