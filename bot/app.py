@@ -37,7 +37,7 @@ from bot.coach import Coach
 from bot.config import Config
 from bot.content import Content, load_content
 from bot.core.forms import MEETING_FORM
-from bot.delivery.budget import Budget, budget_for
+from bot.delivery.budget import Budget, LocalBudget
 from bot.delivery.service import Delivery
 from bot.delivery.transport import Transport
 from bot.delivery.web import WebTransport
@@ -45,6 +45,7 @@ from bot.forms import build_form
 from bot.messages import Reply
 from bot.settings import GraphSettings, Settings, SlackSettings
 from bot.store import NotMigrated, Store
+from bot.store.budgets import SqlBudget
 from bot.webchat_backend import WebChatBridge
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,13 @@ class Runtime:
             raise RuntimeError("only the demo clock can be moved")
         self.clock.advance(delta)
         await self.store.settings.set(CLOCK_OFFSET_KEY, str(self.clock.offset.total_seconds()))
+
+
+def budget_for(store: Store) -> Budget:
+    """The rate budgets: shared through the database on PostgreSQL, in this process on SQLite."""
+    if store.engine.dialect.name == "postgresql":
+        return SqlBudget(store.engine)
+    return LocalBudget()
 
 
 # -- the platforms' senders ---------------------------------------------------------------------------------

@@ -345,9 +345,8 @@ def _manifest_slack(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _teams_install(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import Runtime, installer
+    from bot.app import Runtime, budget_for, installer
     from bot.channels.teams.graph import GraphClient
-    from bot.delivery.budget import budget_for
 
     if not settings.graph.enabled:
         raise UsageError(f"installing the Teams app through Microsoft Graph needs {settings.graph.missing()} "

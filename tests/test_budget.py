@@ -8,8 +8,10 @@ import itertools
 import pytest
 from sqlalchemy import text
 
-from bot.delivery.budget import Budget, LocalBudget, Rate, SqlBudget, budget_for
+from bot.app import budget_for
+from bot.delivery.budget import Budget, LocalBudget, Rate
 from bot.store import Store
+from bot.store.budgets import SqlBudget
 from pg import fresh_database
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app import Runtime, slack_transport, teams_transport
+from bot.app import Runtime, budget_for, slack_transport, teams_transport
 from bot.clock import FixedClock
 from bot.config import Config, DeliverySettings, QuietHours, RateLimit
 from bot.content import load_content
@@ -46,7 +46,7 @@ class World:
         self.transport = transport
         self.scheduler = Scheduler(runtime.store, runtime.content, runtime.config, ("slack",), runtime.coach)
         self.sender = Sender(runtime.store, runtime.coach, runtime.clock, {"slack": transport},
-                             runtime.config.delivery)
+                             runtime.config.delivery, budget=budget_for(runtime.store))
 
     @property
     def clock(self) -> FixedClock:
@@ -325,7 +325,8 @@ def teams_sender(server: Server) -> tuple[Scheduler, Sender]:
     transport = teams_transport(Settings.from_env(os.environ), runtime)
     assert transport is not None
     scheduler = Scheduler(runtime.store, runtime.content, runtime.config, ("teams",), runtime.coach)
-    return scheduler, Sender(runtime.store, runtime.coach, runtime.clock, {"teams": transport}, FAST)
+    return scheduler, Sender(runtime.store, runtime.coach, runtime.clock, {"teams": transport}, FAST,
+                             budget=budget_for(runtime.store))
 
 
 async def test_teams_throttling_and_failures_through_the_sender(

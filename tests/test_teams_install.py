@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Runtime, create_app, installer as make_installer, teams_installer, teams_transport
+from bot.app import Runtime, budget_for, create_app, installer as make_installer, teams_installer, teams_transport
 from bot.channels.teams.graph import (
     BLOCKED,
     NO_TEAMS_USER,
@@ -23,7 +23,6 @@ from bot.channels.teams.graph import (
 )
 from bot.channels.teams.install import CHAT_PENDING, LEASE, TeamsInstaller
 from bot.config import DeliverySettings, load_config
-from bot.delivery.budget import budget_for
 from bot.delivery.scheduler import Scheduler
 from bot.delivery.sender import Sender
 from bot.settings import GraphSettings, Settings
@@ -107,7 +106,8 @@ async def test_graph_install_then_a_reminder_reaches_the_physician(
     transport = teams_transport(Settings.from_env(os.environ), runtime)
     assert transport is not None
     scheduler = Scheduler(runtime.store, runtime.content, runtime.config, ("teams",), runtime.coach)
-    sender = Sender(runtime.store, runtime.coach, runtime.clock, {"teams": transport}, FAST)
+    sender = Sender(runtime.store, runtime.coach, runtime.clock, {"teams": transport}, FAST,
+                    budget=budget_for(runtime.store))
     connector.clear()
     assert await scheduler.tick(runtime.clock.now()) > 0
     await sender.drain_once()

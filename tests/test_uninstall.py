@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import slack_transport, teams_transport
+from bot.app import budget_for, slack_transport, teams_transport
 from bot.config import DeliverySettings, RateLimit
 from bot.delivery.sender import Sender
 from bot.messages import Incoming
@@ -75,7 +75,8 @@ async def world(slack_api: FakeSlackApi, connector: FakeBotConnector, tmp_path: 
     settings = Settings.from_env(os.environ)
     slack, teams = slack_transport(settings, runtime), teams_transport(settings, runtime)
     assert slack is not None and teams is not None
-    sender = Sender(store, runtime.coach, runtime.clock, {"slack": slack, "teams": teams}, PACED)
+    sender = Sender(store, runtime.coach, runtime.clock, {"slack": slack, "teams": teams}, PACED,
+                    budget=budget_for(store))
     session = aiohttp.ClientSession()
     try:
         yield SlackServer(url, runtime, slack_api, session), connector, sender

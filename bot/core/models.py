@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 
 @dataclass(frozen=True)
@@ -176,3 +176,108 @@ class RosterEntry:
     role: str | None = None
     """``None``: keep the stored role (a new person is a physician)."""
     x_handle: str | None = None
+
+
+# -- delivery's records: planned and claimed messages, planning rows, rate budgets --------------------------
+
+EVERYWHERE = "*"
+"""The parked address that stands for every address of a platform (a whole Slack workspace)."""
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    dedup_key: str
+    person_id: int | None
+    platform: str
+    address: str
+    kind: str
+    spec: dict[str, Any]
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    dedup_key: str
+    person_id: int | None
+    platform: str
+    address: str
+    kind: str
+    spec: dict[str, Any]
+    status: str
+    attempts: int
+    due_at: datetime
+    next_attempt_at: datetime
+    last_error: str | None
+    message_id: str | None
+    sent_at: datetime | None
+    in_doubt: bool = False
+    """It may have been delivered (a sender's lease ran out mid-send, or a send timed out after the
+    request was written): send it only after the platform says it is not there."""
+
+
+class PlanningPerson(NamedTuple):
+    """The ``people`` columns planning reads (a slice of a person), and the state version."""
+
+    id: int
+    email: str
+    timezone: str | None
+    x_handle: str | None
+    follows_hospital: bool
+    snoozed_until: datetime | None
+    created_at: datetime
+    quiet_start: str | None
+    quiet_end: str | None
+    weekends_off: bool | None
+    lesson_time: str | None
+    state_version: int
+    networks: str | None
+
+
+@dataclass(frozen=True)
+class PlanningInputs:
+    """What the scheduler reads about a batch of physicians besides their ``people`` rows."""
+
+    profile_done: dict[int, int]
+    """Profile checklist items done, of those given."""
+    lessons_done: dict[int, frozenset[str]]
+    reviews_due: dict[int, list[tuple[str, int]]]
+    """(lesson id, attempts) of quiz questions due, longest overdue first."""
+    next_review_at: dict[int, datetime]
+    """When the next question not yet due comes due."""
+    meetings: dict[int, list[Meeting]]
+    """Registered meetings that have not ended (give or take a day for time zones)."""
+    addresses: dict[int, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A budget: ``per_second`` on average, at most ``burst`` at once."""
+
+    per_second: float
+    burst: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.per_second <= 0 or self.burst < 1:
+            raise ValueError(f"a rate needs per_second > 0 and burst >= 1, not {self}")
+
+    @classmethod
+    def per_minute(cls, count: float, burst: float = 1.0) -> Rate:
+        return cls(count / 60.0, burst)
+
+    @property
+    def tolerance(self) -> float:
+        """Seconds ``tat`` may run ahead of now before a caller waits (the burst)."""
+        return (self.burst - 1.0) / self.per_second
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    """One budget as ``rounds outbox`` shows it."""
+
+    key: str
+    rate: Rate
+    booked_seconds: float
+    """How far ahead the budget is already given out (a new caller waits about this long)."""
+    paused_seconds: float
+    """Seconds left of a platform's Retry-After pause; 0 when none is active."""

@@ -7,42 +7,18 @@ and sleep the seconds it answers (the token is yours: do not ask again). When th
 429 with Retry-After, :meth:`Budget.pause` the key: every caller of that key, on every instance,
 waits until the pause has passed.
 
-On PostgreSQL the budgets live in the database (:class:`bot.store.budgets.SqlBudget`) and all
-instances share them; on SQLite (one instance) they are kept in the process (:class:`LocalBudget`).
+On PostgreSQL the budgets live in the database (``SqlBudget`` in the store) and all instances share
+them; on SQLite (one instance) they are kept in the process (:class:`LocalBudget`). The composition
+root (:func:`bot.app.budget_for`) picks one.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
 
-from bot.store import Store
-from bot.store.budgets import BudgetState, Rate, SqlBudget
+from bot.delivery.ports import Budget, BudgetState, Rate
 
-__all__ = ["Budget", "BudgetState", "LocalBudget", "Rate", "SqlBudget", "budget_for"]
-
-
-class Budget(Protocol):
-    async def acquire(self, key: str, rate: Rate, cost: float = 1.0) -> float:
-        """Take ``cost`` tokens of ``key`` (limited to ``rate``); returns the seconds to wait before using them."""
-        ...
-
-    async def pause(self, key: str, seconds: float) -> None:
-        """The platform said wait (429, Retry-After): no token of ``key`` for anyone before ``seconds`` from now."""
-        ...
-
-    async def state(self, prefix: str = "") -> list[BudgetState]:
-        """The budgets whose key starts with ``prefix``: rate, how far ahead they are booked, any pause."""
-        ...
-
-    async def paused_for(self, key: str) -> float:
-        """Seconds left of ``key``'s Retry-After pause (0 when none): asked again right before a call,
-        because a token booked before the pause began is no licence to call during it."""
-        ...
-
-    async def forget_idle(self, idle_seconds: float = 3600.0) -> int:
-        """Drop budgets unused for ``idle_seconds`` (and not paused); returns how many."""
-        ...
+__all__ = ["Budget", "BudgetState", "LocalBudget", "Rate"]
 
 
 class LocalBudget:
@@ -96,9 +72,3 @@ class LocalBudget:
             del self._buckets[key]
         return len(idle)
 
-
-def budget_for(store: Store) -> Budget:
-    """Shared through the database on PostgreSQL, in this process on SQLite."""
-    if store.engine.dialect.name == "postgresql":
-        return SqlBudget(store.engine)
-    return LocalBudget()

@@ -16,16 +16,13 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.coach import Coach
 from bot.config import Config
 from bot.content import Content
 from bot.core.curriculum import next_lesson
 from bot.core.digest import digest_due_at, iso_week
 from bot.core.models import networks_of
 from bot.core.reminders import NUDGE_PRIORITY, Cadence, PlanState, Respect, local_today, next_check, plan
-from bot.store import Store
-from bot.store.outbox import NewMessage
-from bot.store.planning import PlanningInputs, PlanningPerson
+from bot.delivery.ports import DeliveryCoach, DeliveryStore, NewMessage, PlanningInputs, PlanningPerson
 
 log = logging.getLogger(__name__)
 PAGE = 1000
@@ -36,8 +33,8 @@ MAX_PLATFORM_SETS = 8
 
 
 class Scheduler:
-    def __init__(self, store: Store, content: Content, config: Config, platforms: tuple[str, ...],
-                 coach: Coach, *, demo: bool = False) -> None:
+    def __init__(self, store: DeliveryStore, content: Content, config: Config, platforms: tuple[str, ...],
+                 coach: DeliveryCoach, *, demo: bool = False) -> None:
         self.store = store
         self.coach = coach
         self.content = content

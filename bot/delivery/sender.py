@@ -24,14 +24,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.coach import Coach
 from bot.config import DeliverySettings, RateLimit
-from bot.delivery.budget import Budget, Rate, budget_for
 from bot.delivery.pacer import Pacer
+from bot.delivery.ports import EVERYWHERE, Budget, OutboxMessage, Rate, Renderer, SenderStore
 from bot.delivery.transport import CheckFailed, Envelope, Hold, SendResult, Transport
 from bot.messages import Reply
-from bot.store import Store
-from bot.store.outbox import EVERYWHERE, OutboxMessage
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 3600.0
@@ -58,16 +55,15 @@ class LeaseLost(Exception):
 
 
 class Sender:
-    def __init__(self, store: Store, coach: Coach, clock: Clock, transports: dict[str, Transport],
-                 settings: DeliverySettings, *, concurrency: int = 16, batch: int = 200,
-                 budget: Budget | None = None) -> None:
+    def __init__(self, store: SenderStore, coach: Renderer, clock: Clock, transports: dict[str, Transport],
+                 settings: DeliverySettings, *, budget: Budget, concurrency: int = 16, batch: int = 200) -> None:
         self.store = store
         self.coach = coach
         self.clock = clock
         self.transports = transports
         self.settings = settings
         self.owner = f"sender-{uuid.uuid4().hex[:12]}"
-        self.budget: Budget = budget or budget_for(store)
+        self.budget = budget
         self.limits: dict[str, RateLimit] = {platform: getattr(settings, platform) for platform in transports
                                              if hasattr(settings, platform)}
         self.concurrency = concurrency

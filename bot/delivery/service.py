@@ -7,14 +7,12 @@ from contextlib import suppress
 from typing import Any, Protocol
 
 from bot.clock import Clock
-from bot.coach import Coach
 from bot.config import Config
 from bot.content import Content
-from bot.delivery.budget import Budget, budget_for
+from bot.delivery.ports import Budget, DeliveryCoach, DeliveryStore
 from bot.delivery.scheduler import Scheduler
 from bot.delivery.sender import Sender
 from bot.delivery.transport import Transport
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 20.0
@@ -28,8 +26,8 @@ class Installer(Protocol):
 
 
 class Delivery:
-    def __init__(self, store: Store, content: Content, config: Config, coach: Coach, clock: Clock,
-                 transports: dict[str, Transport], installer: Installer | None = None, budget: Budget | None = None,
+    def __init__(self, store: DeliveryStore, content: Content, config: Config, coach: DeliveryCoach, clock: Clock,
+                 transports: dict[str, Transport], installer: Installer | None, budget: Budget,
                  *, demo: bool = False) -> None:
         self.store = store
         self.config = config
@@ -38,7 +36,7 @@ class Delivery:
         self.installer = installer
         platforms = tuple(p for p in ("slack", "teams", "web") if p in transports)
         self.scheduler = Scheduler(store, content, config, platforms, coach, demo=demo)
-        self.budget = budget or budget_for(store)
+        self.budget = budget
         self.sender = Sender(store, coach, clock, transports, config.delivery, budget=self.budget)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -9,44 +9,10 @@ past the pause with the burst used up: nobody, on any instance, gets a token bef
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-
-@dataclass(frozen=True)
-class Rate:
-    """A budget: ``per_second`` on average, at most ``burst`` at once."""
-
-    per_second: float
-    burst: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.per_second <= 0 or self.burst < 1:
-            raise ValueError(f"a rate needs per_second > 0 and burst >= 1, not {self}")
-
-    @classmethod
-    def per_minute(cls, count: float, burst: float = 1.0) -> Rate:
-        return cls(count / 60.0, burst)
-
-    @property
-    def tolerance(self) -> float:
-        """Seconds ``tat`` may run ahead of now before a caller waits (the burst)."""
-        return (self.burst - 1.0) / self.per_second
-
-
-@dataclass(frozen=True)
-class BudgetState:
-    """One budget as ``rounds outbox`` shows it."""
-
-    key: str
-    rate: Rate
-    booked_seconds: float
-    """How far ahead the budget is already given out (a new caller waits about this long)."""
-    paused_seconds: float
-    """Seconds left of a platform's Retry-After pause; 0 when none is active."""
-
+from bot.core.models import BudgetState, Rate
 
 _NOW = "extract(epoch from clock_timestamp())"
 

@@ -24,11 +24,10 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.models import EVERYWHERE, NewMessage, OutboxMessage
 from bot.store.schema import PLAN_AGAIN, outbox, parked_targets, people
 
 STATUSES = ("pending", "sending", "sent", "dead", "cancelled", "parked")
-EVERYWHERE = "*"
-"""The parked address that stands for every address of a platform (a whole Slack workspace)."""
 
 
 @dataclass(frozen=True)
@@ -40,38 +39,6 @@ class ParkedTarget:
     since: datetime
     messages: int
     """Messages parked there now."""
-
-
-@dataclass(frozen=True)
-class NewMessage:
-    dedup_key: str
-    person_id: int | None
-    platform: str
-    address: str
-    kind: str
-    spec: dict[str, Any]
-    due_at: datetime
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    id: int
-    dedup_key: str
-    person_id: int | None
-    platform: str
-    address: str
-    kind: str
-    spec: dict[str, Any]
-    status: str
-    attempts: int
-    due_at: datetime
-    next_attempt_at: datetime
-    last_error: str | None
-    message_id: str | None
-    sent_at: datetime | None
-    in_doubt: bool = False
-    """It may have been delivered (a sender's lease ran out mid-send, or a send timed out after the
-    request was written): send it only after the platform says it is not there."""
 
 
 def _message(row: Any, in_doubt: bool = False) -> OutboxMessage:

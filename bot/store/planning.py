@@ -3,51 +3,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.models import Meeting
+from bot.core.models import Meeting, PlanningInputs, PlanningPerson
 from bot.store.common import in_page, row_meeting
 from bot.store.conversations import addresses as read_addresses
 from bot.store.schema import PLAN_AGAIN, lessons_done, meeting_attendees, meetings, people, profile_items, quiz_reviews
-
-
-class PlanningPerson(NamedTuple):
-    """The ``people`` columns planning reads (a slice of :class:`Person`), and the state version."""
-
-    id: int
-    email: str
-    timezone: str | None
-    x_handle: str | None
-    follows_hospital: bool
-    snoozed_until: datetime | None
-    created_at: datetime
-    quiet_start: str | None
-    quiet_end: str | None
-    weekends_off: bool | None
-    lesson_time: str | None
-    state_version: int
-    networks: str | None
-
-
-@dataclass(frozen=True)
-class PlanningInputs:
-    """What the scheduler reads about a batch of physicians besides their ``people`` rows."""
-
-    profile_done: dict[int, int]
-    """Profile checklist items done, of those given."""
-    lessons_done: dict[int, frozenset[str]]
-    reviews_due: dict[int, list[tuple[str, int]]]
-    """(lesson id, attempts) of quiz questions due, longest overdue first."""
-    next_review_at: dict[int, datetime]
-    """When the next question not yet due comes due."""
-    meetings: dict[int, list[Meeting]]
-    """Registered meetings that have not ended (give or take a day for time zones)."""
-    addresses: dict[int, dict[str, str]]
 
 
 class PlanningStore:

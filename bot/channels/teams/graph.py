@@ -87,7 +87,7 @@ class GraphResponse(NamedTuple):
 
 class GraphClient:
     """Graph calls for one tenant, on a shared aiohttp session (or its own when none is given), under a
-    rate budget (:func:`bot.delivery.budget.budget_for` the store: shared by all instances on PostgreSQL)."""
+    rate budget (:func:`bot.app.budget_for` the store: shared by all instances on PostgreSQL)."""
 
     def __init__(self, settings: GraphSettings, *, session: Callable[[], aiohttp.ClientSession | None] | None = None,
                  budget: Budget | None = None, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
