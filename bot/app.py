@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -247,7 +248,10 @@ def create_app(settings: Settings, runtime: Runtime, *, webchat: bool, backgroun
             delivery.start()
 
     async def stop_delivery(_: web.Application) -> None:
+        began = time.monotonic()
+        log.info("shutting down: letting delivery finish its sends in flight")
         await delivery.stop()
+        log.info("delivery stopped in %.1fs", time.monotonic() - began)
 
     async def close_store(_: web.Application) -> None:
         await runtime.store.close()

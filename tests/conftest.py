@@ -242,8 +242,11 @@ class RoundsServer:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
-    def stop(self, timeout: float = 15) -> int:
-        """Ask the server to stop (SIGINT, like Ctrl+C); kill it if it does not. Returns the exit code."""
+    def stop(self, timeout: float = 45) -> int:
+        """Ask the server to stop (SIGINT, like Ctrl+C); kill it if it does not. Returns the exit code.
+
+        ``timeout`` is above the server's own bounded shutdown (the sender's drain, then aiohttp's wait for
+        open requests): a server that needs longer hangs, and its log's tail is printed for the report."""
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -251,7 +254,9 @@ class RoundsServer:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait(timeout=timeout)
+                self.process.wait(timeout=15)
+                print(f"rounds did not stop within {timeout}s of SIGINT; its log ends:\n{self.output()[-4000:]}",
+                      file=sys.stderr)
         return self.process.returncode
 
     def __exit__(self, *exc: object) -> None:
