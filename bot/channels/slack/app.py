@@ -149,9 +149,9 @@ class SlackChannel:
         self.meeting_form = meeting_form
         """The add-a-meeting form (its catalog choices from the content), opened by ``/rounds meetings add``."""
         self.failure = failure
+        """The apology when answering failed on our side (the content's words, kept in memory)."""
         self.words = words
         """The content's words (``prompts/words.yaml``): the App Home, the modals and the renderer's notes."""
-        """The apology when answering failed on our side (the content's words, kept in memory)."""
         self.client = client
         self.http = http or SlackHttp()
         self.signing_secret = signing_secret
