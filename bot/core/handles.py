@@ -26,3 +26,43 @@ def normalize_handle(text: str) -> str:
             f"“{raw}” has characters X does not allow; use letters, digits and underscores only."
         )
     return raw
+
+
+# -- Bluesky: a domain handle (alice.bsky.social) or a DID (did:plc:…) -------------------------------------
+
+_BSKY_URL = re.compile(r"^(?:https?://)?(?:www\.)?bsky\.app/profile/", re.IGNORECASE)
+_DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]*[A-Za-z0-9._-]")
+MAX_BLUESKY_HANDLE = 253
+
+
+def normalize_bluesky(text: str) -> str:
+    """Accept ``@alice.bsky.social``, ``alice.bsky.social``, a ``bsky.app/profile/…`` link or a DID; return
+    the bare handle in lower case (handles are case-insensitive) or the DID as given."""
+    text = text.strip()
+    if _BSKY_URL.match(text):
+        text = re.split(r"[/?#]", _BSKY_URL.sub("", text), maxsplit=1)[0]
+    raw = text.strip("/").lstrip("@")
+    if not raw:
+        raise InvalidHandle("A Bluesky handle needs a domain, like @jane.bsky.social.")
+    if raw.startswith("did:"):
+        if len(raw) > 2048 or not _DID.fullmatch(raw):
+            raise InvalidHandle(f"“{raw}” is not a valid DID; it looks like did:plc:abc123….")
+        return raw
+    handle = raw.lower()
+    if len(handle) > MAX_BLUESKY_HANDLE:
+        raise InvalidHandle(f"“{raw}” is {len(raw)} characters; Bluesky handles are at most 253.")
+    labels = handle.split(".")
+    if len(labels) < 2 or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels) \
+            or not labels[-1][0].isalpha():
+        raise InvalidHandle(f"“{raw}” is not a Bluesky handle; it is a domain name like jane.bsky.social.")
+    return handle
+
+
+def normalize_for(network: str, text: str) -> str:
+    """The handle ``text`` names on ``network`` (``x`` or ``bluesky``); InvalidHandle says what is wrong."""
+    if network == "x":
+        return normalize_handle(text)
+    if network == "bluesky":
+        return normalize_bluesky(text)
+    raise ValueError(f"no handles on network {network!r}")

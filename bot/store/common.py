@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.core.models import Meeting
-from bot.store.schema import PLAN_AGAIN, people
+from bot.store.schema import PLAN_AGAIN, people, settings
 
 
 async def mark_changed(conn: AsyncConnection, *person_ids: int | None) -> None:
@@ -66,3 +66,45 @@ async def set_mark(engine: AsyncEngine, table: Any, key: dict[str, Any], done: b
             return True
     except IntegrityError:
         return False  # another instance marked it at the same moment
+
+
+# -- leases: one instance at a time does a periodic job (the Teams installer, the presence sync) ---------------
+
+async def take_lease(engine: AsyncEngine, name: str, owner: str, now: datetime, seconds: float) -> bool:
+    """Hold ``name`` until ``now + seconds`` unless another owner holds it and it has not run out.
+
+    Renewing one's own lease works the same way. Kept in the settings table as "owner until"."""
+    key = f"lease.{name}"
+    value = f"{owner} {(now + timedelta(seconds=seconds)).isoformat()}"
+    async with engine.connect() as conn:
+        current = (await conn.execute(select(settings.c.value).where(settings.c.key == key))).scalar()
+    if current is None:
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(insert(settings).values(key=key, value=value))
+            return True
+        except IntegrityError:  # another instance took it first
+            return False
+    holder, _, until = current.partition(" ")
+    if holder != owner and _lease_end(until) > now:
+        return False
+    async with engine.begin() as conn:
+        changed = await conn.execute(update(settings).where(settings.c.key == key, settings.c.value == current)
+                                     .values(value=value))
+        return changed.rowcount == 1
+
+
+async def release_lease(engine: AsyncEngine, name: str, owner: str) -> None:
+    key = f"lease.{name}"
+    async with engine.begin() as conn:
+        current = (await conn.execute(select(settings.c.value).where(settings.c.key == key))).scalar()
+        if current is not None and current.partition(" ")[0] == owner:
+            await conn.execute(update(settings).where(settings.c.key == key, settings.c.value == current)
+                               .values(value=f"{owner} 1970-01-01T00:00:00+00:00"))
+
+
+def _lease_end(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.fromisoformat("1970-01-01T00:00:00+00:00")

@@ -38,6 +38,10 @@ class Person:
     """The physician's own preferences ("HH:MM"); None: the hospital's setting."""
     networks: str | None = None
     """Chosen networks, comma-separated ids; None: the default (see ``bot.core.models.networks_of``)."""
+    bluesky_handle: str | None = None
+    """A Bluesky domain handle (lower case) or DID."""
+    linkedin_url: str | None = None
+    """Self-reported: LinkedIn has no public API to check it."""
 
     @property
     def is_admin(self) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.common import ids, set_mark, set_person_columns
 from bot.store.people import PERSON_COLUMNS, Person, row_person
-from bot.store.schema import PLAN_AGAIN, handle_conflicts, people, profile_items
+from bot.store.schema import PLAN_AGAIN, handle_conflicts, network_presence, people, profile_items
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,22 @@ class ProfileStore:
                 await conn.execute(insert(handle_conflicts).values(person_id=person_id, handle=handle,
                                                                    holder_id=holder.id, asked_at=now))
                 return row_person(holder)
+            previous = (await conn.execute(select(people.c.x_handle).where(people.c.id == person_id))).scalar()
             await conn.execute(update(people).where(people.c.id == person_id)
                                .values(updated_at=now, x_handle=handle, **PLAN_AGAIN))
             await conn.execute(delete(handle_conflicts).where(mine))
+            if (previous or "").lower() != key:  # facts verified for the old handle are not about this one
+                await conn.execute(delete(network_presence).where(network_presence.c.person_id == person_id,
+                                                                  network_presence.c.network == "x"))
         return None
 
     async def set_x_handle(self, person_id: int, handle: str | None, now: datetime) -> None:
         """Record (or, with None, forget) the handle as given, without the claim's check for a holder."""
         await set_person_columns(self.engine, person_id, now, x_handle=handle)
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(network_presence).where(
+                network_presence.c.person_id == person_id, network_presence.c.network == "x",
+                func.lower(network_presence.c.handle) != (handle or "").lower()))
 
     async def handle_conflicts(self) -> list[HandleConflict]:
         """Refused handle claims still standing: the holder has the handle, the one who asked does not."""

@@ -71,6 +71,9 @@ people = Table(
     Column("state_version", Integer, nullable=False, server_default="0"),
     # The networks the physician posts on, comma-separated ids ("x,bluesky"); NULL: the default (X)
     Column("networks", String(100)),
+    # The physician's Bluesky handle (lower case) or DID, and LinkedIn profile URL (self-reported)
+    Column("bluesky_handle", String(253)),
+    Column("linkedin_url", String(500)),
 )
 
 PLAN_AGAIN = dict(plan_after=None, state_version=people.c.state_version + 1)
@@ -294,4 +297,29 @@ teams_installs = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("retry_at", UTCDateTime, index=True),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+network_presence = Table(
+    "network_presence", metadata,
+    # What X or Bluesky last said about a physician's account (see bot/core/presence.py). Facts are
+    # for ``handle``: a changed handle deletes the row. A failed sync sets failed_at and keeps the rest.
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("network", String(16), primary_key=True),
+    Column("handle", String(253), nullable=False),
+    Column("account_id", String(128), index=True),
+    Column("profile", String(12)),
+    Column("photo", Boolean),
+    Column("bio_names", Boolean),
+    Column("link", Boolean),
+    Column("pinned", Boolean),
+    Column("profile_verified_at", UTCDateTime),
+    Column("follows_hospital", Boolean),
+    Column("follows_verified_at", UTCDateTime),
+    Column("follows_seen_at", UTCDateTime),
+    # the sync run (its start) whose walk of the hospital's followers last saw this account
+    Column("followed_back", Boolean),
+    Column("followed_back_verified_at", UTCDateTime),
+    Column("followed_back_seen_at", UTCDateTime),
+    Column("failed_at", UTCDateTime),
+    Column("failure", String(200), nullable=False, server_default=""),
 )

@@ -20,6 +20,7 @@ from bot.store.people import PeopleStore
 from bot.store.planning import PlanningStore
 from bot.store.pool import ping_when_idle
 from bot.store.preferences import PreferenceStore
+from bot.store.presence import PresenceStore
 from bot.store.profile import ProfileStore
 from bot.store.progress import ProgressStore
 from bot.store.readiness import ReadinessStore
@@ -66,6 +67,7 @@ class Store:
         self.weekly = SnapshotStore(engine)
         self.teams_installs = TeamsInstallStore(engine)
         self.safety = SafetyStore(engine)
+        self.presence = PresenceStore(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

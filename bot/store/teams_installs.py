@@ -9,14 +9,14 @@ themselves: the bot does not force it on them again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import and_, exists, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.schema import conversation_refs, people, settings, teams_installs
+from bot.store.common import release_lease, take_lease
+from bot.store.schema import conversation_refs, people, teams_installs
 
 INSTALLED, FAILED = "installed", "failed"
 NOT_INSTALLED = "Teams app not installed"
@@ -99,39 +99,9 @@ class TeamsInstallStore:
 
     # -- one installer at a time ----------------------------------------------------------------
     async def take_lease(self, name: str, owner: str, now: datetime, seconds: float) -> bool:
-        """Hold ``name`` until ``now + seconds`` unless another owner holds it and it has not run out.
-
-        Renewing one's own lease works the same way. Kept in the settings table as "owner until"."""
-        key = f"lease.{name}"
-        value = f"{owner} {(now + timedelta(seconds=seconds)).isoformat()}"
-        async with self.engine.connect() as conn:
-            current = (await conn.execute(select(settings.c.value).where(settings.c.key == key))).scalar()
-        if current is None:
-            try:
-                async with self.engine.begin() as conn:
-                    await conn.execute(insert(settings).values(key=key, value=value))
-                return True
-            except IntegrityError:  # another instance took it first
-                return False
-        holder, _, until = current.partition(" ")
-        if holder != owner and _parse(until) > now:
-            return False
-        async with self.engine.begin() as conn:
-            changed = await conn.execute(update(settings).where(settings.c.key == key, settings.c.value == current)
-                                         .values(value=value))
-            return changed.rowcount == 1
+        """Hold ``name`` until ``now + seconds`` unless another owner holds it and it has not run out
+        (see :func:`bot.store.common.take_lease`)."""
+        return await take_lease(self.engine, name, owner, now, seconds)
 
     async def release_lease(self, name: str, owner: str) -> None:
-        key = f"lease.{name}"
-        async with self.engine.begin() as conn:
-            current = (await conn.execute(select(settings.c.value).where(settings.c.key == key))).scalar()
-            if current is not None and current.partition(" ")[0] == owner:
-                await conn.execute(update(settings).where(settings.c.key == key, settings.c.value == current)
-                                   .values(value=f"{owner} 1970-01-01T00:00:00+00:00"))
-
-
-def _parse(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+        await release_lease(self.engine, name, owner)
