@@ -173,8 +173,9 @@ async def test_demo_lesson_quiz_changes_status_and_report_renders(tmp_path: Path
                 await expect(report.locator(".msg-title")).to_have_text("Readiness at Riverside University Hospital")
                 table = report.locator(".table-wrap table")
                 assert await table.locator("thead th").all_inner_texts() == [
-                    "Department", "Physicians", "Profile", "Follow us", "Followed back", "Core lessons",
-                    "Meeting ready", "Avg score"]
+                    "Department", "Physicians", "Profile (self-reported)", "Follow us (self-reported)",
+                    "Followed back (self-reported)", "Core lessons (in the bot)", "Meeting ready (in the bot)",
+                    "Avg score"]
                 rows = table.locator("tbody tr")
                 await expect(rows).to_have_count(7)  # six departments and the hospital
                 departments = [await rows.nth(i).locator("td").first.inner_text() for i in range(7)]

@@ -302,14 +302,14 @@ async def test_status_after_some_progress(chat):
     assert (one(await chat.say("status"))).progress.score == 59  # + 5 bonus
 
 
-async def test_status_with_a_meeting_counts_tweet_camp(chat, store, people):
+async def test_status_with_a_meeting_shows_tweet_camp_beside_the_score(chat, store, people):
     meeting = await add_asco(store)
     await store.meetings.set_attending(people[PHYSICIAN_EMAIL].id, meeting.id, True, NOW)
     await chat.say("profile @JaneRiveraMD")
     await chat.press(f"camp:{meeting.id}:official-hashtag")
     reply = one(await chat.say("status"))
-    # 20 + 15·1/31 = 20.48 of 100 → 20
-    assert reply.progress.score == 20
+    # 20 of 85 → 24: Tweet Camp is measured per meeting, not in the score
+    assert reply.progress.score == 24
     assert ("Tweet Camp done", "3%") in reply.fields
     assert reply.body.endswith("Tweet Camp for ASCO Annual Meeting 2026: 1 of 31 items.")
 
@@ -747,16 +747,16 @@ async def test_hospital_report(chat, admin_chat):
     await seed_progress(chat, admin_chat)
     reply = one(await admin_chat.say("report"))
     assert (reply.kind, reply.title) == ("report", "Readiness at Riverside University Hospital")
-    assert reply.text == ("3 physicians: 67% have a profile, 33% follow @RiversideUH, 0% followed back, "
-                          "0% finished the core lessons. Average readiness 25/100.")
-    # Jane 54 (see test_status_after_some_progress); Omar 20 + 15·1/31 of 100 → 20; Lena 0.
+    assert reply.text == ("3 physicians: 67% have a profile, 33% follow @RiversideUH, 0% followed back "
+                          "(self-reported), 0% finished the core lessons (in the bot). Average readiness 26/100.")
+    # Jane 54 (see test_status_after_some_progress); Omar 20 of 85 → 24 (Tweet Camp is not in the score); Lena 0.
     assert reply.table == Table(
-        ("Department", "Physicians", "Profile", "Follow us", "Followed back", "Core lessons", "Meeting ready",
-         "Avg score"),
+        ("Department", "Physicians", "Profile (self-reported)", "Follow us (self-reported)",
+         "Followed back (self-reported)", "Core lessons (in the bot)", "Meeting ready (in the bot)", "Avg score"),
         (("Cardiology", "1", "100%", "100%", "0%", "0%", "0/0", "54"),
          ("Neurology", "1", "0%", "0%", "0%", "0%", "0/0", "0"),
-         ("Oncology", "1", "100%", "0%", "0%", "0%", "0/1", "20"),
-         ("Riverside University Hospital", "3", "67%", "33%", "0%", "0%", "0/1", "25")))
+         ("Oncology", "1", "100%", "0%", "0%", "0%", "0/1", "24"),
+         ("Riverside University Hospital", "3", "67%", "33%", "0%", "0%", "0/1", "26")))
     assert reply.body.endswith("1 physician follows the hospital without being followed back.")
     assert [b.action for b in reply.buttons] == ["cmd:report Cardiology", "cmd:report Neurology", "cmd:report Oncology"]
 
@@ -789,7 +789,7 @@ async def test_department_report(chat, admin_chat):
     assert (reply.title, reply.text) == ("Oncology: readiness by physician",
                                          "1 physician in Oncology, lowest readiness first.")
     assert reply.table == Table(("Physician", "X handle", "Score", "Stage", "Next step"),
-                                (("Dr. Omar Haddad", "@OmarHaddadMD", "20", "Profile created", "Complete the profile"),))
+                                (("Dr. Omar Haddad", "@OmarHaddadMD", "24", "Profile created", "Complete the profile"),))
     cardio = one(await admin_chat.say("report Cardiology"))
     assert cardio.table.rows == (("Dr. Jane Rivera", "@JaneRiveraMD", "54", "Profile created", "Complete the profile"),)
     neuro = one(await admin_chat.say("report neurology"))
@@ -904,10 +904,13 @@ async def test_digest_preview(chat, admin_chat):
     reply = one(await admin_chat.say("digest"))
     assert reply.kind == "digest"
     assert reply.ephemeral is False
-    # Same numbers as the hospital report: Jane 54, Omar 20, Lena 0.
-    assert reply.table.rows == (("Cardiology", "1", "100%", "100%", "0%", "54", "—"),
-                                ("Neurology", "1", "0%", "0%", "0%", "0", "—"),
-                                ("Oncology", "1", "100%", "0%", "0%", "20", "—"))
+    # Same numbers as the hospital report: Jane 54, Omar 24, Lena 0; no stored week yet, so no change.
+    assert reply.table.rows == (("Cardiology", "1", "100%", "100%", "0%", "54", "—", "—"),
+                                ("Neurology", "1", "0%", "0%", "0%", "0", "—", "—"),
+                                ("Oncology", "1", "100%", "0%", "0%", "24", "—", "—"),
+                                ("Riverside University Hospital", "3", "67%", "33%", "0%", "26", "—", "—"))
+    assert "No week stored before this one yet: changes start next week." in reply.body
+    assert "- Have a professional profile (self-reported): 2 (67%)" in reply.body
     assert reply.image.name == "digest-2026-W10.png"
     assert reply.image.png.startswith(b"\x89PNG")
     assert reply.buttons == (Button("Follow-back worklist", "cmd:followback"), Button("Full report", "cmd:report"))

@@ -44,8 +44,10 @@ def test_stages_are_in_the_documented_order():
     assert [s.stage for s in assess(progress()).stages] == list(Stage)
 
 
-def test_weights_add_up_to_100_with_video_as_a_bonus():
-    assert sum(WEIGHTS.values()) == 100
+def test_weights_add_up_to_85_scaled_to_100_with_video_as_a_bonus():
+    # Tweet Camp is measured per meeting, not in the score (README "Numbers").
+    assert sum(WEIGHTS.values()) == 85
+    assert Stage.TWEET_CAMP not in WEIGHTS
     assert Stage.VIDEO not in WEIGHTS
     assert VIDEO_BONUS == 5
     assert {Stage.FOLLOWED_BACK} == MARKETING_STAGES
@@ -87,10 +89,10 @@ def test_partial_progress_without_meeting():
 
 
 def test_partial_progress_with_meeting():
-    # 55 + 15·6/24 = 58.75 of 100 → 59
+    # 55/85 = 64.7 → 65: Tweet Camp shows as a stage but is not in the score
     camp = CampProgress("ASCO Annual Meeting 2026", 6, 24)
     r = assess(progress(has_handle=True, profile_done=2, follows_hospital=True, core_done=4, camp=camp))
-    assert r.score == 59
+    assert r.score == 65
     assert r.status(Stage.TWEET_CAMP).applicable is True
     assert r.status(Stage.TWEET_CAMP).fraction == 0.25
 
@@ -131,10 +133,10 @@ def test_everything_without_a_meeting_skips_tweet_camp():
     assert r.next_step is Stage.VIDEO
 
 
-def test_registering_for_a_meeting_adds_tweet_camp_to_what_is_possible():
-    # Without camp: 85/85. With an untouched camp: 85 of 100.
+def test_registering_for_a_meeting_makes_tweet_camp_the_next_step_without_moving_the_score():
+    # Without camp: 85/85. With an untouched camp: still 85/85 (an invitation is nobody's progress).
     r = assess(progress(**EVERYTHING, camp=CampProgress("ESC Congress 2026", 0, 24)))
-    assert r.score == 85
+    assert r.score == 100
     assert r.reached is Stage.CORE_LESSONS
     assert r.next_step is Stage.TWEET_CAMP
 
@@ -169,8 +171,8 @@ def test_fractions_are_clamped_and_empty_totals_count_as_done():
     assert empty.status(Stage.PROFILE_COMPLETE).done
     assert empty.status(Stage.CORE_LESSONS).done
     assert empty.status(Stage.TWEET_CAMP).done
-    # 20 + 15 + 0 + 0 + 25 + 15 = 75 of 100
-    assert empty.score == 75
+    # 20 + 15 + 0 + 0 + 25 = 60 of 85 = 70.6 → 71
+    assert empty.score == 71
 
 
 def test_one_core_lesson_of_eight():
@@ -221,9 +223,9 @@ def test_progress_of_counts_only_known_items(content):
     assert p == PhysicianProgress(
         has_handle=True, profile_done=2, profile_total=4, follows_hospital=True, followed_back=False,
         core_done=1, core_total=8, camp=CampProgress("ASCO Annual Meeting 2026", 2, 31), video_posted=False)
-    # 20 + 15·2/4 + 15 + 0 + 25·1/8 + 15·2/24 = 46.875 of 100 → 47
-    assert assess(p).score == 47
-    # The day after the meeting ended, the camp no longer applies: 45.625 of 85 = 53.7 → 54
+    # 20 + 15·2/4 + 15 + 0 + 25·1/8 = 45.625 of 85 = 53.7 → 54 (Tweet Camp is not in the score)
+    assert assess(p).score == 54
+    # The day after the meeting ended, the camp no longer applies, and the score stays
     after = progress_of(snapshot, content.curriculum, content.profile_items, content.camp_phases, date(2026, 3, 25))
     assert after.camp is None
     assert assess(after).score == 54

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.digest import Headline, build_digest, digest_due_at, iso_week, previous_week
+from bot.core.digest import HEADLINES, build_digest, digest_due_at, iso_week, previous_week
 from bot.core.models import CampItem, CampPhase, Meeting
+from bot.core.numbers import Marks, changes, marks_of
 from bot.core.readiness import CampProgress, PhysicianProgress
 from bot.core.reports import (
     Aggregate,
@@ -37,10 +38,10 @@ ROWS = [
     # 20 + 15 + 15 + 10 + 25 = 85 of 85 → 100
     row(2, "Dr. Ben Young", "Cardiology", has_handle=True, profile_done=4, follows_hospital=True,
         followed_back=True, core_done=8),
-    # 20 + 15·1/4 + 15 = 38.75 of 100 (a camp with 0 of 24 done) → 39
+    # 20 + 15·1/4 + 15 = 38.75 of 85 → 46 (Tweet Camp is measured per meeting, not in the score)
     row(3, "Dr. Cy Xu", "oncology", has_handle=True, profile_done=1, follows_hospital=True,
         camp=CampProgress("ASCO 2026", 0, 24)),
-    # 20 + 15 + 25 + 15 = 75 of 100 → 75
+    # 20 + 15 + 25 = 60 of 85 → 71
     row(4, "Dr. Di West", "oncology", has_handle=True, profile_done=4, core_done=8,
         camp=CampProgress("ASCO 2026", 24, 24)),
     # score 0, like Dr. Ada Zed: ties are broken by name
@@ -52,8 +53,8 @@ def test_aggregate_counts():
     a = aggregate("Riverside", ROWS)
     assert a == Aggregate(label="Riverside", physicians=5, with_profile=3, profile_complete=2, following=2,
                           followed_back=1, core_lessons_done=2, camp_registered=2, camp_done=1,
-                          score_total=0 + 100 + 39 + 75 + 0)
-    assert a.average_score == 43  # 214 / 5 = 42.8
+                          score_total=0 + 100 + 46 + 71 + 0)
+    assert a.average_score == 43  # 217 / 5 = 43.4
     assert a.pct(a.with_profile) == 60
     assert a.pct(a.followed_back) == 20
     assert a.pct(1, of=3) == 33
@@ -80,7 +81,7 @@ def test_hospital_report_sorts_departments_case_insensitively():
     assert [d.label for d in report.departments] == ["Cardiology", "oncology"]
     cardio, onco = report.departments
     assert (cardio.physicians, cardio.score_total, cardio.average_score) == (3, 100, 33)
-    assert (onco.physicians, onco.score_total, onco.average_score, onco.camp_pct) == (2, 114, 57, 50)
+    assert (onco.physicians, onco.score_total, onco.average_score, onco.camp_pct) == (2, 117, 58, 50)
     assert report.overall.physicians == 5
 
 
@@ -179,28 +180,32 @@ def test_digest_due_at_follows_daylight_saving_time():
 
 def test_build_digest_with_last_week():
     report = hospital_report("Riverside", ROWS)
-    previous = {"": agg("Riverside", 5, with_profile=2, following=1, followed_back=1, core=0, score_total=100),
-                "Cardiology": agg("Cardiology", 3, score_total=60)}
+    last_week = {1: Marks(frozenset(), 0), 2: Marks(frozenset({"with_profile", "following", "followed_back"}), 60),
+                 3: Marks(frozenset({"with_profile"}), 24)}  # 4 and 5 are new on the roster
+    week = changes({r.physician_id: (r.department, marks_of(r.progress)) for r in ROWS}, last_week,
+                   [m.key for m in HEADLINES])
     history = {
         "2026-W08": {"": agg("Riverside", 5, with_profile=1, score_total=50)},
-        "2026-W09": previous,
+        "2026-W09": {"": agg("Riverside", 5, with_profile=2, score_total=100)},
         "2026-W10": {"": agg("Riverside", 5, with_profile=5, score_total=500)},  # this week: replaced by live numbers
         "2026-W07": {"Cardiology": agg("Cardiology", 3)},  # no hospital line: left out of the trend
     }
     soon = MeetingReadiness(_meeting(3, date(2026, 3, 20), date(2026, 3, 24)), 2, 1, 5, 8)
     nobody = MeetingReadiness(_meeting(4, date(2026, 4, 1), date(2026, 4, 1)), 0, 0, 0, 0)
-    digest = build_digest("Riverside", "2026-W10", report, ROWS, previous, history, [soon, nobody])
+    digest = build_digest("Riverside", "2026-W10", report, ROWS, week, history, [soon, nobody])
     assert digest.week == "2026-W10"
     assert digest.overall == report.overall
-    assert digest.headlines == (
-        Headline("Have a professional profile", 3, 60, 20),
-        Headline("Follow the hospital", 2, 40, 20),
-        Headline("Followed back", 1, 20, 0),
-        Headline("Finished the core lessons", 2, 40, 40),
-    )
-    # Cardiology average 100/3 → 33, last week 60/3 = 20; oncology has no stored week.
-    assert [(d.current.label, d.current.average_score, d.change) for d in digest.departments] == [
-        ("Cardiology", 33, 13), ("oncology", 57, None)]
+    # Levels over all 5 now; changes over the 3 counted both weeks (Ada, Ben, Cy): Cy started following,
+    # Ben finished the core lessons.
+    assert [(h.metric.key, h.count, h.pct, h.change.cohort, h.change.delta, h.change.pts) for h in digest.headlines] == [
+        ("with_profile", 3, 60, 3, 0, 0), ("following", 2, 40, 3, 1, 33), ("followed_back", 1, 20, 3, 0, 0),
+        ("core_lessons_done", 2, 40, 3, 1, 33)]
+    assert digest.joined == 2
+    # Cardiology: Al is new, so the cohort is Ada and Ben; Ben 60 → 100 is +40 over 2, +20 on average.
+    # Oncology: Di is new; Cy 24 → 46.
+    assert [(d.current.label, d.current.average_score, d.change.pts, d.score_change.average)
+            for d in digest.departments] == [("Cardiology", 33, 0, 20), ("oncology", 58, 0, 22)]
+    assert (digest.hospital_line.change.cohort, digest.hospital_line.score_change.delta) == (3, 40 + 22)
     assert digest.meetings == (soon,)
     assert [(r.name, score) for r, score in digest.needs_nudge] == [("Dr. Ada Zed", 0), ("Dr. Al Vance", 0)]
     assert digest.followback == 1  # Dr. Cy Xu follows, has a handle, is not followed back
@@ -213,7 +218,8 @@ def test_build_digest_first_week_and_limits():
     history = {f"2026-W{w:02d}": {"": agg("Riverside", 15)} for w in range(1, 15)}
     digest = build_digest("Riverside", "2026-W20", report, rows, None, history, [])
     assert [h.change for h in digest.headlines] == [None, None, None, None]
-    assert [d.change for d in digest.departments] == [None]
+    assert [(d.change, d.score_change) for d in (*digest.departments, digest.hospital_line)] == [(None, None)] * 2
+    assert digest.joined == 0
     assert len(digest.needs_nudge) == 10
     assert digest.needs_nudge[0][0].name == "Dr. P00 Q"
     assert len(digest.history) == 12

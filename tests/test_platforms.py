@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.clock import FixedClock
 from bot.messages import Reply
 from platforms import Platform
 from renders import assert_valid_card, assert_valid_message, every_reply
@@ -145,3 +148,21 @@ async def test_every_reply_the_coach_produces_renders_valid(renders_valid: Calla
     assert any(r.progress for r in replies) and any(r.fields for r in replies)
     for reply in replies:
         renders_valid(reply)
+
+
+async def test_the_digest_says_where_each_number_comes_from(platform: Platform) -> None:
+    [digest] = await platform.say("maria", "digest")
+    for words in ("Have a professional profile (self-reported)", "Follow the hospital (self-reported)",
+                  "Finished the core lessons (done in the bot)", "No week stored before this one yet",
+                  "Profile change, pts", "Score change"):
+        assert words in digest.shown, words
+    runtime = platform.runtime
+    assert await runtime.coach.save_weekly_snapshot(runtime.clock.now())
+    assert isinstance(runtime.clock, FixedClock)
+    runtime.clock.advance(timedelta(days=7))
+    await platform.say("jane", "follow done")
+    [week] = await platform.say("maria", "digest")
+    assert re.search(r"Follow the hospital \(self-reported\): 1 \(\d+%, \+[1-9]\d* pts since last week\)", week.shown)
+    assert re.search(r"Have a professional profile \(self-reported\): \d+ \(\d+%, \+0 pts since last week\)",
+                     week.shown)
+    assert "Changes compare the same" in week.shown

@@ -10,8 +10,9 @@ from bot.actions import Stale
 from bot.coach.base import Caller, Feature, Kit, from_rendered, show_date
 from bot.coach.meetings import Meetings
 from bot.core.commands import BadArguments, Command
-from bot.core.digest import Digest, build_digest, iso_week, previous_week
+from bot.core.digest import HEADLINES, Digest, build_digest, iso_week, previous_week
 from bot.core.digest_chart import trend_png
+from bot.core.numbers import Marks, changes, marks_of
 from bot.core.reports import (
     RosterRow,
     department_rows,
@@ -168,19 +169,23 @@ class Marketing(Feature):
         rows = [row for row, _ in roster]
         report = hospital_report(self.config.hospital_name, rows)
         history = {w: numbers for w, numbers in (await self.store.weekly.weeks(14)).items() if w <= week}
-        previous = history.get(previous_week(week))
+        before = await self.store.weekly.marks(previous_week(week))
+        week_changes = changes({row.physician_id: (row.department, _marks(row)) for row in rows}, before,
+                               (metric.key for metric in HEADLINES)) if before else None
         meetings = meeting_readiness((e for _, counts in roster for e in counts.enrollments),
                                      await self.store.meetings.all(ending_on_or_after=today),
                                      self._totals().camp, today)
-        return build_digest(self.config.hospital_name, week, report, rows, previous, history, meetings)
+        return build_digest(self.config.hospital_name, week, report, rows, week_changes, history, meetings)
 
     async def save_weekly_snapshot(self, now: datetime) -> bool:
         """Store this week's readiness once (first writer wins), so trends are facts."""
         today = now.astimezone(self.config.zone).date()
         if await self.store.weekly.has_week(iso_week(today)):
             return False
-        report = hospital_report(self.config.hospital_name, await self.roster_rows(today))
-        return await self.store.weekly.save_week(iso_week(today), report, now)
+        rows = await self.roster_rows(today)
+        report = hospital_report(self.config.hospital_name, rows)
+        return await self.store.weekly.save_week(iso_week(today), report, now,
+                                                 {row.physician_id: _marks(row) for row in rows})
 
     async def digest_reply(self, now: datetime, week: str | None = None) -> Reply:
         digest = await self.build_digest(now, week)
@@ -188,12 +193,18 @@ class Marketing(Feature):
         table = Table(self.columns("columns_digest"), tuple(
             (inert(d.current.label), str(d.current.physicians), f"{d.current.pct(d.current.with_profile)}%",
              f"{d.current.pct(d.current.following)}%", f"{d.current.pct(d.current.core_lessons_done)}%",
-             str(d.current.average_score), _signed(d.change)) for d in digest.departments))
+             str(d.current.average_score), _signed(d.change.pts if d.change else None),
+             _signed(d.score_change.average if d.score_change else None))
+            for d in (*digest.departments, digest.hospital_line)))
         image = Image(trend_png(digest.history, self.say("digest_chart_title", hospital=self.config.hospital_name)),
                       alt=rendered.exports.get("chart_alt", self.say("digest_chart_alt")), name=f"digest-{digest.week}.png")
         return from_rendered(rendered, "digest", table=table, image=image, ephemeral=False,
                              buttons=(Button(self.say("button_follow_back_worklist"), "cmd:followback"),
                                       Button(self.say("button_full_report"), "cmd:report")))
+
+
+def _marks(row: RosterRow) -> Marks:
+    return marks_of(row.progress)
 
 
 def _signed(change: int | None) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.numbers import CORE_LESSONS, FOLLOWED_BACK, FOLLOWING, WITH_PROFILE, Change, Metric, WeekChanges
 from bot.core.readiness import assess
 from bot.core.reports import Aggregate, HospitalReport, MeetingReadiness, RosterRow, followback_worklist
 
@@ -33,18 +34,26 @@ def digest_due_at(day: date, weekday: int, at: time, zone: ZoneInfo) -> datetime
 
 @dataclass(frozen=True)
 class Headline:
-    label: str
+    metric: Metric
+    """What is counted (its key names its words in the digest template) and where the fact comes from."""
     count: int
     pct: int
-    change: int | None
-    """Percentage points since last week; None when there is no stored previous week."""
+    """Of every active physician now."""
+    change: Change | None
+    """Over the physicians counted both weeks; None when last week's marks are not stored."""
 
 
 @dataclass(frozen=True)
 class DepartmentLine:
     current: Aggregate
-    change: int | None
-    """Average-score change since last week."""
+    change: Change | None
+    """The change of the first headline (the share with a profile) over the same physicians both weeks."""
+    score_change: Change | None
+    """The change of the average score over the same physicians both weeks."""
+
+
+HEADLINES = (WITH_PROFILE, FOLLOWING, FOLLOWED_BACK, CORE_LESSONS)
+"""The digest's headline rows, the first one being the headline number."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,10 @@ class Digest:
     overall: Aggregate
     headlines: tuple[Headline, ...]
     departments: tuple[DepartmentLine, ...]
+    hospital_line: DepartmentLine
+    """The hospital's line: every count the sum of the departments' (changes too)."""
+    joined: int
+    """Physicians new since last week's stored marks, counted in levels but not yet in changes."""
     meetings: tuple[MeetingReadiness, ...]
     needs_nudge: tuple[tuple[RosterRow, int], ...]
     """Lowest readiness first, with their score."""
@@ -62,30 +75,20 @@ class Digest:
     """(week, average score, % with a profile), oldest first, ending with this week."""
 
 
-def _change(now: int, before: int | None) -> int | None:
-    return None if before is None else now - before
-
-
 def build_digest(hospital: str, week: str, report: HospitalReport, rows: list[RosterRow],
-                 previous: dict[str, Aggregate] | None, history: dict[str, dict[str, Aggregate]],
+                 changes: WeekChanges | None, history: dict[str, dict[str, Aggregate]],
                  meetings: list[MeetingReadiness]) -> Digest:
-    """Pure assembly; ``previous`` is last week's stored snapshot by department ("" = hospital)."""
+    """Pure assembly; ``changes`` over the same physicians as last week's stored marks, if stored."""
     o = report.overall
-    before = (previous or {}).get("")
 
-    def headline(label: str, attr: str) -> Headline:
-        pct = o.pct(getattr(o, attr))
-        return Headline(label, getattr(o, attr), pct, _change(pct, before.pct(getattr(before, attr)) if before else None))
+    def line(a: Aggregate, department: str | None) -> DepartmentLine:
+        if changes is None:
+            return DepartmentLine(a, None, None)
+        return DepartmentLine(a, changes.of(department, WITH_PROFILE.key), changes.of(department, "score"))
 
-    headlines = (
-        headline("Have a professional profile", "with_profile"),
-        headline("Follow the hospital", "following"),
-        headline("Followed back", "followed_back"),
-        headline("Finished the core lessons", "core_lessons_done"),
-    )
-    departments = tuple(DepartmentLine(a, _change(a.average_score, (previous or {})[a.label].average_score)
-                                       if previous and a.label in previous else None)
-                        for a in report.departments)
+    headlines = tuple(Headline(m, getattr(o, m.key), o.pct(getattr(o, m.key)),
+                               changes.of(None, m.key) if changes else None) for m in HEADLINES)
+    departments = tuple(line(a, a.label) for a in report.departments)
     low = [(score, row.name, index) for index, row in enumerate(rows)
            if (score := assess(row.progress).score) < NEEDS_NUDGE_SCORE]
     needs = tuple((rows[index], score) for score, _, index in heapq.nsmallest(NEEDS_NUDGE_LIMIT, low))
@@ -93,5 +96,6 @@ def build_digest(hospital: str, week: str, report: HospitalReport, rows: list[Ro
              for w, weeks in sorted(history.items()) if "" in weeks and w != week]
     trend.append((week, o.average_score, o.pct(o.with_profile)))
     return Digest(week=week, hospital=hospital, overall=o, headlines=headlines, departments=departments,
+                  hospital_line=line(o, None), joined=changes.joined if changes else 0,
                   meetings=tuple(m for m in meetings if m.attendees), needs_nudge=needs,
                   followback=len(followback_worklist(rows)), history=tuple(trend[-12:]))

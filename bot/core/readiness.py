@@ -55,8 +55,9 @@ WEIGHTS = {
     Stage.FOLLOWS_HOSPITAL: 15,
     Stage.FOLLOWED_BACK: 10,
     Stage.CORE_LESSONS: 25,
-    Stage.TWEET_CAMP: 15,
 }
+"""The score's stages. Tweet Camp is not one: it is measured per meeting over its attendees, so an
+invitation to a meeting, or its end, does not move anyone's score (README "Numbers")."""
 VIDEO_BONUS = 5
 MARKETING_STAGES = frozenset({Stage.FOLLOWED_BACK})
 """Stages the hospital completes, not the physician: never offered as a next step."""

@@ -285,6 +285,15 @@ readiness_snapshots = Table(
     Column("taken_at", UTCDateTime, nullable=False),
 )
 
+weekly_marks = Table(
+    "weekly_marks", metadata,
+    Column("week", String(10), primary_key=True),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    # The keys of bot.core.numbers that held for this physician that week, comma-separated
+    Column("flags", String(500), nullable=False),
+    Column("score", Integer, nullable=False),
+)
+
 teams_installs = Table(
     "teams_installs", metadata,
     # Installing the Teams app for a roster physician through Microsoft Graph: the latest outcome.

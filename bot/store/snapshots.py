@@ -1,6 +1,8 @@
-"""Weekly readiness snapshots: written once per ISO week (first writer wins), read for trends."""
+"""Weekly readiness snapshots: written once per ISO week (first writer wins), read for trends; with
+each physician's marks of that week, read for week-over-week changes over the same physicians."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, fields
 from datetime import datetime
 
@@ -8,19 +10,23 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.numbers import Marks
 from bot.core.reports import Aggregate, HospitalReport
-from bot.store.schema import readiness_snapshots
+from bot.store.schema import readiness_snapshots, weekly_marks
 
 COUNT_FIELDS = tuple(f.name for f in fields(Aggregate) if f.name != "label")
 HOSPITAL = ""
+MARKS_BATCH = 5_000
 
 
 class SnapshotStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def save_week(self, week: str, report: HospitalReport, now: datetime) -> bool:
-        """Store the week's numbers unless that week is already stored; True when this call stored them."""
+    async def save_week(self, week: str, report: HospitalReport, now: datetime,
+                        marks: Mapping[int, Marks] | None = None) -> bool:
+        """Store the week's numbers (and each physician's marks) unless that week is already stored;
+        True when this call stored them."""
         rows = [dict(week=week, department=HOSPITAL, taken_at=now, **_counts(report.overall))]
         rows += [dict(week=week, department=a.label, taken_at=now, **_counts(a)) for a in report.departments]
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
@@ -30,7 +36,20 @@ class SnapshotStore:
             if exists:
                 return False
             await conn.execute(dialect.insert(readiness_snapshots).values(rows).on_conflict_do_nothing())
+            per_person = [dict(week=week, person_id=person, flags=",".join(sorted(m.flags)), score=m.score)
+                          for person, m in (marks or {}).items()]
+            for start in range(0, len(per_person), MARKS_BATCH):
+                await conn.execute(weekly_marks.insert(), per_person[start:start + MARKS_BATCH])
         return True
+
+    async def marks(self, week: str) -> dict[int, Marks]:
+        """Each physician's marks stored for ``week`` (empty when that week has none)."""
+        shared: dict[str, frozenset[str]] = {}
+        async with self.engine.connect() as conn:
+            return {person: Marks(shared.setdefault(flags, frozenset(filter(None, flags.split(",")))), score)
+                    for person, flags, score in await conn.execute(
+                        select(weekly_marks.c.person_id, weekly_marks.c.flags, weekly_marks.c.score)
+                        .where(weekly_marks.c.week == week))}
 
     async def has_week(self, week: str) -> bool:
         async with self.engine.connect() as conn:
