@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from bot.channel_services import ChannelServices
@@ -38,13 +39,17 @@ from bot.coach import Coach
 from bot.config import Config
 from bot.content import Content, load_content
 from bot.core.forms import MEETING_FORM
-from bot.delivery.budget import Budget, LocalBudget
+from bot.delivery.budget import Budget, LocalBudget, Rate
 from bot.delivery.service import Delivery
 from bot.delivery.transport import Transport
 from bot.delivery.web import WebTransport
 from bot.forms import build_form
 from bot.messages import Reply
-from bot.settings import GraphSettings, Settings, SlackSettings
+from bot.networks.bluesky import BlueskyClient
+from bot.networks.http import JsonApi
+from bot.networks.sync import Hospital, PresenceSync, Progress
+from bot.networks.x import XClient, XRates
+from bot.settings import GraphSettings, NetworkSettings, Settings, SlackSettings
 from bot.store import NotMigrated, Store
 from bot.store.budgets import SqlBudget
 from bot.webchat_backend import WebChatBridge
@@ -178,6 +183,26 @@ def _install_status(runtime: Runtime, settings: GraphSettings, installer: object
     return f"off ({why}); `roster` lists who has not installed the app"
 
 
+# -- verified presence on X and Bluesky ---------------------------------------------------------------------
+def presence_sync(settings: NetworkSettings, runtime: Runtime, *,
+                  session: Callable[[], aiohttp.ClientSession | None] | None = None,
+                  budget: Budget | None = None, progress: Progress | None = None) -> PresenceSync:
+    """The X and Bluesky sync: X when ``X_BEARER_TOKEN`` is set, Bluesky when the hospital's Bluesky
+    handle is (``rounds.yaml``); both on ``session`` (the process's) under the shared budgets."""
+    config, budget = runtime.config, budget or budget_for(runtime.store)
+    wait = float(config.verify.max_wait_seconds)
+    x = None
+    if settings.x_token:
+        x = XClient(JsonApi(settings.x_url, budget, header_prefix="x-rate-limit-", session=session, max_wait=wait,
+                            headers={"Authorization": f"Bearer {settings.x_token}"}),
+                    XRates.per_window(config.verify.x_lookups_per_15min, config.verify.x_follow_pages_per_15min))
+    bluesky = BlueskyClient(JsonApi(settings.bluesky_url, budget, header_prefix="ratelimit-", session=session,
+                                    max_wait=wait),
+                            Rate(config.verify.bluesky_per_5min / 300.0, min(50.0, config.verify.bluesky_per_5min)))
+    hospital = Hospital(config.hospital_name, config.hospital_handle, config.hospital_bluesky)
+    return PresenceSync(runtime.store.presence, runtime.clock, hospital, x=x, bluesky=bluesky, progress=progress)
+
+
 def create_app(settings: Settings, runtime: Runtime, *, webchat: bool, background: bool = True,
                webchat_token: str | None = None) -> web.Application:
     """The whole product on one aiohttp app; ``background`` runs the scheduler and sender;
@@ -221,8 +246,14 @@ def create_app(settings: Settings, runtime: Runtime, *, webchat: bool, backgroun
                 await installer.graph.close()
 
         app.on_cleanup.append(close_teams)
+    verifier = None
+    if runtime.config.verify.hours > 0 and not runtime.demo:
+        sync = presence_sync(settings.networks, runtime, session=lambda: slack_http.session, budget=budget)
+        verifier = sync if sync.networks else None
+        log.info("verified presence: %s", ", ".join(sync.networks) + f" every {runtime.config.verify.hours} h"
+                 if sync.networks else "off (set X_BEARER_TOKEN and/or hospital.bluesky_handle)")
     delivery = Delivery(runtime.store, runtime.content, runtime.config, runtime.coach, runtime.clock, transports,
-                        installer, budget, demo=runtime.demo)
+                        installer, budget, demo=runtime.demo, verifier=verifier)
     words = runtime.content.words
     mounted = {
         "Slack": _mount_slack(app, settings.slack, runtime, services, slack_http, turns),

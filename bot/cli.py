@@ -142,6 +142,11 @@ def _parser() -> argparse.ArgumentParser:
                                help="look the physicians up in Graph and list whom the app would be installed for; "
                                     "install and write nothing")
 
+    verify = command("verify", _verify, "check physicians' X and Bluesky accounts now (profiles, follows with the "
+                     "hospital), resuming an unfinished run; progress on stderr")
+    verify.add_argument("--dry-run", action="store_true", help="ask the networks and count; store nothing")
+    verify.add_argument("--network", choices=("x", "bluesky"), help="only this network (default: every one set up)")
+
     teams = command("teams-package", _teams_package, "build the Teams app zip (needs MICROSOFT_APP_ID)")
     teams.add_argument("--out", metavar="FILE", default="social-rounds-teams.zip", help="zip to write")
     teams.add_argument("--manifest-dir", metavar="DIR", help="manifest.json and icons (default: manifest/teams)")
@@ -374,6 +379,77 @@ def _teams_install(args: argparse.Namespace, settings: Settings) -> int:
         for _, name, reason, _when in reach.unreached:
             print(f"  {name}: {reason}")
     return EXIT_FAILURE if summary.stopped or summary.skipped else EXIT_OK
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import Runtime, presence_sync
+    from bot.networks.sync import Busy
+
+    config = _config(args, settings)
+    wanted = [args.network] if args.network else ["x", "bluesky"]
+    missing = {"x": "" if settings.networks.x_token else "X needs X_BEARER_TOKEN (without it X facts stay "
+                                                          "self-reported)",
+               "bluesky": "" if config.hospital_bluesky else "Bluesky needs hospital.bluesky_handle in rounds.yaml"}
+    if args.network and missing[args.network]:
+        raise UsageError(missing[args.network])
+    chosen = [n for n in wanted if not missing[n]]
+    if not chosen:
+        raise UsageError("nothing to verify: " + "; ".join(m for m in missing.values() if m))
+    for network in wanted:
+        if missing[network]:
+            print(f"rounds: {network}: skipped: {missing[network]}", file=sys.stderr)
+    runtime = Runtime.build(config, settings.database())
+    bar = _ProgressBar(sys.stderr)
+
+    async def run():
+        sync = presence_sync(settings.networks, runtime, progress=bar.show)
+        try:
+            await runtime.store.check_migrated()
+            return await sync.run(chosen, dry_run=args.dry_run)
+        finally:
+            await sync.close()
+            await runtime.store.close()
+
+    try:
+        runs = asyncio.run(run())
+    except Busy as exc:
+        bar.end()
+        print(f"rounds: another instance is verifying ({exc}); try again when it is done", file=sys.stderr)
+        return EXIT_FAILURE
+    bar.end()
+    for done in runs:
+        state = "done" if done.complete else f"incomplete: {done.error}; run again to resume"
+        print(f"{done.network}: {done.asked} asked, {done.found} found, {done.not_found} not found, "
+              f"{done.follows_hospital} follow the hospital, {done.followed_back} followed back; "
+              f"{done.calls} API calls in {done.seconds:.1f}s; {state}" + (" (dry run)" if args.dry_run else ""))
+    return EXIT_OK if all(done.complete for done in runs) else EXIT_FAILURE
+
+
+class _ProgressBar:
+    """``x profiles [#####-----] 1200/50000`` redrawn on a terminal; on a pipe a line per tenth."""
+
+    def __init__(self, stream: Any, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._last: tuple[str, str, int] | None = None
+
+    def show(self, network: str, phase: str, done: int, total: int) -> None:
+        total = max(total, done, 1)
+        tenth = done * 10 // total
+        filled = done * self.width // total
+        line = f"{network} {phase} [{'#' * filled}{'-' * (self.width - filled)}] {done}/{total}"
+        if self.tty:
+            self.stream.write("\r" + line)
+        elif self._last != (network, phase, tenth):
+            self.stream.write(line + "\n")
+        self._last = (network, phase, tenth)
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.tty and self._last is not None:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def _teams_package(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.handles import InvalidHandle, normalize_bluesky
 from bot.resources import shipped_dir
 from bot.yamlsrc import ContentError, Fields, LocatedDict, load_yaml
 
@@ -78,9 +79,30 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class VerifySettings:
+    """The daily check of physicians' X and Bluesky accounts (``verify:`` in rounds.yaml)."""
+
+    hours: int = 24
+    """How often the sync runs (0: never in the background; ``rounds verify`` still works)."""
+    stale_days: int = 7
+    """Facts verified longer ago than this are shown as stale."""
+    x_lookups_per_15min: int = 300
+    """``GET /2/users/by`` calls (100 usernames each) the app may make per 15 minutes."""
+    x_follow_pages_per_15min: int = 15
+    """Pages (1,000 accounts) of the hospital's followers or following list per 15 minutes, each list."""
+    bluesky_per_5min: int = 3000
+    """Calls to the public AppView per 5 minutes (getProfiles: 25 actors, getRelationships: 30)."""
+    max_wait_seconds: int = 960
+    """The longest a sync waits for a rate limit to reset; longer, it stops and resumes at the next run."""
+
+
+@dataclass(frozen=True)
 class Config:
     hospital_name: str = "Riverside University Hospital"
     hospital_handle: str = "RiversideUH"
+    hospital_bluesky: str = ""
+    """The hospital's Bluesky handle (``hospital.bluesky_handle``); empty: Bluesky is not verified."""
+    verify: VerifySettings = field(default_factory=VerifySettings)
     timezone: str = "America/New_York"
     admins: tuple[str, ...] = ()
     quiet_hours: QuietHours = field(default_factory=QuietHours)
@@ -141,14 +163,22 @@ def _parse(path: Path, data: Any) -> Config:
         raise ContentError(path, None, "(top level): must be a mapping of keys to values")
     reader = Fields(path, data, "", dotted=True)
     reader.unknown_keys({"hospital", "admins", "quiet_hours", "lessons", "nudges", "digest",
-                         "marketing", "safety", "delivery", "public_url", "content_dir"})
-    hospital = _section(reader, "hospital", {"name", "x_handle", "timezone"})
+                         "marketing", "safety", "delivery", "public_url", "content_dir", "verify"})
+    hospital = _section(reader, "hospital", {"name", "x_handle", "bluesky_handle", "timezone"})
     name = _text(hospital, "name", Config.hospital_name)
     handle = _text(hospital, "x_handle", Config.hospital_handle).lstrip("@")
     if not HANDLE_RE.match(handle):
         raise hospital.error("x_handle", "must be 1–15 letters, digits or underscores")
     zone = _text(hospital, "timezone", Config.timezone)
     _check_zone(hospital, "timezone", zone)
+    bluesky = _text(hospital, "bluesky_handle", "")
+    if bluesky:
+        try:
+            bluesky = normalize_bluesky(bluesky)
+        except InvalidHandle as exc:
+            raise hospital.error("bluesky_handle", str(exc)) from None
+    verify = _section(reader, "verify", {"hours", "stale_days", "x_lookups_per_15min", "x_follow_pages_per_15min",
+                                         "bluesky_per_5min", "max_wait_seconds"})
 
     admins = []
     for index, email in enumerate(_list(reader, "admins")):
@@ -181,6 +211,15 @@ def _parse(path: Path, data: Any) -> Config:
     return Config(
         hospital_name=name,
         hospital_handle=handle,
+        hospital_bluesky=bluesky,
+        verify=VerifySettings(
+            hours=_number(verify, "hours", 24, minimum=0, maximum=720),
+            stale_days=_number(verify, "stale_days", 7, minimum=1, maximum=365),
+            x_lookups_per_15min=_number(verify, "x_lookups_per_15min", 300, minimum=1, maximum=1_000_000),
+            x_follow_pages_per_15min=_number(verify, "x_follow_pages_per_15min", 15, minimum=1, maximum=1_000_000),
+            bluesky_per_5min=_number(verify, "bluesky_per_5min", 3000, minimum=1, maximum=1_000_000),
+            max_wait_seconds=_number(verify, "max_wait_seconds", 960, minimum=0, maximum=86_400),
+        ),
         timezone=zone,
         admins=tuple(admins),
         quiet_hours=QuietHours(
@@ -321,6 +360,7 @@ EXAMPLE_CONFIG = """\
 hospital:
   name: Riverside University Hospital
   x_handle: RiversideUH            # the hospital account physicians are asked to follow
+  # bluesky_handle: riversideuh.bsky.social   # set it to verify physicians' Bluesky accounts
   timezone: America/New_York       # default for physicians whose platform gives no zone
 
 admins:                            # marketing managers: reports, roster, meetings, digest
@@ -373,4 +413,12 @@ delivery:                          # platform rate limits the sender stays under
   lease_seconds: 120               # a sender that dies mid-send hands its messages on after this
   teams_install_minutes: 30        # install the Teams app through Graph for physicians who lack it (0: off)
   teams_install_retry_hours: 24    # try again after "no Teams user" or a blocking policy
+
+verify:                            # the daily check of physicians' X and Bluesky accounts
+  hours: 24                        # how often (0: only `rounds verify`)
+  stale_days: 7                    # older facts are shown as stale
+  x_lookups_per_15min: 300         # X GET /2/users/by, app-only (100 usernames a call)
+  x_follow_pages_per_15min: 15     # X followers/following pages (1,000 accounts each)
+  bluesky_per_5min: 3000           # Bluesky public AppView calls
+  max_wait_seconds: 960            # wait at most this for a rate limit; then resume at the next run
 """

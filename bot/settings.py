@@ -20,6 +20,8 @@ DEMO_DATABASE = "sqlite:///social-rounds-demo.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0/"
 DEFAULT_LOGIN_URL = "https://login.microsoftonline.com/"
+DEFAULT_BLUESKY_API_URL = "https://public.api.bsky.app/xrpc/"
+DEFAULT_X_API_URL = "https://api.x.com/2/"
 TEAMS_APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant", "userassignedmsi": "UserAssignedMSI"}
 
 
@@ -127,6 +129,22 @@ class GraphSettings:
                    service_url=_base(env.get("TEAMS_SERVICE_URL", ""), ""))
 
 
+@dataclass(frozen=True)
+class NetworkSettings:
+    """``BLUESKY_API_URL``, ``X_API_URL`` and ``X_BEARER_TOKEN``: where the verified facts come from."""
+
+    bluesky_url: str = DEFAULT_BLUESKY_API_URL
+    x_url: str = DEFAULT_X_API_URL
+    x_token: str = ""
+    """X's app-only bearer token; empty: X facts stay self-reported."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> NetworkSettings:
+        return cls(bluesky_url=_base(env.get("BLUESKY_API_URL", ""), DEFAULT_BLUESKY_API_URL),
+                   x_url=_base(env.get("X_API_URL", ""), DEFAULT_X_API_URL),
+                   x_token=env.get("X_BEARER_TOKEN", "").strip())
+
+
 def _base(value: str, default: str) -> str:
     value = value.strip() or default
     return value if not value or value.endswith("/") else value + "/"
@@ -155,6 +173,8 @@ class Settings:
     """``ROUNDS_ACCESS_LOG=1``: aiohttp's line per request."""
     microsoft_app_id: str = ""
     """``MICROSOFT_APP_ID`` as given (``rounds teams-package`` checks it is a GUID)."""
+    networks: NetworkSettings = NetworkSettings()
+    """X and Bluesky: base URLs and X's token."""
 
     def check_teams(self) -> None:
         """Raises ConfigError (exit code 2) when the Teams variables contradict each other or are incomplete."""
@@ -180,7 +200,8 @@ class Settings:
                    graph=GraphSettings.from_env(env), database_url=env.get("DATABASE_URL") or None,
                    config_file=env.get("ROUNDS_CONFIG") or None, log_level=log_level,
                    access_log=env.get("ROUNDS_ACCESS_LOG") == "1",
-                   microsoft_app_id=env.get("MICROSOFT_APP_ID", ""))
+                   microsoft_app_id=env.get("MICROSOFT_APP_ID", ""),
+                   networks=NetworkSettings.from_env(env))
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -133,7 +133,7 @@ def test_config_path_precedence():
      "2: hospital.x_handle: must be 1–15 letters, digits or underscores"),
     ("hospital:\n  name: [a, b]\n", "2: hospital.name: must be text"),
     ("hospital:\n  colour: blue\n",
-     "2: hospital.colour: unknown key (expected one of: name, timezone, x_handle)"),
+     "2: hospital.colour: unknown key (expected one of: bluesky_handle, name, timezone, x_handle)"),
     ("hospital: Riverside\n", "1: hospital: must be a mapping"),
     ("admins:\n  - maria.lopez@riverside.example\n  - not-an-email\n",
      "1: admins[1]: 'not-an-email' is not an email address"),

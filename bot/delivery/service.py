@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
+from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
@@ -25,11 +26,24 @@ class Installer(Protocol):
         ...
 
 
+class Verifier(Protocol):
+    """The X and Bluesky sync (``bot.networks.sync.PresenceSync``), run beside the scheduler."""
+
+    async def run_due(self, every: timedelta) -> Any:
+        ...
+
+
+VERIFY_CHECK_SECONDS = 600.0
+"""How often the verify loop looks whether a sync is due (or an unfinished one should resume)."""
+
+
 class Delivery:
     def __init__(self, store: DeliveryStore, content: Content, config: Config, coach: DeliveryCoach, clock: Clock,
                  transports: dict[str, Transport], installer: Installer | None, budget: Budget,
-                 *, demo: bool = False) -> None:
+                 *, demo: bool = False, verifier: Verifier | None = None) -> None:
         self.store = store
+        self.verifier = verifier
+        self._verifying: asyncio.Task[None] | None = None
         self.config = config
         self.clock = clock
         self.transports = transports
@@ -75,7 +89,21 @@ class Delivery:
                 log.exception("teams install run failed; next run in %ss", interval)
             await asyncio.sleep(interval)
 
+    async def _verify_loop(self, verifier: Verifier) -> None:
+        """The daily X and Bluesky sync: due every ``verify.hours``; an unfinished one resumes at the next check.
+        One instance at a time (the sync's lease); the others find it busy and wait for the next check."""
+        every = timedelta(hours=self.config.verify.hours)
+        while True:
+            try:
+                await verifier.run_due(every)
+            except Exception as exc:  # Busy (another instance syncs) or a fault: facts stay as they were
+                log.info("verify: not run now (%s: %s); next check in %.0fs", type(exc).__name__, exc,
+                         VERIFY_CHECK_SECONDS)
+            await asyncio.sleep(VERIFY_CHECK_SECONDS)
+
     def start(self) -> None:
+        if self.verifier is not None and self.config.verify.hours > 0:
+            self._verifying = asyncio.create_task(self._verify_loop(self.verifier), name="verify")
         if not self.transports:
             log.info("delivery: no platform configured, reminders are off")
             return
@@ -90,6 +118,11 @@ class Delivery:
 
     async def stop(self) -> None:
         """Stop planning and installing, let in-flight sends finish (bounded), hand back unsent claims."""
+        if self._verifying is not None:
+            self._verifying.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._verifying  # the sync's finally hands back its lease; its cursor is saved
+            self._verifying = None
         if self._installing is not None:
             self._installing.cancel()
             with suppress(asyncio.CancelledError):

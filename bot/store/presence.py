@@ -101,6 +101,14 @@ class PresenceStore:
         async with self.engine.connect() as conn:
             return [Candidate(*row) for row in await conn.execute(query)]
 
+    async def count_candidates(self, network: str) -> int:
+        """How many active physicians have a handle on ``network`` (the sync's progress total)."""
+        handle = HANDLE_COLUMN[network]
+        query = select(func.count()).select_from(people).where(people.c.active.is_(True), handle.is_not(None),
+                                                               handle != "")
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     # -- what a sync learned -----------------------------------------------------------------------------
     async def record_profiles(self, network: str, facts: Sequence[tuple[int, ProfileFacts]], now: datetime) -> int:
         """Keep what the network said about these accounts (verified ``now``); an answer about a handle the
@@ -243,6 +251,25 @@ class PresenceStore:
             value = json.dumps(cursor, sort_keys=True)
             statement = self._dialect.insert(settings).values(key=key, value=value)
             await conn.execute(statement.on_conflict_do_update(index_elements=["key"], set_=dict(value=value)))
+
+    async def finished_at(self, network: str) -> datetime | None:
+        """When the latest complete sync of ``network`` finished."""
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(select(settings.c.value).where(settings.c.key == f"verify.finished.{network}"))
+                     ).scalar()
+        return datetime.fromisoformat(value) if value else None
+
+    async def set_finished(self, network: str, now: datetime) -> None:
+        key, value = f"verify.finished.{network}", now.isoformat()
+        async with self.engine.begin() as conn:
+            statement = self._dialect.insert(settings).values(key=key, value=value)
+            await conn.execute(statement.on_conflict_do_update(index_elements=["key"], set_=dict(value=value)))
+
+    async def lease_holder(self, name: str) -> str | None:
+        """Who holds (or last held) the lease ``name``."""
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(select(settings.c.value).where(settings.c.key == f"lease.{name}"))).scalar()
+        return value.partition(" ")[0] if value else None
 
     async def take_lease(self, name: str, owner: str, now: datetime, seconds: float) -> bool:
         """One sync at a time across instances (the installer's lease, in the settings table)."""
