@@ -248,6 +248,11 @@ class PlanningInputs:
     meetings: dict[int, list[Meeting]]
     """Registered meetings that have not ended (give or take a day for time zones)."""
     addresses: dict[int, dict[str, str]]
+    stories: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    """Library stories to suggest: (story id, lift as epoch seconds) of live stories for each physician
+    not yet planned, shared or declined, oldest lift first (embargoed ones are never here)."""
+    next_lift: datetime | None = None
+    """The next embargo lift of a story, after now: when planning must look again."""
 
 
 @dataclass(frozen=True)

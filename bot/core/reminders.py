@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from bot.core.models import CampPhase, Meeting
 from bot.core.tweetcamp import timeline
 
-Kind = Literal["profile", "follow", "lesson", "review", "camp"]
-NUDGE_PRIORITY: tuple[Kind, ...] = ("review", "lesson", "profile", "follow")
-"""Counted against the daily cap, most valuable first; ``camp`` countdowns are not capped."""
+Kind = Literal["profile", "follow", "lesson", "review", "camp", "story"]
+NUDGE_PRIORITY: tuple[Kind, ...] = ("story", "review", "lesson", "profile", "follow")
+"""Counted against the daily cap, most valuable first (a library story is news: it goes first);
+``camp`` countdowns are not capped."""
 ESCALATION_DAYS = (0, 3, 7, 14)
 MONTHLY_DAYS = 30
 
@@ -63,6 +64,10 @@ class PlanState:
     """Registered meetings that have not ended."""
     nudges_today: int = 0
     """Capped nudges already planned for this physician's local today."""
+    stories: tuple[tuple[int, int], ...] = ()
+    """Library stories to suggest: (story id, lift as epoch seconds), live and not yet planned for them."""
+    next_story_at: datetime | None = None
+    """The next embargo lift of a library story (a story may be for them once it lifts)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,10 @@ def plan(state: PlanState, cadence: Cadence, phases: tuple[CampPhase, ...], now:
         candidates["review"] = Planned(pid, "review", f"{pid}:review:{lesson_id}:{attempts}", now,
                                        {"lesson": lesson_id})
 
+    if state.stories:
+        story_id, lift = state.stories[0]
+        candidates["story"] = Planned(pid, "story", f"{pid}:story:{story_id}:{lift}", now, {"story": story_id})
+
     room = max(0, cadence.max_nudges_per_day - state.nudges_today)
     chosen = [candidates[kind] for kind in NUDGE_PRIORITY if kind in candidates][:room]
     for meeting in state.meetings:
@@ -165,7 +174,7 @@ def next_check(state: PlanState, cadence: Cadence, now: datetime) -> datetime | 
     Holds while the physician's state stays as it is: any change to it (or to the policy) must
     plan them again at once. ``plan`` changes only at a local midnight (new day: escalation step,
     lesson day, Tweet Camp phase, the daily cap), at the lesson time, when quiet hours end, when a
-    snooze ends, and when a quiz question comes due; and only the first of those at which messages
+    snooze ends, when a quiz question comes due and when a library story's embargo lifts; and only the first of those at which messages
     are allowed matters, since ``plan`` gives nothing while they are not. None: never (stopped).
     """
     respect = state.respect
@@ -177,7 +186,7 @@ def next_check(state: PlanState, cadence: Cadence, now: datetime) -> datetime | 
     def ahead(days: int) -> tuple[list[datetime], datetime]:
         """Candidate instants up to the end of ``days`` days from today, and that end."""
         end = _at_local(today + timedelta(days=days + 1), MIDNIGHT, zone)
-        found = [respect.snoozed_until, state.next_review_at]
+        found = [respect.snoozed_until, state.next_review_at, state.next_story_at]
         for offset in range(days + 1):
             day = today + timedelta(days=offset)
             found += [_at_local(day, MIDNIGHT, zone), _at_local(day, cadence.lesson_time, zone),

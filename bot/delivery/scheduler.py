@@ -110,6 +110,8 @@ class Scheduler:
             next_review_at=inputs.next_review_at.get(person.id),
             meetings=tuple(m for m in inputs.meetings.get(person.id, ()) if m.ends_on >= today),
             nudges_today=sum(1 for due in recent if local_today(due, zone) == today),
+            stories=inputs.stories.get(person.id, ()),
+            next_story_at=inputs.next_lift,
         )
 
     def _policy_fingerprint(self) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.models import Meeting, PlanningInputs, PlanningPerson
 from bot.store.common import in_page, row_meeting
 from bot.store.conversations import addresses as read_addresses
+from bot.store.library import offers as story_offers
 from bot.store.schema import PLAN_AGAIN, lessons_done, meeting_attendees, meetings, people, profile_items, quiz_reviews
 
 
@@ -72,7 +73,9 @@ class PlanningStore:
                            meeting_attendees.c.meeting_id.in_(list(current)))):
                 registered[person_id].append(current[meeting_id])
             addresses = await read_addresses(conn, ids)
-        return PlanningInputs(profile, lessons, due, next_review, registered, addresses)
+            library = await story_offers(conn, ids, now)
+        return PlanningInputs(profile, lessons, due, next_review, registered, addresses, library.stories,
+                              library.next_lift)
 
     async def set_plan_after(self, wakes: Sequence[tuple[int, int, datetime]]) -> int:
         """Record (person id, state version planned from, next check) for each physician, except

@@ -332,3 +332,42 @@ network_presence = Table(
     Column("failed_at", UTCDateTime),
     Column("failure", String(200), nullable=False, server_default=""),
 )
+
+stories = Table(
+    "stories", metadata,
+    # The content library: what the hospital publishes for physicians to share (see bot/core/library.py)
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("title", String(200), nullable=False),
+    Column("link", String(500), nullable=False),
+    Column("post_x", Text, nullable=False, server_default=""),
+    Column("post_bluesky", Text, nullable=False, server_default=""),
+    Column("post_linkedin", Text, nullable=False, server_default=""),
+    # the suggested posts, as marketing wrote them ("" where a network is not suggested)
+    Column("alt_text", Text, nullable=False, server_default=""),
+    Column("lifts_at", UTCDateTime, nullable=False, index=True),
+    # the embargo lift: before it nobody but admins sees the story, nothing is planned for it
+    Column("lift_zone", String(64), nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+story_audience = Table(
+    "story_audience", metadata,
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(12), primary_key=True),
+    # everyone (value ""), department, specialty or meeting (a meeting's key: its attendees)
+    Column("value", String(120), primary_key=True),
+)
+
+story_people = Table(
+    "story_people", metadata,
+    # What each physician did with a story: the first instant of each, NULL when not (yet)
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", Integer, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("offered_at", UTCDateTime),
+    Column("tapped_at", UTCDateTime),
+    Column("shared_at", UTCDateTime),
+    Column("declined_at", UTCDateTime),
+)

@@ -14,6 +14,7 @@ from bot.store import migrate
 from bot.store.conversations import ConversationStore
 from bot.store.directory import SlackDirectoryStore
 from bot.store.dnd import SlackDndStore
+from bot.store.library import LibraryStore
 from bot.store.meetings import MeetingStore
 from bot.store.outbox import OutboxStore
 from bot.store.people import PeopleStore
@@ -68,6 +69,7 @@ class Store:
         self.teams_installs = TeamsInstallStore(engine)
         self.safety = SafetyStore(engine)
         self.presence = PresenceStore(engine)
+        self.library = LibraryStore(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:
