@@ -1,6 +1,7 @@
 """In-process measurements: the weekly digest and one scheduler tick over the whole roster.
 
-Each runs in a fresh interpreter (``python -m bench.inproc digest|tick DB NOW``) so its peak
+Each runs in a fresh interpreter (``python -m bench.inproc digest|tick DB NOW``, DB a SQLite file or
+a ``postgresql://`` URL) so its peak
 memory is its own: the peak (VmHWM) is reset just before the measured call and read right after.
 Both are compared with a baseline run in the same process: one read of every row of the
 ``people`` table through the same engine, the least any whole-roster computation must do.
@@ -48,9 +49,21 @@ def content() -> Content:
     return load_content(ROOT / "prompts")
 
 
-def runtime(db: Path, now: datetime, config: Config | None = None) -> Runtime:
+Database = Path | str
+"""A SQLite file, or the URL of a PostgreSQL database (a scratch copy made by bench/pgcopy.py)."""
+
+
+def database_url(db: Database) -> str:
+    return db if isinstance(db, str) else f"sqlite:///{db}"
+
+
+def parse_database(value: str) -> Database:
+    return value if value.startswith(("postgresql://", "postgresql+asyncpg://")) else Path(value)
+
+
+def runtime(db: Database, now: datetime, config: Config | None = None) -> Runtime:
     """The product's runtime on ``db``, with garbage collection tuned as ``rounds serve`` does after start-up."""
-    built = Runtime.build(config or bench_config(), f"sqlite:///{db}", clock=FixedClock(now), content=content())
+    built = Runtime.build(config or bench_config(), database_url(db), clock=FixedClock(now), content=content())
     tune_gc()
     return built
 
@@ -69,7 +82,7 @@ def _peak_mb() -> tuple[float, float]:
     return m["VmRSS"] / 1024, m["VmHWM"] / 1024
 
 
-async def measure_digest(db: Path, now: datetime, repeat: int = 2) -> dict[str, Any]:
+async def measure_digest(db: Database, now: datetime, repeat: int = 2) -> dict[str, Any]:
     rt = runtime(db, now)
     try:
         baseline = min([await read_roster(rt) for _ in range(repeat + 1)][1:])
@@ -116,13 +129,17 @@ async def _timed_tick(scheduler: Any, now: datetime) -> tuple[float, float, int]
     return seconds, worst, added
 
 
-async def measure_tick(db: Path, now: datetime) -> dict[str, Any]:
+async def measure_tick(db: Database, now: datetime) -> dict[str, Any]:
     """The first tick of the day (everything due and planned), a later one (nothing due), and
-    one with every physician due again but nothing new (the day turning in their zone)."""
+    one with every physician due again but nothing new (the day turning in their zone).
+
+    A SQLite file is copied first; a PostgreSQL database is changed in place (it is a scratch copy)."""
     from bot.delivery.scheduler import Scheduler
 
-    work = db.with_name(db.stem + "-tick.db")
-    shutil.copyfile(db, work)
+    work: Database = db
+    if isinstance(db, Path):
+        work = db.with_name(db.stem + "-tick.db")
+        shutil.copyfile(db, work)
     rt = runtime(work, now)
     try:
         scheduler = Scheduler(rt.store, rt.content, rt.config, ("slack", "teams"), rt.coach)
@@ -140,8 +157,9 @@ async def measure_tick(db: Path, now: datetime) -> dict[str, Any]:
                     peak_increase_mb=peak - rss_before)
     finally:
         await rt.store.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{work}{suffix}").unlink(missing_ok=True)
+        if isinstance(work, Path):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{work}{suffix}").unlink(missing_ok=True)
 
 
 async def plan_outbox(db: Path, now: datetime, *, keep_pending: int | None) -> dict[str, int]:
@@ -173,7 +191,7 @@ async def plan_outbox(db: Path, now: datetime, *, keep_pending: int | None) -> d
 
 
 def main(argv: list[str]) -> int:
-    what, db, now = argv[0], Path(argv[1]), datetime.fromisoformat(argv[2])
+    what, db, now = argv[0], parse_database(argv[1]), datetime.fromisoformat(argv[2])
     if what == "digest":
         result = asyncio.run(measure_digest(db, now))
     elif what == "tick":

@@ -1,9 +1,13 @@
-"""The load generator: ``wrk`` (one thread, a fixed set of connections) driven by a generated Lua script.
+"""The load generator: ``wrk`` (a fixed set of connections) driven by a generated Lua script.
 
 The script cycles through request bodies prepared here: signed Slack slash commands (the
 signature is computed in Python with the run's timestamp; Bolt accepts it for five minutes, far
 longer than one run) or Teams activities. Its ``done`` hook prints the totals and the latency
 percentiles as one JSON line, so nothing depends on wrk's human-readable report.
+
+Several instances behind one load generator: wrk runs one thread per instance and the script's
+``setup`` hook points thread *k* at instance *k mod n* (round-robin), each thread with its share of
+the connections and starting at its own place in the requests.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from bench import roster
 
@@ -110,7 +114,42 @@ def teams_messages(service_url: str, users: range, text: str = "status") -> list
     return requests
 
 
-def lua_script(path: str, requests: list[Request], limit: int | None = None) -> str:
+def round_robin(threads: int, targets: int) -> list[int]:
+    """Which target each wrk thread loads: thread k gets target k mod n (the Lua ``setup`` does the same)."""
+    if targets < 1 or threads < targets:
+        raise ValueError(f"{threads} load threads cannot reach {targets} instances")
+    return [k % targets for k in range(threads)]
+
+
+def host_port(url: str) -> tuple[str, int]:
+    parsed = urlsplit(url)
+    if parsed.hostname is None or parsed.port is None:
+        raise ValueError(f"{url!r} names no host and port")
+    return parsed.hostname, parsed.port
+
+
+def _lua_targets(urls: list[str]) -> list[str]:
+    """The ``setup`` hook sending thread k to ``urls[k mod n]``; empty for a single target."""
+    if len(urls) < 2:
+        return ["local first = 0"]
+    pairs = ", ".join(f'{{ "{host}", "{port}" }}' for host, port in map(host_port, urls))
+    return [
+        f"local targets = {{ {pairs} }}",
+        "local made = 0",
+        "setup = function(thread)",
+        "  local target = targets[made % #targets + 1]",
+        "  thread.addr = wrk.lookup(target[1], target[2])[1]",
+        "  thread:set('thread_index', made)",
+        "  made = made + 1",
+        "end",
+        "local first = 0",
+        "init = function(args)",
+        "  first = (thread_index or 0) * math.floor(#reqs / #targets)",
+        "end",
+    ]
+
+
+def lua_script(path: str, requests: list[Request], limit: int | None = None, urls: list[str] | None = None) -> str:
     def string(value: str) -> str:
         assert "]==]" not in value
         return f"[==[{value}]==]"
@@ -121,9 +160,10 @@ def lua_script(path: str, requests: list[Request], limit: int | None = None) -> 
         entries.append(f"  {{ body = {string(request.body)}, headers = {{ {headers} }} }},")
     return "\n".join([
         "local reqs = {", *entries, "}",
-        "local i = 0",
+        *_lua_targets(urls or []),
+        "local i = nil",
         "request = function()",
-        "  i = i % #reqs + 1",
+        "  i = ((i or first) % #reqs) + 1",
         "  local r = reqs[i]",
         f"  return wrk.format('POST', {string(path)}, r.headers, r.body)",
         "end",
@@ -138,19 +178,25 @@ def lua_script(path: str, requests: list[Request], limit: int | None = None) -> 
     ])
 
 
-async def run_wrk(url: str, path: str, requests: list[Request], *, seconds: float, connections: int,
+async def run_wrk(url: str | list[str], path: str, requests: list[Request], *, seconds: float, connections: int,
                   work_dir: Path, timeout_s: int = 10, limit: int | None = None) -> LoadResult:
-    """One wrk run against ``url + path``; wrk itself is one thread (the machine has 2 cores).
+    """One wrk run against ``url + path``: one thread per instance when ``url`` lists several
+    (round-robin, :func:`round_robin`), else one thread (the machine has 2 cores).
 
     ``limit``: stop after that many responses (``seconds`` is then only an upper bound).
     """
+    urls = [url] if isinstance(url, str) else list(url)
+    threads = len(urls)
+    round_robin(threads, len(urls))
+    if connections % threads:
+        raise ValueError(f"{connections} connections do not split evenly over {threads} instances")
     wrk = ensure_wrk()
     work_dir.mkdir(parents=True, exist_ok=True)
     script = work_dir / "load.lua"
-    script.write_text(lua_script(path, requests, limit), encoding="utf-8")
+    script.write_text(lua_script(path, requests, limit, urls), encoding="utf-8")
     process = await asyncio.create_subprocess_exec(
-        wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={timeout_s}s",
-        "-s", str(script), url + path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={timeout_s}s",
+        "-s", str(script), urls[0] + path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), timeout=seconds + timeout_s + 30)
     text = out.decode(errors="replace")
     line = next((line for line in text.splitlines() if line.startswith(MARK)), None)

@@ -2,7 +2,7 @@
 
 ``ROUNDS_BENCH_POSTGRES_URL`` names the server's maintenance database (default
 ``postgresql://postgres@127.0.0.1:5432/postgres``); the copy is made as ``rounds_bench_<random>``
-and dropped afterwards.
+and dropped afterwards. Rows go over PostgreSQL's COPY protocol, a chunk at a time.
 """
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from sqlalchemy import select
 from bot.store import Store
 from bot.store.schema import metadata
 
+CHUNK_ROWS = 50_000
+"""Rows read from SQLite and sent with one COPY at a time (a 200,000-physician roster has millions)."""
 ADMIN_URL = os.environ.get("ROUNDS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -54,11 +56,13 @@ async def postgres_copy(sqlite_db: Path) -> AsyncIterator[str]:
         try:
             async with source.engine.connect() as conn:
                 for table in metadata.sorted_tables:
-                    rows = (await conn.execute(select(table))).all()
-                    if rows:
-                        await connection.copy_records_to_table(table.name, records=[tuple(r) for r in rows],
+                    copied = 0
+                    stream = await conn.stream(select(table))
+                    async for chunk in stream.partitions(CHUNK_ROWS):
+                        await connection.copy_records_to_table(table.name, records=[tuple(r) for r in chunk],
                                                                columns=[c.name for c in table.columns])
-                    if "id" in table.c and rows:
+                        copied += len(chunk)
+                    if "id" in table.c and copied:
                         await connection.execute(
                             f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                             f"(SELECT max(id) FROM {table.name}))")

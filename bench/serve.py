@@ -1,9 +1,11 @@
 """Measurements against running servers: Slack and Teams throughput, memory, and the reminder fan-out.
 
-The product runs as ``python -m bot serve`` in its own process with a bench config and the fakes
+The product runs as ``python -m bot serve`` in its own process(es) with a bench config and the fakes
 (bench/fakes.py, served by this process) as Slack and the Bot Connector; the baselines run as
 ``python -m bench.bare_bolt`` and ``python -m bench.bare_teams``. The same wrk settings load both
-sides, one server at a time, so neither competes with the other for the two cores.
+sides, one side at a time, so neither competes with the other for the two cores. On PostgreSQL
+two product instances share one database and one wrk loads them round-robin; each baseline then
+runs as two instances behind the same load too.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import asyncio
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,8 @@ class Plan:
     teams_users: int = 2000
     fanout_rate: float = 100.0
     drain_timeout_s: float = 180.0
+    per_turn_echo: bool = True
+    """Also measure the SDK sample's echo bot (a Bot Connector client per turn), an info row."""
 
 
 @dataclass
@@ -95,9 +100,14 @@ async def _answers_settled(slack: FakeSlack, expected: int, timeout: float) -> N
         await asyncio.sleep(0.1)
 
 
-async def slack_load(server: procs.Server, slack: FakeSlack, plan: Plan, out: Path, *,
+async def _all_quiet(servers: list[procs.Server], *, settle: float, timeout: float) -> float:
+    return max([await procs.wait_quiet(s, settle=settle, timeout=timeout) for s in servers])
+
+
+async def slack_load(servers: list[procs.Server], slack: FakeSlack, plan: Plan, out: Path, *,
                      answers: bool) -> Side:
-    """``/rounds status`` from ``plan.slack_users`` different physicians; acks by wrk, answers at the fake.
+    """``/rounds status`` from ``plan.slack_users`` different physicians, round-robin over ``servers``;
+    acks by wrk, answers (``answers=True``) counted at the fake's ``response_url``.
 
     A warm-up run comes first (most users' ``users.info`` is cached and their Slack time zone
     stored afterwards, as for anyone who used the bot this hour).
@@ -109,7 +119,7 @@ async def slack_load(server: procs.Server, slack: FakeSlack, plan: Plan, out: Pa
         slack.reset()
         requests = load.slack_commands(SIGNING_SECRET, users, slack.url + "/response")
         started = time.monotonic()
-        result = await load.run_wrk(server.url, "/slack/events", requests, seconds=seconds,
+        result = await load.run_wrk([s.url for s in servers], "/slack/events", requests, seconds=seconds,
                                     connections=plan.connections, work_dir=out)
         row = result.as_dict()
         if answers:
@@ -120,7 +130,7 @@ async def slack_load(server: procs.Server, slack: FakeSlack, plan: Plan, out: Pa
             row.update(answered=answered, answers_per_s=answered / max(1e-9, last - started),
                        drain_s=max(0.0, last - started - result.seconds),
                        home_publishes=slack.calls["views.publish"], users_info=slack.calls["users.info"])
-            await procs.wait_quiet(server, settle=1.0, timeout=plan.drain_timeout_s)
+            await _all_quiet(servers, settle=1.0, timeout=plan.drain_timeout_s)
         return row
 
     await one(plan.warmup_s)
@@ -129,14 +139,15 @@ async def slack_load(server: procs.Server, slack: FakeSlack, plan: Plan, out: Pa
     return side
 
 
-async def teams_load(server: procs.Server, connector: FakeConnector, plan: Plan, out: Path) -> Side:
-    """A personal ``status`` message from ``plan.teams_users`` different Teams-linked physicians."""
+async def teams_load(servers: list[procs.Server], connector: FakeConnector, plan: Plan, out: Path) -> Side:
+    """A personal ``status`` message from ``plan.teams_users`` different Teams-linked physicians,
+    round-robin over ``servers``."""
     side = Side()
     requests = load.teams_messages(connector.url, range(3, 3 + plan.teams_users))
 
     async def one(seconds: float) -> dict[str, float]:
         before = connector.calls["send"]
-        result = await load.run_wrk(server.url, "/api/messages", requests, seconds=seconds,
+        result = await load.run_wrk([s.url for s in servers], "/api/messages", requests, seconds=seconds,
                                     connections=plan.connections, work_dir=out)
         return dict(result.as_dict(), sends=connector.calls["send"] - before)
 
@@ -146,51 +157,77 @@ async def teams_load(server: procs.Server, connector: FakeConnector, plan: Plan,
     return side
 
 
-async def measure_servers(serve_db: Path, out: Path, plan: Plan, *, slack_on: bool, teams_on: bool) -> dict[str, Any]:
-    """The product, then the bare Bolt app, then the bare echo bot; memory of each."""
+def _mb(servers: list[procs.Server], key: str) -> list[float]:
+    return [s.memory()[key] / 1024 for s in servers]
+
+
+async def _baseline(name: str, args: list[str], env: dict[str, str], instances: int, out: Path,
+                    measure: Callable[[list[procs.Server]], Awaitable[Side]]) -> dict[str, Any]:
+    """Start ``instances`` copies of a bare baseline, load them as the product was loaded, stop them."""
+    servers: list[procs.Server] = []
+    try:
+        for i in range(instances):
+            port = procs.free_port()
+            servers.append(await procs.start(f"{name}-{i}", [*args, "--port", str(port)], env, port, out))
+        idle = _mb(servers, "VmRSS")
+        runs = (await measure(servers)).runs
+        return dict(runs=runs, idle_rss_mb=max(idle), peak_mb=max(_mb(servers, "VmHWM")))
+    finally:
+        for server in servers:
+            await procs.stop(server)
+
+
+async def measure_servers(serve_db: Path, out: Path, plan: Plan, *, slack_on: bool, teams_on: bool,
+                          database_url: str | None = None, instances: int = 1,
+                          baselines: bool = True) -> dict[str, Any]:
+    """The product (``instances`` of ``rounds serve`` on one database), then each bare baseline with
+    as many instances behind the same load: bare Bolt (acks), bare Bolt answering through
+    ``response_url``, the echo bot keeping its connector client, the echo bot building one per turn.
+    Memory is per instance (the largest). ``baselines=False``: the product only."""
     config = out / "rounds-bench.yaml"
     config.write_text(config_yaml(), encoding="utf-8")
     slack, connector = await FakeSlack().start(), await FakeConnector().start()
-    result: dict[str, Any] = {}
+    result: dict[str, Any] = dict(instances=instances)
     try:
-        server = await start_product("rounds-serve", serve_db, config, slack, out)
+        servers: list[procs.Server] = []
         try:
-            settle = await procs.wait_quiet(server)
-            idle = server.memory()
-            result["product_start_s"] = server.started_in
+            for i in range(instances):
+                servers.append(await start_product(f"rounds-serve-{i}", serve_db, config, slack, out,
+                                                   database_url=database_url))
+            settle = await _all_quiet(servers, settle=2.0, timeout=90.0)
+            result["product_start_s"] = max(s.started_in for s in servers)
             result["product_settle_s"] = settle
-            result["product_idle_rss_mb"] = idle["VmRSS"] / 1024
-            result["product_startup_peak_mb"] = idle["VmHWM"] / 1024
+            result["product_idle_rss_mb"] = max(_mb(servers, "VmRSS"))
+            result["product_startup_peak_mb"] = max(_mb(servers, "VmHWM"))
             if slack_on:
-                result["slack_product"] = (await slack_load(server, slack, plan, out, answers=True)).runs
+                result["slack_product"] = (await slack_load(servers, slack, plan, out, answers=True)).runs
             if teams_on:
-                await procs.wait_quiet(server, settle=1.0, timeout=plan.drain_timeout_s)
-                result["teams_product"] = (await teams_load(server, connector, plan, out)).runs
-            await procs.wait_quiet(server, settle=1.0, timeout=30)
-            after = server.memory()
-            result["product_after_load_rss_mb"] = after["VmRSS"] / 1024
-            result["product_peak_mb"] = after["VmHWM"] / 1024
+                await _all_quiet(servers, settle=1.0, timeout=plan.drain_timeout_s)
+                result["teams_product"] = (await teams_load(servers, connector, plan, out)).runs
+            await _all_quiet(servers, settle=1.0, timeout=30)
+            result["product_after_load_rss_mb"] = max(_mb(servers, "VmRSS"))
+            result["product_peak_mb"] = max(_mb(servers, "VmHWM"))
+            result["product_peak_mb_each"] = _mb(servers, "VmHWM")
         finally:
-            result["product_exit_code"] = await procs.stop(server)
+            result["product_exit_code"] = max([await procs.stop(s) or 0 for s in servers] or [0])
         env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url}
-        if slack_on:
-            port = procs.free_port()
-            bare = await procs.start("bare-bolt", ["-m", "bench.bare_bolt", "--port", str(port)], env, port, out)
-            try:
-                result["bare_bolt_idle_rss_mb"] = bare.memory()["VmRSS"] / 1024
-                result["slack_bare"] = (await slack_load(bare, slack, plan, out, answers=False)).runs
-                result["bare_bolt_peak_mb"] = bare.memory()["VmHWM"] / 1024
-            finally:
-                await procs.stop(bare)
-        if teams_on:
-            port = procs.free_port()
-            bare = await procs.start("bare-teams", ["-m", "bench.bare_teams", "--port", str(port)], {}, port, out)
-            try:
-                result["bare_teams_idle_rss_mb"] = bare.memory()["VmRSS"] / 1024
-                result["teams_bare"] = (await teams_load(bare, connector, plan, out)).runs
-                result["bare_teams_peak_mb"] = bare.memory()["VmHWM"] / 1024
-            finally:
-                await procs.stop(bare)
+        if slack_on and baselines:
+            bare = await _baseline("bare-bolt", ["-m", "bench.bare_bolt"], env, instances, out,
+                                   lambda s: slack_load(s, slack, plan, out, answers=False))
+            result.update(slack_bare=bare["runs"], bare_bolt_idle_rss_mb=bare["idle_rss_mb"],
+                          bare_bolt_peak_mb=bare["peak_mb"])
+            answering = await _baseline("bare-bolt-answer", ["-m", "bench.bare_bolt", "--answer"], env, instances,
+                                        out, lambda s: slack_load(s, slack, plan, out, answers=True))
+            result["slack_bare_answering"] = answering["runs"]
+        if teams_on and baselines:
+            kept = await _baseline("bare-teams-kept", ["-m", "bench.bare_teams", "--keep-client"], {}, instances,
+                                   out, lambda s: teams_load(s, connector, plan, out))
+            result.update(teams_bare_kept=kept["runs"], bare_teams_idle_rss_mb=kept["idle_rss_mb"],
+                          bare_teams_peak_mb=kept["peak_mb"])
+            if plan.per_turn_echo:
+                per_turn = await _baseline("bare-teams", ["-m", "bench.bare_teams"], {}, instances, out,
+                                           lambda s: teams_load(s, connector, plan, out))
+                result["teams_bare"] = per_turn["runs"]
     finally:
         await slack.close()
         await connector.close()
