@@ -23,6 +23,7 @@ from aiohttp import web
 
 from bot.channel_services import ChannelServices
 from bot.channels.charts import chart_url
+from bot.channels.share import add_share_route
 from bot.channels.slack.app import mount_slack
 from bot.channels.slack.client import SlackHttp, transport_client
 from bot.channels.slack.transport import SlackTransport
@@ -269,6 +270,10 @@ def create_app(settings: Settings, runtime: Runtime, *, webchat: bool, backgroun
             line = (f"{name}: sending reminders only, not mounted: replies and buttons cannot reach the bot "
                     f"until you {NOT_MOUNTED_HINTS[name]}")
         log.info("%s", line or f"{name}: not mounted; {NOT_MOUNTED_HINTS[name]}")
+    if runtime.config.public_url:
+        add_share_route(app, services, runtime.clock, words)
+        log.info("share buttons: counted at %s/s/… before they open the network's composer",
+                 runtime.config.public_url)
     if webchat:
         bridge = WebChatBridge(runtime, delivery)
         add_webchat_routes(app, bridge, clock_control=runtime.demo, token=webchat_token,

@@ -12,8 +12,13 @@ from bot.channels.ports import DirectoryEntry, InstallCandidate, Linked
 from bot.clock import Clock
 from bot.coach import Coach
 from bot.core.dnd import DndStatus
+from bot.core.share import SHARE_SECRET_SETTING, ShareRef, intent_url
 from bot.store import Store
 from bot.store.directory import DirectoryUser
+from bot.store.library import STORY_KIND
+
+OUTBOX_ID_MAX = 2**31 - 1
+"""Ids above the database's 32-bit integer columns are not looked up (PostgreSQL would refuse them)."""
 
 
 class ChannelServices:
@@ -24,6 +29,7 @@ class ChannelServices:
         self._store = store
         self._coach = coach
         self._clock = clock
+        self._share_secret = ""
 
     # -- identities ------------------------------------------------------------------------------------
     async def person_by_identity(self, platform: str, user_id: str) -> Linked | None:
@@ -118,3 +124,26 @@ class ChannelServices:
         reply = await self._coach.digest_reply(self._clock.now(), week)
         assert reply.image is not None
         return reply.image.png
+
+    # -- share buttons -----------------------------------------------------------------------------------
+    async def share_secret(self) -> str:
+        if not self._share_secret:
+            self._share_secret = await self._store.settings.secret(SHARE_SECRET_SETTING)
+        return self._share_secret
+
+    async def share_target(self, ref: ShareRef, now: datetime, *, count: bool) -> str | None:
+        """The composer's address for a share button, counting the tap as the message's recipient's;
+        None unless the message is a share suggestion of that story, the story is live and it has a
+        post for the network."""
+        if ref.message_id > OUTBOX_ID_MAX or ref.story_id > OUTBOX_ID_MAX:
+            return None
+        message = await self._store.outbox.get(ref.message_id)
+        if message is None or message.kind != STORY_KIND or message.person_id is None \
+                or message.spec.get("story") != ref.story_id:
+            return None
+        story = await self._store.library.get(str(ref.story_id), now, admin=False)
+        if story is None or story.id != ref.story_id or not story.live(now) or ref.network not in story.networks:
+            return None
+        if count:
+            await self._store.library.mark(story.id, message.person_id, "tapped", now)
+        return intent_url(ref.network, story.post(ref.network), story.link)

@@ -114,9 +114,13 @@ def test_a_token_reads_back_to_its_reference(ref):
     assert len(token) == 44 and token.isascii() and "=" not in token
 
 
-def test_a_token_carries_no_id_in_clear():
-    token = share_token(SECRET, ShareRef(12345, "x", 67890))
-    assert "12345" not in token and "67890" not in token
+def test_a_token_carries_nothing_in_clear():
+    """Neither the token nor its decoded bytes show the ids, and neighbouring references share nothing."""
+    import base64
+    first, second = share_token(SECRET, ShareRef(1, "x", 1)), share_token(SECRET, ShareRef(1, "x", 2))
+    raw = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4))
+    assert raw.count(0) < 8, "the zero bytes of small ids are masked"
+    assert sum(a == b for a, b in zip(first, second, strict=True)) < 10
 
 
 def test_a_token_signed_with_another_secret_or_changed_is_refused():
@@ -143,8 +147,10 @@ def test_a_forged_network_index_is_refused_even_when_signed():
     import struct
     payload = struct.pack(">BQQ", 3, 1, 1)
     mac = hmac.new(SECRET.encode(), b"share:" + payload, hashlib.sha256).digest()[:16]
-    token = base64.urlsafe_b64encode(payload + mac).decode()
+    pad = hmac.new(SECRET.encode(), b"share-pad:" + mac, hashlib.sha256).digest()[:17]
+    token = base64.urlsafe_b64encode(mac + bytes(a ^ b for a, b in zip(payload, pad, strict=True))).decode()
     assert read_token(SECRET, token) is None
+    assert read_token(SECRET, share_token(SECRET, ShareRef(1, "linkedin", 1))) == ShareRef(1, "linkedin", 1)
 
 
 def test_share_url_is_the_redirect_under_public_url():

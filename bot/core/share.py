@@ -16,8 +16,8 @@ Every value is percent-encoded as UTF-8 with nothing left unescaped (``quote(saf
 
 A share button does not point at the network directly but at ``/s/<token>`` on the bot's
 ``public_url``, which counts the tap and redirects. The token names the story, the network and the
-outbox message the button was sent in, signed with HMAC-SHA256; it names nobody, and a token that
-was not made with the secret is refused. Pure: no I/O, no clock.
+outbox message the button was sent in, masked and signed with HMAC-SHA256 keyed by the installation's
+secret: it names nobody, nothing of it reads in clear, and a token not made with the secret is refused. Pure: no I/O, no clock.
 """
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ BLUESKY_INTENT = "https://bsky.app/intent/compose"
 LINKEDIN_SHARE = "https://www.linkedin.com/sharing/share-offsite/"
 SHARE_PATH = "/s/{token}"
 """The redirect's route on ``public_url``."""
+SHARE_SECRET_SETTING = "share.secret"
+"""The stored setting that holds the installation's share key (made at random on first use)."""
 _SIGNATURE_BYTES = 16
 _REF = struct.Struct(">BQQ")
 """Network index, story id, outbox message id."""
@@ -113,16 +115,27 @@ def _mac(secret: str, payload: bytes) -> bytes:
     return hmac.new(secret.encode(), b"share:" + payload, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
 
 
+def _pad(secret: str, signature: bytes) -> bytes:
+    return hmac.new(secret.encode(), b"share-pad:" + signature, hashlib.sha256).digest()[:_REF.size]
+
+
+def _xor(data: bytes, pad: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(data, pad, strict=True))
+
+
 def share_token(secret: str, ref: ShareRef) -> str:
-    """An opaque, URL-safe token for ``ref``, signed with ``secret``."""
+    """An opaque, URL-safe token for ``ref``: its signature, then the reference masked with a key
+    stream drawn from the signature (a synthetic-IV construction), so that nothing of it reads in
+    clear and only ``secret`` makes or reads one."""
     if not secret:
         raise ValueError("a share token needs a secret")
     payload = _REF.pack(NETWORKS.index(ref.network), ref.story_id, ref.message_id)
-    return base64.urlsafe_b64encode(payload + _mac(secret, payload)).decode().rstrip("=")
+    signature = _mac(secret, payload)
+    return base64.urlsafe_b64encode(signature + _xor(payload, _pad(secret, signature))).decode().rstrip("=")
 
 
 def read_token(secret: str, token: str) -> ShareRef | None:
-    """The reference ``token`` stands for, or None when it is malformed or was not signed with ``secret``."""
+    """The reference ``token`` stands for, or None when it is malformed or was not made with ``secret``."""
     if not secret or not _TOKEN.fullmatch(token):
         return None
     try:
@@ -131,7 +144,8 @@ def read_token(secret: str, token: str) -> ShareRef | None:
         return None
     if len(raw) != _REF.size + _SIGNATURE_BYTES:
         return None
-    payload, signature = raw[:_REF.size], raw[_REF.size:]
+    signature, masked = raw[:_SIGNATURE_BYTES], raw[_SIGNATURE_BYTES:]
+    payload = _xor(masked, _pad(secret, signature))
     if not hmac.compare_digest(signature, _mac(secret, payload)):
         return None
     index, story_id, message_id = _REF.unpack(payload)

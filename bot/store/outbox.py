@@ -165,6 +165,12 @@ class OutboxStore:
                 status="pending", attempts=0, next_attempt_at=now, last_error=None))
             return result.rowcount
 
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        """One message by its id, whatever its status (None when there is none)."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(outbox).where(outbox.c.id == message_id))).first()
+        return _message(row) if row is not None else None
+
     async def statuses_of(self, ids: Iterable[int]) -> dict[int, str]:
         """The status of each of ``ids`` that exists (an id missing from the answer is unknown)."""
         async with self.engine.connect() as conn:

@@ -1,6 +1,7 @@
 """Key-value settings, and the inbound event ids already handled (platform retries are dropped)."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
@@ -23,6 +24,20 @@ class SettingStore:
             result = await conn.execute(update(settings).where(settings.c.key == key).values(value=value))
             if result.rowcount == 0:
                 await conn.execute(insert(settings).values(key=key, value=value))
+
+    async def secret(self, key: str) -> str:
+        """A random secret kept under ``key``, made on first use; every instance reads the same one."""
+        value = await self.get(key)
+        if value:
+            return value
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(settings).values(key=key, value=secrets.token_urlsafe(32)))
+        except IntegrityError:  # another instance made it first: theirs is the one
+            pass
+        value = await self.get(key)
+        assert value
+        return value
 
 
 class EventStore:
