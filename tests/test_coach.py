@@ -858,9 +858,10 @@ async def test_followback_worklist(chat, admin_chat, store, people):
     await Chat(chat.coach, NEUROLOGIST_EMAIL).press("follow:done")  # no handle yet: cannot be followed back
 
     worklist = one(await admin_chat.say("follow-back"))
-    assert worklist.text == "1 physician follows @RiversideUH and waits for a follow back."
-    assert worklist.table == Table(("Physician", "Department", "X handle"),
-                                   (("Dr. Jane Rivera", "Cardiology", "[@JaneRiveraMD](https://x.com/JaneRiveraMD)"),))
+    assert worklist.text == "1 physician follows the hospital and waits for a follow back."
+    assert worklist.table == Table(("Physician", "Department", "Network", "Profile", "Source"), (
+        ("Dr. Jane Rivera", "Cardiology", "X", "[@JaneRiveraMD](https://x.com/JaneRiveraMD)", "self-reported"),))
+    assert "**Self-reported** (no network has checked their follows yet)" in worklist.body
     jane = people[PHYSICIAN_EMAIL]
     assert worklist.buttons == (Button("Followed back @JaneRiveraMD", f"followback:{jane.id}"),)
 
@@ -905,10 +906,12 @@ async def test_digest_preview(chat, admin_chat):
     assert reply.kind == "digest"
     assert reply.ephemeral is False
     # Same numbers as the hospital report: Jane 54, Omar 24, Lena 0; no stored week yet, so no change.
-    assert reply.table.rows == (("Cardiology", "1", "100%", "100%", "0%", "54", "—", "—"),
-                                ("Neurology", "1", "0%", "0%", "0%", "0", "—", "—"),
-                                ("Oncology", "1", "100%", "0%", "0%", "24", "—", "—"),
-                                ("Riverside University Hospital", "3", "67%", "33%", "0%", "26", "—", "—"))
+    # No sync has verified anything: the verified columns are 0%.
+    assert reply.table.rows == (("Cardiology", "1", "0%", "0%", "0%", "0%", "100%", "54", "—", "—", "—"),
+                                ("Neurology", "1", "0%", "0%", "0%", "0%", "0%", "0", "—", "—", "—"),
+                                ("Oncology", "1", "0%", "0%", "0%", "0%", "100%", "24", "—", "—", "—"),
+                                ("Riverside University Hospital", "3", "0%", "0%", "0%", "0%", "67%", "26", "—", "—",
+                                 "—"))
     assert "No week stored before this one yet: changes start next week." in reply.body
     assert "- Have a professional profile (self-reported): 2 (67%)" in reply.body
     assert reply.image.name == "digest-2026-W10.png"

@@ -2,12 +2,12 @@
 meetings, the follow-back worklist and the weekly digest."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.digest import HEADLINES, build_digest, digest_due_at, iso_week, previous_week
+from bot.core.digest import SELF_REPORTED_HEADLINES, build_digest, digest_due_at, iso_week, previous_week
 from bot.core.models import CampItem, CampPhase, Meeting
 from bot.core.numbers import Marks, changes, marks_of
 from bot.core.readiness import CampProgress, PhysicianProgress
@@ -22,6 +22,14 @@ from bot.core.reports import (
     meeting_readiness,
 )
 from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, camp_counts
+from bot.core.verified import Physician, verified_report
+
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def physician(r: RosterRow) -> Physician:
+    """A roster row as the verified numbers see it: handles self-reported, nothing checked yet."""
+    return Physician(r.physician_id, r.name, r.department, "", {"x": r.x_handle, "bluesky": None}, {})
 
 
 def row(pid: int, name: str, department: str, **p: object) -> RosterRow:
@@ -183,7 +191,7 @@ def test_build_digest_with_last_week():
     last_week = {1: Marks(frozenset(), 0), 2: Marks(frozenset({"with_profile", "following", "followed_back"}), 60),
                  3: Marks(frozenset({"with_profile"}), 24)}  # 4 and 5 are new on the roster
     week = changes({r.physician_id: (r.department, marks_of(r.progress)) for r in ROWS}, last_week,
-                   [m.key for m in HEADLINES])
+                   [m.key for m in SELF_REPORTED_HEADLINES])
     history = {
         "2026-W08": {"": agg("Riverside", 5, with_profile=1, score_total=50)},
         "2026-W09": {"": agg("Riverside", 5, with_profile=2, score_total=100)},
@@ -192,23 +200,27 @@ def test_build_digest_with_last_week():
     }
     soon = MeetingReadiness(_meeting(3, date(2026, 3, 20), date(2026, 3, 24)), 2, 1, 5, 8)
     nobody = MeetingReadiness(_meeting(4, date(2026, 4, 1), date(2026, 4, 1)), 0, 0, 0, 0)
-    digest = build_digest("Riverside", "2026-W10", report, ROWS, week, history, [soon, nobody])
+    verified = verified_report("Riverside", [physician(r) for r in ROWS], NOON, timedelta(days=7))
+    digest = build_digest("Riverside", "2026-W10", report, ROWS, verified, week, history, [soon, nobody], 1)
     assert digest.week == "2026-W10"
     assert digest.overall == report.overall
     # Levels over all 5 now; changes over the 3 counted both weeks (Ada, Ben, Cy): Cy started following,
     # Ben finished the core lessons.
-    assert [(h.metric.key, h.count, h.pct, h.change.cohort, h.change.delta, h.change.pts) for h in digest.headlines] == [
+    assert [(h.metric.key, h.count, h.pct, h.change.cohort, h.change.delta, h.change.pts)
+            for h in digest.headlines[4:]] == [
         ("with_profile", 3, 60, 3, 0, 0), ("following", 2, 40, 3, 1, 33), ("followed_back", 1, 20, 3, 0, 0),
         ("core_lessons_done", 2, 40, 3, 1, 33)]
     assert digest.joined == 2
     # Cardiology: Al is new, so the cohort is Ada and Ben; Ben 60 → 100 is +40 over 2, +20 on average.
     # Oncology: Di is new; Cy 24 → 46.
-    assert [(d.current.label, d.current.average_score, d.change.pts, d.score_change.average)
+    assert [(d.current.label, d.current.average_score, d.change("with_profile").pts, d.change("score").average)
             for d in digest.departments] == [("Cardiology", 33, 0, 20), ("oncology", 58, 0, 22)]
-    assert (digest.hospital_line.change.cohort, digest.hospital_line.score_change.delta) == (3, 40 + 22)
+    hospital = digest.hospital_line
+    assert (hospital.change("with_profile").cohort, hospital.change("score").delta) == (3, 40 + 22)
+    assert hospital.change("x_profile") is None, "verified keys were not asked for"
     assert digest.meetings == (soon,)
     assert [(r.name, score) for r, score in digest.needs_nudge] == [("Dr. Ada Zed", 0), ("Dr. Al Vance", 0)]
-    assert digest.followback == 1  # Dr. Cy Xu follows, has a handle, is not followed back
+    assert digest.followback == 1
     assert digest.history == (("2026-W08", 10, 20), ("2026-W09", 20, 40), ("2026-W10", 43, 60))
 
 
@@ -216,9 +228,10 @@ def test_build_digest_first_week_and_limits():
     rows = [row(i, f"Dr. P{i:02d} Q", "Radiology") for i in range(15)]
     report = hospital_report("Riverside", rows)
     history = {f"2026-W{w:02d}": {"": agg("Riverside", 15)} for w in range(1, 15)}
-    digest = build_digest("Riverside", "2026-W20", report, rows, None, history, [])
-    assert [h.change for h in digest.headlines] == [None, None, None, None]
-    assert [(d.change, d.score_change) for d in (*digest.departments, digest.hospital_line)] == [(None, None)] * 2
+    verified = verified_report("Riverside", [physician(r) for r in rows], NOON, timedelta(days=7))
+    digest = build_digest("Riverside", "2026-W20", report, rows, verified, None, history, [], 0)
+    assert [h.change for h in digest.headlines] == [None] * 8
+    assert [d.changes for d in (*digest.departments, digest.hospital_line)] == [None] * 2
     assert digest.joined == 0
     assert len(digest.needs_nudge) == 10
     assert digest.needs_nudge[0][0].name == "Dr. P00 Q"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from bot.core.digest import HEADLINES
+from bot.core.digest import SELF_REPORTED_HEADLINES as HEADLINES
 from bot.core.numbers import Marks, changes, marks_of
 from bot.core.readiness import CampProgress, PhysicianProgress, assess
 from bot.core.reports import RosterRow, hospital_report
@@ -56,11 +56,13 @@ async def test_a_change_nobody_made_shows_no_change(coach, clock, store, chat, a
     assert "2026-W11" in digest.title
     for headline in ("Have a professional profile (self-reported)", "Follow the hospital (self-reported)",
                      "Followed back (self-reported)", "Finished the core lessons (done in the bot)"):
-        assert f"- {headline}: " in digest.body and digest.body.count("+0 pts since last week") == 4
+        assert f"- {headline}: " in digest.body
+    assert digest.body.count("+0 pts since last week") == 8  # and four verified rows
     assert "Changes compare the same 3 physicians both weeks; 2 new on the roster since last week count " \
            "from next week." in digest.body
-    assert columns(digest, "Profile change, pts") == {
-        "Cardiology": "+0", "Neurology": "+0", "Oncology": "+0", "Riverside University Hospital": "+0"}
+    for column in ("X profile change, pts", "Bluesky profile change, pts", "Score change"):
+        assert columns(digest, column) == {
+            "Cardiology": "+0", "Neurology": "+0", "Oncology": "+0", "Riverside University Hospital": "+0"}
     assert columns(digest, "Score change") == {
         "Cardiology": "+0", "Neurology": "+0", "Oncology": "+0", "Riverside University Hospital": "+0"}
     # The invited departments' readiness did not drop, nor did Lena's rise when her meeting ended.

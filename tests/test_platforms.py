@@ -154,7 +154,7 @@ async def test_the_digest_says_where_each_number_comes_from(platform: Platform) 
     [digest] = await platform.say("maria", "digest")
     for words in ("Have a professional profile (self-reported)", "Follow the hospital (self-reported)",
                   "Finished the core lessons (done in the bot)", "No week stored before this one yet",
-                  "Profile change, pts", "Score change"):
+                  "Verified profile on X (verified)", "X profile change, pts", "Score change"):
         assert words in digest.shown, words
     runtime = platform.runtime
     assert await runtime.coach.save_weekly_snapshot(runtime.clock.now())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.actions import Stale
 from bot.coach.base import Caller, Feature, Kit, from_rendered, show_date
@@ -13,6 +13,7 @@ from bot.core.commands import BadArguments, Command
 from bot.core.digest import HEADLINES, Digest, build_digest, iso_week, previous_week
 from bot.core.digest_chart import trend_png
 from bot.core.numbers import Marks, changes, marks_of
+from bot.core.presence import VERIFIED_NETWORKS
 from bot.core.reports import (
     RosterRow,
     department_rows,
@@ -22,7 +23,17 @@ from bot.core.reports import (
 )
 from bot.core.snapshot import RosterCounts, Totals, camp_counts, progress_of_counts
 from bot.core.tweetcamp import all_items
+from bot.core.verified import (
+    Physician,
+    followback_worklist as verified_worklist,
+    follows_verified,
+    profile_metric,
+    verified_flags,
+    verified_report,
+)
 from bot.messages import Button, Image, Reply, Table, inert
+
+STALE_AFTER = timedelta(days=7)
 
 MAX_TEAMS_ROWS = 200
 """People without a Teams chat listed by name in `roster` (the counts by reason cover everyone;
@@ -71,12 +82,18 @@ class Marketing(Feature):
             rendered = self.content.render("report_department", department=members[0][0].department, rows=members)
             return [from_rendered(rendered, "report", table=table)]
         report = hospital_report(self.config.hospital_name, rows)
+        now = self.clock.now()
+        physicians, _ = await self._verified(now)
+        verified = verified_report(self.config.hospital_name,
+                                   [physicians[r.physician_id] for r in rows if r.physician_id in physicians],
+                                   now, self.stale_after)
         table = Table(self.columns("columns_report"), tuple(
             (inert(a.label), str(a.physicians), f"{a.pct(a.with_profile)}%", f"{a.pct(a.following)}%",
              f"{a.pct(a.followed_back)}%", f"{a.pct(a.core_lessons_done)}%",
              f"{a.camp_done}/{a.camp_registered}", str(a.average_score))
             for a in (*report.departments, report.overall)))
-        rendered = self.content.render("report", report=report, hospital=self.hospital())
+        rendered = self.content.render("report", report=report, verified=verified.hospital, hospital=self.hospital(),
+                                       stale_days=self.stale_after.days)
         buttons = tuple(Button(a.label, f"cmd:report {a.label}") for a in report.departments[:10])
         return [from_rendered(rendered, "report", table=table, buttons=buttons)]
 
@@ -100,14 +117,29 @@ class Marketing(Feature):
         return [from_rendered(rendered, "report", table=table)]
 
     async def followback(self, caller: Caller, command: Command) -> list[Reply]:
-        rows = followback_worklist(await self.roster_rows(self.today(caller)))
+        """The follow-back worklist: verified from the hospital account's real lists, then the physicians
+        whose follows no network has checked yet, as they reported them."""
+        now = self.clock.now()
+        physicians, _ = await self._verified(now)
+        verified = verified_worklist(physicians.values(), now, self.stale_after)
+        checked = {pid for pid, p in physicians.items() if follows_verified(p)}
+        rows = [r for r in followback_worklist(await self.roster_rows(self.today(caller)))
+                if r.physician_id not in checked]
         conflicts = await self.store.profile.handle_conflicts()
-        rendered = self.content.render("followback", rows=rows, hospital=self.hospital(), conflicts=conflicts)
+        rendered = self.content.render("followback", rows=rows, verified=verified, hospital=self.hospital(),
+                                       conflicts=conflicts, stale_days=self.stale_after.days)
         buttons = tuple(Button(self.say("button_followed_back", handle=r.x_handle), f"followback:{r.physician_id}") for r in rows[:20])
-        table = Table(self.columns("columns_followback"), tuple(
-            (inert(r.name), inert(r.department), f"[@{r.x_handle}](https://x.com/{r.x_handle})") for r in rows)) \
-            if rows else None
+        networks = {"x": self.say("network_x"), "bluesky": self.say("network_bluesky")}
+        table_rows = [(inert(v.name), inert(v.department), networks[v.network], f"[{inert(v.handle)}]({v.url})",
+                       self._checked(v.verified_at, v.stale, caller)) for v in verified]
+        table_rows += [(inert(r.name), inert(r.department), self.say("network_x"),
+                        f"[@{r.x_handle}](https://x.com/{r.x_handle})", self.say("fact_self_reported")) for r in rows]
+        table = Table(self.columns("columns_followback"), tuple(table_rows)) if table_rows else None
         return [from_rendered(rendered, "report", table=table, buttons=buttons)]
+
+    def _checked(self, at: datetime | None, stale: bool, caller: Caller) -> str:
+        day = show_date(at.astimezone(caller.zone).date()) if at else ""
+        return self.say("fact_verified_stale", date=day) if stale else self.say("fact_verified", date=day)
 
     async def mark_followed_back(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
         """``followback:<person id>``: the hospital account followed this physician back."""
@@ -161,6 +193,24 @@ class Marketing(Feature):
         return [from_rendered(rendered, "report", table=table)]
 
     # -- the weekly digest -----------------------------------------------------------------------------
+    @property
+    def stale_after(self) -> timedelta:
+        """Verified facts older than this are shown as stale."""
+        return STALE_AFTER
+
+    async def _verified(self, now: datetime) -> tuple[dict[int, Physician], dict[int, frozenset[str]]]:
+        """Every active physician's handles and verified facts; and the verified keys of each (weekly marks)."""
+        people = await self.store.people.all(role="physician")
+        presence = await self.store.presence.of()
+        physicians = {p.id: Physician(p.id, p.name, p.department, p.specialty,
+                                      {"x": p.x_handle, "bluesky": p.bluesky_handle}, presence.get(p.id, {}))
+                      for p in people}
+        return physicians, {pid: verified_flags(p.presence) for pid, p in physicians.items()}
+
+    async def _marks(self, rows: list[RosterRow], now: datetime) -> tuple[dict[int, Physician], dict[int, Marks]]:
+        physicians, flags = await self._verified(now)
+        return physicians, {row.physician_id: marks_of(row.progress, flags.get(row.physician_id, ())) for row in rows}
+
     async def build_digest(self, now: datetime, week: str | None = None) -> Digest:
         """This week's digest, or the digest of ``week`` (numbers as of ``now``, trend up to ``week``)."""
         today = now.astimezone(self.config.zone).date()
@@ -168,14 +218,21 @@ class Marketing(Feature):
         roster = await self._roster(today)
         rows = [row for row, _ in roster]
         report = hospital_report(self.config.hospital_name, rows)
+        physicians, marks = await self._marks(rows, now)
+        on_roster = [physicians[row.physician_id] for row in rows if row.physician_id in physicians]
+        verified = verified_report(self.config.hospital_name, on_roster, now, self.stale_after)
         history = {w: numbers for w, numbers in (await self.store.weekly.weeks(14)).items() if w <= week}
         before = await self.store.weekly.marks(previous_week(week))
-        week_changes = changes({row.physician_id: (row.department, _marks(row)) for row in rows}, before,
+        week_changes = changes({row.physician_id: (row.department, marks[row.physician_id]) for row in rows}, before,
                                (metric.key for metric in HEADLINES)) if before else None
         meetings = meeting_readiness((e for _, counts in roster for e in counts.enrollments),
                                      await self.store.meetings.all(ending_on_or_after=today),
                                      self._totals().camp, today)
-        return build_digest(self.config.hospital_name, week, report, rows, week_changes, history, meetings)
+        checked = {p.person_id for p in on_roster if follows_verified(p)}
+        followback = len(verified_worklist(on_roster, now, self.stale_after)) + sum(
+            1 for r in followback_worklist(rows) if r.physician_id not in checked)
+        return build_digest(self.config.hospital_name, week, report, rows, verified, week_changes, history, meetings,
+                            followback)
 
     async def save_weekly_snapshot(self, now: datetime) -> bool:
         """Store this week's readiness once (first writer wins), so trends are facts."""
@@ -184,27 +241,25 @@ class Marketing(Feature):
             return False
         rows = await self.roster_rows(today)
         report = hospital_report(self.config.hospital_name, rows)
-        return await self.store.weekly.save_week(iso_week(today), report, now,
-                                                 {row.physician_id: _marks(row) for row in rows})
+        _, marks = await self._marks(rows, now)
+        return await self.store.weekly.save_week(iso_week(today), report, now, marks)
 
     async def digest_reply(self, now: datetime, week: str | None = None) -> Reply:
         digest = await self.build_digest(now, week)
-        rendered = self.content.render("digest", digest=digest, hospital=self.hospital())
+        rendered = self.content.render("digest", digest=digest, hospital=self.hospital(), stale_days=self.stale_after.days)
         table = Table(self.columns("columns_digest"), tuple(
-            (inert(d.current.label), str(d.current.physicians), f"{d.current.pct(d.current.with_profile)}%",
-             f"{d.current.pct(d.current.following)}%", f"{d.current.pct(d.current.core_lessons_done)}%",
-             str(d.current.average_score), _signed(d.change.pts if d.change else None),
-             _signed(d.score_change.average if d.score_change else None))
+            (inert(d.current.label), str(d.current.physicians),
+             *(f"{d.verified.networks[net].pct(d.verified.networks[net].verified)}%" for net in VERIFIED_NETWORKS),
+             *(f"{d.verified.networks[net].pct(d.verified.networks[net].follows)}%" for net in VERIFIED_NETWORKS),
+             f"{d.current.pct(d.current.with_profile)}%", str(d.current.average_score),
+             *(_signed(c.pts if (c := d.change(profile_metric(net).key)) else None) for net in VERIFIED_NETWORKS),
+             _signed(c.average if (c := d.change("score")) else None))
             for d in (*digest.departments, digest.hospital_line)))
         image = Image(trend_png(digest.history, self.say("digest_chart_title", hospital=self.config.hospital_name)),
                       alt=rendered.exports.get("chart_alt", self.say("digest_chart_alt")), name=f"digest-{digest.week}.png")
         return from_rendered(rendered, "digest", table=table, image=image, ephemeral=False,
                              buttons=(Button(self.say("button_follow_back_worklist"), "cmd:followback"),
                                       Button(self.say("button_full_report"), "cmd:report")))
-
-
-def _marks(row: RosterRow) -> Marks:
-    return marks_of(row.progress)
 
 
 def _signed(change: int | None) -> str:

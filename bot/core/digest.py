@@ -3,16 +3,29 @@ upcoming meetings, who needs a nudge, the follow-back worklist, and the trend ov
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.numbers import CORE_LESSONS, FOLLOWED_BACK, FOLLOWING, WITH_PROFILE, Change, Metric, WeekChanges
+from bot.core.numbers import (
+    CORE_LESSONS,
+    FOLLOWED_BACK,
+    FOLLOWING,
+    WITH_PROFILE,
+    Change,
+    Metric,
+    Source,
+    WeekChanges,
+)
+from bot.core.presence import VERIFIED_NETWORKS
 from bot.core.readiness import assess
-from bot.core.reports import Aggregate, HospitalReport, MeetingReadiness, RosterRow, followback_worklist
+from bot.core.reports import Aggregate, HospitalReport, MeetingReadiness, RosterRow
+from bot.core.verified import VerifiedGroup, VerifiedReport, follows_metric, profile_metric
 
 NEEDS_NUDGE_SCORE = 30
 NEEDS_NUDGE_LIMIT = 10
+SPECIALTY_LIMIT = 8
 
 
 def iso_week(day: date) -> str:
@@ -41,19 +54,25 @@ class Headline:
     """Of every active physician now."""
     change: Change | None
     """Over the physicians counted both weeks; None when last week's marks are not stored."""
+    stale: int | None = None
+    """Verified numbers: how many of the physicians' facts on that network are stale."""
 
 
 @dataclass(frozen=True)
 class DepartmentLine:
     current: Aggregate
-    change: Change | None
-    """The change of the first headline (the share with a profile) over the same physicians both weeks."""
-    score_change: Change | None
-    """The change of the average score over the same physicians both weeks."""
+    verified: VerifiedGroup
+    changes: Mapping[str, Change] | None
+    """Metric key → change over the same physicians both weeks (``score``: the average score's)."""
+
+    def change(self, key: str) -> Change | None:
+        return self.changes.get(key) if self.changes is not None else None
 
 
-HEADLINES = (WITH_PROFILE, FOLLOWING, FOLLOWED_BACK, CORE_LESSONS)
-"""The digest's headline rows, the first one being the headline number."""
+SELF_REPORTED_HEADLINES = (WITH_PROFILE, FOLLOWING, FOLLOWED_BACK, CORE_LESSONS)
+HEADLINES = (*(profile_metric(net) for net in VERIFIED_NETWORKS), *(follows_metric(net) for net in VERIFIED_NETWORKS),
+             *SELF_REPORTED_HEADLINES)
+"""The digest's headline rows: first the share with a verified profile per network (the headline number)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,8 @@ class Digest:
     departments: tuple[DepartmentLine, ...]
     hospital_line: DepartmentLine
     """The hospital's line: every count the sum of the departments' (changes too)."""
+    specialties: tuple[VerifiedGroup, ...]
+    """The largest specialties' verified numbers."""
     joined: int
     """Physicians new since last week's stored marks, counted in levels but not yet in changes."""
     meetings: tuple[MeetingReadiness, ...]
@@ -75,27 +96,39 @@ class Digest:
     """(week, average score, % with a profile), oldest first, ending with this week."""
 
 
-def build_digest(hospital: str, week: str, report: HospitalReport, rows: list[RosterRow],
+def build_digest(hospital: str, week: str, report: HospitalReport, rows: list[RosterRow], verified: VerifiedReport,
                  changes: WeekChanges | None, history: dict[str, dict[str, Aggregate]],
-                 meetings: list[MeetingReadiness]) -> Digest:
-    """Pure assembly; ``changes`` over the same physicians as last week's stored marks, if stored."""
+                 meetings: list[MeetingReadiness], followback: int) -> Digest:
+    """Pure assembly; ``changes`` over the same physicians as last week's stored marks, if stored;
+    ``followback``: how many are on the follow-back worklist (verified and self-reported)."""
     o = report.overall
+    by_department = {g.label: g for g in verified.departments}
 
-    def line(a: Aggregate, department: str | None) -> DepartmentLine:
+    def line(a: Aggregate, group: VerifiedGroup, department: str | None) -> DepartmentLine:
         if changes is None:
-            return DepartmentLine(a, None, None)
-        return DepartmentLine(a, changes.of(department, WITH_PROFILE.key), changes.of(department, "score"))
+            return DepartmentLine(a, group, None)
+        return DepartmentLine(a, group, {key: change for key in (*(m.key for m in HEADLINES), "score")
+                                         if (change := changes.of(department, key)) is not None})
 
-    headlines = tuple(Headline(m, getattr(o, m.key), o.pct(getattr(o, m.key)),
-                               changes.of(None, m.key) if changes else None) for m in HEADLINES)
-    departments = tuple(line(a, a.label) for a in report.departments)
+    def headline(metric: Metric) -> Headline:
+        change = changes.of(None, metric.key) if changes else None
+        if metric.source is not Source.VERIFIED:
+            return Headline(metric, getattr(o, metric.key), o.pct(getattr(o, metric.key)), change)
+        net, _, what = metric.key.partition("_")
+        counts = verified.hospital.networks[net]
+        count = counts.verified if what == "profile" else counts.follows
+        return Headline(metric, count, counts.pct(count), change,
+                        counts.stale if what == "profile" else counts.follows_stale)
+
+    departments = tuple(line(a, by_department[a.label], a.label) for a in report.departments)
     low = [(score, row.name, index) for index, row in enumerate(rows)
            if (score := assess(row.progress).score) < NEEDS_NUDGE_SCORE]
     needs = tuple((rows[index], score) for score, _, index in heapq.nsmallest(NEEDS_NUDGE_LIMIT, low))
     trend = [(w, weeks[""].average_score, weeks[""].pct(weeks[""].with_profile))
              for w, weeks in sorted(history.items()) if "" in weeks and w != week]
     trend.append((week, o.average_score, o.pct(o.with_profile)))
-    return Digest(week=week, hospital=hospital, overall=o, headlines=headlines, departments=departments,
-                  hospital_line=line(o, None), joined=changes.joined if changes else 0,
+    return Digest(week=week, hospital=hospital, overall=o, headlines=tuple(headline(m) for m in HEADLINES),
+                  departments=departments, hospital_line=line(o, verified.hospital, None),
+                  specialties=verified.specialties[:SPECIALTY_LIMIT], joined=changes.joined if changes else 0,
                   meetings=tuple(m for m in meetings if m.attendees), needs_nudge=needs,
-                  followback=len(followback_worklist(rows)), history=tuple(trend[-12:]))
+                  followback=followback, history=tuple(trend[-12:]))
