@@ -39,7 +39,7 @@ from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.coach import Coach
 from bot.config import Config
 from bot.content import Content, load_content
-from bot.core.forms import MEETING_FORM
+from bot.core.forms import MEETING_FORM, STORY_FORM
 from bot.delivery.budget import Budget, LocalBudget, Rate
 from bot.delivery.service import Delivery
 from bot.delivery.transport import Transport
@@ -305,7 +305,8 @@ def _mount_slack(app: web.Application, settings: SlackSettings | None, runtime: 
     failure = Reply(kind="error", text=apology, title=words.say("apology_title"), body=apology)
     return mount_slack(app, settings, coach=runtime.coach, records=services, clock=runtime.clock, http=http,
                        turns=turns, charts=services, failure=failure, public_url=runtime.config.public_url,
-                       meeting_form=build_form(MEETING_FORM, runtime.content), words=words)
+                       meeting_form=build_form(MEETING_FORM, runtime.content),
+                       story_form=build_form(STORY_FORM, runtime.content), words=words)
 
 
 async def prepare_demo(runtime: Runtime) -> None:

@@ -85,6 +85,10 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "harassment_cases": "cases",
         "harassment_handled": "case changed for_reporter",
         "transcript": "rows total_minutes",
+        "story_form": "zone",
+        "story_added": "story lifted lift",
+        "library_report": "stories departments total",
+        "library_report_department": "department counts stories",
     }.items()
 }
 

@@ -547,4 +547,4 @@ def test_form_field_the_form_does_not_have(prompts):
 def test_form_submit_label_longer_than_slack_takes(prompts):
     path = prompts / "forms.yaml"
     replace(path, "submit: Add meeting", "submit: Add this meeting to the calendar now")
-    assert_error(prompts, path, line_of(path, "submit:"), "form meetings-add: submit: is 36 characters; at most 24")
+    assert_error(prompts, path, line_of(path, "submit: Add this meeting"), "form meetings-add: submit: is 36 characters; at most 24")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.commands import BadArguments, meeting_form_arguments, parse_meeting_request
-from bot.core.forms import FORMS, MEETING_FORM, SNOOZE_KINDS, SNOOZE_MENU, FieldSpec, FormSpec
+from bot.core.forms import FORMS, MEETING_FORM, SNOOZE_KINDS, SNOOZE_MENU, STORY_FORM, FieldSpec, FormSpec
 from bot.forms import build_form
 from conftest import RoundsServer
 
@@ -28,7 +28,22 @@ def test_the_meeting_form_has_every_field_with_its_words(content) -> None:
     assert by_id["name"].hint == "Leave empty to use the catalog meeting's name."
     assert (by_id["embargo_lifts_date"].kind, by_id["embargo_lifts_time"].kind) == ("date", "time")
     assert form.errors == {} and all(f.value == "" for f in form.fields)
-    assert FORMS == {"meetings-add": MEETING_FORM}
+    assert FORMS == {"meetings-add": MEETING_FORM, "library-add": STORY_FORM}
+
+
+def test_the_story_form_has_every_field_with_its_words(content) -> None:
+    form = build_form(STORY_FORM, content)
+    assert (form.submit_action, form.submit_label, form.title) == ("form:library-add", "Save story", "Add a story")
+    assert [f.id for f in form.fields] == [
+        "title", "link", "post_x", "post_bluesky", "post_linkedin", "alt_text", "audience", "lift_date",
+        "lift_time", "timezone", "expires"]
+    by_id = {f.id: f for f in form.fields}
+    assert [f.id for f in form.fields if f.required] == ["title", "link"]
+    assert {f.id: f.kind for f in form.fields if f.kind != "text"} == {
+        "post_x": "multiline", "post_bluesky": "multiline", "post_linkedin": "multiline", "lift_date": "date",
+        "lift_time": "time", "expires": "date"}
+    assert by_id["post_x"].placeholder == "Our new heart clinic opens today. #CardioTwitter"
+    assert all(f.label for f in form.fields)
 
 
 def test_values_are_kept_and_errors_shown_at_their_field(content) -> None:

@@ -28,6 +28,7 @@ from slack_fixtures import (
     OMAR,
     PHYSICIAN,
     SIGNING_SECRET,
+    SLACK_NOW,
     SlackServer,
     blocks_of,
     button,
@@ -366,6 +367,50 @@ async def test_admin_adds_a_meeting_through_the_modal(slack: SlackServer) -> Non
     assert added.path == name and "Heart Summit 2027" in added.args["text"]
     jane = await slack.runtime.store.people.by_email(PHYSICIAN)
     assert jane is not None and meeting.id in await slack.runtime.store.meetings.attending(jane.id)
+
+
+async def test_library_add_opens_the_story_modal(slack: SlackServer) -> None:
+    status, body, name = await slack.command(MARIA, "library add")
+    assert (status, body) == (200, "")
+    [opened] = await slack.api.wait_for("views.open")
+    view = view_of(opened)
+    assert view["callback_id"] == "rounds_story" and opened.args["trigger_id"] == f"trigger-{name}"
+    _assert_valid_modal(view)
+    assert [b["block_id"] for b in view["blocks"]] == [
+        "title", "link", "post_x", "post_bluesky", "post_linkedin", "alt_text", "audience", "lift_date",
+        "lift_time", "timezone", "expires"]
+    assert [b["block_id"] for b in view["blocks"] if not b.get("optional")] == ["title", "link"]
+    assert json.loads(view["private_metadata"])["response_url"].endswith(name)
+
+    patient = "Proud of our team: the patient in bed 12 went home today. MRN 4481920, ask his wife."
+    story = {"title": {"value": "Heart week at Riverside"}, "link": {"value": "https://news.riverside.example/h?a=1&b=2"},
+             "post_x": {"value": patient}, "post_bluesky": {"value": "Heart week starts today 🫀"},
+             "audience": {"value": "Cardiology"}, "lift_date": {"selected_date": "2026-05-13"},
+             "lift_time": {"selected_time": "08:00"}}
+    status, body = await slack.submit(MARIA, view, story)
+    answer = json.loads(body)
+    assert status == 200 and answer["response_action"] == "errors" and list(answer["errors"]) == ["post_x"]
+    assert "would be blocked for a physician" in answer["errors"]["post_x"] and "MRN" in answer["errors"]["post_x"]
+    assert await slack.runtime.store.library.search("", SLACK_NOW, admin=True) == []
+
+    story["post_x"] = {"value": "Heart week starts today at Riverside. #CardioTwitter"}
+    status, body = await slack.submit(MARIA, view, story)
+    assert (status, body) == (200, "")
+    saved = await slack.runtime.store.library.get("heart-week-at-riverside", SLACK_NOW, admin=True)
+    assert saved is not None and saved.lifts_at.isoformat() == "2026-05-13T12:00:00+00:00"
+    assert saved.networks == ("x", "bluesky") and saved.audience.departments == ("Cardiology",)
+    [added] = await slack.api.wait_for("response_url")
+    assert added.path == name and "Heart week at Riverside" in added.args["text"]
+
+
+async def test_a_physician_cannot_add_a_story(slack: SlackServer) -> None:
+    await slack.command(JANE, "library add")
+    [opened] = await slack.api.wait_for("views.open")
+    _, body = await slack.submit(JANE, view_of(opened), {"title": {"value": "Mine"},
+                                                              "link": {"value": "https://e.example/a"}})
+    answer = json.loads(body)
+    assert answer["response_action"] == "errors" and list(answer["errors"]) == ["title"]
+    assert await slack.runtime.store.library.search("", SLACK_NOW, admin=True) == []
 
 
 async def test_a_physician_cannot_add_a_meeting(slack: SlackServer) -> None:

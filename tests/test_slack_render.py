@@ -68,6 +68,7 @@ async def test_home_views_render_within_limits(coach_output: Any) -> None:
         assert_valid_view(view)
     admin_values = [e.get("value") for b in admin["blocks"] for e in b.get("elements", [])]
     assert "modal:meeting" in admin_values and "modal:meeting" not in json.dumps(physician)
+    assert "modal:story" in admin_values and "modal:story" not in json.dumps(physician)
     physician_values = [e.get("value") for b in physician["blocks"] for e in b.get("elements", [])]
     assert "modal:check" in physician_values and "modal:check" in admin_values
     assert "cmd:lesson" in json.dumps(physician) and "modal:profile" in json.dumps(physician)
@@ -195,6 +196,9 @@ def test_slack_opens_its_own_modals_for_the_draft_checker_and_the_coachs_forms()
     assert "Check another draft" in json.dumps(reply_blocks(result, WORDS))
     form = Form((FormField("name", "Name", required=True),), "form:meetings-add", "Add meeting")
     assert values(Reply(kind="form", text="Add a meeting", form=form)) == ["modal:meeting"]
+    story = Form((FormField("title", "Title", required=True),), "form:library-add", "Save story")
+    assert values(Reply(kind="form", text="Add a story", form=story)) == ["modal:story"]
+    assert "Open the story form" in json.dumps(reply_blocks(Reply(kind="form", text="Add a story", form=story), WORDS))
     other = Form((FormField("name", "Name"),), "form:something-else")
     assert values(Reply(kind="form", text="A form Slack has no modal for", form=other)) == []
 

@@ -261,6 +261,33 @@ async def test_a_physician_gets_the_refusal_not_the_form(server: Server, connect
     assert await server.runtime.store.meetings.all() == []
 
 
+STORY_FORM = {"title": "Heart week at Riverside", "link": "https://news.riverside.example/h?a=1&b=2",
+              "post_x": "Proud of our team: the patient in bed 12 went home today. MRN 4481920.",
+              "post_bluesky": "", "post_linkedin": "", "alt_text": "", "audience": "Cardiology", "lift_date": "",
+              "lift_time": "", "timezone": "", "expires": ""}
+
+
+async def test_an_admin_adds_a_story_with_the_card_form(server: Server, connector: FakeBotConnector) -> None:
+    response = await server.post(_submit(connector.url, MARIA, "form:library-add", STORY_FORM))
+    error = (await response.json())["value"]
+    assert card_errors(error) == []
+    [inputs_box] = [block["items"] for block in error["body"] if block["type"] == "Container"]
+    at_post = next(i for i, item in enumerate(inputs_box) if item.get("id") == "post_x")
+    shown = [item["text"] for item in inputs_box[at_post + 1:at_post + 3] if item.get("color") == "Attention"]
+    assert len(shown) == 1 and "would be blocked for a physician" in shown[0] and "MRN" in shown[0], \
+        "the finding and its fix, at the X post's input"
+    assert sum(1 for item in inputs_box if item.get("color") == "Attention") == 1
+    assert _inputs(error)["post_x"]["value"] == STORY_FORM["post_x"], "nothing has to be typed again"
+    store = server.runtime.store
+    assert await store.library.search("", server.runtime.clock.now(), admin=True) == []
+
+    good = {**STORY_FORM, "post_x": "Heart week starts today at Riverside. #CardioTwitter"}
+    saved = (await (await server.post(_submit(connector.url, MARIA, "form:library-add", good))).json())["value"]
+    assert card_errors(saved) == [] and _inputs(saved) == {} and "Heart week at Riverside" in card_text(saved)
+    story = await store.library.get("heart-week-at-riverside", server.runtime.clock.now(), admin=False)
+    assert story is not None and story.networks == ("x",), "no lift given: live at once"
+
+
 # -- team channels ------------------------------------------------------------------------------------------
 
 

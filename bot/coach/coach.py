@@ -24,10 +24,12 @@ from bot.coach.proactive import Proactive
 from bot.coach.profile import Profile
 from bot.coach.safety import Safety
 from bot.coach.status import Status
+from bot.coach.story_admin import StoryAdmin
 from bot.config import Config
 from bot.content import Content
 from bot.core.commands import SPEC_BY_NAME, BadArguments, Command, Unknown, parse
 from bot.core.digest import Digest
+from bot.core.forms import STORY_FORM
 from bot.core.readiness import Readiness
 from bot.core.reports import RosterRow
 from bot.core.snapshot import next_enrollment
@@ -51,6 +53,7 @@ class Coach:
         self.networks = Networks(kit)
         self.safety = Safety(kit)
         self.marketing = Marketing(kit, self.meetings)
+        self.story_admin = StoryAdmin(kit)
         self.proactive = Proactive(kit, self.lessons, self.profile, self.marketing, self.safety)
         self.commands: dict[str, CommandHandler] = {
             "help": self.help.help,
@@ -78,7 +81,7 @@ class Coach:
         """Every command of the grammar (:data:`bot.core.commands.SPECS`) and what answers it."""
         self.actions: dict[str, ActionHandler] = {
             "cmd": self._command_pressed,
-            "form": self.meetings.submit_form,
+            "form": self._submit_form,
             "quiz": self.lessons.answer,
             "profile": self.profile.toggle_item,
             "follow": self.profile.follow_pressed,
@@ -91,6 +94,11 @@ class Coach:
             "safety": self.safety.handled_pressed,
         }
         """Per action verb (``verb:argument``, see :mod:`bot.actions`): what answers a press."""
+
+    async def _submit_form(self, caller: Caller, form_id: str, values: Mapping[str, str]) -> list[Reply]:
+        """``form:<form id>``: the feature that owns the form answers its submission."""
+        owner = self.story_admin if form_id == STORY_FORM.id else self.meetings
+        return await owner.submit_form(caller, form_id, values)
 
     # -- what the platforms and the delivery read and replace ------------------------------------------
     @property

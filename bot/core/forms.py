@@ -65,7 +65,31 @@ MEETING_FORM = FormSpec(
 """Put a meeting on the calendar (admins). A catalog meeting fills the name, hashtag, length and
 embargo rules, so only the start date is always required."""
 
-FORMS: dict[str, FormSpec] = {form.id: form for form in (MEETING_FORM,)}
+STORY_LIFT_DATE = "lift_date"
+STORY_LIFT_TIME = "lift_time"
+STORY_ZONE = "timezone"
+STORY_FORM = FormSpec(
+    id="library-add",
+    fields=(
+        FieldSpec("title", required=True),
+        FieldSpec("link", required=True),
+        FieldSpec("post_x", "multiline"),
+        FieldSpec("post_bluesky", "multiline"),
+        FieldSpec("post_linkedin", "multiline"),
+        FieldSpec("alt_text"),
+        FieldSpec("audience"),
+        FieldSpec(STORY_LIFT_DATE, "date"),
+        FieldSpec(STORY_LIFT_TIME, "time"),
+        FieldSpec(STORY_ZONE),
+        FieldSpec("expires", "date"),
+    ),
+    errors_at="title",
+)
+"""Add a story to the content library (admins): what physicians are offered to share, to whom, and
+from when (the embargo lift) until when. At least one suggested post is needed; each is run through
+the draft checker when the story is saved."""
+
+FORMS: dict[str, FormSpec] = {form.id: form for form in (MEETING_FORM, STORY_FORM)}
 
 
 @dataclass(frozen=True)

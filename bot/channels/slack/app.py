@@ -62,6 +62,7 @@ from bot.channels.slack.modals import (
     HANDLE_BLOCK,
     MEETING_CALLBACK,
     PROFILE_CALLBACK,
+    STORY_CALLBACK,
     check_draft,
     check_modal,
     check_result_modal,
@@ -77,6 +78,7 @@ from bot.channels.slack.render import (
     MEETING_MODAL_ACTION,
     MODAL_PREFIX,
     PROFILE_MODAL_ACTION,
+    STORY_MODAL_ACTION,
     action_version,
     actions_of,
     home_view,
@@ -86,7 +88,7 @@ from bot.channels.slack.transport import remember_user
 from bot.channels.turns import TurnQueue
 from bot.clock import Clock
 from bot.core.commands import changes_state, parse
-from bot.core.forms import MEETING_FORM
+from bot.core.forms import MEETING_FORM, STORY_FORM
 from bot.messages import Form, Incoming, Reply
 from bot.settings import SlackSettings
 from bot.words import Words
@@ -100,6 +102,7 @@ PARKED_CHECK_SECONDS = 60.0
 """How long this process trusts what it last read about the workspace being uninstalled (another
 instance may have handled the uninstall, or the reinstall)."""
 MEETING_FORM_TEXT = re.compile(r"^\s*meetings?\s+add\s*$", re.IGNORECASE)
+STORY_FORM_TEXT = re.compile(r"^\s*library\s+add\s*$", re.IGNORECASE)
 CHECK_FORM_TEXT = re.compile(r"^\s*check\s*$", re.IGNORECASE)
 """``/rounds check`` without a draft opens the draft-check modal."""
 DRAIN_SECONDS = 8.0
@@ -140,7 +143,8 @@ class SlackChannel:
 
     def __init__(self, coach: Answering, records: SlackRecords, clock: Clock, client: AsyncWebClient,
                  signing_secret: str, failure: Reply, http: SlackHttp | None = None, *,
-                 turns: TurnQueue | None = None, public_url: str = "", meeting_form: Form, words: Words) -> None:
+                 turns: TurnQueue | None = None, public_url: str = "", meeting_form: Form,
+                 story_form: Form | None = None, words: Words) -> None:
         self.coach = coach
         self.records = records
         self.clock = clock
@@ -148,6 +152,8 @@ class SlackChannel:
         """Chart links (digest images) are signed addresses under it; empty: no images."""
         self.meeting_form = meeting_form
         """The add-a-meeting form (its catalog choices from the content), opened by ``/rounds meetings add``."""
+        self.story_form = story_form
+        """The add-a-story form of the content library, opened by ``/rounds library add``."""
         self.failure = failure
         """The apology when answering failed on our side (the content's words, kept in memory)."""
         self.words = words
@@ -181,6 +187,7 @@ class SlackChannel:
         self.bolt.event("dnd_updated_user")(self._on_dnd)
         self.bolt.view(PROFILE_CALLBACK)(self._on_profile_submitted)
         self.bolt.view(MEETING_CALLBACK)(self._on_meeting_submitted)
+        self.bolt.view(STORY_CALLBACK)(self._on_story_submitted)
         self.bolt.view(CHECK_CALLBACK)(self._on_check_submitted)
         # Everything else is acknowledged (an empty list for suggestions) and logged once at DEBUG.
         self.bolt.view(ANYTHING)(self._acknowledge)
@@ -269,6 +276,7 @@ class SlackChannel:
         user, text = body.get("user_id", ""), body.get("text") or ""
         log.info("slack command user=%s channel=%s", user, body.get("channel_id"))
         modal = MEETING_MODAL_ACTION if MEETING_FORM_TEXT.match(text) else \
+            STORY_MODAL_ACTION if STORY_FORM_TEXT.match(text) and self.story_form else \
             CHECK_MODAL_ACTION if CHECK_FORM_TEXT.match(text) else None
         if modal and body.get("trigger_id"):
             self._spawn(self._open_modal(modal, body["trigger_id"], user, body.get("response_url")))
@@ -355,6 +363,11 @@ class SlackChannel:
     async def _on_meeting_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """The coach's meeting form, submitted as the form it is: its values go with its action."""
         await self._submit(ack, body, view, MEETING_FORM.errors_at, action=MEETING_FORM.submit_action,
+                           values=tuple(values(view).items()))
+
+    async def _on_story_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The content library's add-a-story form: its values go with its action, errors back at their inputs."""
+        await self._submit(ack, body, view, STORY_FORM.errors_at, action=STORY_FORM.submit_action,
                            values=tuple(values(view).items()))
 
     async def _on_check_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -494,6 +507,8 @@ class SlackChannel:
             view = profile_modal(person.x_handle if person else None, self.words, meta)
         elif which == MEETING_MODAL_ACTION:
             view = form_modal(self.meeting_form, MEETING_CALLBACK, self.words, meta)
+        elif which == STORY_MODAL_ACTION and self.story_form is not None:
+            view = form_modal(self.story_form, STORY_CALLBACK, self.words, meta)
         elif which == CHECK_MODAL_ACTION:
             view = check_modal(self.words)  # answered inside the modal: no response_url needed
         else:
@@ -637,7 +652,7 @@ SLACK = web.AppKey("slack", SlackChannel)
 
 def mount_slack(app: web.Application, settings: SlackSettings | None, *, coach: Answering, records: SlackRecords,
                 clock: Clock, http: SlackHttp, turns: TurnQueue, charts: DigestCharts, failure: Reply,
-                meeting_form: Form, words: Words, public_url: str = "") -> str | None:
+                meeting_form: Form, words: Words, public_url: str = "", story_form: Form | None = None) -> str | None:
     """Mount Slack when its secrets are set; a one-line description for the start-up log, else None.
 
     ``http``: the process's shared Slack session (the composition root opens and closes it)."""
@@ -647,7 +662,8 @@ def mount_slack(app: web.Application, settings: SlackSettings | None, *, coach: 
                         "SLACK_APP_TOKEN (Socket Mode): commands, messages and buttons from Slack are not received")
         return None
     channel = SlackChannel(coach, records, clock, interactive_client(settings, http), settings.signing_secret,
-                           failure, http, turns=turns, public_url=public_url, meeting_form=meeting_form, words=words)
+                           failure, http, turns=turns, public_url=public_url, meeting_form=meeting_form,
+                           story_form=story_form, words=words)
     app[SLACK] = channel
 
     async def drain(_: web.Application) -> None:

@@ -17,6 +17,7 @@ from bot.words import Words
 
 PROFILE_CALLBACK = "rounds_profile"
 MEETING_CALLBACK = "rounds_meeting"
+STORY_CALLBACK = "rounds_story"
 CHECK_CALLBACK = "rounds_check"
 DRAFT_BLOCK = "draft"
 DRAFT_MAX_CHARS = 3000

@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.actions import ACTION_VERSION, FOREIGN
 from bot.core.forms import SNOOZE_KINDS, SNOOZE_MENU
+from bot.core.words import say
 from bot.messages import Button, Checklist, ChecklistItem, Progress, Reply, Table
 from bot.words import Words
 
@@ -47,9 +48,13 @@ CHECKLIST_BLOCK = "cl"
 MODAL_PREFIX = "modal:"
 PROFILE_MODAL_ACTION = "modal:profile"
 MEETING_MODAL_ACTION = "modal:meeting"
+STORY_MODAL_ACTION = "modal:story"
 CHECK_MODAL_ACTION = "modal:check"
-FORM_MODALS = {"form:meetings-add": MEETING_MODAL_ACTION}
+FORM_MODALS = {"form:meetings-add": MEETING_MODAL_ACTION, "form:library-add": STORY_MODAL_ACTION}
 """Coach forms that Slack shows as one of its own modals: the action of the button that opens it."""
+FORM_MODAL_BUTTONS = {MEETING_MODAL_ACTION: say("slack_button_open_meeting_form"),
+                      STORY_MODAL_ACTION: say("slack_button_open_story_form")}
+"""The words of the button that opens each form's modal."""
 
 Block = dict[str, Any]
 
@@ -286,7 +291,8 @@ def _extra_buttons(reply: Reply, words: Words) -> tuple[Button, ...]:
         label = words.say("slack_button_check_another") if reply.fields else words.say("slack_button_check_draft")
         return (Button(label, CHECK_MODAL_ACTION),)
     if reply.form is not None and reply.form.submit_action in FORM_MODALS:
-        return (Button(words.say("slack_button_open_meeting_form"), FORM_MODALS[reply.form.submit_action], "primary"),)
+        modal = FORM_MODALS[reply.form.submit_action]
+        return (Button(words.of(FORM_MODAL_BUTTONS[modal]), modal, "primary"),)
     return ()
 
 
@@ -372,6 +378,7 @@ def home_view(replies: Sequence[Reply], words: Words, *, admin_tools: bool | Non
                     _button(Button(words.say("slack_button_check_draft"), CHECK_MODAL_ACTION), ids)]
         if admin:
             elements.append(_button(Button(words.say("slack_button_add_meeting"), MEETING_MODAL_ACTION), ids))
+            elements.append(_button(Button(words.say("slack_button_add_story"), STORY_MODAL_ACTION), ids))
         elements.append(snooze_menu(ids, select=True))
         blocks.extend(_actions(elements))
     for reply in replies:
