@@ -200,16 +200,16 @@ class Marketing(Feature):
 
     async def _verified(self, now: datetime) -> tuple[dict[int, Physician], dict[int, frozenset[str]]]:
         """Every active physician's handles and verified facts; and the verified keys of each (weekly marks)."""
-        people = await self.store.people.all(role="physician")
         presence = await self.store.presence.of()
-        physicians = {p.id: Physician(p.id, p.name, p.department, p.specialty,
-                                      {"x": p.x_handle, "bluesky": p.bluesky_handle}, presence.get(p.id, {}))
-                      for p in people}
+        physicians = {pid: Physician(pid, name, department, specialty, {"x": x, "bluesky": bluesky},
+                                     presence.get(pid, {}))
+                      for pid, name, department, specialty, x, bluesky in await self.store.readiness.handles()}
         return physicians, {pid: verified_flags(p.presence) for pid, p in physicians.items()}
 
     async def _marks(self, rows: list[RosterRow], now: datetime) -> tuple[dict[int, Physician], dict[int, Marks]]:
         physicians, flags = await self._verified(now)
-        return physicians, {row.physician_id: marks_of(row.progress, flags.get(row.physician_id, ())) for row in rows}
+        none: frozenset[str] = frozenset()
+        return physicians, {row.physician_id: marks_of(row.progress, flags.get(row.physician_id, none)) for row in rows}
 
     async def build_digest(self, now: datetime, week: str | None = None) -> Digest:
         """This week's digest, or the digest of ``week`` (numbers as of ``now``, trend up to ``week``)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from bot.core.readiness import PhysicianProgress, assess
 
@@ -54,8 +55,14 @@ class Marks:
     score: int
 
 
-def marks_of(progress: PhysicianProgress, extra: Iterable[str] = ()) -> Marks:
+def marks_of(progress: PhysicianProgress, extra: frozenset[str] = frozenset()) -> Marks:
     """The facts of ``FLAGS`` that hold for this physician (plus ``extra`` keys, e.g. verified facts)."""
+    return _marks(progress, extra)
+
+
+@lru_cache(maxsize=65_536)
+def _marks(progress: PhysicianProgress, extra: frozenset[str]) -> Marks:
+    """One shared instance per distinct progress and verified keys (a roster has a few thousand)."""
     flags = {WITH_PROFILE.key} if progress.has_handle else set()
     if progress.has_handle and progress.profile_done >= progress.profile_total:
         flags.add(PROFILE_COMPLETE.key)

@@ -92,6 +92,15 @@ class ReadinessStore:
         return [RosterCounts(*row, tuple(enrollments.get(row[0], ())))  # type: ignore[call-arg]
                 for row in rows]  # (the row's columns are the fields before enrollments)
 
+    async def handles(self) -> list[tuple[int, str, str, str, str | None, str | None]]:
+        """Every active physician's (id, name, department, specialty, X handle, Bluesky handle), for the
+        verified numbers (only the columns they read: the whole ``people`` row costs several times more)."""
+        query = (select(people.c.id, people.c.name, people.c.department, people.c.specialty, people.c.x_handle,
+                        people.c.bluesky_handle)
+                 .where(people.c.role == "physician", people.c.active.is_(True)).order_by(people.c.id))
+        async with self.engine.connect() as conn:
+            return [tuple(row) for row in await conn.execute(query)]
+
     @staticmethod
     async def _enrollments(conn: AsyncConnection, scoped: Callable[[Any], Any]) -> dict[int, tuple[Enrollment, ...]]:
         """Registered meetings with their Tweet Camp items done, per person in scope."""
