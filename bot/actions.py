@@ -38,6 +38,7 @@ TOPICS: dict[str, str] = {
     "modal": "help",
     "networks": "networks",
     "safety": "harassment",
+    "story": "library",
 }
 """Per verb: the command that shows the current state of what such a button was about."""
 

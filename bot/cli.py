@@ -103,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
     roster_export = command("export", _roster_export, "write everyone's readiness as CSV", roster_sub)
     roster_export.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
 
+    library = sub.add_parser("library", help="the content library: stories physicians share")
+    library_sub = library.add_subparsers(metavar="ACTION")
+    library.set_defaults(run=_usage(library))
+    library_import = command("import", _library_import, "add or replace stories from a YAML file (all or nothing; "
+                             "suggested posts are screened like a physician's draft)", library_sub)
+    library_import.add_argument("file", help="YAML: stories with title, link, posts, audience, embargo_lifts …")
+
     transcript = sub.add_parser("transcript", help="learning transcripts (completed lessons)")
     transcript_sub = transcript.add_subparsers(metavar="ACTION")
     transcript.set_defaults(run=_usage(transcript))
@@ -205,6 +212,12 @@ def _roster_import(args: argparse.Namespace, settings: Settings) -> int:
     _config(args, settings)
     return cli_import(args.file, settings.database(), dry_run=args.dry_run,
                       deactivate_missing=args.deactivate_missing)
+
+
+def _library_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.library_cli import cli_import
+
+    return cli_import(args.file, _config(args, settings), settings.database())
 
 
 def _roster_export(args: argparse.Namespace, settings: Settings) -> int:

@@ -89,6 +89,8 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "story_added": "story lifted lift",
         "library_report": "stories departments total",
         "library_report_department": "department counts stories",
+        "library": "stories admin",
+        "story": "story posts alt_text embargoed countdown lifts state suggestion hospital",
     }.items()
 }
 

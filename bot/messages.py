@@ -133,7 +133,7 @@ class Form:
 ReplyKind = Literal[
     "help", "lesson", "quiz", "quiz_result", "profile", "follow", "meetings", "camp",
     "status", "settings", "report", "error", "onboarding", "reminder", "digest", "check", "form", "notice",
-    "networks", "safety", "transcript",
+    "networks", "safety", "transcript", "library",
 ]
 
 

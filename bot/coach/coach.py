@@ -16,6 +16,7 @@ from bot.coach.base import ActionHandler, Caller, CommandHandler, Kit, caller_fo
 from bot.coach.draftcheck import DraftCheck
 from bot.coach.help import Help
 from bot.coach.lessons import Lessons
+from bot.coach.library import Library
 from bot.coach.marketing import Marketing
 from bot.coach.meetings import Meetings
 from bot.coach.networks import Networks
@@ -54,7 +55,8 @@ class Coach:
         self.safety = Safety(kit)
         self.marketing = Marketing(kit, self.meetings)
         self.story_admin = StoryAdmin(kit)
-        self.proactive = Proactive(kit, self.lessons, self.profile, self.marketing, self.safety)
+        self.library = Library(kit, self.story_admin)
+        self.proactive = Proactive(kit, self.lessons, self.profile, self.marketing, self.safety, self.library)
         self.commands: dict[str, CommandHandler] = {
             "help": self.help.help,
             "lesson": self.lessons.lesson,
@@ -68,6 +70,7 @@ class Coach:
             "check": self.draft_check.check,
             "networks": self.networks.networks,
             "transcript": self.networks.transcript,
+            "library": self.library.library,
             "harassment": self.safety.harassment,
             "settings": self.preferences.settings,
             "snooze": self.preferences.snooze,
@@ -92,6 +95,7 @@ class Coach:
             "snooze": self.preferences.snooze_pressed,
             "networks": self.networks.toggle,
             "safety": self.safety.handled_pressed,
+            "story": self.library.pressed,
         }
         """Per action verb (``verb:argument``, see :mod:`bot.actions`): what answers a press."""
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from bot.coach.base import Caller, Feature, Kit, caller_for, from_rendered
 from bot.coach.lessons import Lessons
+from bot.coach.library import Library
 from bot.coach.marketing import Marketing
 from bot.coach.profile import Profile
 from bot.coach.safety import Safety
@@ -19,8 +20,10 @@ log = logging.getLogger(__name__)
 
 
 class Proactive(Feature):
-    def __init__(self, kit: Kit, lessons: Lessons, profile: Profile, marketing: Marketing, safety: Safety) -> None:
+    def __init__(self, kit: Kit, lessons: Lessons, profile: Profile, marketing: Marketing, safety: Safety,
+                 library: Library) -> None:
         super().__init__(kit)
+        self.library = library
         self.lessons = lessons
         self.profile = profile
         self.marketing = marketing
@@ -102,5 +105,7 @@ class Proactive(Feature):
                 for item in phase.items))
             return from_rendered(rendered, "reminder", checklist=checklist,
                                  buttons=(Button(self.say("button_full_checklist"), f"cmd:camp {meeting.key}"),))
+        if kind == "story":
+            return await self.library.suggestion(caller, spec)
         log.warning("unknown reminder kind=%s person=%s", kind, pid)
         return None

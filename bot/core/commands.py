@@ -69,6 +69,8 @@ SPECS: tuple[CommandSpec, ...] = (
                 aliases=("safety", "harassed", "abuse", "doxxed", "trolls")),
     CommandSpec("transcript", "transcript", say("command_transcript"), "transcript",
                 "changes", aliases=("cme", "completed", "history")),
+    CommandSpec("library", "library [story | add | report [department]]", say("command_library"),
+                "library heart-week", "shows", aliases=("stories",)),
     CommandSpec("settings", "settings [quiet 21:00-07:00 | weekends on|off | lessons 07:30 | timezone <zone>]",
                 say("command_settings"), "settings quiet 20:00-07:30",
                 "changes_with_arguments", aliases=("preferences", "quiet", "timezone")),

@@ -1,0 +1,166 @@
+"""The content library in chat: ``library`` (the stories a physician may share now; admins also see
+embargoed ones with a countdown), ``library <story>`` (one story with its suggested posts), the share
+suggestion delivery sends at the lift, and its "I shared it" / "Not for me" presses.
+
+The embargo is the store's: every read passes the caller's instant and admin flag, so nothing here
+can show a physician a story before its lift.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.actions import Stale
+from bot.coach.base import Caller, Feature, Kit, show_moment
+from bot.coach.story_admin import StoryAdmin
+from bot.core.commands import BadArguments, Command
+from bot.core.library import Problem, Story, StoryState, countdown_parts, problems
+from bot.core.models import NETWORKS
+from bot.core.words import say
+from bot.messages import Button, Reply, inert
+
+log = logging.getLogger(__name__)
+
+
+class Library(Feature):
+    """``library`` and ``library <story>`` (``library add`` and ``library report`` are marketing's, in
+    :mod:`bot.coach.story_admin`); the ``story:`` presses; the ``story`` suggestion."""
+
+    def __init__(self, kit: Kit, admin: StoryAdmin) -> None:
+        super().__init__(kit)
+        self.admin = admin
+
+    async def library(self, caller: Caller, command: Command) -> list[Reply]:
+        now = self.clock.now()
+        word, _, rest = command.rest.strip().partition(" ")
+        if word.lower() == "add":
+            return await self.admin.add(caller, rest)
+        if word.lower() == "report":
+            return await self.admin.report(caller, rest)
+        if command.rest.strip():
+            story = await self._find(caller, command.rest.strip(), now)
+            return [await self.story_reply(caller, story, now)]
+        if caller.is_admin:
+            shown = await self.store.library.listing(now, admin=True)
+        else:
+            shown = await self.store.library.for_person(caller.person.id, now)
+        rows = []
+        for story in shown:
+            state = await self.store.library.state(story.id, caller.person.id)
+            rows.append(dict(key=story.key, title=inert(story.title), embargoed=not story.lifted(now),
+                             countdown=self._countdown(story, now), lifts=self._lift(story),
+                             expires=show_moment(story.expires_at, caller.zone) if story.expires_at else "",
+                             done=self._state_words(state) if state.settled else ""))
+        buttons = tuple(Button(self.say("library_button_story", title=_short(story.title)), f"cmd:library {story.key}")
+                        for story in shown[:5])
+        return [self.reply("library", "library", stories=rows, admin=caller.is_admin, buttons=buttons)]
+
+    async def story_reply(self, caller: Caller, story: Story, now: datetime, *, suggestion: bool = False) -> Reply:
+        """One story: its link, suggested posts and alt text; admins before the lift see the countdown.
+        A physician gets "I shared it" and "Not for me" (unless already done)."""
+        state = await self.store.library.state(story.id, caller.person.id)
+        embargoed = not story.lifted(now)
+        buttons: tuple[Button, ...] = ()
+        if not embargoed and not state.settled:
+            buttons = (Button(self.say("library_button_shared"), f"story:shared:{story.id}", "primary"),
+                       Button(self.say("library_button_decline"), f"story:declined:{story.id}"))
+        posts = [(NETWORKS[n], inert(story.post(n))) for n in story.networks]
+        return self.reply("story", "library", story=_Shown(story), posts=posts, alt_text=inert(story.alt_text),
+                          embargoed=embargoed, countdown=self._countdown(story, now), lifts=self._lift(story),
+                          state=self._state_words(state) if state.settled else "", suggestion=suggestion,
+                          hospital=self.hospital(), buttons=buttons)
+
+    async def suggestion(self, caller: Caller, spec: Mapping[str, object]) -> Reply | None:
+        """The share suggestion planned at the lift, rendered at send time; None when it no longer
+        applies (embargo moved later, expired, shared or declined meanwhile). Sending it counts as offered."""
+        now = self.clock.now()
+        story = await self.store.library.get(str(spec.get("story", "")), now, admin=False)
+        if story is None or not story.live(now):
+            return None
+        if (await self.store.library.state(story.id, caller.person.id)).settled:
+            return None
+        await self.store.library.mark(story.id, caller.person.id, "offered", now)
+        return await self.story_reply(caller, story, now, suggestion=True)
+
+    async def pressed(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
+        """``story:shared:<id>`` or ``story:declined:<id>`` ("Not for me", remembered)."""
+        event, _, story_id = arg.partition(":")
+        now = self.clock.now()
+        story = await self.store.library.get(story_id, now, admin=False) if story_id.isdigit() else None
+        if event not in ("shared", "declined") or story is None:
+            raise Stale(self.say("library_story_gone"), "library")
+        await self.store.library.mark(story.id, caller.person.id, "offered", now)
+        await self.store.library.mark(story.id, caller.person.id, "shared" if event == "shared" else "declined", now)
+        log.info("story %s person=%s story=%s", event, caller.person.id, story.id)
+        title = inert(story.title)
+        note = self.say("library_thanks_shared", title=title) if event == "shared" else \
+            self.say("library_declined", title=title)
+        return [Reply(kind="notice", text=note, title=inert(story.title), replace_original=True,
+                      buttons=(Button(self.say("library_button_more"), "cmd:library"),))]
+
+    # -- saving (the import and the add-a-story forms) ---------------------------------------------
+    async def check(self, batch: Sequence[Story]) -> dict[str, tuple[Problem, ...]]:
+        """Per story key, what keeps it from being saved (the draft checker's blocking findings, X length,
+        fields, meetings that do not exist); empty when the whole batch may be saved."""
+        now = self.clock.now()
+        found: dict[str, tuple[Problem, ...]] = {}
+        for story in batch:
+            unknown = await self.store.library.unknown_meetings(story.audience.meetings)
+            own = problems(story, self.content.preflight, now) + tuple(
+                Problem("audience.meetings", say("library_unknown_meeting", key=key)) for key in unknown)
+            if own:
+                found[story.key] = own
+        return found
+
+    async def save(self, batch: Sequence[Story]) -> tuple[list[Story], dict[str, tuple[Problem, ...]]]:
+        """Save every story of ``batch``, or none when any has a problem: (saved, problems by key)."""
+        found = await self.check(batch)
+        if found:
+            return [], found
+        return await self.store.library.save(batch, self.clock.now()), {}
+
+    def problems_reply(self, found: Mapping[str, tuple[Problem, ...]]) -> Reply:
+        """Why stories could not be saved, each problem with what to do about it."""
+        lines = [self.say("library_problem_line", key=key, problem=self.content.words.of(problem.say))
+                 for key, own in found.items() for problem in own]
+        text = self.say("library_not_saved", n=len(found))
+        return Reply(kind="error", text=text, title=self.say("library_not_saved_title"), body="\n".join(lines))
+
+    # -- helpers -----------------------------------------------------------------------------------
+    async def _find(self, caller: Caller, name: str, now: datetime) -> Story:
+        story = await self.store.library.get(name, now, admin=caller.is_admin)
+        if story is not None:
+            return story
+        found = await self.store.library.search(name, now, admin=caller.is_admin)
+        if len(found) == 1:
+            return found[0]
+        raise BadArguments("library_no_such_story", name=name)
+
+    def _countdown(self, story: Story, now: datetime) -> str:
+        days, hours, minutes = countdown_parts(story.countdown(now))
+        return self.say("library_countdown", days=days, hours=hours, minutes=minutes)
+
+    def _lift(self, story: Story) -> str:
+        try:
+            zone = ZoneInfo(story.lift_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = self.config.zone
+        return show_moment(story.lifts_at, zone)
+
+    def _state_words(self, state: StoryState) -> str:
+        return self.say("library_state_shared") if state.shared_at else self.say("library_state_declined")
+
+
+class _Shown:
+    """A story as templates read it: its title made inert (marketing typed it), its link as given."""
+
+    def __init__(self, story: Story) -> None:
+        self.key = story.key
+        self.title = inert(story.title)
+        self.link = story.link
+
+
+def _short(title: str, limit: int = 40) -> str:
+    return title if len(title) <= limit else title[:limit - 1] + "…"
