@@ -35,7 +35,10 @@ class SnapshotStore:
                 readiness_snapshots.c.week == week).limit(1))).first()
             if exists:
                 return False
-            await conn.execute(dialect.insert(readiness_snapshots).values(rows).on_conflict_do_nothing())
+            stored = (await conn.execute(dialect.insert(readiness_snapshots).values(rows).on_conflict_do_nothing()
+                                         .returning(readiness_snapshots.c.week))).all()
+            if not stored:
+                return False  # another instance stored this week first, between the check and the insert
             per_person = [dict(week=week, person_id=person, flags=",".join(sorted(m.flags)), score=m.score)
                           for person, m in (marks or {}).items()]
             for start in range(0, len(per_person), MARKS_BATCH):
