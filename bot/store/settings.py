@@ -4,7 +4,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,10 +21,11 @@ class SettingStore:
             return (await conn.execute(select(settings.c.value).where(settings.c.key == key))).scalar()
 
     async def set(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key`` (one upsert: two instances setting a new key at once both succeed)."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         async with self.engine.begin() as conn:
-            result = await conn.execute(update(settings).where(settings.c.key == key).values(value=value))
-            if result.rowcount == 0:
-                await conn.execute(insert(settings).values(key=key, value=value))
+            await conn.execute(dialect.insert(settings).values(key=key, value=value)
+                               .on_conflict_do_update(index_elements=["key"], set_=dict(value=value)))
 
     async def secret(self, key: str) -> str:
         """A random secret kept under ``key``, made on first use; every instance reads the same one."""
