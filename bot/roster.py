@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import TextIO
 
 from bot import csvsafe
+from bot.core.presence import Presence, follow_fact, profile_fact
 from bot.core.readiness import assess
 from bot.core.reports import RosterRow
 from bot.core.roster_csv import EXPORT_COLUMNS, RosterParse
-from bot.store import Store
+from bot.store import Person, Store
 from bot.store.roster import IdentityLink, RosterChanges
 
 
@@ -49,14 +50,23 @@ async def import_roster(store: Store, parse: RosterParse, now: datetime, dry_run
 
 
 # -- exporting ------------------------------------------------------------------------------------
-def export_rows(rows: Iterable[RosterRow], specialties: dict[int, str]) -> Iterator[dict[str, str | int]]:
-    """One CSV record per physician: who they are and how ready they are."""
+def export_rows(rows: Iterable[RosterRow], people: dict[int, Person],
+                presence: dict[int, dict[str, Presence]] | None = None) -> Iterator[dict[str, str | int]]:
+    """One CSV record per physician: who they are, how ready they are, and per network what X and
+    Bluesky said (``verified``, ``not_found``, ``no``, ``self_reported`` or empty) and when."""
+    presence = presence or {}
     for row in rows:
         progress, readiness = row.progress, assess(row.progress)
         camp = progress.camp
+        person = people.get(row.physician_id)
         yield {
             "name": row.name, "email": row.email, "department": row.department,
-            "specialty": specialties.get(row.physician_id, ""), "x_handle": row.x_handle or "",
+            "specialty": person.specialty if person else "", "x_handle": row.x_handle or "",
+            "bluesky_handle": (person.bluesky_handle or "") if person else "",
+            "linkedin_url": (person.linkedin_url or "") if person else "",
+            **verified_columns(presence.get(row.physician_id, {}), row.x_handle,
+                               person.bluesky_handle if person else None,
+                               progress.follows_hospital, progress.followed_back),
             "score": readiness.score,
             "stage": readiness.reached.label if readiness.reached else "Getting started",
             "next_step": readiness.next_step.todo if readiness.next_step else "",
@@ -67,6 +77,24 @@ def export_rows(rows: Iterable[RosterRow], specialties: dict[int, str]) -> Itera
             "next_meeting": camp.meeting_name if camp else "",
             "tweet_camp_done": camp.done if camp else "", "tweet_camp_total": camp.total if camp else "",
         }
+
+
+def verified_columns(facts: dict[str, Presence], x_handle: str | None, bluesky_handle: str | None,
+                     follows_said: bool, followed_back_said: bool) -> dict[str, str]:
+    """The ``<network>_…`` export columns. What the physician and marketing said about following (the
+    hospital's X account) is X's self-reported value; Bluesky has no self-reported follows."""
+    columns: dict[str, str] = {}
+    for network, handle, said_follows, said_back in (("x", x_handle, follows_said, followed_back_said),
+                                                     ("bluesky", bluesky_handle, False, False)):
+        fact = facts.get(network)
+        columns[f"{network}_profile"] = profile_fact(fact, handle).value
+        follows = follow_fact(fact.follows_hospital if fact else None, said_follows)
+        back = follow_fact(fact.followed_back if fact else None, said_back)
+        columns[f"{network}_follows_hospital"] = follows.value
+        columns[f"{network}_followed_back"] = back.value
+        at = fact.verified_at if fact else None
+        columns[f"{network}_verified_at"] = at.strftime("%Y-%m-%dT%H:%M:%SZ") if at else ""
+    return columns
 
 
 def _yes_no(value: bool) -> str:
@@ -86,5 +114,5 @@ def write_export(rows: Iterable[dict[str, str | int]], out: TextIO) -> int:
 
 async def export_roster(store: Store, roster_rows: Sequence[RosterRow], out: TextIO) -> int:
     """Write every active physician's readiness (rows from ``Coach.roster_rows``) as CSV."""
-    specialties = {person.id: person.specialty for person in await store.people.all(role="physician")}
-    return write_export(export_rows(roster_rows, specialties), out)
+    people = {person.id: person for person in await store.people.all(role="physician")}
+    return write_export(export_rows(roster_rows, people, await store.presence.of()), out)

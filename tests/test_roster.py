@@ -555,10 +555,15 @@ async def test_export_has_one_row_per_active_physician_with_readiness(store: Sto
     assert expected is not None and expected.score == 65
     assert by_email[ONCOLOGIST_EMAIL] == {
         "name": "Dr. Omar Haddad", "email": ONCOLOGIST_EMAIL, "department": "Oncology",
-        "specialty": "Medical Oncologist", "x_handle": "OmarHaddadMD", "score": "65", "stage": "Profile created",
+        "specialty": "Medical Oncologist", "x_handle": "OmarHaddadMD", "bluesky_handle": "", "linkedin_url": "",
+        "score": "65", "stage": "Profile created",
         "next_step": "Complete the profile", "profile_items_done": "2", "profile_items_total": "4",
         "follows_hospital": "yes", "followed_back": "no", "core_lessons_done": "4", "core_lessons_total": "8",
         "next_meeting": "", "tweet_camp_done": "", "tweet_camp_total": "",
+        # nothing verified yet: what Omar said, labelled as such
+        "x_profile": "self_reported", "x_follows_hospital": "self_reported", "x_followed_back": "",
+        "x_verified_at": "", "bluesky_profile": "", "bluesky_follows_hospital": "", "bluesky_followed_back": "",
+        "bluesky_verified_at": "",
     }
     jane = by_email[PHYSICIAN_EMAIL]
     assert (jane["score"], jane["stage"], jane["next_step"], jane["x_handle"]) == (

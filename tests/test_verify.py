@@ -304,3 +304,113 @@ async def test_rounds_verify_exit_codes(tmp_path, fake_bsky):
     assert "x: skipped" in failed.stderr
     dry = await asyncio.to_thread(run_rounds, "verify", "--dry-run", "--config", config, cwd=tmp_path, env=env)
     assert dry.returncode == 0 and "(dry run)" in dry.stdout and "3 asked, 0 found, 3 not found" in dry.stdout
+
+
+# -- the roster: handles in, verified facts out -----------------------------------------------------------------
+
+def test_roster_csv_carries_bluesky_and_linkedin():
+    from bot.core.roster_csv import parse_roster
+
+    data = ("name,email,department,specialty,x_handle,bluesky_handle,linkedin_url\n"
+            "Dr. A,a@h.example,Cardiology,Cardiologist,@DocA,@DocA.bsky.social,linkedin.com/in/doc-a\n"
+            "Dr. B,b@h.example,Cardiology,Cardiologist,,did:plc:ewvi7nxzyoun6zhxrhs64oiz,\n"
+            "Dr. C,c@h.example,Cardiology,Cardiologist,,doca.bsky.social,https://example.com/doc\n"
+            "Dr. D,d@h.example,Cardiology,Cardiologist,,not a handle,\n").encode()
+    parse = parse_roster(data, "roster.csv")
+    assert parse.problems() == [
+        "roster.csv:4: LinkedIn: “https://example.com/doc” is not a profile address like "
+        "https://www.linkedin.com/in/jane-rivera",
+        "roster.csv:4: duplicate Bluesky handle @doca.bsky.social: also on line 2",
+        "roster.csv:5: Bluesky handle: “not a handle” is not a Bluesky handle; it is a domain name like "
+        "jane.bsky.social.",
+    ]
+    good = parse_roster(b"Name,Email,Department,Bluesky,LinkedIn\nDr. A,a@h.example,Cardiology,"
+                        b"https://bsky.app/profile/DocA.bsky.social,https://www.linkedin.com/in/doc-a/\n", "r.csv")
+    assert good.ok and not any("ignoring" in w for w in good.warnings)
+    entry = good.entries[0]
+    assert (entry.bluesky_handle, entry.linkedin_url) == ("doca.bsky.social", "https://www.linkedin.com/in/doc-a")
+
+
+async def test_export_columns_say_verified_not_found_no_or_self_reported(syncs, runtime, store, people, fake_x,
+                                                                         fake_bsky, coach):
+    import csv
+    import io
+
+    from bot.core.roster_csv import EXPORT_COLUMNS
+    from bot.roster import export_roster
+
+    who = await _seed(store, people, fake_x, fake_bsky)
+    await store.profile.set_follows_hospital(who["lena"], True, NOW)  # said, never verified: X suspended her
+    await _keep(syncs, presence_sync(_networks(fake_x, fake_bsky), runtime)).run()
+    out = io.StringIO(newline="")
+    await export_roster(store, await coach.roster_rows(NOW.date()), out)
+    rows = {row["email"]: row for row in csv.DictReader(io.StringIO(out.getvalue(), newline=""))}
+    assert tuple(next(iter(rows.values())).keys()) == EXPORT_COLUMNS
+    stamp = "2026-03-02T14:00:00Z"
+
+    def verified(email: str) -> dict[str, str]:
+        return {k: v for k, v in rows[email].items() if k.startswith(("x_", "bluesky_")) and k != "x_handle"}
+
+    assert verified(PHYSICIAN_EMAIL) == {
+        "bluesky_handle": "jane.bsky.social",
+        "x_profile": "verified", "x_follows_hospital": "verified", "x_followed_back": "verified",
+        "x_verified_at": stamp, "bluesky_profile": "verified", "bluesky_follows_hospital": "verified",
+        "bluesky_followed_back": "no", "bluesky_verified_at": stamp}
+    assert verified(ONCOLOGIST_EMAIL) == {
+        "bluesky_handle": "omar.bsky.social",
+        "x_profile": "verified", "x_follows_hospital": "no", "x_followed_back": "no", "x_verified_at": stamp,
+        "bluesky_profile": "not_found", "bluesky_follows_hospital": "no", "bluesky_followed_back": "no",
+        "bluesky_verified_at": stamp}
+    lena = verified(NEUROLOGIST_EMAIL)
+    assert (lena["x_profile"], lena["x_follows_hospital"], lena["bluesky_profile"]) == ("not_found", "no", "not_found")
+    # a new handle: its facts are gone until the next sync, and what is known is self-reported
+    await store.presence.claim(who["jane"], "x", "JaneRiveraMD", NOW)
+    out = io.StringIO(newline="")
+    await export_roster(store, await coach.roster_rows(NOW.date()), out)
+    jane = next(r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["email"] == PHYSICIAN_EMAIL)
+    assert (jane["x_handle"], jane["x_profile"], jane["x_follows_hospital"], jane["x_verified_at"]) == \
+        ("JaneRiveraMD", "self_reported", "", "")
+
+
+# -- physicians: registering handles, a checklist that ticks itself ------------------------------------------------
+
+async def test_physicians_register_bluesky_and_linkedin(chat, store, people):
+    from conftest import Chat
+
+    jane = people[PHYSICIAN_EMAIL]
+    replies = await chat.say("profile bluesky @Jane.Bsky.Social")
+    assert replies[0].kind == "profile" and "jane.bsky.social" in replies[0].text + replies[0].body
+    assert (await store.people.get(jane.id)).bluesky_handle == "jane.bsky.social"
+    await chat.say("profile https://www.linkedin.com/in/jane-rivera/")  # told apart by its shape
+    assert (await store.people.get(jane.id)).linkedin_url == "https://www.linkedin.com/in/jane-rivera"
+    await chat.say("profile rivera.bsky.social")  # changeable; a bare domain handle is Bluesky's
+    assert (await store.people.get(jane.id)).bluesky_handle == "rivera.bsky.social"
+    await chat.say("profile @DrJaneRivera")  # a bare @name stays X's
+    assert (await store.people.get(jane.id)).x_handle == "DrJaneRivera"
+    bad = await chat.say("profile bluesky jane")
+    assert bad[0].kind == "error" and "domain name" in bad[0].text + bad[0].body
+    omar = Chat(chat.coach, ONCOLOGIST_EMAIL)
+    taken = await omar.say("profile bluesky rivera.bsky.social")
+    assert taken[0].kind == "error" and "belongs to one physician" in taken[0].body
+    assert (await store.people.get(people[ONCOLOGIST_EMAIL].id)).bluesky_handle is None
+
+
+async def test_the_checklist_ticks_itself_where_x_can_tell(syncs, chat, runtime, store, people, fake_x, fake_bsky,
+                                                           clock):
+    who = await _seed(store, people, fake_x, fake_bsky)
+    fake_x.users["drjanerivera"].photo = False  # X shows the default picture
+    await chat.say("profile done photo")  # Jane says she has one
+    await _keep(syncs, presence_sync(_networks(fake_x, fake_bsky), runtime)).run()
+    reply = (await chat.say("profile"))[0]
+    items = {item.id: item for item in reply.checklist.items}
+    assert items["bio"].done and "verified on X, 2 Mar" in items["bio"].label
+    assert items["link"].done and items["pinned"].done
+    assert items["photo"].done and "self-reported; X did not show it on 2 Mar" in items["photo"].label
+    assert "the account exists and is public (verified 2 Mar)" in reply.body
+    assert "you follow the hospital (verified 2 Mar)" in reply.body
+    assert "@jane.bsky.social" in reply.body
+    # a week and more later, without a sync since: shown as possibly out of date
+    clock.advance(timedelta(days=8))
+    reply = (await chat.say("profile"))[0]
+    assert "may be out of date" in {i.id: i for i in reply.checklist.items}["bio"].label
+    assert who["jane"]

@@ -66,3 +66,18 @@ def normalize_for(network: str, text: str) -> str:
     if network == "bluesky":
         return normalize_bluesky(text)
     raise ValueError(f"no handles on network {network!r}")
+
+
+# -- LinkedIn: a profile address, self-reported (LinkedIn has no public API to check it) ------------------
+
+_LINKEDIN = re.compile(r"(?:https?://)?(?:[a-z]{2,3}\.)?linkedin\.com/(in|pub)/([^/\s?#]{3,100})/?(?:[?#].*)?",
+                       re.IGNORECASE)
+
+
+def normalize_linkedin(text: str) -> str:
+    """``linkedin.com/in/jane-rivera`` and its variants as ``https://www.linkedin.com/in/jane-rivera``."""
+    text = text.strip()
+    match = _LINKEDIN.fullmatch(text)
+    if match is None:
+        raise InvalidHandle(f"“{text[:80]}” is not a profile address like https://www.linkedin.com/in/jane-rivera")
+    return f"https://www.linkedin.com/{match.group(1).lower()}/{match.group(2)}"

@@ -176,6 +176,9 @@ class RosterEntry:
     role: str | None = None
     """``None``: keep the stored role (a new person is a physician)."""
     x_handle: str | None = None
+    bluesky_handle: str | None = None
+    """A Bluesky domain handle (lower case) or DID."""
+    linkedin_url: str | None = None
 
 
 # -- delivery's records: planned and claimed messages, planning rows, rate budgets --------------------------

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.core.handles import InvalidHandle, normalize_handle
+from bot.core.handles import InvalidHandle, normalize_bluesky, normalize_handle, normalize_linkedin
 from bot.core.models import RosterEntry
 
 MAX_REPORTED = 50
@@ -34,6 +34,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "specialty": ("specialty", "speciality", "specialism", "primaryspecialty", "medicalspecialty"),
     "x_handle": ("xhandle", "x", "twitter", "twitterhandle", "handle", "xtwitter", "twitterx",
                  "xaccount", "twitteraccount", "xtwitterhandle"),
+    "bluesky_handle": ("blueskyhandle", "bluesky", "bsky", "blueskyaccount", "bskyhandle"),
+    "linkedin_url": ("linkedinurl", "linkedin", "linkedinprofile", "linkedinprofileurl"),
     "slack_id": ("slackid", "slackuserid", "slackmemberid"),
     "teams_id": ("teamsid", "teamsuserid", "aadobjectid", "aadid", "azureadobjectid", "entraobjectid",
                  "objectid"),
@@ -62,10 +64,14 @@ _TEAMS_ID = re.compile(r"29:[A-Za-z0-9_\-]{8,}")
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _FORMULA_START = ("=", "+", "@")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+VERIFIED_COLUMNS = tuple(f"{network}_{fact}" for network in ("x", "bluesky")
+                         for fact in ("profile", "follows_hospital", "followed_back", "verified_at"))
+"""Per network what X or Bluesky said: verified, not_found, no, self_reported or empty; and when."""
 EXPORT_COLUMNS = (
-    "name", "email", "department", "specialty", "x_handle", "score", "stage", "next_step",
-    "profile_items_done", "profile_items_total", "follows_hospital", "followed_back",
+    "name", "email", "department", "specialty", "x_handle", "bluesky_handle", "linkedin_url", "score", "stage",
+    "next_step", "profile_items_done", "profile_items_total", "follows_hospital", "followed_back",
     "core_lessons_done", "core_lessons_total", "next_meeting", "tweet_camp_done", "tweet_camp_total",
+    *VERIFIED_COLUMNS,
 )
 
 
@@ -263,7 +269,8 @@ def _parse_row(line: int, row: list[str], columns: dict[str, int], width: int) -
     role = _role(cells.get("role", ""), problems)
     links = _links(cells, problems)
     entry = RosterEntry(email=email, name=name, department=department, specialty=specialty, role=role,
-                        x_handle=handle)
+                        x_handle=handle, bluesky_handle=_bluesky(cells.get("bluesky_handle", ""), problems),
+                        linkedin_url=_linkedin(cells.get("linkedin_url", ""), problems))
     return RosterRecord(line, entry, links), problems
 
 
@@ -325,6 +332,29 @@ def _handle(value: str, problems: list[str]) -> str | None:
         return None
 
 
+def _bluesky(value: str, problems: list[str]) -> str | None:
+    value = _optional(value)
+    if not value:
+        return None
+    try:
+        return normalize_bluesky(value)
+    except InvalidHandle as exc:
+        problems.append(f"Bluesky handle: {exc}")
+        return None
+
+
+def _linkedin(value: str, problems: list[str]) -> str | None:
+    """A LinkedIn profile address, as ``https://www.linkedin.com/in/<name>``."""
+    value = _optional(value)
+    if not value:
+        return None
+    try:
+        return normalize_linkedin(value)
+    except InvalidHandle as exc:
+        problems.append(f"LinkedIn: {exc}")
+        return None
+
+
 def _role(value: str, problems: list[str]) -> str | None:
     """The role a cell asks for, or None when it is blank (new people are physicians, others keep theirs)."""
     value = _optional(value)
@@ -382,11 +412,13 @@ def _duplicates(record: RosterRecord, emails: dict[str, int],
             problems.append(RowError(record.line, f"duplicate {link[0]} id {link[1]}: also on line {user_ids[link]}"))
         else:
             user_ids[link] = record.line
-    handle = record.entry.x_handle
-    if handle:  # an X handle belongs to one physician
-        key = ("x", handle.lower())
-        if key in user_ids:
-            problems.append(RowError(record.line, f"duplicate X handle @{handle}: also on line {user_ids[key]}"))
-        else:
-            user_ids[key] = record.line
+    for network, label, handle in (("x", "X", record.entry.x_handle),
+                                   ("bluesky", "Bluesky", record.entry.bluesky_handle)):
+        if handle:  # a handle belongs to one physician
+            key = (network, handle.lower())
+            if key in user_ids:
+                problems.append(RowError(record.line, f"duplicate {label} handle @{handle}: also on line "
+                                                      f"{user_ids[key]}"))
+            else:
+                user_ids[key] = record.line
     return problems

@@ -81,15 +81,18 @@ class PeopleStore:
                 changed = dict(values, **PLAN_AGAIN)
                 if entry.role is None:
                     del changed["role"]  # a known person keeps their role
-                if entry.x_handle:
-                    values["x_handle"] = entry.x_handle
+                for column in ("x_handle", "bluesky_handle", "linkedin_url"):
+                    if getattr(entry, column):
+                        values[column] = getattr(entry, column)
                 email = entry.email.lower()
                 if email in existing:
                     await conn.execute(update(people).where(people.c.id == existing[email]).values(**changed))
                     updated += 1
                 else:
                     new_rows.append(dict(values, email=email, created_at=now,
-                                         x_handle=entry.x_handle or None))
+                                         x_handle=entry.x_handle or None,
+                                         bluesky_handle=entry.bluesky_handle or None,
+                                         linkedin_url=entry.linkedin_url or None))
                     existing[email] = -1
             for start in range(0, len(new_rows), 500):
                 await conn.execute(insert(people), new_rows[start:start + 500])

@@ -149,10 +149,7 @@ class PresenceStore:
         async with self.engine.begin() as conn:
             rows = [dict(person_id=pid, network=network, handle=handle, failed_at=now, failure=reason)
                     for pid, handle in who]
-            statement = self._dialect.insert(network_presence).values(rows)
-            await conn.execute(statement.on_conflict_do_update(
-                index_elements=["person_id", "network"],
-                set_=dict(failed_at=statement.excluded.failed_at, failure=statement.excluded.failure)))
+            await self._upsert(conn, rows, ("failed_at", "failure"))
 
     async def record_follows(self, network: str, rows: Sequence[tuple[int, bool, bool]], now: datetime) -> None:
         """(person id, follows the hospital, followed back) as the network told them for each physician, now
@@ -194,11 +191,12 @@ class PresenceStore:
         return yes.rowcount
 
     async def _upsert(self, conn: Any, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+        """Insert or update rows, as one statement compiled once and executed for many rows."""
+        statement = self._dialect.insert(network_presence)
+        statement = statement.on_conflict_do_update(index_elements=["person_id", "network"],
+                                                    set_={name: statement.excluded[name] for name in columns})
         for start in range(0, len(rows), _BATCH):
-            statement = self._dialect.insert(network_presence).values(rows[start:start + _BATCH])
-            await conn.execute(statement.on_conflict_do_update(
-                index_elements=["person_id", "network"],
-                set_={name: statement.excluded[name] for name in columns}))
+            await conn.execute(statement, rows[start:start + _BATCH])
 
     # -- handles -----------------------------------------------------------------------------------------
     async def claim(self, person_id: int, network: str, handle: str | None, now: datetime) -> Person | None:

@@ -72,7 +72,7 @@ class RosterStore:
     async def _roster_plan(conn: AsyncConnection, entries: Sequence[RosterEntry], links: Sequence[IdentityLink],
                            now: datetime, deactivate_missing: bool) -> _RosterPlan:
         columns = (people.c.id, people.c.email, people.c.name, people.c.department, people.c.specialty,
-                   people.c.x_handle, people.c.active, people.c.role)
+                   people.c.x_handle, people.c.bluesky_handle, people.c.linkedin_url, people.c.active, people.c.role)
         existing = {row.email: row for row in await conn.execute(select(*columns))}
         plan = _RosterPlan()
         seen: set[str] = set()
@@ -86,10 +86,14 @@ class RosterStore:
                 plan.inserts.append(dict(email=email, name=entry.name, department=entry.department,
                                          specialty=entry.specialty, role=entry.role or "physician",
                                          x_handle=entry.x_handle or None,
+                                         bluesky_handle=entry.bluesky_handle or None,
+                                         linkedin_url=entry.linkedin_url or None,
                                          active=True, created_at=now, updated_at=now))
                 continue
             wanted = dict(name=entry.name, department=entry.department, specialty=entry.specialty or row.specialty,
-                          x_handle=entry.x_handle or row.x_handle, role=entry.role or row.role, active=True)
+                          x_handle=entry.x_handle or row.x_handle,
+                          bluesky_handle=entry.bluesky_handle or row.bluesky_handle,
+                          linkedin_url=entry.linkedin_url or row.linkedin_url, role=entry.role or row.role, active=True)
             if any(getattr(row, key) != value for key, value in wanted.items()):
                 plan.updates.append({f"b_{key}": value for key, value in wanted.items()} | {"b_id": row.id})
             else:
@@ -117,7 +121,8 @@ class RosterStore:
             await conn.execute(insert(people), plan.inserts[start:start + batch])
             done += len(plan.inserts[start:start + batch])
             progress(done)
-        set_values: dict[str, Any] = {key: bindparam(f"b_{key}") for key in ("name", "department", "specialty", "x_handle", "role", "active")}
+        set_values: dict[str, Any] = {key: bindparam(f"b_{key}") for key in ("name", "department", "specialty", "x_handle", "bluesky_handle",
+                                                                      "linkedin_url", "role", "active")}
         statement = update(people).where(people.c.id == bindparam("b_id")).values(updated_at=now, **set_values,
                                                                                    **PLAN_AGAIN)
         for start in range(0, len(plan.updates), batch):
