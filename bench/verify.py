@@ -67,11 +67,10 @@ def _fakes(n: int) -> tuple[FakeX, FakeBluesky]:
                 following.append(str(1000 + i))
         elif kind < 93:
             x.add(XUser(str(1000 + i), handle, suspended=True))
-        if kind < 95 or kind >= 97:
-            if kind < 95:
-                bsky.add(BskyActor(f"did:plc:{i:024d}", bhandle, "Cardiology", avatar=i % 4 != 0,
-                                   pinned=i % 5 == 0, follows_hospital=i % 2 == 0, followed_back=i % 5 == 0))
-        if 95 <= kind < 97:
+        if kind < 95:
+            bsky.add(BskyActor(f"did:plc:{i:024d}", bhandle, "Cardiology", avatar=i % 4 != 0,
+                               pinned=i % 5 == 0, follows_hospital=i % 2 == 0, followed_back=i % 5 == 0))
+        elif kind < 97:
             bsky.add(BskyActor(f"did:plc:{i:024d}", bhandle, taken_down=True))
     followers += [str(10_000_000 + j) for j in range(OTHERS)]
     x.followers[HOSPITAL_ID] = followers

@@ -311,11 +311,11 @@ async def test_rounds_verify_exit_codes(tmp_path, fake_bsky):
 def test_roster_csv_carries_bluesky_and_linkedin():
     from bot.core.roster_csv import parse_roster
 
-    data = ("name,email,department,specialty,x_handle,bluesky_handle,linkedin_url\n"
-            "Dr. A,a@h.example,Cardiology,Cardiologist,@DocA,@DocA.bsky.social,linkedin.com/in/doc-a\n"
-            "Dr. B,b@h.example,Cardiology,Cardiologist,,did:plc:ewvi7nxzyoun6zhxrhs64oiz,\n"
-            "Dr. C,c@h.example,Cardiology,Cardiologist,,doca.bsky.social,https://example.com/doc\n"
-            "Dr. D,d@h.example,Cardiology,Cardiologist,,not a handle,\n").encode()
+    data = (b"name,email,department,specialty,x_handle,bluesky_handle,linkedin_url\n"
+            b"Dr. A,a@h.example,Cardiology,Cardiologist,@DocA,@DocA.bsky.social,linkedin.com/in/doc-a\n"
+            b"Dr. B,b@h.example,Cardiology,Cardiologist,,did:plc:ewvi7nxzyoun6zhxrhs64oiz,\n"
+            b"Dr. C,c@h.example,Cardiology,Cardiologist,,doca.bsky.social,https://example.com/doc\n"
+            b"Dr. D,d@h.example,Cardiology,Cardiologist,,not a handle,\n")
     parse = parse_roster(data, "roster.csv")
     assert parse.problems() == [
         "roster.csv:4: LinkedIn: “https://example.com/doc” is not a profile address like "
