@@ -51,7 +51,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "curriculum_done": "done total",
         "profile": "handle items done total hospital x_state x_follows bluesky bluesky_state bluesky_follows linkedin",
         "handle_saved": "handle previous network",
-        "handle_invalid": "reason",
+        "handle_invalid": "reason network",
         "handle_taken": "handle network",
         "follow": "hospital follows followed_back handle",
         "video": "posted",

@@ -328,7 +328,8 @@ async def test_register_and_change_handle(chat, store, people):
     assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).x_handle == "DrJaneRivera"
 
     saved, _ = await chat.say("profile https://x.com/JaneRiveraMD")
-    assert saved.body == "Saved: your X handle is now **@JaneRiveraMD** (it was @DrJaneRivera)."
+    assert saved.body == ("Saved: your X handle is now **@JaneRiveraMD** (it was @DrJaneRivera). What was verified "
+                          "about the old handle no longer counts; the next daily check looks at the new one.")
     assert (await store.people.get(people[PHYSICIAN_EMAIL].id)).x_handle == "JaneRiveraMD"
 
 

@@ -383,7 +383,7 @@ async def test_physicians_register_bluesky_and_linkedin(chat, store, people):
     assert (await store.people.get(jane.id)).bluesky_handle == "jane.bsky.social"
     await chat.say("profile https://www.linkedin.com/in/jane-rivera/")  # told apart by its shape
     assert (await store.people.get(jane.id)).linkedin_url == "https://www.linkedin.com/in/jane-rivera"
-    await chat.say("profile rivera.bsky.social")  # changeable; a bare domain handle is Bluesky's
+    await chat.say("profile rivera.bsky.social")  # changeable; a bare ….bsky.social handle is Bluesky's
     assert (await store.people.get(jane.id)).bluesky_handle == "rivera.bsky.social"
     await chat.say("profile @DrJaneRivera")  # a bare @name stays X's
     assert (await store.people.get(jane.id)).x_handle == "DrJaneRivera"

@@ -53,7 +53,7 @@ class Profile(Feature):
         try:
             value = normalize_bluesky(text) if network == "bluesky" else normalize_linkedin(text)
         except InvalidHandle as exc:
-            return [self.reply("handle_invalid", "error", reason=str(exc))]
+            return [self.reply("handle_invalid", "error", reason=str(exc), network=NETWORK_NAMES[network])]
         if network == "linkedin":
             previous = person.linkedin_url
             await self.store.presence.set_linkedin(person.id, value, now)
@@ -204,12 +204,12 @@ class Profile(Feature):
 
 
 def _looks_like(text: str) -> str:
-    """The network a bare ``profile <handle>`` is about: a LinkedIn address, a Bluesky handle or DID, else X."""
+    """The network a bare ``profile <handle>`` is about: a LinkedIn address, a ``….bsky.social`` handle, a DID or
+    a ``bsky.app`` link; anything else is X's (a custom-domain Bluesky handle needs ``profile bluesky …``)."""
     lowered = text.strip().lower()
     if "linkedin.com/" in lowered:
         return "linkedin"
     bare = lowered.lstrip("@")
-    if "bsky.app/" in lowered or bare.startswith("did:") or ("." in bare and "/" not in bare
-                                                            and not bare.startswith(("x.com", "twitter.com", "www."))):
+    if "bsky.app/" in lowered or bare.startswith("did:") or bare.endswith(".bsky.social"):
         return "bluesky"
     return "x"
