@@ -71,7 +71,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "report_meeting": "meeting attendance today",
         "followback": "rows verified hospital conflicts stale_days",
         "roster": "active inactive departments unreachable teams teams_reached teams_reasons parked",
-        "digest": "digest hospital stale_days",
+        "digest": "digest hospital stale_days stories",
         "not_admin": "command",
         "reminder_footer": "",
         "reminder_profile": "handle missing step hospital",

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from bot.actions import Stale
 from bot.coach.base import Caller, Feature, Kit, from_rendered, show_date
 from bot.coach.meetings import Meetings
+from bot.coach.story_admin import stories_of_week
 from bot.core.commands import BadArguments, Command
 from bot.core.digest import HEADLINES, Digest, build_digest, iso_week, previous_week
 from bot.core.digest_chart import trend_png
@@ -246,7 +247,9 @@ class Marketing(Feature):
 
     async def digest_reply(self, now: datetime, week: str | None = None) -> Reply:
         digest = await self.build_digest(now, week)
-        rendered = self.content.render("digest", digest=digest, hospital=self.hospital(), stale_days=self.stale_after.days)
+        stories = await stories_of_week(self.store, self.config.zone, digest.week, now)
+        rendered = self.content.render("digest", digest=digest, hospital=self.hospital(), stale_days=self.stale_after.days,
+                                       stories=[(inert(story.title), tally) for story, tally in stories])
         table = Table(self.columns("columns_digest"), tuple(
             (inert(d.current.label), str(d.current.physicians),
              *(f"{d.verified.networks[net].pct(d.verified.networks[net].verified)}%" for net in VERIFIED_NETWORKS),

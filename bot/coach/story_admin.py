@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.actions import Stale
@@ -21,6 +22,7 @@ from bot.core.story_form import Roster, StoryProblems, form_field, story_from_fo
 from bot.core.words import Say
 from bot.forms import build_form
 from bot.messages import Button, Reply, Table, inert
+from bot.store import Store
 
 REPORT_STORIES = 40
 """Stories listed in ``library report`` (the newest lifts first)."""
@@ -117,6 +119,17 @@ class StoryAdmin(Feature):
         rendered = self.content.render("library_report_department", department=match, counts=departments[match],
                                        stories=len(rows))
         return from_rendered(rendered, "report", table=table)
+
+
+async def stories_of_week(store: Store, zone: ZoneInfo, week: str, now: datetime) -> list[tuple[Story, StoryTally]]:
+    """The stories whose embargo lifted in the ISO ``week`` (``2026-W20``, in the hospital's zone) by
+    ``now``, with what physicians did with them so far: the digest's "stories this week"."""
+    monday = date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
+    start = datetime.combine(monday, time(0, 0), zone)
+    end = datetime.combine(monday + timedelta(days=7), time(0, 0), zone)
+    stories = [s for s in await store.library.search("", now, admin=False) if start <= s.lifts_at < end]
+    tallies = {t.story_id: t for t in await store.library.tallies([s.id for s in stories])} if stories else {}
+    return [(s, tallies.get(s.id, StoryTally(s.id))) for s in stories]
 
 
 def _pct(part: int, whole: int) -> str:

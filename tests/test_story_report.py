@@ -1,0 +1,44 @@
+"""What became of the stories: the weekly digest's "stories this week" (offered, tapped a share button,
+said they shared, declined), never an embargoed story; and the per-story and per-department report."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.coach import Coach
+from bot.core.library import Audience, Story
+from conftest import NEUROLOGIST_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL
+
+
+def story(key: str, lifts_at, title: str) -> Story:
+    return Story(key=key, title=title, link=f"https://news.riverside.example/{key}",
+                 posts={"x": "Read about our team."}, audience=Audience(everyone=True), lifts_at=lifts_at,
+                 lift_zone="America/New_York")
+
+
+async def _offered(coach: Coach, people) -> tuple[Story, Story, Story]:
+    store = coach.store
+    week, old, embargoed = await store.library.save([
+        story("heart-week", NOW - timedelta(hours=3), "Heart week"),
+        story("old-news", NOW - timedelta(days=9), "Old news"),
+        story("secret", NOW + timedelta(hours=1), "Embargoed news")], NOW - timedelta(days=10))
+    jane, omar, lena = (people[e].id for e in (PHYSICIAN_EMAIL, ONCOLOGIST_EMAIL, NEUROLOGIST_EMAIL))
+    for person in (jane, omar, lena):
+        await store.library.mark(week.id, person, "offered", NOW)
+    await store.library.mark(week.id, jane, "tapped", NOW)
+    await store.library.mark(week.id, jane, "shared", NOW)
+    await store.library.mark(week.id, omar, "declined", NOW)
+    await store.library.mark(old.id, lena, "offered", NOW - timedelta(days=9))
+    return week, old, embargoed
+
+
+async def test_the_digest_has_the_stories_of_the_week(coach: Coach, people) -> None:
+    await _offered(coach, people)
+    digest = await coach.marketing.digest_reply(NOW)
+    assert "**Stories this week**" in digest.body
+    assert "- Heart week: 3 · 1 · 1 · 1" in digest.body
+    assert "Old news" not in digest.body, "lifted another week"
+    assert "Embargoed news" not in digest.body, "nothing embargoed, even to marketing's channel"
+
+
+async def test_no_story_no_section(coach: Coach, people) -> None:
+    assert "Stories this week" not in (await coach.marketing.digest_reply(NOW)).body
