@@ -1,6 +1,7 @@
 """The reminder policy over simulated weeks: time zones, DST, quiet hours, snooze, stop, caps."""
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -9,16 +10,21 @@ import pytest
 
 from bot.core.models import CampItem, CampPhase, Meeting
 from bot.core.reminders import (
+    NUDGE_PRIORITY,
     Cadence,
+    Kind,
     Planned,
+    Planner,
     PlanState,
     Respect,
+    _at_local,
     escalation_step,
     local_today,
     may_send,
     next_check,
     plan,
 )
+from bot.core.tweetcamp import timeline
 
 NY = ZoneInfo("America/New_York")
 PHASES = (
@@ -280,3 +286,138 @@ def test_planning_only_when_due_plans_what_every_tick_would(zone: str, quiet: tu
 
     sent = simulate(start, 42, make, Cadence(lesson_time=time(8, 45)))
     assert {p.kind for p in sent} == {"profile", "follow", "lesson", "review", "camp"}
+
+
+def reference_plan(state: PlanState, cadence: Cadence, phases: tuple[CampPhase, ...], now: datetime) -> list[Planned]:
+    """The policy as written before physicians were planned in batches, one at a time: the planner must
+    give exactly this."""
+    respect = state.respect
+    if not may_send(respect, now):
+        return []
+    zone = respect.zone
+    today = local_today(now, zone)
+    pid = state.person_id
+    morning = _at_local(today, cadence.lesson_time, zone)
+    candidates: dict[Kind, Planned] = {}
+
+    step = escalation_step(state.joined_at, now, zone)
+    if step is not None and not (state.has_handle and state.profile_complete):
+        candidates["profile"] = Planned(pid, "profile", f"{pid}:profile:{step}", now, {"step": step})
+    if step is not None and state.has_handle and not state.follows_hospital:
+        candidates["follow"] = Planned(pid, "follow", f"{pid}:follow:{step}", now, {"step": step})
+    if state.next_lesson and today.weekday() in cadence.lesson_weekdays and now >= morning:
+        candidates["lesson"] = Planned(pid, "lesson", f"{pid}:lesson:{today.isoformat()}", morning,
+                                       {"lesson": state.next_lesson})
+    if state.reviews_due:
+        lesson_id, attempts = state.reviews_due[0]
+        candidates["review"] = Planned(pid, "review", f"{pid}:review:{lesson_id}:{attempts}", now,
+                                       {"lesson": lesson_id})
+
+    if state.stories:
+        story_id, lift = state.stories[0]
+        candidates["story"] = Planned(pid, "story", f"{pid}:story:{story_id}:{lift}", now, {"story": story_id})
+
+    room = max(0, cadence.max_nudges_per_day - state.nudges_today)
+    chosen = [candidates[kind] for kind in NUDGE_PRIORITY if kind in candidates][:room]
+    for meeting in state.meetings:
+        for entry in timeline(phases, meeting.starts_on, meeting.ends_on, today):
+            if entry.state != "open":
+                continue
+            if entry.phase.every_meeting_day:  # late-breakers run all week: a reminder each meeting day
+                if meeting.starts_on <= today <= meeting.ends_on and now >= morning:
+                    day = (today - meeting.starts_on).days + 1
+                    chosen.append(Planned(pid, "camp", f"{pid}:camp:{meeting.id}:{entry.phase.id}:{today.isoformat()}",
+                                          now, {"meeting": meeting.id, "phase": entry.phase.id, "day": day}))
+            elif now >= min(morning, _at_local(entry.due_on, cadence.lesson_time, zone)):
+                chosen.append(Planned(pid, "camp", f"{pid}:camp:{meeting.id}:{entry.phase.id}",
+                                      now, {"meeting": meeting.id, "phase": entry.phase.id}))
+    return chosen
+
+
+
+def _random_states(rng: random.Random, now: datetime, count: int) -> list[PlanState]:
+    """Physicians drawn from few values of every planning input, so many share all of them."""
+    zones = [ZoneInfo(z) for z in ("America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Adelaide")]
+    quiet = [(time(19, 0), time(8, 0)), (time(12, 0), time(13, 30)), (time(0, 0), time(0, 0)), (time(9, 0), time(17, 0))]
+    meetings = [Meeting(m, f"m{m}", f"M{m}", "Oncology", now.date() + timedelta(days=start),
+                        now.date() + timedelta(days=start + 3), "Chicago", "#M", "")
+                for m, start in ((1, -2), (2, 1), (3, 14), (4, -5))]
+    lessons = ["why-show-up", "twelve-word-rule", None]
+    next_lift = rng.choice((None, now + timedelta(minutes=rng.choice((3, 500, 3000)))))  # one for everyone
+    states = []
+    for pid in range(1, count + 1):
+        zone = rng.choice(zones)
+        start, end = rng.choice(quiet)
+        snooze = rng.choice([None] * 8 + [now + timedelta(hours=rng.choice((-3, 2, 30, 200)))])
+        review_in = rng.choice([None, None, 1, 5, 11, 13, 30, 60 * 24 * 3, 60 * 24 * 12])
+        states.append(PlanState(
+            person_id=pid,
+            joined_at=now - timedelta(days=rng.choice((0, 1, 2, 3, 6, 7, 13, 14, 15, 44, 45, 200)),
+                                      minutes=rng.choice((0, 17, 600, 1439))),
+            respect=Respect(zone, quiet_start=start, quiet_end=end, weekends_off=rng.random() < 0.7,
+                            snoozed_until=snooze, stopped=rng.random() < 0.03),
+            has_handle=rng.random() < 0.6, profile_complete=rng.random() < 0.5,
+            follows_hospital=rng.random() < 0.5, next_lesson=rng.choice(lessons),
+            reviews_due=rng.choice(((), (), (("why-show-up", 1),), (("disclosures", 2), ("why-show-up", 1)))),
+            next_review_at=None if review_in is None else now + timedelta(minutes=review_in),
+            meetings=tuple(rng.sample(meetings, rng.choice((0, 0, 0, 1, 2)))),
+            nudges_today=rng.choice((0, 0, 0, 1)),
+            stories=rng.choice(((), (), ((4, 1772000000),), ((4, 1772000000), (9, 1772100000)))),
+            next_story_at=next_lift,
+        ))
+    return states
+
+
+@pytest.mark.parametrize("now", [
+    datetime(2026, 3, 3, 13, 45, tzinfo=UTC),   # a Tuesday morning in New York (lesson day)
+    datetime(2026, 3, 8, 6, 30, tzinfo=UTC),    # New York springs forward that night
+    datetime(2026, 3, 28, 23, 59, tzinfo=UTC),  # London springs forward the next night; a Saturday
+    datetime(2026, 4, 4, 16, 0, tzinfo=UTC),    # Adelaide falls back that night
+    datetime(2026, 11, 1, 5, 30, tzinfo=UTC),   # New York falls back (its repeated hour)
+])
+def test_the_planner_plans_each_physician_as_plan_and_next_check_do(now: datetime) -> None:
+    """Batch planning (physicians with identical inputs planned once) is exact: for every physician
+    the planner gives what ``plan`` and ``next_check`` give for them alone."""
+    rng = random.Random(now.timestamp())
+    states = _random_states(rng, now, 1500)
+    cadences = (Cadence(), Cadence(lesson_time=time(7, 15)), Cadence(lesson_weekdays=(0, 1, 2, 3, 4), max_nudges_per_day=2))
+    planner = Planner(PHASES, now)
+    shared = 0
+    for s in states:
+        cadence = cadences[s.person_id % len(cadences)]
+        expected = reference_plan(s, cadence, PHASES, now)
+        assert planner.plan(s, cadence) == expected, s
+        assert plan(s, cadence, PHASES, now) == expected, s
+        assert planner.next_check(s, cadence) == next_check(s, cadence, now), s
+        shared += bool(expected)
+    assert shared > 100  # the draw plans something for many physicians
+
+
+def test_physicians_with_identical_inputs_share_a_plan_and_no_one_else_is_swept_in() -> None:
+    now = datetime(2026, 3, 3, 14, 0, tzinfo=UTC)  # Tuesday 09:00 in New York: a lesson day
+    planner = Planner(PHASES, now)
+    first = state(joined_at=now - timedelta(days=3, hours=2), next_lesson="why-show-up", reviews_due=(("disclosures", 1),))
+    twin = replace(first, person_id=8, joined_at=now - timedelta(days=4))  # the same escalation step
+    assert [p.dedup_key for p in planner.plan(first, Cadence(max_nudges_per_day=3))] == [
+        "7:review:disclosures:1", "7:lesson:2026-03-03", "7:profile:1"]
+    twin_plan = planner.plan(twin, Cadence(max_nudges_per_day=3))
+    assert [(p.person_id, p.dedup_key) for p in twin_plan] == [
+        (8, "8:review:disclosures:1"), (8, "8:lesson:2026-03-03"), (8, "8:profile:1")]
+    assert twin_plan == plan(twin, Cadence(max_nudges_per_day=3), PHASES, now)
+    others = [
+        replace(twin, joined_at=now - timedelta(days=7)),  # the next escalation step
+        replace(twin, next_lesson="disclosures"),
+        replace(twin, reviews_due=(("why-show-up", 2),)),
+        replace(twin, has_handle=True, profile_complete=True),
+        replace(twin, nudges_today=1),
+        replace(twin, stories=((4, 1772000000),)),
+        replace(twin, respect=Respect(ZoneInfo("Asia/Kolkata"))),  # 19:30 there: quiet hours
+        replace(twin, respect=Respect(NY, snoozed_until=now + timedelta(hours=1))),
+        replace(twin, meetings=(Meeting(3, "asco", "ASCO", "Oncology", date(2026, 3, 3), date(2026, 3, 5), "Chicago",
+                                        "#ASCO", ""),)),
+    ]
+    for other in others:
+        assert planner.plan(other, Cadence(max_nudges_per_day=3)) == plan(other, Cadence(max_nudges_per_day=3), PHASES, now)
+        assert planner.plan(other, Cadence(max_nudges_per_day=3)) != twin_plan
+    assert planner.plan(twin, Cadence(max_nudges_per_day=3, lesson_time=time(10, 0))) == [
+        p for p in twin_plan if p.kind != "lesson"]  # before this cadence's lesson time

@@ -8,7 +8,7 @@ double or skip a day.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Literal
@@ -97,7 +97,11 @@ def may_send(respect: Respect, now: datetime) -> bool:
 
 def escalation_step(joined_at: datetime, now: datetime, zone: ZoneInfo) -> int | None:
     """Index of the latest nudge step reached: day 0, 3, 7, 14, then every 30 days (local days)."""
-    days = (local_today(now, zone) - local_today(joined_at, zone)).days
+    return _step_after((local_today(now, zone) - local_today(joined_at, zone)).days)
+
+
+def _step_after(days: int) -> int | None:
+    """``escalation_step`` for a physician who joined ``days`` local days ago."""
     if days < 0:
         return None
     if days < ESCALATION_DAYS[-1]:
@@ -121,47 +125,7 @@ def _at_local(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 def plan(state: PlanState, cadence: Cadence, phases: tuple[CampPhase, ...], now: datetime) -> list[Planned]:
     """Messages due for one physician at ``now``; empty when they may not be messaged now."""
-    respect = state.respect
-    if not may_send(respect, now):
-        return []
-    zone = respect.zone
-    today = local_today(now, zone)
-    pid = state.person_id
-    morning = _at_local(today, cadence.lesson_time, zone)
-    candidates: dict[Kind, Planned] = {}
-
-    step = escalation_step(state.joined_at, now, zone)
-    if step is not None and not (state.has_handle and state.profile_complete):
-        candidates["profile"] = Planned(pid, "profile", f"{pid}:profile:{step}", now, {"step": step})
-    if step is not None and state.has_handle and not state.follows_hospital:
-        candidates["follow"] = Planned(pid, "follow", f"{pid}:follow:{step}", now, {"step": step})
-    if state.next_lesson and today.weekday() in cadence.lesson_weekdays and now >= morning:
-        candidates["lesson"] = Planned(pid, "lesson", f"{pid}:lesson:{today.isoformat()}", morning,
-                                       {"lesson": state.next_lesson})
-    if state.reviews_due:
-        lesson_id, attempts = state.reviews_due[0]
-        candidates["review"] = Planned(pid, "review", f"{pid}:review:{lesson_id}:{attempts}", now,
-                                       {"lesson": lesson_id})
-
-    if state.stories:
-        story_id, lift = state.stories[0]
-        candidates["story"] = Planned(pid, "story", f"{pid}:story:{story_id}:{lift}", now, {"story": story_id})
-
-    room = max(0, cadence.max_nudges_per_day - state.nudges_today)
-    chosen = [candidates[kind] for kind in NUDGE_PRIORITY if kind in candidates][:room]
-    for meeting in state.meetings:
-        for entry in timeline(phases, meeting.starts_on, meeting.ends_on, today):
-            if entry.state != "open":
-                continue
-            if entry.phase.every_meeting_day:  # late-breakers run all week: a reminder each meeting day
-                if meeting.starts_on <= today <= meeting.ends_on and now >= morning:
-                    day = (today - meeting.starts_on).days + 1
-                    chosen.append(Planned(pid, "camp", f"{pid}:camp:{meeting.id}:{entry.phase.id}:{today.isoformat()}",
-                                          now, {"meeting": meeting.id, "phase": entry.phase.id, "day": day}))
-            elif now >= min(morning, _at_local(entry.due_on, cadence.lesson_time, zone)):
-                chosen.append(Planned(pid, "camp", f"{pid}:camp:{meeting.id}:{entry.phase.id}",
-                                      now, {"meeting": meeting.id, "phase": entry.phase.id}))
-    return chosen
+    return Planner(phases, now).plan(state, cadence)
 
 
 CHECK_HORIZON_DAYS = 8
@@ -199,3 +163,103 @@ def next_check(state: PlanState, cadence: Cadence, now: datetime) -> datetime | 
         if allowed is not None:
             return allowed
     return max(end, respect.snoozed_until or end)  # a long snooze: nothing before it ends
+
+
+class Planner:
+    """``plan`` and ``next_check`` for one instant, for one physician or many (one scheduler tick).
+
+    What depends only on the zone, the quiet hours, the lesson time or a meeting (whether messages
+    are allowed now, today's date and lesson instant, which Tweet Camp phases are open) is worked
+    out once and shared by every physician with the same values; each physician then costs a few
+    lookups. ``next_check`` likewise: the instants it looks at are worked out once per zone, quiet
+    hours, snooze and lesson time, and a physician's next quiz review is compared with them.
+    Keep one planner for one instant and one set of ``phases``.
+    """
+
+    def __init__(self, phases: tuple[CampPhase, ...], now: datetime) -> None:
+        self.phases = phases
+        self.now = now
+        self._allowed: dict[Respect, bool] = {}
+        self._days: dict[tuple[ZoneInfo, Cadence], tuple[date, datetime, bool]] = {}
+        self._camps: dict[tuple[object, ...], tuple[tuple[str, dict[str, str | int]], ...]] = {}
+        self._checks: dict[tuple[Respect, Cadence, datetime | None], datetime | None] = {}
+
+    def plan(self, state: PlanState, cadence: Cadence) -> list[Planned]:
+        """Messages due for one physician at this instant; empty when they may not be messaged now."""
+        respect, now = state.respect, self.now
+        allowed = self._allowed.get(respect)
+        if allowed is None:
+            allowed = self._allowed[respect] = may_send(respect, now)
+        if not allowed:
+            return []
+        zone = respect.zone
+        day = self._days.get((zone, cadence)) or self._day(zone, cadence)
+        today, morning, lesson_now = day
+        pid = state.person_id
+        chosen: list[Planned] = []
+        room = cadence.max_nudges_per_day - state.nudges_today  # in the order of NUDGE_PRIORITY
+        if room > 0 and state.stories:
+            story_id, lift = state.stories[0]
+            chosen.append(Planned(pid, "story", f"{pid}:story:{story_id}:{lift}", now, {"story": story_id}))
+        if len(chosen) < room and state.reviews_due:
+            lesson_id, attempts = state.reviews_due[0]
+            chosen.append(Planned(pid, "review", f"{pid}:review:{lesson_id}:{attempts}", now, {"lesson": lesson_id}))
+        if len(chosen) < room and lesson_now and state.next_lesson:
+            chosen.append(Planned(pid, "lesson", f"{pid}:lesson:{today.isoformat()}", morning,
+                                  {"lesson": state.next_lesson}))
+        if len(chosen) < room:
+            step = _step_after((today - local_today(state.joined_at, zone)).days)
+            if step is not None and not (state.has_handle and state.profile_complete):
+                chosen.append(Planned(pid, "profile", f"{pid}:profile:{step}", now, {"step": step}))
+            if step is not None and len(chosen) < room and state.has_handle and not state.follows_hospital:
+                chosen.append(Planned(pid, "follow", f"{pid}:follow:{step}", now, {"step": step}))
+        for meeting in state.meetings:
+            camp = self._camps.get((meeting.id, meeting.starts_on, meeting.ends_on, zone, cadence))
+            if camp is None:
+                camp = self._camp(meeting, zone, cadence, day)
+            chosen.extend(Planned(pid, "camp", f"{pid}:camp:{suffix}", now, dict(spec)) for suffix, spec in camp)
+        return chosen
+
+    def _day(self, zone: ZoneInfo, cadence: Cadence) -> tuple[date, datetime, bool]:
+        """(local today, today's lesson instant, whether a lesson is due now) in ``zone``."""
+        today = local_today(self.now, zone)
+        morning = _at_local(today, cadence.lesson_time, zone)
+        day = self._days[(zone, cadence)] = (today, morning,
+                                             today.weekday() in cadence.lesson_weekdays and self.now >= morning)
+        return day
+
+    def _camp(self, meeting: Meeting, zone: ZoneInfo, cadence: Cadence,
+              day: tuple[date, datetime, bool]) -> tuple[tuple[str, dict[str, str | int]], ...]:
+        """(dedup key after the person, spec) of the Tweet Camp reminders due now for ``meeting``."""
+        today, morning, _ = day
+        now = self.now
+        due: list[tuple[str, dict[str, str | int]]] = []
+        for entry in timeline(self.phases, meeting.starts_on, meeting.ends_on, today):
+            if entry.state != "open":
+                continue
+            if entry.phase.every_meeting_day:  # late-breakers run all week: a reminder each meeting day
+                if meeting.starts_on <= today <= meeting.ends_on and now >= morning:
+                    number = (today - meeting.starts_on).days + 1
+                    due.append((f"{meeting.id}:{entry.phase.id}:{today.isoformat()}",
+                                {"meeting": meeting.id, "phase": entry.phase.id, "day": number}))
+            elif now >= min(morning, _at_local(entry.due_on, cadence.lesson_time, zone)):
+                due.append((f"{meeting.id}:{entry.phase.id}", {"meeting": meeting.id, "phase": entry.phase.id}))
+        camp = self._camps[(meeting.id, meeting.starts_on, meeting.ends_on, zone, cadence)] = tuple(due)
+        return camp
+
+    def next_check(self, state: PlanState, cadence: Cadence) -> datetime | None:
+        """``next_check(state, cadence, self.now)``.
+
+        The instant for the physician's quiet hours, zone, snooze, lesson time and the next story lift
+        without their next review is shared; the review only matters when it comes before that instant at a time
+        messages are allowed (``next_check`` takes the first allowed instant of them all)."""
+        respect = state.respect
+        key = (respect, cadence, state.next_story_at)
+        if key in self._checks:
+            base = self._checks[key]
+        else:
+            base = self._checks[key] = next_check(replace(state, next_review_at=None), cadence, self.now)
+        review = state.next_review_at
+        if base is None or review is None or not self.now < review < base or not may_send(respect, review):
+            return base
+        return review

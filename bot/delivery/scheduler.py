@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Config
@@ -21,13 +21,16 @@ from bot.content import Content
 from bot.core.curriculum import next_lesson
 from bot.core.digest import digest_due_at, iso_week
 from bot.core.models import networks_of
-from bot.core.reminders import NUDGE_PRIORITY, Cadence, PlanState, Respect, local_today, next_check, plan
+from bot.core.reminders import NUDGE_PRIORITY, Cadence, Planner, PlanState, Respect, local_today
 from bot.delivery.ports import DeliveryCoach, DeliveryStore, NewMessage, PlanningInputs, PlanningPerson
 
 log = logging.getLogger(__name__)
-PAGE = 1000
-"""Physicians planned per batch (one set of queries, one outbox insert); the event loop runs between."""
+PAGE = 5000
+"""Physicians planned per batch (one set of queries, one outbox insert)."""
+SLICE = 500
+"""Physicians planned between two turns of the event loop (a page's planning yields this often)."""
 POLICY_SETTING = "scheduler.policy"
+NOTHING: frozenset[str] = frozenset()
 MAX_PLATFORM_SETS = 8
 """Platform sets remembered under one policy (there are only so many combinations of platforms)."""
 
@@ -56,9 +59,10 @@ class Scheduler:
             log.info("reminder settings or content changed: planning all %d physicians again", replanned)
         added = planned = checked = 0
         after = 0
+        tick = _Tick(self, now)
         while page := await self.store.planning.due(now, after, PAGE):
             after = page[-1].id
-            messages, wakes = await self._plan_page(page, now)
+            messages, wakes = await self._plan_page(page, now, tick)
             added += await self.store.outbox.add(messages, now)  # before plan_after moves: nothing lost
             await self.store.planning.set_plan_after(wakes)
             planned += len(messages)
@@ -70,46 +74,48 @@ class Scheduler:
             log.info("planned %d new messages (%d due, %d physicians checked)", added, planned + len(digests), checked)
         return added
 
-    async def _plan_page(self, page: list[PlanningPerson],
-                         now: datetime) -> tuple[list[NewMessage], list[tuple[int, int, datetime]]]:
+    async def _plan_page(self, page: list[PlanningPerson], now: datetime,
+                         tick: _Tick) -> tuple[list[NewMessage], list[tuple[int, int, datetime]]]:
         ids = [person.id for person in page]
         inputs = await self.store.planning.inputs(ids, now, self.profile_ids)
         recent = await self.store.outbox.capped_since(now - timedelta(days=2), NUDGE_PRIORITY, ids)
         messages: list[NewMessage] = []
         wakes: list[tuple[int, int, datetime]] = []
-        for person in page:
-            state = self._state(person, inputs, recent.get(person.id, ()), now)
-            lesson_time = _clock(person.lesson_time)
-            cadence = replace(self.cadence, lesson_time=lesson_time) if lesson_time else self.cadence
+        planner = tick.planner
+        for index, person in enumerate(page):
+            if index and not index % SLICE:
+                await asyncio.sleep(0)  # let Slack acks (3 s limit) through during a long tick
+            state = self._state(person, inputs, recent.get(person.id, ()), tick)
+            cadence = tick.cadence(person.lesson_time)
             target = self._address(person.id, person.email, inputs.addresses)
             if target is not None:
                 platform, address = target
                 messages.extend(NewMessage(dedup_key=p.dedup_key, person_id=p.person_id, platform=platform,
-                                           address=address, kind=p.kind, spec=dict(p.spec), due_at=p.due_at)
-                                for p in plan(state, cadence, self.content.camp_phases, now))
-            wake = next_check(state, cadence, now)
+                                           address=address, kind=p.kind, spec=p.spec, due_at=p.due_at)
+                                for p in planner.plan(state, cadence))
+            wake = planner.next_check(state, cadence)
             if wake is not None:
                 wakes.append((person.id, person.state_version, wake))
         return messages, wakes
 
     def _state(self, person: PlanningPerson, inputs: PlanningInputs, recent: tuple[datetime, ...] | list[datetime],
-               now: datetime) -> PlanState:
-        zone = self._zone(person.timezone)
-        today = local_today(now, zone)
-        lesson = next_lesson(self.content.curriculum, inputs.lessons_done.get(person.id, frozenset()),
-                             networks_of(person.networks))
+               tick: _Tick) -> PlanState:
+        respect = tick.respect(person)
+        zone = respect.zone
+        today = tick.today(zone)
+        meetings = inputs.meetings.get(person.id)
         return PlanState(
             person_id=person.id,
             joined_at=person.created_at,
-            respect=self._respect(person, zone),
+            respect=respect,
             has_handle=person.x_handle is not None,
             profile_complete=inputs.profile_done.get(person.id, 0) >= len(self.profile_ids),
             follows_hospital=person.follows_hospital,
-            next_lesson=lesson.id if lesson else None,
+            next_lesson=tick.next_lesson(inputs.lessons_done.get(person.id, NOTHING), person.networks),
             reviews_due=tuple(inputs.reviews_due.get(person.id, ())),
             next_review_at=inputs.next_review_at.get(person.id),
-            meetings=tuple(m for m in inputs.meetings.get(person.id, ()) if m.ends_on >= today),
-            nudges_today=sum(1 for due in recent if local_today(due, zone) == today),
+            meetings=tuple(m for m in meetings if m.ends_on >= today) if meetings else (),
+            nudges_today=sum(1 for due in recent if local_today(due, zone) == today) if recent else 0,
             stories=inputs.stories.get(person.id, ()),
             next_story_at=inputs.next_lift,
         )
@@ -164,17 +170,6 @@ class Scheduler:
             return "web", email
         return None
 
-    def _respect(self, person: PlanningPerson, zone: ZoneInfo) -> Respect:
-        """The hospital's quiet hours and weekends, unless the physician chose their own."""
-        hospital = self.config.quiet_hours
-        return Respect(
-            zone,
-            quiet_start=_clock(person.quiet_start) or hospital.start,
-            quiet_end=_clock(person.quiet_end) or hospital.end,
-            weekends_off=hospital.weekends if person.weekends_off is None else person.weekends_off,
-            snoozed_until=person.snoozed_until,
-        )  # stopped physicians are not due for planning
-
     def _zone(self, name: str | None) -> ZoneInfo:
         if name:
             try:
@@ -182,6 +177,56 @@ class Scheduler:
             except (ZoneInfoNotFoundError, ValueError):
                 pass
         return self.config.zone
+
+
+class _Tick:
+    """What one tick works out once and shares between physicians: zones, quiet hours, cadences,
+    next lessons, and the policy's planner (physicians with identical planning inputs planned once)."""
+
+    def __init__(self, scheduler: Scheduler, now: datetime) -> None:
+        self.scheduler = scheduler
+        self.now = now
+        self.planner = Planner(scheduler.content.camp_phases, now)
+        self._respects: dict[tuple[object, ...], Respect] = {}
+        self._cadences: dict[str | None, Cadence] = {}
+        self._lessons: dict[tuple[frozenset[str], str | None], str | None] = {}
+        self._today: dict[ZoneInfo, date] = {}
+
+    def respect(self, person: PlanningPerson) -> Respect:
+        """The hospital's quiet hours and weekends, unless the physician chose their own."""
+        key = (person.timezone, person.quiet_start, person.quiet_end, person.weekends_off, person.snoozed_until)
+        found = self._respects.get(key)
+        if found is None:
+            hospital = self.scheduler.config.quiet_hours
+            found = self._respects[key] = Respect(
+                self.scheduler._zone(person.timezone),
+                quiet_start=_clock(person.quiet_start) or hospital.start,
+                quiet_end=_clock(person.quiet_end) or hospital.end,
+                weekends_off=hospital.weekends if person.weekends_off is None else person.weekends_off,
+                snoozed_until=person.snoozed_until,
+            )  # stopped physicians are not due for planning
+        return found
+
+    def cadence(self, lesson_time: str | None) -> Cadence:
+        found = self._cadences.get(lesson_time)
+        if found is None:
+            clock = _clock(lesson_time)
+            base = self.scheduler.cadence
+            found = self._cadences[lesson_time] = replace(base, lesson_time=clock) if clock else base
+        return found
+
+    def next_lesson(self, done: frozenset[str], networks: str | None) -> str | None:
+        key = (done, networks)
+        if key not in self._lessons:
+            lesson = next_lesson(self.scheduler.content.curriculum, done, networks_of(networks))
+            self._lessons[key] = lesson.id if lesson else None
+        return self._lessons[key]
+
+    def today(self, zone: ZoneInfo) -> date:
+        found = self._today.get(zone)
+        if found is None:
+            found = self._today[zone] = local_today(self.now, zone)
+        return found
 
 
 
