@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlalchemy import (
     Boolean,
@@ -33,6 +34,26 @@ class UTCDateTime(TypeDecorator):
             raise ValueError("naive datetime given to the store; instants must be timezone-aware")
         value = value.astimezone(UTC)
         return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def bind_processor(self, dialect):
+        """The processed value of each instant, remembered: bulk writes repeat a few instants many
+        times (a tick's due times and next checks), and processing one costs more than the lookup."""
+        process = super().bind_processor(dialect)
+        return lru_cache(maxsize=1024)(process) if process is not None else None
+
+    def result_processor(self, dialect, coltype):
+        """On SQLite, an instant as SQLAlchemy writes it (``YYYY-MM-DD HH:MM:SS.ffffff``) is parsed in
+        one step (planning reads tens of thousands); anything else as SQLAlchemy reads it."""
+        process = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or process is None:
+            return process
+        parse = datetime.fromisoformat
+
+        def read(value):
+            if value.__class__ is str and len(value) == 26:
+                return parse(value).replace(tzinfo=UTC)
+            return process(value)
+        return read
 
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
