@@ -2,6 +2,7 @@
 weekly digest (also sent to a channel, and stored once a week so trends are facts)."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -57,9 +58,15 @@ class Marketing(Feature):
         return Totals.of(c.curriculum, c.profile_items, c.camp_phases)
 
     async def _roster(self, today: date) -> list[tuple[RosterRow, RosterCounts]]:
+        return self._rows(await self._counts(today), today)
+
+    async def _counts(self, today: date) -> list[RosterCounts]:
         c = self.content
-        counts = await self.store.readiness.roster_counts(today, c.curriculum.core_ids, (item.id for item in c.profile_items),
-                                                (item.id for item in all_items(c.camp_phases)))
+        return await self.store.readiness.roster_counts(today, c.curriculum.core_ids,
+                                                        (item.id for item in c.profile_items),
+                                                        (item.id for item in all_items(c.camp_phases)))
+
+    def _rows(self, counts: list[RosterCounts], today: date) -> list[tuple[RosterRow, RosterCounts]]:
         totals = self._totals()
         return [(RosterRow(s.person_id, s.name, s.email, s.department, s.x_handle,
                            progress_of_counts(s, totals, today)), s)
@@ -240,8 +247,11 @@ class Marketing(Feature):
         today = now.astimezone(self.config.zone).date()
         if await self.store.weekly.has_week(iso_week(today)):
             return False
-        rows = await self.roster_rows(today)
-        report = hospital_report(self.config.hospital_name, rows)
+        counts = await self._counts(today)
+        # Readiness of every physician is pure work over what was read: in a thread, so a scheduler
+        # tick that stores the week's snapshot does not keep the event loop (Slack acks) waiting.
+        rows = await asyncio.to_thread(lambda: [row for row, _ in self._rows(counts, today)])
+        report = await asyncio.to_thread(hospital_report, self.config.hospital_name, rows)
         _, marks = await self._marks(rows, now)
         return await self.store.weekly.save_week(iso_week(today), report, now, marks)
 

@@ -83,7 +83,9 @@ class ReadinessStore:
                          .where(meetings.c.ends_on >= today,
                                 meeting_attendees.c.person_id.in_(select(people.c.id).where(physicians))))
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            rows: list[Any] = []
+            async for part in (await conn.stream(query)).partitions(2000):
+                rows += part  # in parts: the event loop runs between them on a large roster
             current = {m.id: m for m in [row_meeting(r) for r in await conn.execute(
                 select(meetings).where(meetings.c.ends_on >= today))]}
             enrollments: dict[int, list[CampCount]] = defaultdict(list)
