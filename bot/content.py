@@ -90,7 +90,7 @@ TEMPLATES: dict[str, frozenset[str]] = {
         "library_report": "stories departments total",
         "library_report_department": "department counts stories",
         "library": "stories admin",
-        "story": "story posts alt_text embargoed countdown lifts state suggestion hospital",
+        "story": "story posts alt_text embargoed countdown lifts state suggestion hospital shares",
     }.items()
 }
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.app import Runtime, create_app
 from bot.core.library import Audience, Story
 from bot.core.models import NewMessage
-from bot.core.share import SHARE_SECRET_SETTING, ShareRef, intent_url, share_token
+from bot.core.share import SHARE_SECRET_SETTING, ShareRef, intent_url, read_token, share_token
 from bot.settings import Settings
 from slack_fixtures import PHYSICIAN, SLACK_NOW, seeded_runtime
 
@@ -39,6 +39,7 @@ class Server:
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
     runtime = await seeded_runtime(tmp_path)
     runtime.config = replace(runtime.config, public_url=PUBLIC)
+    runtime.coach.kit.config = runtime.config
     runner = web.AppRunner(create_app(Settings(), runtime, webchat=False, background=False))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -153,5 +154,34 @@ async def test_without_public_url_there_is_no_share_route(tmp_path: Path) -> Non
     app = create_app(Settings(), runtime, webchat=False, background=False)
     try:
         assert not any(getattr(r.resource, "canonical", "") == "/s/{token}" for r in app.router.routes())
+    finally:
+        await runtime.store.close()
+
+
+async def test_a_share_suggestion_carries_counted_one_tap_links(server: Server) -> None:
+    """The suggestion as the sender renders it: each network's link is the signed redirect for this
+    outbox message; following it counts the tap and opens the composer with the exact text and link."""
+    import re
+    story, message_id, jane = await _offer(server.runtime)
+    reply = await server.runtime.coach.reminder(jane, "story", {"story": story.id})
+    assert reply is not None
+    links = dict(re.findall(r"\[([^\]]+)\]\((" + re.escape(PUBLIC) + r"/s/[^)]+)\)", reply.body))
+    assert len(links) == 2, reply.body  # X and LinkedIn: the story has no Bluesky post
+    secret = await server.secret()
+    refs = {read_token(secret, url.rsplit("/", 1)[1]) for url in links.values()}
+    assert refs == {ShareRef(story.id, "x", message_id), ShareRef(story.id, "linkedin", message_id)}
+    x_link = next(url for url in links.values() if read_token(secret, url.rsplit("/", 1)[1]).network == "x")
+    response = await server.get(x_link.removeprefix(PUBLIC))
+    assert response.status == 302
+    assert parse_qs(urlsplit(response.headers["Location"]).query) == {"text": [TEXT], "url": [LINK]}
+    assert (await server.runtime.store.library.state(story.id, jane)).tapped_at == SLACK_NOW
+
+
+async def test_without_public_url_the_links_open_the_network_directly(tmp_path: Path) -> None:
+    runtime = await seeded_runtime(tmp_path)
+    try:
+        story, _, jane = await _offer(runtime)
+        reply = await runtime.coach.reminder(jane, "story", {"story": story.id})
+        assert reply is not None and f"]({intent_url('x', TEXT, LINK)})" in reply.body
     finally:
         await runtime.store.close()

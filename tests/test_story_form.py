@@ -109,3 +109,11 @@ async def test_a_physician_cannot_submit_the_form(coach: Coach, people) -> None:
     [refused] = await submit(coach, PHYSICIAN_EMAIL, GOOD)
     assert refused.kind == "error" and "only for the marketing team" in refused.text
     assert await coach.store.library.search("", NOW, admin=True) == []
+async def test_library_add_gives_admins_the_form_and_physicians_a_refusal(coach: Coach, people) -> None:
+    [form] = await coach.handle(Incoming(platform="web", user_id=ADMIN_EMAIL, action="cmd:library add"))
+    assert form.kind == "form" and form.form is not None and form.form.submit_action == "form:library-add"
+    assert [f.id for f in form.form.fields][:2] == ["title", "link"]
+    [refused] = await coach.handle(Incoming(platform="web", user_id=PHYSICIAN_EMAIL, action="cmd:library add"))
+    assert refused.kind == "error" and refused.form is None and "only for the marketing team" in refused.text
+
+

@@ -42,3 +42,19 @@ async def test_the_digest_has_the_stories_of_the_week(coach: Coach, people) -> N
 
 async def test_no_story_no_section(coach: Coach, people) -> None:
     assert "Stories this week" not in (await coach.marketing.digest_reply(NOW)).body
+
+
+async def test_library_report_per_story_and_per_department(coach: Coach, people) -> None:
+    from bot.messages import Incoming
+    from conftest import ADMIN_EMAIL
+    await _offered(coach, people)
+    [report] = await coach.handle(Incoming(platform="web", user_id=ADMIN_EMAIL, text="library report"))
+    assert report.kind == "report" and report.table is not None
+    rows = {row[0]: row[1:] for row in report.table.rows}
+    assert rows["Heart week"] == ("3", "1 (33%)", "1 (33%)", "1 (33%)")
+    assert rows["Old news"] == ("1", "0 (0%)", "0 (0%)", "0 (0%)")
+    assert "Embargoed news" not in rows
+    [cardiology] = await coach.handle(Incoming(platform="web", user_id=ADMIN_EMAIL, text="library report cardiology"))
+    assert cardiology.table is not None and cardiology.table.rows == (("Heart week", "1", "1 (100%)", "1 (100%)", "0 (0%)"),)
+    [refused] = await coach.handle(Incoming(platform="web", user_id=PHYSICIAN_EMAIL, text="library report"))
+    assert refused.kind == "error" and refused.table is None

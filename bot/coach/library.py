@@ -18,6 +18,7 @@ from bot.coach.story_admin import StoryAdmin
 from bot.core.commands import BadArguments, Command
 from bot.core.library import Problem, Story, StoryState, countdown_parts, problems
 from bot.core.models import NETWORKS
+from bot.core.share import NETWORKS as SHARE_TARGETS, SHARE_SECRET_SETTING, Network, ShareRef, intent_urls, share_url
 from bot.core.words import say
 from bot.messages import Button, Reply, inert
 
@@ -57,7 +58,8 @@ class Library(Feature):
                         for story in shown[:5])
         return [self.reply("library", "library", stories=rows, admin=caller.is_admin, buttons=buttons)]
 
-    async def story_reply(self, caller: Caller, story: Story, now: datetime, *, suggestion: bool = False) -> Reply:
+    async def story_reply(self, caller: Caller, story: Story, now: datetime, *, suggestion: bool = False,
+                          message_id: int | None = None) -> Reply:
         """One story: its link, suggested posts and alt text; admins before the lift see the countdown.
         A physician gets "I shared it" and "Not for me" (unless already done)."""
         state = await self.store.library.state(story.id, caller.person.id)
@@ -67,7 +69,9 @@ class Library(Feature):
             buttons = (Button(self.say("library_button_shared"), f"story:shared:{story.id}", "primary"),
                        Button(self.say("library_button_decline"), f"story:declined:{story.id}"))
         posts = [(NETWORKS[n], inert(story.post(n))) for n in story.networks]
+        shares = [(NETWORKS[n], url) for n, url in (await self._share_links(story, now, message_id)).items()]
         return self.reply("story", "library", story=_Shown(story), posts=posts, alt_text=inert(story.alt_text),
+                          shares=shares,
                           embargoed=embargoed, countdown=self._countdown(story, now), lifts=self._lift(story),
                           state=self._state_words(state) if state.settled else "", suggestion=suggestion,
                           hospital=self.hospital(), buttons=buttons)
@@ -82,7 +86,19 @@ class Library(Feature):
         if (await self.store.library.state(story.id, caller.person.id)).settled:
             return None
         await self.store.library.mark(story.id, caller.person.id, "offered", now)
-        return await self.story_reply(caller, story, now, suggestion=True)
+        message = await self.store.outbox.by_key(f"{caller.person.id}:story:{story.id}:{int(story.lifts_at.timestamp())}")
+        return await self.story_reply(caller, story, now, suggestion=True, message_id=message.id if message else None)
+
+    async def _share_links(self, story: Story, now: datetime, message_id: int | None) -> dict[Network, str]:
+        """One-tap links that open each network's composer with the post filled in: through the counted,
+        signed redirect on ``public_url`` for a share suggestion, else straight to the network."""
+        if not story.live(now):
+            return {}
+        direct = intent_urls({n: story.post(n) for n in SHARE_TARGETS if n in story.networks}, story.link)
+        if message_id is None or not self.config.public_url:
+            return dict(direct)
+        secret = await self.store.settings.secret(SHARE_SECRET_SETTING)
+        return {n: share_url(self.config.public_url, secret, ShareRef(story.id, n, message_id)) for n in direct}
 
     async def pressed(self, caller: Caller, arg: str, values: Mapping[str, str]) -> list[Reply]:
         """``story:shared:<id>`` or ``story:declined:<id>`` ("Not for me", remembered)."""

@@ -171,6 +171,12 @@ class OutboxStore:
             row = (await conn.execute(select(outbox).where(outbox.c.id == message_id))).first()
         return _message(row) if row is not None else None
 
+    async def by_key(self, dedup_key: str) -> OutboxMessage | None:
+        """The message planned under ``dedup_key`` (None when there is none)."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(outbox).where(outbox.c.dedup_key == dedup_key))).first()
+        return _message(row) if row is not None else None
+
     async def statuses_of(self, ids: Iterable[int]) -> dict[int, str]:
         """The status of each of ``ids`` that exists (an id missing from the answer is unknown)."""
         async with self.engine.connect() as conn:
