@@ -154,7 +154,8 @@ async def run(selected: set[str], quick: bool, backends: tuple[str, ...] = BACKE
         if "fanout" in selected and "postgres" in backends:
             fanout_db = OUT / "fanout.db"
             shutil.copyfile(base, fanout_db)
-            results["fanout_db"] = await inproc.plan_outbox(fanout_db, now, keep_pending=plan["fanout"])
+            results["fanout_db"] = await inproc.plan_outbox(fanout_db, now, keep_pending=plan["fanout"],
+                                                             platforms=("slack",))
             _log(f"fanout: {results['fanout_db']['pending']} reminders at {plan['serve'].fanout_rate:.0f}/s allowed")
             results["fanout"] = await serve.measure_fanout(fanout_db, OUT, plan["serve"])
             _log(f"  {results['fanout']['fraction_of_allowed']:.2f} of the allowed rate, "

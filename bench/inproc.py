@@ -162,18 +162,21 @@ async def measure_tick(db: Database, now: datetime) -> dict[str, Any]:
                 Path(f"{work}{suffix}").unlink(missing_ok=True)
 
 
-async def plan_outbox(db: Path, now: datetime, *, keep_pending: int | None) -> dict[str, int]:
+async def plan_outbox(db: Path, now: datetime, *, keep_pending: int | None,
+                      platforms: tuple[str, ...] = ("slack", "teams")) -> dict[str, int]:
     """Run the product's scheduler once at ``now`` on ``db``, as the server would.
 
     ``keep_pending=None`` marks everything planned as already sent (a server that delivered
     today's reminders: its own ticks then plan nothing new). A number keeps that many planned
     messages pending (lowest ids first, in planning order) and cancels the rest: the fan-out set.
+    ``platforms``: those the servers deliver on (their scheduler then finds the planning current
+    instead of planning everyone again at start-up).
     """
     from bot.delivery.scheduler import Scheduler
 
     rt = runtime(db, now)
     try:
-        scheduler = Scheduler(rt.store, rt.content, rt.config, ("slack", "teams"), rt.coach)
+        scheduler = Scheduler(rt.store, rt.content, rt.config, platforms, rt.coach)
         planned = await scheduler.tick(now)
         async with rt.store.engine.begin() as conn:
             if keep_pending is None:

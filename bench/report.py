@@ -144,7 +144,7 @@ def _fanout(fanout: dict[str, Any] | None) -> list[Row]:
     return [(f"5. Fan-out of {fanout['expected']:,} reminders to the rate-limited fake Slack (shared budgets)",
              f"PostgreSQL, {instances} instance{'s' if instances > 1 else ''}",
              f"{fanout['achieved_rate']:.1f}/s over {fanout['seconds']:.0f} s; lost {fanout['lost']}, "
-             f"duplicated {fanout['duplicated']}, 429s {fanout['refused_429']}",
+             f"duplicated {fanout['duplicated']}, 429s {fanout['refused_429']}" + _fanout_costs(fanout),
              f"allowed {fanout['allowed_rate']:.0f}/s (1/s per channel)",
              f"{fanout['fraction_of_allowed']:.2f}", f"≥ {FANOUT_GOAL:g}, lost 0, duplicated 0", _verdict(ok))]
 
@@ -352,3 +352,13 @@ def write_results(results: dict[str, Any], path: Path | None) -> str:
         parts = [main, "", GROWTH_MARKER, "", growth, ""] if growth else [main, ""]
         path.write_text("\n".join(parts) + "\n" + NOTES_MARKER + (notes if notes else "\n"), encoding="utf-8")
     return "\n\n".join(part for part in (new_main, new_growth) if part)
+
+
+def _fanout_costs(fanout: dict[str, Any]) -> str:
+    """CPU and database cost per send, and how busy each instance was (the machine's share it got)."""
+    if "cpu_ms_per_send" not in fanout:
+        return ""
+    busy = "/".join(f"{b:.2f}" for b in fanout["cpu_busy_per_instance"])
+    return (f"; {fanout['cpu_ms_per_send']:.1f} ms CPU and {fanout['transactions_per_send']:.1f} PostgreSQL "
+            f"transactions per send (instances busy {busy} of a core; load average "
+            f"{fanout['load_average'][0]:.1f})")

@@ -10,6 +10,7 @@ runs as two instances behind the same load too.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections import Counter
@@ -248,13 +249,43 @@ async def _outbox_state(url: str, last_id: int) -> tuple[Counter, set[str], int]
     return statuses, ids, retried
 
 
-async def _unsent(url: str, last_id: int) -> int:
+@dataclass(frozen=True)
+class Sample:
+    """Once a second during the fan-out: CPU seconds used so far by each instance, and the database's
+    transactions so far."""
+
+    at: float
+    cpu: tuple[float, ...]
+    transactions: int
+
+
+async def _progress(url: str, last_id: int) -> tuple[int, int]:
+    """(fan-out rows not yet sent, transactions committed or rolled back in the database so far)."""
     conn = await asyncpg.connect(url)
     try:
-        return await conn.fetchval("SELECT count(*) FROM outbox WHERE id <= $1 AND status IN ('pending', 'sending')",
-                                   last_id)
+        unsent = await conn.fetchval("SELECT count(*) FROM outbox WHERE id <= $1 AND status IN ('pending', 'sending')",
+                                     last_id)
+        transactions = await conn.fetchval("SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                                           "WHERE datname = current_database()")
+        return unsent, int(transactions or 0)
     finally:
         await conn.close()
+
+
+def _costs(samples: list[Sample], first_post: float, last_post: float, sent: int) -> dict[str, Any]:
+    """What each send cost between the first and the last post (the samples nearest those instants):
+    CPU seconds of each instance and PostgreSQL transactions (statistics lag by up to a second; the
+    bench's own once-a-second reads are taken off)."""
+    inside = [s for s in samples if first_post - 1.0 <= s.at <= last_post + 1.0]
+    if len(inside) < 2 or not sent:
+        return {}
+    first, last = inside[0], inside[-1]
+    cpu = [b - a for a, b in zip(first.cpu, last.cpu, strict=True)]
+    transactions = last.transactions - first.transactions - 2 * (len(inside) - 1)
+    load = os.getloadavg()
+    return dict(cpu_seconds_per_instance=cpu, cpu_ms_per_send=1000 * sum(cpu) / sent,
+                cpu_busy_per_instance=[c / (last.at - first.at) for c in cpu],
+                transactions_per_send=transactions / sent, load_average=list(load))
 
 
 def _fanout_set(db: Path) -> tuple[int, int]:
@@ -283,10 +314,13 @@ async def measure_fanout(fanout_db: Path, out: Path, plan: Plan) -> dict[str, An
         try:
             servers = [await start_product(f"rounds-fanout-{i}", fanout_db, config, slack, out, teams=False,
                                            database_url=url) for i in range(INSTANCES)]
+            samples: list[Sample] = []
             try:
                 while time.monotonic() - started < timeout and all(s.alive() for s in servers):
                     await asyncio.sleep(1.0)
-                    if await _unsent(url, last_id) == 0:
+                    unsent, transactions = await _progress(url, last_id)
+                    samples.append(Sample(time.monotonic(), tuple(s.cpu() for s in servers), transactions))
+                    if unsent == 0:
                         break
                 result["peak_mb"] = max(s.memory()["VmHWM"] for s in servers) / 1024
             finally:
@@ -300,6 +334,8 @@ async def measure_fanout(fanout_db: Path, out: Path, plan: Plan) -> dict[str, An
     span = posts[-1].at - posts[0].at if len(posts) > 1 else 0.0
     achieved = (len(posts) - 1) / span if span else 0.0
     gaps = _channel_gaps(posts)
+    if posts:
+        result.update(_costs(samples, posts[0].at, posts[-1].at, len(posts)))
     result.update(
         accepted=len(posts), refused_429=slack.refused, seconds=span, achieved_rate=achieved,
         fraction_of_allowed=achieved / plan.fanout_rate,

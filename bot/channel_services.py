@@ -91,6 +91,9 @@ class ChannelServices:
     async def save_dnd(self, statuses: Sequence[DndStatus]) -> None:
         await self._store.slack_dnd.save(statuses)
 
+    async def due_now(self, platform: str, address: str, reason: str, now: datetime) -> int:
+        return await self._store.outbox.due_now(platform, address, reason, now)
+
     # -- conversation references -------------------------------------------------------------------------
     async def save_reference(self, platform: str, address: str, reference: str, person_id: int | None,
                              now: datetime) -> None:

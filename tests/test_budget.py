@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import budget_for
-from bot.delivery.budget import Budget, LocalBudget, Rate
+from bot.delivery.budget import Budget, Coalescer, LocalBudget, Rate
 from bot.store import Store
 from bot.store.budgets import SqlBudget
 from pg import fresh_database
@@ -111,3 +111,24 @@ async def test_instances_share_one_budget_and_its_pauses_through_postgresql() ->
         finally:
             for store in stores:
                 await store.close()
+
+
+async def test_many_tokens_in_one_request_book_each_key_in_order(store: Store) -> None:
+    """Sends of one moment take their conversations' tokens in one round trip: each key's tokens
+    follow one another as if taken one at a time, and pauses still hold."""
+    budget: Budget = budget_for(store)
+    one, two = Rate(per_second=1.0), Rate(per_second=4.0)
+    waits = await budget.acquire_many([("c:D1", one, 1.0), ("c:D2", two, 1.0), ("c:D1", one, 1.0),
+                                       ("c:D2", two, 1.0), ("c:D3", one, 1.0)])
+    assert waits == pytest.approx([0.0, 0.0, 1.0, 0.25, 0.0], abs=0.05)
+    assert await budget.acquire("c:D1", one) == pytest.approx(2.0, abs=0.05), "one at a time goes on after them"
+    await budget.pause("c:D3", 10)
+    assert await budget.acquire_many([("c:D3", one, 1.0)]) == pytest.approx([10.0], abs=0.2)
+    assert await budget.acquire_many([]) == []
+
+    coalesced = Coalescer(budget)
+    answers = await asyncio.gather(*(coalesced.acquire([(f"c:E{i % 3}", one), ("c:hour", Rate(10.0, burst=10))])
+                                     for i in range(9)))
+    assert sorted(round(a[0]) for a in answers) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert all(a[1] == pytest.approx(0.0, abs=0.05) for a in answers[:10])
+    assert coalesced.round_trips <= 2, "asked at the same moment: one request to the budget (and one more at most)"

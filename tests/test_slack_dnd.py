@@ -3,17 +3,20 @@ unless out of date by then; statuses come from ``dnd.teamInfo`` in batches of at
 its Tier 2 budget. Through the real sender, transport and HTTP against the fake Slack Web API."""
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.channels.slack.transport import DND_STALE, DND_WAITING
 from bot.core.dnd import DndStatus, decide, from_slack, quiet_until
 from conftest import rounds_env, run_rounds
 from fakes.slack_api import FakeSlackApi, Limits
+from slack_fixtures import SIGNING_SECRET, SlackServer, start_server
 from test_delivery import World, make_world
 
 NOW = datetime(2026, 3, 4, 14, 0, tzinfo=UTC)
@@ -87,6 +90,49 @@ async def test_a_reminder_waits_for_dnd_and_a_snooze_to_end_then_goes_once(dnd_w
     keys = world.sent_keys()
     assert len(keys) == 5 and set(keys.values()) == {1}, "everyone once, the held ones after DND"
     assert len(api.calls_to("dnd.teamInfo")) == len(calls), "statuses are kept, not asked again per attempt"
+    assert await world.runtime.store.outbox.counts() == {"sent": 6}
+
+
+async def test_a_dnd_updated_user_event_ends_the_wait_at_once(dnd_world: World, api: FakeSlackApi,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slack tells the server (a signed ``dnd_updated_user`` to /slack/events) that a physician turned
+    Do Not Disturb off an hour early: the reminder held for it goes at the next round, once, on the
+    status the event stored (no ``dnd.teamInfo`` call)."""
+    world = dnd_world
+    users = await physician_users(world)
+    api.dnd[users[0]] = (ts(NOW - timedelta(hours=1)), ts(NOW + timedelta(hours=1)))
+    await world.round()
+    assert users[0] not in {c.args["channel"] for c in api.calls_to("chat.postMessage") if c.status == 200}
+    [held] = [m for m in await world.runtime.store.outbox.list(["pending"]) if m.address == users[0]]
+    assert held.last_error == DND_WAITING and held.next_attempt_at >= NOW + timedelta(minutes=59)
+    lookups = len(api.calls_to("dnd.teamInfo"))
+
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    runner, url = await start_server(world.runtime)
+    try:
+        async with aiohttp.ClientSession() as session:
+            server = SlackServer(url, world.runtime, api, session)
+            off = {"dnd_enabled": False, "next_dnd_start_ts": 1, "next_dnd_end_ts": 1, "snooze_enabled": False}
+            status, _ = await server.event({"type": "dnd_updated_user", "user": users[0], "dnd_status": off,
+                                            "event_ts": f"{ts(NOW)}.000100"})
+            assert status == 200
+            deadline = asyncio.get_running_loop().time() + 10
+            while (await world.runtime.store.slack_dnd.statuses([users[0]]))[users[0]].dnd_end is not None:
+                assert asyncio.get_running_loop().time() < deadline, "the event's status was not stored"
+                await asyncio.sleep(0.05)
+            status, _ = await server.event({"type": "dnd_updated_user", "user": users[0], "dnd_status": off},
+                                           secret="not-the-signing-secret")
+            assert status == 401, "an unsigned event changes nothing"
+    finally:
+        await runner.cleanup()
+    [due] = [m for m in await world.runtime.store.outbox.list(["pending"]) if m.address == users[0]]
+    assert due.next_attempt_at == NOW, "due now, not when Do Not Disturb was to end"
+
+    await world.round()  # the clock has not moved
+    delivered = Counter(c.args["channel"] for c in api.calls_to("chat.postMessage") if c.status == 200)
+    assert delivered[users[0]] == 1
+    assert set(world.sent_keys().values()) == {1} and len(world.sent_keys()) == 5
+    assert len(api.calls_to("dnd.teamInfo")) == lookups, "the sender read the status the event stored"
     assert await world.runtime.store.outbox.counts() == {"sent": 6}
 
 

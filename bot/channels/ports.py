@@ -119,6 +119,10 @@ class SlackDndRecords(Protocol):
 
     async def save_dnd(self, statuses: Sequence[DndStatus]) -> None: ...
 
+    async def due_now(self, platform: str, address: str, reason: str, now: datetime) -> int:
+        """Messages to ``address`` waiting for ``reason`` are due at ``now``; returns how many."""
+        ...
+
 
 class SlackPeople(Identities, SlackDirectoryRecords, SlackDndRecords, Protocol):
     """What the Slack sender reads and records about people: the directory and linked identities."""

@@ -7,7 +7,7 @@ rules live in ``bot.core``; state lives in the store.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from bot.actions import Stale, current, topic
@@ -174,6 +174,10 @@ class Coach:
     async def reminder(self, person_id: int, kind: str, spec: dict) -> Reply | None:
         """Render a planned reminder at send time; None when it is no longer relevant."""
         return await self.proactive.reminder(person_id, kind, spec)
+
+    async def reminders(self, planned: Sequence[tuple[int, str, dict]]) -> list[Reply | None]:
+        """Render many planned reminders (person id, kind, spec) at once: what they read is read together."""
+        return await self.proactive.reminders(planned)
 
     async def broadcast(self, kind: str, spec: dict) -> Reply | None:
         """Render a message to a channel rather than a person (the weekly digest, safety alerts)."""

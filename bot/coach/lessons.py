@@ -17,8 +17,11 @@ class Lessons(Feature):
 
     async def lesson(self, caller: Caller, command: Command) -> list[Reply]:
         pid = caller.person.id
-        done = await self.store.progress.lessons_done(pid)
-        reviews = await self.store.progress.reviews(pid)
+        return self.next_lesson(caller, await self.store.progress.lessons_done(pid),
+                                await self.store.progress.reviews(pid))
+
+    def next_lesson(self, caller: Caller, done: frozenset[str], reviews: Mapping[str, cur.ReviewState]) -> list[Reply]:
+        """The next lesson or due review of a physician with these lessons done and these reviews."""
         networks = networks_of(caller.person.networks)
         item = cur.next_item(self.content.curriculum, done, reviews, self.clock.now(), networks)
         lessons = self.content.curriculum.for_networks(networks)  # "lesson 3 of 27" counts only theirs

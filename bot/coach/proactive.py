@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.coach.base import Caller, Feature, Kit, caller_for, from_rendered
@@ -11,10 +12,10 @@ from bot.coach.marketing import Marketing
 from bot.coach.profile import Profile
 from bot.coach.safety import Safety
 from bot.core import curriculum as cur
-from bot.core.commands import Command
 from bot.core.models import networks_of
 from bot.core.tweetcamp import describe_phase
 from bot.messages import Button, Checklist, ChecklistItem, Reply, inert
+from bot.store.reminder_facts import ReminderFacts
 
 log = logging.getLogger(__name__)
 
@@ -31,21 +32,35 @@ class Proactive(Feature):
 
     async def reminder(self, person_id: int, kind: str, spec: dict) -> Reply | None:
         """Render a planned reminder at send time; None when it is no longer relevant."""
-        person = await self.store.people.get(person_id)
+        return (await self.reminders([(person_id, kind, spec)]))[0]
+
+    async def reminders(self, planned: Sequence[tuple[int, str, dict]]) -> list[Reply | None]:
+        """Render planned reminders (person id, kind, spec) at send time, reading what they need for
+        all of them at once; None for each that is no longer relevant."""
+        facts = await self.store.reminder_facts.read([pid for pid, _, _ in planned], [kind for _, kind, _ in planned])
+        return [await self._reminder(facts, person_id, kind, spec) for person_id, kind, spec in planned]
+
+    async def _reminder(self, facts: ReminderFacts, person_id: int, kind: str, spec: dict) -> Reply | None:
+        person = facts.people.get(person_id)
         if person is None or not person.active:
             return None
         caller = caller_for(person, self.config)
         if kind == "digest":
             week = str(spec.get("week") or "") or None
             return await self.marketing.digest_reply(self.clock.now(), week) if caller.is_admin else None
-        reply = await self._reminder_body(caller, kind, spec)
+        reply = await self._reminder_body(caller, kind, spec, facts)
         if reply is None:
             return None
-        buttons = (*reply.buttons, Button(self.say("button_snooze_1_week"), "snooze:1w"),
-                   Button(self.say("button_stop_reminders"), "cmd:stop"))
-        footer = self.content.render("reminder_footer").body
+        buttons = (*reply.buttons, *self._reminder_buttons())
+        footer = self._reminder_footer()
         return replace(reply, buttons=buttons, footer="\n".join(x for x in (reply.footer, footer) if x),
                        ephemeral=False, replace_original=False)
+
+    def _reminder_buttons(self) -> tuple[Button, ...]:
+        return (Button(self.say("button_snooze_1_week"), "snooze:1w"), Button(self.say("button_stop_reminders"), "cmd:stop"))
+
+    def _reminder_footer(self) -> str:
+        return self.content.render("reminder_footer").body
 
     async def broadcast(self, kind: str, spec: dict) -> Reply | None:
         """Render a message to a channel rather than a person (the weekly digest)."""
@@ -56,10 +71,10 @@ class Proactive(Feature):
         log.warning("unknown broadcast kind=%s", kind)
         return None
 
-    async def _reminder_body(self, caller: Caller, kind: str, spec: dict) -> Reply | None:
+    async def _reminder_body(self, caller: Caller, kind: str, spec: dict, facts: ReminderFacts) -> Reply | None:
         pid = caller.person.id
         if kind == "profile":
-            done = await self.store.profile.items_done(pid)
+            done = facts.profile_done.get(pid, frozenset())
             missing = [i for i in self.content.profile_items if i.id not in done]
             if caller.person.x_handle and not missing:
                 return None
@@ -74,27 +89,26 @@ class Proactive(Feature):
             return from_rendered(rendered, "reminder", buttons=(
                 Button(self.say("button_i_follow", handle=self.config.hospital_handle), "follow:done", "primary"),))
         if kind == "lesson":
-            done = await self.store.progress.lessons_done(pid)
+            done = facts.lessons_done.get(pid, frozenset())
             networks = networks_of(caller.person.networks)
             if cur.next_lesson(self.content.curriculum, done, networks) is None:
                 return None  # everything that applies to them is done (or they changed networks)
-            replies = await self.lessons.lesson(caller, Command("lesson", (), ""))
+            replies = self.lessons.next_lesson(caller, done, facts.reviews.get(pid, {}))
             return replies[0] if replies[0].kind in ("lesson", "quiz") else None
         if kind == "review":
             lesson = self.content.curriculum.lesson(str(spec.get("lesson")))
-            reviews = await self.store.progress.reviews(pid)
+            reviews = facts.reviews.get(pid, {})
             if lesson is None or lesson.id not in cur.due_reviews(reviews, self.clock.now()):
                 return None
             return self.lessons.quiz_reply(lesson, review=True)
         if kind == "camp":
-            meetings = {m.id: m for m in await self.store.meetings.all()}
-            meeting = meetings.get(int(spec.get("meeting", 0)))
-            if meeting is None or meeting.id not in await self.store.meetings.attending(pid):
+            meeting = facts.meetings.get(int(spec.get("meeting", 0)))
+            if meeting is None or meeting.id not in facts.attending.get(pid, frozenset()):
                 return None
             phase = next((p for p in self.content.camp_phases if p.id == spec.get("phase")), None)
             if phase is None:
                 return None
-            done = await self.store.meetings.camp_done(pid, meeting.id)
+            done = facts.camp_done.get((pid, meeting.id), frozenset())
             if not phase.every_meeting_day and all(item.id in done for item in phase.items):
                 return None  # a meeting-day phase reminds every day: its habits are daily
             days = (meeting.ends_on - meeting.starts_on).days + 1

@@ -13,12 +13,13 @@ root (:func:`bot.app.budget_for`) picks one.
 """
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.delivery.ports import Budget, BudgetState, Rate
 
-__all__ = ["Budget", "BudgetState", "LocalBudget", "Rate"]
+__all__ = ["Budget", "BudgetState", "Coalescer", "LocalBudget", "Rate"]
 
 
 class LocalBudget:
@@ -44,6 +45,9 @@ class LocalBudget:
         if len(self._buckets) > 50_000:
             self._forget(3600.0)
         return max(0.0, start - rate.tolerance - now)
+
+    async def acquire_many(self, requests: Sequence[tuple[str, Rate, float]]) -> list[float]:
+        return [self.take(key, rate, cost) for key, rate, cost in requests]
 
     async def pause(self, key: str, seconds: float) -> None:
         now = self._now()
@@ -72,3 +76,40 @@ class LocalBudget:
             del self._buckets[key]
         return len(idle)
 
+
+
+class Coalescer:
+    """Budget requests made while one is on its way to the shared budget go together in the next one:
+    at fan-out rates, one database round trip for the conversation tokens of many sends."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self._pending: list[tuple[list[tuple[str, Rate]], asyncio.Future[list[float]]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.round_trips = 0
+
+    async def acquire(self, requests: Sequence[tuple[str, Rate]]) -> list[float]:
+        """A token of each (key, rate); the seconds to wait before using each, in the same order."""
+        future: asyncio.Future[list[float]] = asyncio.get_running_loop().create_future()
+        self._pending.append((list(requests), future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="budget requests")
+        return await future
+
+    async def _run(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            flat = [(key, rate, 1.0) for requests, _ in batch for key, rate in requests]
+            try:
+                waits = await self.budget.acquire_many(flat)
+                self.round_trips += 1
+            except Exception as exc:  # the database is away: every asker fails (its message is retried)
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            at = 0
+            for requests, future in batch:
+                if not future.done():  # the asker is gone (stopping): its tokens go unused
+                    future.set_result(waits[at:at + len(requests)])
+                at += len(requests)

@@ -70,10 +70,11 @@ class Pacer:
     def _loop_time(self) -> float:
         return asyncio.get_running_loop().time()
 
-    def _waiting(self) -> int:
+    def _waiting(self, at_most: int = 1) -> int:
+        """How many takers wait, counted up to ``at_most`` (the queue can be long: not all of it each time)."""
         while self._queue and self._queue[0][2].done():  # taker gone (stopped)
             heapq.heappop(self._queue)
-        return sum(1 for _, _, future in self._queue if not future.done())
+        return sum(1 for _ in itertools.islice((f for _, _, f in self._queue if not f.done()), at_most))
 
     async def _hand_out(self) -> None:
         try:
@@ -100,7 +101,7 @@ class Pacer:
                 self._slots.popleft()
                 self.dropped += 1
             if not self._slots:
-                count = max(1, min(self._waiting(), self.chunk))
+                count = max(1, self._waiting(self.chunk))
                 wait = await self.budget.acquire(self.key, self.rate, count)
                 self.acquired += 1
                 start = self._loop_time() + wait  # the answer's instant is at most this late: the safe side

@@ -35,6 +35,10 @@ class Budget(Protocol):
         """Take ``cost`` tokens of ``key`` (limited to ``rate``); returns the seconds to wait before using them."""
         ...
 
+    async def acquire_many(self, requests: Sequence[tuple[str, Rate, float]]) -> list[float]:
+        """:meth:`acquire` for several (key, rate, cost) at once (one round trip); the waits in the same order."""
+        ...
+
     async def pause(self, key: str, seconds: float) -> None:
         """The platform said wait (429, Retry-After): no token of ``key`` for anyone before ``seconds`` from now."""
         ...
@@ -151,6 +155,10 @@ class Renderer(Protocol):
     """Renders a planned message at send time (the coach); None when it is no longer relevant."""
 
     async def reminder(self, person_id: int, kind: str, spec: dict[str, Any]) -> Reply | None: ...
+
+    async def reminders(self, planned: Sequence[tuple[int, str, dict[str, Any]]]) -> list[Reply | None]:
+        """Many reminders (person id, kind, spec) at once, in order; what they read is read together."""
+        ...
 
     async def broadcast(self, kind: str, spec: dict[str, Any]) -> Reply | None: ...
 

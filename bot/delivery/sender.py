@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import DeliverySettings, RateLimit
+from bot.delivery.budget import Coalescer
 from bot.delivery.pacer import Pacer
 from bot.delivery.ports import EVERYWHERE, Budget, OutboxMessage, Rate, Renderer, SenderStore
 from bot.delivery.transport import CheckFailed, Envelope, Hold, SendResult, Transport
@@ -32,7 +33,6 @@ from bot.messages import Reply
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 3600.0
-RENDER_CONCURRENCY = 4
 SENT_FLUSH_SECONDS = 0.05
 """Sends are recorded together, this long after the first of them."""
 PARKED_FRESH_SECONDS = 0.05
@@ -68,8 +68,6 @@ class Sender:
                                              if hasattr(settings, platform)}
         self.concurrency = concurrency
         self._gate = asyncio.Semaphore(concurrency)
-        self._rendering = asyncio.Semaphore(RENDER_CONCURRENCY)
-        """Messages are rendered a few at a time: a claimed batch must not take every database connection."""
         """At most this many sends in flight; pacing waits happen outside it."""
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.max_wait = settings.lease_seconds / 4
@@ -78,6 +76,8 @@ class Sender:
         self.batch = max(1, min(batch, int(slowest * self.max_wait)))
         """A batch is claimed at once, so it must go out well within its lease."""
         self._pacers: dict[str, Pacer] = {}
+        self._conversations = Coalescer(budget)
+        """Conversation tokens of sends made at the same moment are taken in one round trip."""
         self._active: set[int] = set()
         """Outbox ids this sender is delivering now."""
         self._parked_places: tuple[float, set[tuple[str, str]]] = (float("-inf"), set())
@@ -96,6 +96,13 @@ class Sender:
         """
         handled = 0
         inflight: set[asyncio.Task[None]] = set()
+        finished: list[asyncio.Task[None]] = []
+        one_finished = asyncio.Event()
+
+        def done(task: asyncio.Task[None]) -> None:  # not asyncio.wait: it walks every task on every call
+            finished.append(task)
+            one_finished.set()
+
         exhausted = False
         while not self._stopping:
             if not exhausted and len(inflight) <= self.batch // 2:
@@ -105,14 +112,23 @@ class Sender:
                 exhausted = not claimed
                 handled += len(claimed)
                 # A message of ours whose claim ran out while it waited is still ours to finish: not twice.
-                inflight |= {asyncio.create_task(self._deliver(m, claimed_at)) for m in claimed
-                             if m.id not in self._active}
+                fresh = [m for m in claimed if m.id not in self._active]
+                replies = await self._render_all(fresh)
+                for m in fresh:
+                    if m.id in replies:
+                        task = asyncio.create_task(self._deliver(m, claimed_at, replies[m.id]))
+                        task.add_done_callback(done)
+                        inflight.add(task)
             if not inflight:
                 break
-            done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task.exception() is not None:  # the lease runs out and the message is retried
+            while not finished:
+                one_finished.clear()
+                await one_finished.wait()
+            for task in finished:
+                inflight.discard(task)
+                if not task.cancelled() and task.exception() is not None:  # the lease runs out: retried
                     log.error("delivery failed", exc_info=task.exception())
+            finished.clear()
             exhausted = False  # something finished: look again for due messages
         if inflight:
             await asyncio.gather(*inflight, return_exceptions=True)
@@ -137,22 +153,21 @@ class Sender:
         self._stopping = True
         self.wake.set()
 
-    async def _deliver(self, message: OutboxMessage, claimed_at: float) -> None:
-        """Deliver one claimed message; ``claimed_at``: the loop's time when its claim was made."""
+    async def _deliver(self, message: OutboxMessage, claimed_at: float, reply: Reply | None) -> None:
+        """Deliver one claimed message rendered as ``reply``; ``claimed_at``: the loop's time when its claim
+        was made."""
         self._active.add(message.id)
         try:
-            await self._deliver_claimed(message, claimed_at)
+            await self._deliver_claimed(message, claimed_at, reply)
         finally:
             self._active.discard(message.id)
 
-    async def _deliver_claimed(self, message: OutboxMessage, claimed_at: float) -> None:
+    async def _deliver_claimed(self, message: OutboxMessage, claimed_at: float, reply: Reply | None) -> None:
         outbox = self.store.outbox
         transport = self.transports.get(message.platform)
         if transport is None:
             await outbox.mark_dead(message.id, message.attempts, f"{message.platform} is not configured")
             return
-        async with self._rendering:
-            reply = await self._render(message)
         if reply is None:
             await outbox.cancel(message.id, "no longer relevant")
             return
@@ -226,7 +241,7 @@ class Sender:
                     log.info("outbox %s parked: the app was uninstalled at %s", message.id, message.platform)
                     return
                 if conversation and (turn is None or loop.time() > turn + CONVERSATION_LATE):
-                    waits = [await self.budget.acquire(key, rate) for key, rate in conversation]
+                    waits = await self._conversations.acquire(conversation)
                     turn = loop.time() + max(waits)
                 if turn is None or turn <= loop.time() + CONVERSATION_LATE:
                     try:
@@ -310,10 +325,29 @@ class Sender:
             await asyncio.sleep(seconds)
         return renewed
 
-    async def _render(self, message: OutboxMessage) -> Reply | None:
-        if message.person_id is None:
-            return await self.coach.broadcast(message.kind, message.spec)
-        return await self.coach.reminder(message.person_id, message.kind, message.spec)
+    async def _render_all(self, messages: list[OutboxMessage]) -> dict[int, Reply | None]:
+        """Render claimed messages at once (reminders read what they need together); a message missing
+        from the answer could not be rendered now: its lease runs out and it is taken up again."""
+        replies: dict[int, Reply | None] = {}
+        reminders = [m for m in messages if m.person_id is not None and m.platform in self.transports]
+        try:
+            rendered = await self.coach.reminders([(m.person_id, m.kind, m.spec) for m in reminders
+                                                   if m.person_id is not None])
+            replies.update(zip((m.id for m in reminders), rendered, strict=True))
+        except Exception:
+            log.exception("rendering %d reminders failed; they are taken up again when their claims run out",
+                          len(reminders))
+        for message in messages:
+            if message.id in replies:
+                continue
+            if message.platform not in self.transports:
+                replies[message.id] = None  # marked dead as not configured
+            elif message.person_id is None:
+                try:
+                    replies[message.id] = await self.coach.broadcast(message.kind, message.spec)
+                except Exception:
+                    log.exception("rendering outbox %s failed; taken up again when its claim runs out", message.id)
+        return replies
 
     async def _record(self, message: OutboxMessage, result: SendResult, keys: list[tuple[str, Rate]]) -> None:
         outbox = self.store.outbox

@@ -9,6 +9,9 @@ past the pause with the burst used up: nobody, on any instance, gets a token bef
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,6 +27,20 @@ ON CONFLICT (key) DO UPDATE
        per_second = CAST(:per_second AS float8), burst = CAST(:burst AS float8)
 RETURNING greatest(0.0, b.tat - CAST(:cost AS float8) / CAST(:per_second AS float8) - (CAST(:burst AS float8) - 1.0) / CAST(:per_second AS float8) - {_NOW})
 """)
+
+_ACQUIRE_MANY = text(f"""
+WITH req AS (SELECT r.key, r.per_second, r.burst, r.cost, {_NOW} AS now
+               FROM unnest(CAST(:keys AS text[]), CAST(:per_second AS float8[]), CAST(:burst AS float8[]),
+                           CAST(:cost AS float8[])) AS r(key, per_second, burst, cost))
+INSERT INTO rate_budgets AS b (key, per_second, burst, tat, paused_until)
+SELECT key, per_second, burst, now + cost / per_second, NULL FROM req
+ON CONFLICT (key) DO UPDATE
+   SET tat = greatest(b.tat + (SELECT r.cost / r.per_second FROM req r WHERE r.key = excluded.key), excluded.tat),
+       per_second = excluded.per_second, burst = excluded.burst
+RETURNING b.key, b.tat, (SELECT max(now) FROM req)
+""")
+"""Several keys in one statement (each key once): ``excluded.tat`` is now + cost / per_second, so the
+new ``tat`` is greatest(tat, now) + cost / per_second, as in :data:`_ACQUIRE`."""
 
 _PAUSE = text(f"""
 INSERT INTO rate_budgets AS b (key, per_second, burst, tat, paused_until)
@@ -58,6 +75,29 @@ class SqlBudget:
             wait = (await conn.execute(_ACQUIRE, dict(key=key, per_second=rate.per_second, burst=rate.burst,
                                                       cost=float(cost)))).scalar_one()
         return float(wait)
+
+    async def acquire_many(self, requests: Sequence[tuple[str, Rate, float]]) -> list[float]:
+        """:meth:`acquire` for several (key, rate, cost) in one statement; the waits in the same order. A
+        key asked for more than once is taken once for the sum, its requests one after the other."""
+        if not requests:
+            return []
+        totals: dict[str, list[Any]] = {}
+        for key, rate, cost in requests:
+            entry = totals.setdefault(key, [rate, 0.0])
+            entry[1] += cost
+        keys = list(totals)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(_ACQUIRE_MANY, dict(
+                keys=keys, per_second=[float(totals[k][0].per_second) for k in keys],
+                burst=[float(totals[k][0].burst) for k in keys], cost=[float(totals[k][1]) for k in keys]))).all()
+        start = {key: float(tat) - totals[key][1] / totals[key][0].per_second for key, tat, _ in rows}
+        now = float(rows[0][2])
+        waits = []
+        for key, _, cost in requests:
+            rate = totals[key][0]
+            waits.append(max(0.0, start[key] - (rate.burst - 1.0) / rate.per_second - now))
+            start[key] += cost / rate.per_second
+        return waits
 
     async def pause(self, key: str, seconds: float) -> None:
         async with self.engine.connect() as conn:

@@ -124,6 +124,15 @@ class OutboxStore:
             values["in_doubt"] = in_doubt
         await self._set(message_id, **values)
 
+    async def due_now(self, platform: str, address: str, reason: str, now: datetime) -> int:
+        """Pending messages to ``address`` that wait later for ``reason`` (a Do Not Disturb that ended
+        early) are due at ``now``; returns how many."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(outbox).where(
+                _at(platform, address), outbox.c.status == "pending", outbox.c.last_error == reason,
+                outbox.c.next_attempt_at > now).values(next_attempt_at=now))
+            return result.rowcount
+
     async def mark_dead(self, message_id: int, attempts: int, error: str) -> None:
         await self._set(message_id, status="dead", attempts=attempts, last_error=error[:300],
                         lease_until=None, lease_owner=None, in_doubt=False)

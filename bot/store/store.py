@@ -25,6 +25,7 @@ from bot.store.presence import PresenceStore
 from bot.store.profile import ProfileStore
 from bot.store.progress import ProgressStore
 from bot.store.readiness import ReadinessStore
+from bot.store.reminder_facts import ReminderFactsStore
 from bot.store.roster import RosterStore
 from bot.store.safety import SafetyStore
 from bot.store.schema import identities, lessons_done, meetings, people
@@ -70,6 +71,7 @@ class Store:
         self.safety = SafetyStore(engine)
         self.presence = PresenceStore(engine)
         self.library = LibraryStore(engine)
+        self.reminder_facts = ReminderFactsStore(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.channels.ports import SlackDndRecords
 from bot.channels.slack.client import error_code
-from bot.core.dnd import Decision, DndStatus, decide, from_slack
+from bot.core.dnd import Decision, DndStatus, decide, from_slack, quiet_until
 from bot.delivery.transport import Hold
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 METHOD = "dnd.teamInfo"
+DND_WAITING = "waiting for Slack Do Not Disturb to end"
+"""Why a reminder held for a user's Do Not Disturb waits (the outbox row's reason)."""
 BATCH = 50
 """Users per ``dnd.teamInfo`` call: Slack's maximum."""
 GATHER_SECONDS = 0.02
@@ -147,6 +149,14 @@ class DndLookups:
 
 
 async def remember_dnd(people: SlackDndRecords, clock: Clock, user_id: str, dnd_status: dict[str, Any]) -> None:
-    """A ``dnd_updated_user`` event: store the user's new Do Not Disturb at once."""
-    if user_id and isinstance(dnd_status, dict):
-        await people.save_dnd([from_slack(user_id, dnd_status, clock.now())])
+    """A ``dnd_updated_user`` event: store the user's new Do Not Disturb at once; when neither DND nor a
+    snooze is on any more, the reminders held for it are due now rather than when it was to end."""
+    if not user_id or not isinstance(dnd_status, dict):
+        return
+    now = clock.now()
+    status = from_slack(user_id, dnd_status, now)
+    await people.save_dnd([status])
+    if quiet_until(status, now) is None:
+        released = await people.due_now("slack", user_id, DND_WAITING, now)
+        if released:
+            log.info("slack dnd ended user=%s: %d held reminders due now", user_id, released)

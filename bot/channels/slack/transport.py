@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.ports import DirectoryEntry, SlackPeople
 from bot.channels.slack.client import error_code, status_of
-from bot.channels.slack.dnd import DndLookups
+from bot.channels.slack.dnd import DND_WAITING, DndLookups
 from bot.channels.slack.render import render_message
 from bot.clock import Clock
 from bot.config import DeliverySettings, RateLimit
@@ -47,7 +47,6 @@ NO_ACCOUNT = "no Slack account with this email"
 DIRECTORY_MAX_AGE = timedelta(days=1)
 """users.list again after this long (events keep it current in between)."""
 DIRECTORY_PAGE = 200
-DND_WAITING = "waiting for Slack Do Not Disturb to end"
 DND_STALE = "out of date by the end of the physician's Slack Do Not Disturb"
 DEFAULT_PAUSE = 30.0
 """Seconds a 429 without Retry-After pauses its method."""
@@ -169,7 +168,8 @@ class SlackTransport:
             result = SendResult("retry", error=f"no answer: {type(exc).__name__}", in_doubt=True)
         else:
             result = SendResult("sent", message_id=f"{response.get('channel') or envelope.address}:{response.get('ts')}")
-        log.info("slack send outbox=%s status=%s error=%s", envelope.outbox_id, result.status, result.error)
+        if result.status != "sent":  # a line per message sent would cost more than the send at fan-out rates
+            log.info("slack send outbox=%s status=%s error=%s", envelope.outbox_id, result.status, result.error)
         return result
 
     async def find_delivered(self, envelope: Envelope, hold: Hold = asyncio.sleep) -> str | None:
