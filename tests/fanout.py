@@ -29,7 +29,7 @@ class Instance:
                 sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                 "--config", "rounds.yaml", cwd=self.cwd, env=self.env, stdout=handle, stderr=handle)
         async with aiohttp.ClientSession() as session:
-            for _ in range(150):
+            for _ in range(450):  # a loaded machine can take a minute to start a server
                 try:
                     async with session.get(f"http://127.0.0.1:{self.port}/healthz") as response:
                         if response.status == 200:
