@@ -145,3 +145,10 @@ def test_verified_hospital_numbers_are_the_sum_of_departments_and_of_specialties
     worklist = followback_worklist(physicians, now, timedelta(days=7))
     assert all(row.stale == (now - row.verified_at > timedelta(days=7)) for row in worklist)
     assert [r.network for r in worklist] == sorted((r.network for r in worklist), key=("x", "bluesky").index)
+
+
+async def test_the_digest_notification_names_networks_as_they_are_spelled(admin_chat):
+    digest = one(await admin_chat.say("digest"))
+    assert digest.text.startswith("Weekly digest: 3 physicians, average readiness ")
+    assert "; 0% verified profile on X (verified); 0% verified profile on Bluesky (verified); " in digest.text
+    assert "0% follow the hospital on X (verified)" in digest.text
