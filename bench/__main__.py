@@ -219,8 +219,10 @@ async def _growth(plan: dict[str, Any], content: Any, pinned: datetime, results:
     growth: dict[str, Any] = dict(backend="postgres", instances=INSTANCES["postgres"], sizes={},
                                   started_at=datetime.now(UTC).isoformat(timespec="seconds"),
                                   load_average=[os.getloadavg()])
+    work = OUT / "growth"  # its own databases, wrk script and server logs: it may overlap another run
+    work.mkdir(parents=True, exist_ok=True)
     for n in plan["growth_sizes"]:
-        path = OUT / f"growth-{n}.db"
+        path = work / f"growth-{n}.db"
         stats = await roster.create(path, content, n, pinned, teams_linked=min(n, plan["teams_linked"]))
         _log(f"growth: roster of {n} physicians ({stats.rows} rows) in {stats.seconds:.1f} s")
         row: dict[str, Any] = dict(rows=stats.rows, roster_seconds=stats.seconds)
@@ -233,7 +235,7 @@ async def _growth(plan: dict[str, Any], content: Any, pinned: datetime, results:
         now = datetime.now(UTC)
         row["serve_db"] = await inproc.plan_outbox(path, now, keep_pending=None)
         async with postgres_copy(path) as url:
-            row["servers"] = await serve.measure_servers(path, OUT, plan["growth_serve"], slack_on=True, teams_on=True,
+            row["servers"] = await serve.measure_servers(path, work, plan["growth_serve"], slack_on=True, teams_on=True,
                                                          database_url=url, instances=INSTANCES["postgres"],
                                                          baselines=False)
         _log("  " + _servers_line(row["servers"]))
