@@ -242,6 +242,8 @@ async def _growth(plan: dict[str, Any], content: Any, pinned: datetime, results:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         growth["sizes"][str(n)] = row
+        # what is measured so far survives an interrupted run (the 200,000 step takes the longest)
+        (OUT / "growth-partial.json").write_text(json.dumps(growth, indent=2, default=str), encoding="utf-8")
     growth["load_average"].append(os.getloadavg())
     return growth
 

@@ -362,3 +362,26 @@ def _fanout_costs(fanout: dict[str, Any]) -> str:
     return (f"; {fanout['cpu_ms_per_send']:.1f} ms CPU and {fanout['transactions_per_send']:.1f} PostgreSQL "
             f"transactions per send (instances busy {busy} of a core; load average "
             f"{fanout['load_average'][0]:.1f})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.report RAW.json [...]``: rewrite bench/RESULTS.md from the raw numbers of earlier
+    runs (``bench/out/results-*.json``; a growth run's ``growth-partial.json`` fills the growth section)."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
+    parser.add_argument("raw", nargs="+", type=Path)
+    parser.add_argument("--results", type=Path, default=Path(__file__).resolve().parent / "RESULTS.md")
+    args = parser.parse_args(argv)
+    path = args.results
+    for raw in args.raw:
+        results = json.loads(raw.read_text(encoding="utf-8"))
+        if "machine" not in results and "sizes" in results:
+            results = {"growth": results}
+        print(write_results(results, path))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -20,7 +20,16 @@ from aiohttp import web
 import bench.__main__ as bench_main
 from bench import bare_bolt, bare_teams, inproc, load, roster, serve
 from bench.fakes import FakeConnector, FakeSlack
-from bench.report import NOTES_MARKER, fit_power, growth_table, size_at, split_sections, table, write_results
+from bench.report import (
+    NOTES_MARKER,
+    fit_power,
+    growth_table,
+    main as report_main,
+    size_at,
+    split_sections,
+    table,
+    write_results,
+)
 
 
 async def test_roster_digest_and_tick_at_500(tmp_path: Path) -> None:
@@ -260,3 +269,13 @@ def test_growth_table_fits_every_row_and_says_what_one_instance_holds(tmp_path: 
     main, growth, notes = split_sections(path.read_text(encoding="utf-8"))
     assert "| 3. Weekly digest" in main and "old table" not in main
     assert "## Growth on PostgreSQL" in growth and notes == "\nhand-written notes\n"
+
+
+def test_results_are_rewritten_from_raw_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "RESULTS.md"
+    path.write_text("old table\n" + NOTES_MARKER + "\nnotes\n", encoding="utf-8")
+    growth = tmp_path / "growth-partial.json"
+    growth.write_text(json.dumps(_growth_results()), encoding="utf-8")
+    assert report_main([str(growth), "--results", str(path)]) == 0
+    main, section, notes = split_sections(path.read_text(encoding="utf-8"))
+    assert main == "old table" and "| 4. tick, first of the day |" in section and notes == "\nnotes\n"
