@@ -291,7 +291,7 @@ def growth_table(growth: dict[str, Any]) -> str:
         f"own roster copied into a scratch PostgreSQL database; servers are {growth.get('instances', 2)} "
         "`rounds serve` instances behind one round-robin load generator (the product alone: growth compares "
         "it with itself). *k* is the least-squares slope of log(value) over log(n); *holds up to* is where "
-        "that fit reaches the row's goal.",
+        "that fit reaches the row's goal." + (f" {growth['note']}" if growth.get("note") else ""),
         "",
         "| row | " + " | ".join(f"{int(n):,}" for n in sizes) + " | fit n^k | goal | holds up to (by the fit) |",
         "|---|" + "---:|" * len(sizes) + "---|---|---|",

@@ -251,6 +251,7 @@ def _growth_results() -> dict[str, Any]:
 
 def test_growth_table_fits_every_row_and_says_what_one_instance_holds(tmp_path: Path) -> None:
     text = growth_table(_growth_results())
+    assert "**Partial:**" in growth_table(dict(_growth_results(), note="**Partial:** stopped at 50,000."))
     first_tick = next(line for line in text.splitlines() if line.startswith("| 4. tick, first of the day"))
     assert "n^1.00" in first_tick and "about 50,000 physicians" in first_tick
     steady = next(line for line in text.splitlines() if line.startswith("| 4b."))
