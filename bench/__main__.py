@@ -5,7 +5,8 @@ Measurements (names for ``--only``): ``slack``, ``teams``, ``memory`` (the produ
 bare baselines under the same wrk load: one instance on SQLite, two instances on one PostgreSQL
 database behind one round-robin load generator), ``digest``, ``tick`` (in-process, at the roster
 size), ``fanout`` (20,000 reminders to the rate-limited fake Slack, two instances on PostgreSQL)
-and ``preflight`` (bench/preflight.py). ``growth`` is a separate step, never part of the default
+``preflight`` (bench/preflight.py) and ``verify`` (the X and Bluesky sync against the fake networks,
+bench/verify.py). ``growth`` is a separate step, never part of the default
 set: the PostgreSQL rows at 5,000, 50,000 and 200,000 physicians, fitted as n^k.
 PostgreSQL runs use scratch databases on ``ROUNDS_BENCH_POSTGRES_URL``'s server (default
 127.0.0.1:5432), created for the run and dropped after (bench/pgcopy.py).
@@ -33,7 +34,7 @@ from bench.report import write_results
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-NAMES = ("slack", "teams", "memory", "digest", "tick", "fanout", "preflight")
+NAMES = ("slack", "teams", "memory", "digest", "tick", "fanout", "preflight", "verify")
 SEPARATE = ("growth",)
 """Measurements run only when named with ``--only``."""
 BACKENDS = ("sqlite", "postgres")
@@ -120,6 +121,15 @@ async def run(selected: set[str], quick: bool, backends: tuple[str, ...] = BACKE
 
         _log("preflight: check_draft against one regex")
         results["preflight"] = preflight.run(300, repeats=3) if quick else preflight.run(2000)
+
+    if "verify" in selected:
+        from bench import verify
+
+        _log(f"verify: X and Bluesky sync of {size} physicians against the fake networks")
+        results["verify"] = await verify.measure(OUT, content, size)
+        _log(f"  {results['verify']['seconds']:.1f} s (bare requests {results['verify']['baseline_seconds']:.1f} s), "
+             f"{results['verify']['x_calls_per_physician']:.3f} X and "
+             f"{results['verify']['bluesky_calls_per_physician']:.3f} Bluesky calls per physician")
 
     if selected & {"digest", "tick"}:
         main_db = await pinned_db(size)

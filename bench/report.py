@@ -184,6 +184,21 @@ def _preflight(pre: dict[str, Any] | None) -> list[Row]:
     return out
 
 
+def _verify(ver: dict[str, Any] | None) -> list[Row]:
+    if not ver:
+        return []
+    limits = ver["at_published_limits_s"]
+    x_min = (limits["x_profiles_s"] + limits["x_follow_pages_s"]) / 60
+    return [(f"8. X and Bluesky sync of {ver['physicians']:,} physicians against the fakes (`rounds verify`)",
+             "SQLite",
+             f"{ver['seconds']:.1f} s; API calls per physician: X {ver['x_calls_per_physician']:.3f}, "
+             f"Bluesky {ver['bluesky_calls_per_physician']:.3f} ({ver['x_calls']:,} + {ver['bluesky_calls']:,})",
+             f"the same requests, bare aiohttp, nothing stored: {ver['baseline_seconds']:.1f} s",
+             f"{ver['ratio']:.1f}×",
+             f"within a day's limits (at them: X {x_min:.0f} min, Bluesky {limits['bluesky_s'] / 60:.1f} min)",
+             _verdict(ver["complete"] and x_min < 24 * 60 and limits["bluesky_s"] < 24 * 3600))]
+
+
 def by_backend(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each backend's rows; a run from before ``--backend`` existed holds SQLite's at the top level."""
     if "by_backend" in results:
@@ -209,6 +224,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
     for backend, data in backends.items():
         out += _memory(data, database_label(backend, data, servers=True))
     out += _preflight(results.get("preflight"))
+    out += _verify(results.get("verify"))
     return out
 
 

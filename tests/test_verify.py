@@ -414,3 +414,15 @@ async def test_the_checklist_ticks_itself_where_x_can_tell(syncs, chat, runtime,
     reply = (await chat.say("profile"))[0]
     assert "may be out of date" in {i.id: i for i in reply.checklist.items}["bio"].label
     assert who["jane"]
+
+
+async def test_bench_row_runs_at_a_small_roster(tmp_path, content):
+    """``python -m bench --only verify`` at 300 physicians: complete, every fact stored, calls counted."""
+    from bench import verify as bench_verify
+    from bench.report import rows
+
+    result = await bench_verify.measure(tmp_path, content, 300)
+    assert result["complete"] and result["facts"] == 600
+    assert result["calls"]["x:users/by"] == 3 + 1 and result["calls"]["bluesky:app.bsky.actor.getProfiles"] == 12
+    assert result["baseline_seconds"] > 0
+    assert rows({"verify": result})[-1][0].startswith("8. X and Bluesky sync of 300 physicians")
