@@ -7,9 +7,12 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import pytest
+
+from bot.config import Config, VerifySettings
 from bot.core.presence import Presence, Profile, ProfileFacts
 from bot.core.verified import Physician, followback_worklist, verified_report
-from conftest import NEUROLOGIST_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, Chat
+from conftest import ADMIN_EMAIL, NEUROLOGIST_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, Chat
 
 
 def one(replies):
@@ -80,6 +83,18 @@ async def test_verified_changes_compare_the_same_physicians_and_stale_facts_say_
         "Cardiology": "+0", "Neurology": "+0", "Oncology": "+100", "Riverside University Hospital": "+33"}
     report = one(await admin_chat.say("report"))
     assert "1 checked more than 7 days ago (stale)" in report.body
+
+
+@pytest.mark.parametrize("config", [Config(admins=(ADMIN_EMAIL,), verify=VerifySettings(stale_days=30))])
+async def test_how_old_a_stale_fact_is_comes_from_rounds_yaml(coach, clock, chat, admin_chat, store, people):
+    await handles(chat, store, people)
+    await sync(store, people, NOW, x=[(PHYSICIAN_EMAIL, Profile.FOUND)])
+    clock.advance(timedelta(days=8))
+    digest = one(await admin_chat.say("digest"))
+    assert "stale" not in digest.body, "8 days is fresh when verify.stale_days is 30"
+    clock.advance(timedelta(days=23))
+    digest = one(await admin_chat.say("digest"))
+    assert "checked more than 30 days ago, stale" in digest.body
 
 
 async def test_the_followback_worklist_comes_from_the_hospitals_real_lists(clock, chat, admin_chat, store, people):

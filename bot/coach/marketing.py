@@ -35,8 +35,6 @@ from bot.core.verified import (
 )
 from bot.messages import Button, Image, Reply, Table, inert
 
-STALE_AFTER = timedelta(days=7)
-
 MAX_TEAMS_ROWS = 200
 """People without a Teams chat listed by name in `roster` (the counts by reason cover everyone;
 `rounds teams install` lists them all)."""
@@ -203,8 +201,8 @@ class Marketing(Feature):
     # -- the weekly digest -----------------------------------------------------------------------------
     @property
     def stale_after(self) -> timedelta:
-        """Verified facts older than this are shown as stale."""
-        return STALE_AFTER
+        """Verified facts older than this are shown as stale (``verify.stale_days`` in rounds.yaml)."""
+        return timedelta(days=self.config.verify.stale_days)
 
     async def _verified(self, now: datetime) -> tuple[dict[int, Physician], dict[int, frozenset[str]]]:
         """Every active physician's handles and verified facts; and the verified keys of each (weekly marks)."""
