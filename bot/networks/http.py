@@ -21,6 +21,7 @@ import aiohttp
 
 from bot.delivery.ports import Budget, Rate
 from bot.delivery.transport import retry_after_seconds
+from bot.outbound import OutboundSession
 
 log = logging.getLogger(__package__)
 
@@ -67,26 +68,15 @@ class JsonApi:
         self.prefix = header_prefix
         self.headers = headers or {}
         self.max_wait = max_wait
-        self._shared = session
-        self._own: aiohttp.ClientSession | None = None
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session = OutboundSession(session, self._timeout)
         self._sleep = sleep
         self._wall = wall
         self.calls = 0
         """Requests sent, retries included (the bench counts API calls per physician)."""
 
-    def _session(self) -> aiohttp.ClientSession:
-        shared = self._shared() if self._shared else None
-        if shared is not None and not shared.closed:
-            return shared
-        if self._own is None or self._own.closed:
-            self._own = aiohttp.ClientSession(timeout=self._timeout)
-        return self._own
-
     async def close(self) -> None:
-        own, self._own = self._own, None
-        if own is not None and not own.closed:
-            await own.close()
+        await self._session.close()
 
     async def get(self, path: str, params: Sequence[tuple[str, str]], key: str, rate: Rate) -> dict[str, Any]:
         """The JSON body of a 200; NetworkError for a 4xx other than 429 (with the body, for callers

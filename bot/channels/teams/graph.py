@@ -26,6 +26,7 @@ import aiohttp
 
 from bot.delivery.budget import Budget, LocalBudget, Rate
 from bot.delivery.transport import retry_after_seconds
+from bot.outbound import OutboundSession
 from bot.settings import GraphSettings
 
 log = logging.getLogger(__package__)
@@ -97,28 +98,17 @@ class GraphClient:
         self.key = f"graph:{settings.tenant_id}"
         """The tenant's Graph budget (Graph throttles per app and tenant)."""
         self.login_key = f"login:{settings.tenant_id}"
-        self._shared = session
-        self._own: aiohttp.ClientSession | None = None
         self._sleep = sleep
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session = OutboundSession(session, self._timeout)
         self._token: tuple[str, float] | None = None
         host = urlsplit(settings.graph_url)
         self.scope = f"{host.scheme}://{host.netloc}/.default"
         self.calls = 0
         """Requests sent (tokens included): for the run summary."""
 
-    def _session(self) -> aiohttp.ClientSession:
-        shared = self._shared() if self._shared else None
-        if shared is not None and not shared.closed:
-            return shared
-        if self._own is None or self._own.closed:
-            self._own = aiohttp.ClientSession(timeout=self._timeout)
-        return self._own
-
     async def close(self) -> None:
-        own, self._own = self._own, None
-        if own is not None and not own.closed:
-            await own.close()
+        await self._session.close()
 
     # -- token -------------------------------------------------------------------------------------------
     async def _access_token(self, refresh: bool = False) -> str:
