@@ -12,9 +12,11 @@ import pytest
 from bot.content import TEMPLATES, Content
 from bot.core.commands import SPECS
 from bot.core.curriculum import ReviewState
+from bot.core.library import Audience, Story
 from bot.core.models import Meeting
 from bot.core.reports import department_rows, followback_worklist, hospital_report, meeting_readiness
 from bot.core.tweetcamp import describe_offset, timeline
+from bot.core.verified import verified_report
 from bot.messages import Reply
 from bot.store.safety import SafetyCase
 from conftest import ADMIN_EMAIL, NOW, PHYSICIAN_EMAIL, Chat
@@ -76,6 +78,9 @@ async def test_every_template_renders_cleanly_with_its_optional_fields_empty(con
     case = SafetyCase(1, "SR-7K3QX", people[PHYSICIAN_EMAIL].id, "https://x.com/a/status/1", "harassment", "normal",
                       "open", NOW, None, None, name="Dr. Jane Rivera")  # link, kind, urgency, name always set
     handled = replace(case, status="handled", handled_at=NOW, name="Dr. Jane Rivera", department="Cardiology")
+    verified = verified_report("Riverside University Hospital", [], NOW, timedelta(days=7))
+    story = Story("heart-week", "Heart Week", "https://riverside.example/heart-week", {"x": "Heart Week starts today."},
+                  Audience(everyone=True), NOW, "America/New_York")
     contexts: dict[str, list[dict]] = {
         "help": [dict(hospital=hospital, is_admin=False, topic=None), dict(hospital=hospital, is_admin=True, topic={
             "name": SPECS[0].name, "usage": SPECS[0].usage, "summary": content.words.of(SPECS[0].summary), "example": SPECS[0].example})],
@@ -110,13 +115,14 @@ async def test_every_template_renders_cleanly_with_its_optional_fields_empty(con
                           lessons_own=False, zone="America/New_York", snoozed_until="", stopped=False)],
         "stopped": [dict(hospital=hospital)],
         "started": [dict(hospital=hospital)],
-        "report": [dict(report=report, hospital=hospital)],
+        "report": [dict(report=report, hospital=hospital, verified=verified.hospital, stale_days=7)],
         "report_department": [dict(department="Cardiology", rows=department_rows(rows, "Cardiology"))],
         "report_meeting": [dict(meeting=meeting, attendance=attendance, today="Mon 2 Mar 2026")],
-        "followback": [dict(rows=followback_worklist(rows), hospital=hospital, conflicts=[])],
+        "followback": [dict(rows=followback_worklist(rows), hospital=hospital, conflicts=[], verified=[],
+                            stale_days=7)],
         "roster": [dict(active=3, inactive=0, departments=[("Cardiology", 3)], unreachable=[], teams=t,
                         teams_reached=0, teams_reasons=[], parked=[]) for t in (False, True)],
-        "digest": [dict(digest=digest, hospital=hospital)],
+        "digest": [dict(digest=digest, hospital=hospital, stale_days=7, stories=[])],
         "not_admin": [dict(command="report"), dict(command="meetings add")],
         "reminder_footer": [{}],
         "reminder_profile": [dict(handle=None, missing=list(content.profile_items), step=0, hospital=hospital),
@@ -137,6 +143,20 @@ async def test_every_template_renders_cleanly_with_its_optional_fields_empty(con
         "harassment_handled": [dict(case=c, changed=ch, for_reporter=r)
                                for c, ch, r in ((handled, True, False), (handled, False, False), (handled, True, True))],
         "unknown_command": [dict(text="hepl", suggestion="help"), dict(text="xyz", suggestion=None)],
+        "story": [dict(story=story, posts=[], alt_text="", embargoed=False, countdown="", lifts="", state="",
+                       suggestion=False, hospital=hospital, shares=[]),
+                  dict(story=story, posts=[("X", "Heart Week starts today.")], alt_text="A red heart", embargoed=True,
+                       countdown="2 days", lifts="Mon 9 Mar 2026, 09:00 EDT", state="You said you shared it.",
+                       suggestion=True, hospital=hospital,
+                       shares=[("X", "https://x.com/intent/tweet?text=Heart%20Week")])],
+        "story_added": [dict(story=story, lifted=lifted, lift=NOW) for lifted in (True, False)],
+        "story_form": [dict(zone="America/New_York")],
+        "library": [dict(stories=[], admin=a) for a in (False, True)] + [dict(stories=[dict(
+            title="Heart Week", key="heart-week", embargoed=e, countdown="2 days", lifts="Mon 9 Mar 2026",
+            expires="" if e else "Mon 30 Mar 2026", done="")], admin=e) for e in (False, True)],
+        "library_report": [dict(stories=[], departments={}, total=(0, 0, 0, 0)),
+                           dict(stories=[story], departments={"Cardiology": (3, 2, 1, 1)}, total=(3, 2, 1, 1))],
+        "library_report_department": [dict(department="Cardiology", counts=(1, 0, 0, 0), stories=1)],
     }
     assert set(contexts) == set(TEMPLATES), "every template needs a context here"
     for name, variants in contexts.items():
