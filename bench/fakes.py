@@ -41,6 +41,8 @@ class FakeSlack:
     calls: Counter = field(default_factory=Counter)
     posts: list[Post] = field(default_factory=list)
     refused: int = 0
+    refused_by: Counter = field(default_factory=Counter)
+    """429s by the limit that refused them: ``channel`` or ``workspace``."""
     users: int = 0
     """Workspace members for ``users.list``: the synthetic roster's first ``users`` physicians."""
     answered_at: list[float] = field(default_factory=list)
@@ -64,6 +66,7 @@ class FakeSlack:
         self.posts.clear()
         self.answered_at.clear()
         self.refused = 0
+        self.refused_by.clear()
         self._last_in_channel.clear()
         self._tokens = self._capacity()
         self._filled_at = time.monotonic()
@@ -92,10 +95,12 @@ class FakeSlack:
             return True
         last = self._last_in_channel.get(channel)
         if last is not None and now - last < self.limits.per_channel_interval:
+            self.refused_by["channel"] += 1
             return False
         self._tokens = min(self._capacity(), self._tokens + (now - self._filled_at) * self.limits.per_second)
         self._filled_at = now
         if self._tokens < 1.0:
+            self.refused_by["workspace"] += 1
             return False
         self._tokens -= 1.0
         self._last_in_channel[channel] = now

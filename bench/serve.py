@@ -337,7 +337,7 @@ async def measure_fanout(fanout_db: Path, out: Path, plan: Plan) -> dict[str, An
     if posts:
         result.update(_costs(samples, posts[0].at, posts[-1].at, len(posts)))
     result.update(
-        accepted=len(posts), refused_429=slack.refused, seconds=span, achieved_rate=achieved,
+        accepted=len(posts), refused_429=slack.refused, refused_by=dict(slack.refused_by), seconds=span, achieved_rate=achieved,
         fraction_of_allowed=achieved / plan.fanout_rate,
         lost=statuses.get("pending", 0) + statuses.get("sending", 0) + statuses.get("dead", 0),
         cancelled_by_sender=statuses.get("cancelled", 0),

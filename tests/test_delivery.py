@@ -2,6 +2,7 @@
 exactly-once planning and sending, 429 and 5xx retries, dead letters, in-doubt messages, the digest."""
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from bot.config import Config, DeliverySettings, QuietHours, RateLimit
 from bot.content import load_content
 from bot.delivery.scheduler import Scheduler
 from bot.delivery.sender import Sender
+from bot.delivery.transport import Envelope, Hold, SendResult
 from bot.messages import Incoming
 from bot.settings import Settings
 from bot.store import RosterEntry, Store
@@ -108,6 +110,51 @@ async def test_each_reminder_is_planned_once_and_delivered_once(world: World) ->
     first = world.posted()[0]
     assert "snooze" in first["text"] or any("snooze" in str(b) for b in first["blocks"])
     assert await world.runtime.store.outbox.counts() == {"sent": 6}
+
+
+class WaitingForSome:
+    """A platform whose ``waiting`` recipients must wait (Do Not Disturb, a lookup) until everyone else has
+    had their message: the sender's window has to keep the platform busy meanwhile."""
+
+    platform = "slack"
+
+    def __init__(self, waiting: set[str], others: int) -> None:
+        self.waiting = waiting
+        self.others = others
+        self.sent: list[str] = []
+        self.everyone_else_sent = asyncio.Event()
+
+    def pace_key(self, envelope: Envelope) -> str:
+        return envelope.address
+
+    async def prepare(self, envelope: Envelope, hold: Hold) -> Envelope:
+        if envelope.address in self.waiting:
+            await self.everyone_else_sent.wait()
+        return envelope
+
+    async def send(self, envelope: Envelope) -> SendResult:
+        self.sent.append(envelope.address)
+        if sum(1 for address in self.sent if address not in self.waiting) == self.others:
+            self.everyone_else_sent.set()
+        return SendResult("sent", message_id=f"ts-{len(self.sent)}")
+
+
+async def test_messages_waiting_before_their_send_do_not_hold_back_the_others(
+        database_url: str, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = await make_world(database_url, api, monkeypatch, physicians=60)
+    try:
+        await world.scheduler.tick(world.clock.now())
+        pending = (await world.runtime.store.outbox.counts())["pending"]
+        waiting = {f"U{p.id:05d}" for p in await world.runtime.store.people.all(role="physician") if p.id % 2}
+        transport = WaitingForSome(waiting, others=pending - len(waiting))
+        sender = Sender(world.runtime.store, world.runtime.coach, world.runtime.clock, {"slack": transport},
+                        FAST, budget=budget_for(world.runtime.store), batch=20)
+        # A window of 20 with 30 recipients waiting would never reach the others if it refilled only
+        # when half of it had gone out.
+        await asyncio.wait_for(sender.drain_once(), timeout=60)
+        assert len(transport.sent) == pending == len(set(transport.sent)) > 60
+    finally:
+        await world.runtime.store.close()
 
 
 async def test_rate_limited_send_waits_for_retry_after_then_goes_once(world: World, api: FakeSlackApi) -> None:

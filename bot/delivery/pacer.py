@@ -47,6 +47,8 @@ class Pacer:
         """Tokens that went stale before anyone could use them (the machine was busy)."""
         self.acquired = 0
         """Round trips to the shared budget."""
+        self.taken = 0
+        """Tokens taken from the shared budget."""
 
     async def take(self, *, first: bool = False) -> float:
         """Wait for the next token; returns its instant. ``first``: ahead of the others waiting (a
@@ -56,6 +58,10 @@ class Pacer:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._hand_out(), name=f"pacer {self.key}")
         return await future
+
+    def starved(self) -> bool:
+        """Fewer sends wait for this budget's tokens than one chunk spends: more should be made ready."""
+        return self._waiting(self.chunk) < self.chunk
 
     def give_back(self, slot: float) -> None:
         """A token taken but not used (the conversation was not ready): the next taker may have it."""
@@ -104,6 +110,7 @@ class Pacer:
                 count = max(1, self._waiting(self.chunk))
                 wait = await self.budget.acquire(self.key, self.rate, count)
                 self.acquired += 1
+                self.taken += count
                 start = self._loop_time() + wait  # the answer's instant is at most this late: the safe side
                 self._slots.extend(start + i / self.rate.per_second for i in range(count))
                 continue

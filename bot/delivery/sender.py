@@ -39,6 +39,11 @@ PARKED_FRESH_SECONDS = 0.05
 """How old the list of uninstalled places may be when a message is checked against it."""
 MAX_STALE = 3
 """Times a message gives up a token that went stale waiting for the gate before it is sent anyway."""
+CONVERSATION_SPACING = 1.1
+"""A conversation's sends are spaced this much wider than its published limit: the platform counts
+arrivals, and a send can leave a little after its token (a busy event loop)."""
+MAX_WINDOW = 4
+"""Batches a sender holds claimed at most (messages waiting for a conversation's turn or Do Not Disturb)."""
 CONVERSATION_LATE = 0.05
 """Seconds a send may follow its conversation's token (more: a new token), so that two messages in one
 conversation are never closer than the conversation's interval less this."""
@@ -75,7 +80,7 @@ class Sender:
         slowest = min((limit.per_second for limit in self.limits.values()), default=float(batch))
         self.batch = max(1, min(batch, int(slowest * self.max_wait)))
         """A batch is claimed at once, so it must go out well within its lease."""
-        self._pacers: dict[str, Pacer] = {}
+        self.pacers: dict[str, Pacer] = {}
         self._conversations = Coalescer(budget)
         """Conversation tokens of sends made at the same moment are taken in one round trip."""
         self._active: set[int] = set()
@@ -91,8 +96,9 @@ class Sender:
     async def drain_once(self) -> int:
         """Send everything due now; returns how many messages were handled.
 
-        A sliding window: more messages are claimed as soon as half the window has gone out, so a
-        message waiting for its conversation's next slot never leaves the platform's slots idle.
+        A sliding window: more messages are claimed as soon as half the window has gone out, or when too
+        few wait for the platform's tokens (see :meth:`_room`), so messages waiting for their conversation's
+        next slot or for Do Not Disturb never leave the platform's slots idle.
         """
         handled = 0
         inflight: set[asyncio.Task[None]] = set()
@@ -105,10 +111,10 @@ class Sender:
 
         exhausted = False
         while not self._stopping:
-            if not exhausted and len(inflight) <= self.batch // 2:
+            room = 0 if exhausted else self._room(len(inflight))
+            if room:
                 claimed_at = asyncio.get_running_loop().time()
-                claimed = await self.store.outbox.claim(self.clock.now(), self.owner,
-                                                        self.batch - len(inflight), self.lease)
+                claimed = await self.store.outbox.claim(self.clock.now(), self.owner, room, self.lease)
                 exhausted = not claimed
                 handled += len(claimed)
                 # A message of ours whose claim ran out while it waited is still ours to finish: not twice.
@@ -136,6 +142,18 @@ class Sender:
         if self._stopping:
             await self.store.outbox.release(self.owner)
         return handled
+
+    def _room(self, inflight: int) -> int:
+        """How many messages to claim now. The window is refilled when half of it has gone out, or sooner
+        when the platform's tokens have less than a chunk of sends waiting for them: the rest of the window
+        waits on something else (a conversation's turn, Do Not Disturb), and the platform's slots must not
+        go idle meanwhile. It never holds more than :data:`MAX_WINDOW` batches."""
+        if inflight <= self.batch // 2:
+            return self.batch - inflight
+        if inflight + self.batch // 2 <= MAX_WINDOW * self.batch and self.pacers and all(
+                pacer.starved() for pacer in self.pacers.values()):
+            return self.batch // 2
+        return 0
 
     async def run(self, idle_seconds: float = 1.0) -> None:
         """Drain until stopped; sleeps while the outbox has nothing due."""
@@ -265,7 +283,7 @@ class Sender:
             return []
         method = f"{envelope.platform}:{getattr(transport, 'send_method', 'send')}"
         conversation = f"{method}:{transport.pace_key(envelope)}"
-        keys = [(conversation, Rate(limit.per_conversation_per_second))]
+        keys = [(conversation, Rate(limit.per_conversation_per_second / CONVERSATION_SPACING))]
         if limit.per_conversation_per_hour:
             keys.append((conversation + ":hour", Rate(limit.per_conversation_per_hour / 3600.0,
                                                         burst=limit.per_conversation_per_hour)))
@@ -307,9 +325,9 @@ class Sender:
 
     def _pacer(self, key: str, rate: Rate) -> Pacer:
         """This instance's share of a platform-wide budget (see :mod:`bot.delivery.pacer`)."""
-        pacer = self._pacers.get(key)
+        pacer = self.pacers.get(key)
         if pacer is None or pacer.rate != rate:
-            pacer = self._pacers[key] = Pacer(self.budget, key, rate)
+            pacer = self.pacers[key] = Pacer(self.budget, key, rate)
         return pacer
 
     async def _hold(self, message: OutboxMessage, seconds: float, *, renew: bool = False) -> bool:
@@ -371,8 +389,8 @@ class Sender:
             for key, _ in keys:  # Slack does not say which limit it was: hold them all
                 if not key.endswith(":hour"):
                     await self.budget.pause(key, result.retry_after or 30.0)
-                    if key in self._pacers:
-                        self._pacers[key].pause(result.retry_after or 30.0)
+                    if key in self.pacers:
+                        self.pacers[key].pause(result.retry_after or 30.0)
         if result.status == "failed" or attempts >= self.settings.max_attempts:
             await outbox.mark_dead(message.id, attempts, result.error or "failed")
             log.warning("outbox %s dead after %d attempts: %s", message.id, attempts, result.error)

@@ -148,3 +148,6 @@ class Delivery:
         await self.sender.flush()
         await self.store.outbox.release(self.sender.owner)
         self._tasks = []
+        for key, pacer in self.sender.pacers.items():
+            log.info("budget %s: %d tokens taken in %d round trips, %d went stale unused",
+                     key, pacer.taken, pacer.acquired, pacer.dropped)
