@@ -208,9 +208,10 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 def _roster_import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.roster_cli import cli_import
+    from bot.words import load_words
 
-    _config(args, settings)
-    return cli_import(args.file, settings.database(), dry_run=args.dry_run,
+    words = load_words(Path(_config(args, settings).content_dir))  # what is wrong with a handle, in words
+    return cli_import(args.file, settings.database(), words.of, dry_run=args.dry_run,
                       deactivate_missing=args.deactivate_missing)
 
 

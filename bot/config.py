@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.handles import InvalidHandle, normalize_bluesky
 from bot.resources import shipped_dir
+from bot.words import load_words
 from bot.yamlsrc import ContentError, Fields, LocatedDict, load_yaml
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -176,7 +177,8 @@ def _parse(path: Path, data: Any) -> Config:
         try:
             bluesky = normalize_bluesky(bluesky)
         except InvalidHandle as exc:
-            raise hospital.error("bluesky_handle", str(exc)) from None
+            # the words a physician sees for the same mistake; the shipped ones: the content is not read yet
+            raise hospital.error("bluesky_handle", load_words(shipped_dir("prompts")).of(exc.say)) from None
     verify = _section(reader, "verify", {"hours", "stale_days", "x_lookups_per_15min", "x_follow_pages_per_15min",
                                          "bluesky_per_5min", "max_wait_seconds"})
 

@@ -6,12 +6,14 @@ import asyncio
 import io
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config
 from bot.core.roster_csv import RosterParse, parse_roster
+from bot.core.words import Say
 from bot.csvsafe import write_out
 from bot.roster import ImportSummary, export_roster, import_roster
 from bot.settings import sqlite_file
@@ -81,9 +83,10 @@ def read_roster_file(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
-def cli_import(path: str, database_url: str, *, dry_run: bool = False, deactivate_missing: bool = False,
-               stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """``rounds roster import``: exit 0 with a summary, or 2 with every problem as FILE:LINE: reason."""
+def cli_import(path: str, database_url: str, words: Callable[[Say], str], *, dry_run: bool = False,
+               deactivate_missing: bool = False, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """``rounds roster import``: exit 0 with a summary, or 2 with every problem as FILE:LINE: reason
+    (``words``: the content's, which say what is wrong with a handle)."""
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     source = "<stdin>" if path == "-" else path
     try:
@@ -91,7 +94,7 @@ def cli_import(path: str, database_url: str, *, dry_run: bool = False, deactivat
     except OSError as exc:
         print(f"rounds: cannot read {source}: {exc.strerror or exc}", file=stderr)
         return EXIT_USAGE
-    parse = parse_roster(data, source)
+    parse = parse_roster(data, source, words)
     for warning in parse.warnings:
         print(f"{source}: warning: {warning}", file=stderr)
     if not parse.ok:

@@ -14,7 +14,7 @@ from bot.yamlsrc import ContentError, Fields, load_yaml
 
 WORDS_FILE = "words.yaml"
 KEY = re.compile(r"^[a-z][a-z0-9_]*$")
-REFERRING_CALLS = frozenset({"say", "columns", "BadArguments"})
+REFERRING_CALLS = frozenset({"say", "columns", "BadArguments", "InvalidHandle"})
 """Calls whose first argument is a key of ``words.yaml`` (``say("key", name=…)``)."""
 SOURCE = Path(__file__).resolve().parent
 """The code whose references ``rounds content check`` verifies: the ``bot`` package."""

@@ -30,12 +30,15 @@ from bot.config import Config
 from bot.content import Content, load_content
 from bot.messages import Incoming, Reply
 from bot.store import Person, RosterEntry, Store
+from bot.words import load_words
 from fakes.slack_api import FakeSlackApi
 from pg import fresh_database
 
 pytest_plugins = ("slack_fixtures", "teams_fixtures", "platforms")
 
 ROOT = Path(__file__).resolve().parents[1]
+WORDS = load_words(ROOT / "prompts").of
+"""``prompts/words.yaml`` said, for code that takes words as a parameter (the roster's handle problems)."""
 CONTENT_DIR = ROOT / "prompts"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

@@ -38,10 +38,10 @@ def test_valid_handles(text, handle):
     ("drjane١", "“drjane١” has characters X does not allow; use letters, digits and underscores only."),
     ("https://facebook.com/jane", "“https://facebook.com/jane” is 25 characters; X handles are at most 15."),
 ])
-def test_invalid_handles(text, message):
+def test_invalid_handles(text, message, content):
     with pytest.raises(InvalidHandle) as raised:
         normalize_handle(text)
-    assert str(raised.value) == message
+    assert content.words.of(raised.value.say) == message
 
 
 def test_invalid_handle_is_a_value_error():

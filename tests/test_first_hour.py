@@ -19,7 +19,7 @@ from bot.core.tweetcamp import describe_offset, timeline
 from bot.core.verified import verified_report
 from bot.messages import Reply
 from bot.store.safety import SafetyCase
-from conftest import ADMIN_EMAIL, NOW, PHYSICIAN_EMAIL, Chat
+from conftest import ADMIN_EMAIL, NOW, PHYSICIAN_EMAIL, WORDS, Chat
 
 ROOT = Path(__file__).resolve().parents[1]
 BARE = Meeting(0, "rsna-2026", "RSNA Annual Meeting 2026", "Radiology", date(2026, 3, 19), date(2026, 3, 21),
@@ -298,7 +298,7 @@ HR_EXPORTS = {
 def test_common_hr_export_headers_are_understood(kind: str) -> None:
     from bot.core.roster_csv import parse_roster
 
-    parse = parse_roster(HR_EXPORTS[kind].encode(), f"{kind}.csv")
+    parse = parse_roster(HR_EXPORTS[kind].encode(), f"{kind}.csv", WORDS)
     assert parse.ok, parse.problems()
     assert [(r.entry.name, r.entry.email, r.entry.department, r.entry.specialty) for r in parse.records] == [
         ("Jane Rivera", "jane.rivera@riverside.example", "Cardiology", "Cardiologist"),
@@ -311,7 +311,7 @@ def test_common_hr_export_headers_are_understood(kind: str) -> None:
 def test_an_unrecognised_required_header_is_named_with_what_would_work() -> None:
     from bot.core.roster_csv import parse_roster
 
-    parse = parse_roster(b"Nom,Courriel,Dept\nA,b@c.de,X\n", "fr.csv")
+    parse = parse_roster(b"Nom,Courriel,Dept\nA,b@c.de,X\n", "fr.csv", WORDS)
     [problem] = parse.problems()
     assert problem.startswith("fr.csv:1: missing required columns name, email (found: Nom, Courriel, Dept; "
                               "not recognised: Nom, Courriel); accepted headers: name: Name, Full Name")

@@ -20,7 +20,7 @@ from bot.delivery.scheduler import Scheduler
 from bot.messages import Image
 from bot.roster import write_export
 from bot.store import Store
-from conftest import RoundsServer, free_port, rounds_env, run_rounds
+from conftest import WORDS, RoundsServer, free_port, rounds_env, run_rounds
 from fakes.slack_api import FakeSlackApi
 from slack_fixtures import (
     JANE,
@@ -277,6 +277,6 @@ def test_a_roster_cannot_give_one_handle_to_two_physicians() -> None:
     from bot.core.roster_csv import parse_roster
     parse = parse_roster(b"name,email,department,specialty,x_handle\n"
                          b"Dr. A,a@h.example,Cardiology,Cardiologist,DrShared\n"
-                         b"Dr. B,b@h.example,Cardiology,Cardiologist,drshared\n", "r.csv")
+                         b"Dr. B,b@h.example,Cardiology,Cardiologist,drshared\n", "r.csv", WORDS)
     assert not parse.ok
     assert any("duplicate X handle @drshared: also on line 2" in p for p in parse.problems())

@@ -11,7 +11,7 @@ from bot.core.readiness import CampProgress, PhysicianProgress, assess
 from bot.core.reports import RosterRow, hospital_report
 from bot.core.roster_csv import parse_roster
 from bot.roster import import_roster
-from conftest import NEUROLOGIST_EMAIL, NOW, ONCOLOGIST_EMAIL, Chat
+from conftest import NEUROLOGIST_EMAIL, NOW, ONCOLOGIST_EMAIL, WORDS, Chat
 
 
 def one(replies):
@@ -49,7 +49,7 @@ async def test_a_change_nobody_made_shows_no_change(coach, clock, store, chat, a
     roster = (b"name,email,department\n"
               b"Dr. New One,new.one@riverside.example,Cardiology\n"
               b"Dr. New Two,new.two@riverside.example,Cardiology\n")
-    summary = await import_roster(store, parse_roster(roster, "new.csv"), clock.now())
+    summary = await import_roster(store, parse_roster(roster, "new.csv", WORDS), clock.now())
     assert summary.added == 2
 
     digest = one(await admin_chat.say("digest"))

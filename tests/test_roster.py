@@ -19,7 +19,7 @@ from bot.roster import ImportSummary, export_roster, import_roster
 from bot.roster_cli import ProgressBar, summary_line
 from bot.store import Person, RosterEntry, Store
 from bot.store.roster import IdentityLink
-from tests.conftest import ADMIN_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, ROOT
+from tests.conftest import ADMIN_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, ROOT, WORDS
 
 ROSTER_DIR = Path(__file__).resolve().parent / "data" / "roster"
 HEADER = "name,email,department,specialty,x_handle,platform_user_id\n"
@@ -30,7 +30,7 @@ def fixture(name: str) -> bytes:
 
 
 def parse_text(text: str, source: str = "roster.csv") -> RosterParse:
-    return parse_roster(text.encode("utf-8"), source)
+    return parse_roster(text.encode("utf-8"), source, WORDS)
 
 
 def errors_of(text: str) -> list[tuple[int, str]]:
@@ -50,7 +50,7 @@ def generated_roster(rows: int, *, renamed: int = 0) -> bytes:
 # -- parsing: good files ----------------------------------------------------------------------------
 
 def test_good_file_is_normalised():
-    parse = parse_roster(fixture("good.csv"), "good.csv")
+    parse = parse_roster(fixture("good.csv"), "good.csv", WORDS)
     assert parse.ok and parse.errors == ()
     assert [r.line for r in parse.records] == [2, 3, 4, 5]
     assert parse.entries == [
@@ -70,7 +70,7 @@ def test_good_file_is_normalised():
 
 
 def test_bom_semicolons_and_header_aliases():
-    parse = parse_roster(fixture("semicolon_bom.csv"), "bom.csv")
+    parse = parse_roster(fixture("semicolon_bom.csv"), "bom.csv", WORDS)
     assert parse.ok
     assert parse.entries == [
         RosterEntry("zoe.muller@riverside.example", "Dr. Zoë Müller", "Dermatology", "Dermatologist",
@@ -158,7 +158,7 @@ def test_platform_user_ids(cell, link):
 # -- parsing: malformed files -----------------------------------------------------------------------
 
 def test_every_bad_row_is_reported_with_its_line_and_reason():
-    parse = parse_roster(fixture("bad_rows.csv"), "bad_rows.csv")
+    parse = parse_roster(fixture("bad_rows.csv"), "bad_rows.csv", WORDS)
     assert not parse.ok and parse.records == ()
     assert parse.problems() == [
         "bad_rows.csv:3: email “no.at.riverside.example” has no @",
@@ -254,7 +254,7 @@ def test_bad_handle_message_comes_from_the_handle_rules():
 
 
 def test_missing_required_columns():
-    parse = parse_roster(fixture("missing_columns.csv"), "m.csv")
+    parse = parse_roster(fixture("missing_columns.csv"), "m.csv", WORDS)
     assert parse.problems() == ["m.csv:1: missing required columns email, department (found: Name, Contact, "
                                 "Specialty; not recognised: Contact); accepted headers: email: Email, Email Address, "
                                 "E-mail, Work Email; department: Department, Dept, Division"]
@@ -272,7 +272,7 @@ def test_generic_and_specific_platform_columns_together_are_refused():
 
 @pytest.mark.parametrize("data", [b"", b"   \n\n", b"\xef\xbb\xbf", b"\xef\xbb\xbf\r\n"])
 def test_empty_file(data):
-    parse = parse_roster(data, "e.csv")
+    parse = parse_roster(data, "e.csv", WORDS)
     assert parse.problems() == ["e.csv:1: the file is empty; expected a header row (name, email, department, …) "
                                 "and one row per physician"]
 
@@ -282,21 +282,21 @@ def test_header_only():
 
 
 def test_not_utf8_reports_line_and_byte():
-    parse = parse_roster(fixture("latin1.csv"), "latin1.csv")
+    parse = parse_roster(fixture("latin1.csv"), "latin1.csv", WORDS)
     assert parse.problems() == [
         "latin1.csv:2: not UTF-8 text: byte 0xE9 at byte offset 29 (column 8) is invalid (“é” in Windows-1252?); "
         "save the file as “CSV UTF-8” and import it again"]
 
 
 def test_not_utf8_after_a_bom_counts_the_bom_bytes():
-    parse = parse_roster(b"\xef\xbb\xbfname,email,department\nA,a@h.example,Caf\xe9\n", "x.csv")
+    parse = parse_roster(b"\xef\xbb\xbfname,email,department\nA,a@h.example,Caf\xe9\n", "x.csv", WORDS)
     assert parse.errors[0].line == 2
     assert "byte 0xE9 at byte offset 42 (column 18)" in parse.errors[0].message
 
 
 def test_utf16_is_refused_with_a_clear_message():
     data = "name,email,department\n".encode("utf-16")
-    assert parse_roster(data, "u.csv").problems() == [
+    assert parse_roster(data, "u.csv", WORDS).problems() == [
         "u.csv:1: the file is UTF-16 text; save it as “CSV UTF-8” and import it again"]
 
 
@@ -323,7 +323,7 @@ async def counts(store: Store) -> tuple[int, int]:
 
 
 async def test_import_adds_people_and_links_platform_ids(store: Store):
-    summary = await import_roster(store, parse_roster(fixture("good.csv"), "good.csv"), NOW)
+    summary = await import_roster(store, parse_roster(fixture("good.csv"), "good.csv", WORDS), NOW)
     assert summary == ImportSummary(total=4, added=4, updated=0, unchanged=0, linked=3)
     assert summary_line(summary) == "imported 4 physicians: 4 added, 0 updated, 0 unchanged; 3 platform ids linked"
     jane = await store.people.by_email("jane.rivera@riverside.example")
@@ -337,7 +337,7 @@ async def test_import_adds_people_and_links_platform_ids(store: Store):
 
 
 async def test_reimport_is_idempotent(store: Store):
-    parse = parse_roster(fixture("good.csv"), "good.csv")
+    parse = parse_roster(fixture("good.csv"), "good.csv", WORDS)
     await import_roster(store, parse, NOW)
     again = await import_roster(store, parse, NOW + timedelta(days=1))
     assert again == ImportSummary(total=4, added=0, updated=0, unchanged=4, linked=0)
@@ -346,7 +346,7 @@ async def test_reimport_is_idempotent(store: Store):
 
 
 async def test_reimport_updates_changed_people_and_keeps_what_the_file_leaves_blank(store: Store):
-    await import_roster(store, parse_roster(fixture("good.csv"), "good.csv"), NOW)
+    await import_roster(store, parse_roster(fixture("good.csv"), "good.csv", WORDS), NOW)
     jane = await store.people.by_email("jane.rivera@riverside.example")
     assert jane is not None
     text = (HEADER + "Dr. Jane Rivera-Cole,jane.rivera@riverside.example,Cardiology,,,\n"
@@ -395,7 +395,7 @@ def test_an_unknown_role_is_reported_with_its_line():
 
 
 async def test_a_bad_row_changes_nothing(store: Store):
-    await import_roster(store, parse_roster(fixture("good.csv"), "good.csv"), NOW)
+    await import_roster(store, parse_roster(fixture("good.csv"), "good.csv", WORDS), NOW)
     before = await counts(store)
     text = (HEADER + "Dr. Jane Renamed,jane.rivera@riverside.example,Cardiology,,,\n"
                      "Dr. New Person,new.person@riverside.example,Oncology,,,\n"
@@ -410,7 +410,7 @@ async def test_a_bad_row_changes_nothing(store: Store):
 
 
 async def test_a_failure_while_writing_rolls_everything_back(store: Store):
-    parse = parse_roster(generated_roster(1200), "big.csv")
+    parse = parse_roster(generated_roster(1200), "big.csv", WORDS)
 
     def fail_after_first_batch(done: int) -> None:
         if done >= 500:
@@ -422,7 +422,7 @@ async def test_a_failure_while_writing_rolls_everything_back(store: Store):
 
 
 async def test_dry_run_counts_and_writes_nothing(store: Store):
-    parse = parse_roster(fixture("good.csv"), "good.csv")
+    parse = parse_roster(fixture("good.csv"), "good.csv", WORDS)
     dry = await import_roster(store, parse, NOW, dry_run=True)
     assert dry == ImportSummary(total=4, added=4, updated=0, unchanged=0, linked=3, dry_run=True)
     assert summary_line(dry) == ("dry run, nothing written: would import 4 physicians: would add 4, update 0, "
@@ -456,7 +456,7 @@ async def test_people_missing_from_the_file_stay_active_unless_asked(store: Stor
 
 
 async def test_identity_links_move_to_the_person_the_file_names(store: Store):
-    await import_roster(store, parse_roster(fixture("good.csv"), "good.csv"), NOW)
+    await import_roster(store, parse_roster(fixture("good.csv"), "good.csv", WORDS), NOW)
     text = (HEADER + "Dr. Lena Park,lena.park@riverside.example,Neurology,,,U012AB3CD\n"
                      "Dr. Jane Rivera,jane.rivera@riverside.example,Cardiology,Cardiologist,,U0NEWJANE\n")
     summary = await import_roster(store, parse_text(text), NOW)
@@ -481,17 +481,17 @@ async def test_ten_thousand_rows_import_and_reimport(store: Store, tmp_path: Pat
     path = tmp_path / "big.csv"
     path.write_bytes(generated_roster(10_000))
     started = time.perf_counter()
-    parse = parse_roster(path.read_bytes(), str(path))
+    parse = parse_roster(path.read_bytes(), str(path), WORDS)
     first = await import_roster(store, parse, NOW)
     first_seconds = time.perf_counter() - started
     assert (first.added, first.updated, first.unchanged, first.linked) == (10_000, 0, 0, 10_000)
 
     started = time.perf_counter()
-    again = await import_roster(store, parse_roster(path.read_bytes(), str(path)), NOW)
+    again = await import_roster(store, parse_roster(path.read_bytes(), str(path), WORDS), NOW)
     again_seconds = time.perf_counter() - started
     assert (again.added, again.updated, again.unchanged, again.linked) == (0, 0, 10_000, 0)
 
-    renamed = await import_roster(store, parse_roster(generated_roster(10_000, renamed=250), "r.csv"), NOW)
+    renamed = await import_roster(store, parse_roster(generated_roster(10_000, renamed=250), "r.csv", WORDS), NOW)
     assert (renamed.added, renamed.updated, renamed.unchanged) == (0, 250, 9_750)
     assert await counts(store) == (10_000, 10_000)
     person = await store.people.by_identity("slack", "U00000007")
@@ -681,7 +681,7 @@ async def test_cli_export_writes_csv(cli_env: dict[str, str], tmp_path: Path):
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf"), "a BOM so that Excel shows accents"
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert sorted(r["email"] for r in rows) == sorted(e.email for e in parse_roster(fixture("good.csv"), "g").entries)
+    assert sorted(r["email"] for r in rows) == sorted(e.email for e in parse_roster(fixture("good.csv"), "g", WORDS).entries)
     assert {r["score"] for r in rows if r["x_handle"]} == {"24"}
     to_stdout = rounds("roster", "export", env=cli_env)
     assert to_stdout.returncode == 0 and to_stdout.stdout.splitlines()[0] == ",".join(EXPORT_COLUMNS)
@@ -717,10 +717,10 @@ async def test_import_reimport_and_links_on_postgresql():
         store = Store.open(url)
         try:
             await store.upgrade()
-            parse = parse_roster(generated_roster(1_200), "big.csv")
+            parse = parse_roster(generated_roster(1_200), "big.csv", WORDS)
             first = await import_roster(store, parse, NOW)
             assert (first.added, first.linked) == (1_200, 1_200)
-            renamed = await import_roster(store, parse_roster(generated_roster(1_200, renamed=30), "r.csv"), NOW,
+            renamed = await import_roster(store, parse_roster(generated_roster(1_200, renamed=30), "r.csv", WORDS), NOW,
                                           deactivate_missing=True)
             assert (renamed.added, renamed.updated, renamed.unchanged, renamed.deactivated) == (0, 30, 1_170, 0)
             moved = await import_roster(store, parse_text(

@@ -19,7 +19,16 @@ from bot.core.presence import Profile
 from bot.networks.sync import Busy
 from bot.settings import NetworkSettings
 from bot.store import RosterEntry, Store
-from conftest import ADMIN_EMAIL, NEUROLOGIST_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL, rounds_env, run_rounds
+from conftest import (
+    ADMIN_EMAIL,
+    NEUROLOGIST_EMAIL,
+    NOW,
+    ONCOLOGIST_EMAIL,
+    PHYSICIAN_EMAIL,
+    WORDS,
+    rounds_env,
+    run_rounds,
+)
 from fakes.networks import BskyActor, FakeBluesky, FakeX, XUser
 
 HOSPITAL_X_ID = "1000"
@@ -316,7 +325,7 @@ def test_roster_csv_carries_bluesky_and_linkedin():
             b"Dr. B,b@h.example,Cardiology,Cardiologist,,did:plc:ewvi7nxzyoun6zhxrhs64oiz,\n"
             b"Dr. C,c@h.example,Cardiology,Cardiologist,,doca.bsky.social,https://example.com/doc\n"
             b"Dr. D,d@h.example,Cardiology,Cardiologist,,not a handle,\n")
-    parse = parse_roster(data, "roster.csv")
+    parse = parse_roster(data, "roster.csv", WORDS)
     assert parse.problems() == [
         "roster.csv:4: LinkedIn: “https://example.com/doc” is not a profile address like "
         "https://www.linkedin.com/in/jane-rivera",
@@ -325,7 +334,7 @@ def test_roster_csv_carries_bluesky_and_linkedin():
         "jane.bsky.social.",
     ]
     good = parse_roster(b"Name,Email,Department,Bluesky,LinkedIn\nDr. A,a@h.example,Cardiology,"
-                        b"https://bsky.app/profile/DocA.bsky.social,https://www.linkedin.com/in/doc-a/\n", "r.csv")
+                        b"https://bsky.app/profile/DocA.bsky.social,https://www.linkedin.com/in/doc-a/\n", "r.csv", WORDS)
     assert good.ok and not any("ignoring" in w for w in good.warnings)
     entry = good.entries[0]
     assert (entry.bluesky_handle, entry.linkedin_url) == ("doca.bsky.social", "https://www.linkedin.com/in/doc-a")

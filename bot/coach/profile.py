@@ -53,7 +53,8 @@ class Profile(Feature):
         try:
             value = normalize_bluesky(text) if network == "bluesky" else normalize_linkedin(text)
         except InvalidHandle as exc:
-            return [self.reply("handle_invalid", "error", reason=str(exc), network=NETWORK_NAMES[network])]
+            return [self.reply("handle_invalid", "error", reason=self.content.words.of(exc.say),
+                               network=NETWORK_NAMES[network])]
         if network == "linkedin":
             previous = person.linkedin_url
             await self.store.presence.set_linkedin(person.id, value, now)
@@ -70,7 +71,7 @@ class Profile(Feature):
         try:
             handle = normalize_handle(text)
         except InvalidHandle as exc:
-            return [self.reply("handle_invalid", "error", reason=str(exc))]
+            return [self.reply("handle_invalid", "error", reason=self.content.words.of(exc.say))]
         previous = caller.person.x_handle
         if await self.store.profile.claim_x_handle(caller.person.id, handle, self.clock.now()) is not None:
             log.info("x handle refused person=%s: held by another physician", caller.person.id)

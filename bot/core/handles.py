@@ -3,12 +3,18 @@ from __future__ import annotations
 
 import re
 
+from bot.core.words import Say
+
 _HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 _PROFILE_URL = re.compile(r"^(?:https?://)?(?:www\.)?(?:x|twitter)\.com/", re.IGNORECASE)
 
 
 class InvalidHandle(ValueError):
-    """The text is not a valid X handle; the message says why, in plain words."""
+    """The text is not a valid handle; :attr:`say` names the words that say why (``prompts/words.yaml``)."""
+
+    def __init__(self, key: str, /, **values: object) -> None:
+        super().__init__(key)
+        self.say = Say(key, values)
 
 
 def normalize_handle(text: str) -> str:
@@ -18,13 +24,11 @@ def normalize_handle(text: str) -> str:
         text = re.split(r"[?#]", _PROFILE_URL.sub("", text), maxsplit=1)[0]
     raw = text.strip("/").lstrip("@")
     if not raw:
-        raise InvalidHandle("An X handle needs at least one character, like @DrJaneRivera.")
+        raise InvalidHandle("handle_x_empty")
     if len(raw) > 15:
-        raise InvalidHandle(f"“{raw}” is {len(raw)} characters; X handles are at most 15.")
+        raise InvalidHandle("handle_x_too_long", handle=raw, length=len(raw))
     if not _HANDLE.fullmatch(raw):
-        raise InvalidHandle(
-            f"“{raw}” has characters X does not allow; use letters, digits and underscores only."
-        )
+        raise InvalidHandle("handle_x_bad_characters", handle=raw)
     return raw
 
 
@@ -44,18 +48,18 @@ def normalize_bluesky(text: str) -> str:
         text = re.split(r"[/?#]", _BSKY_URL.sub("", text), maxsplit=1)[0]
     raw = text.strip("/").lstrip("@")
     if not raw:
-        raise InvalidHandle("A Bluesky handle needs a domain, like @jane.bsky.social.")
+        raise InvalidHandle("handle_bluesky_empty")
     if raw.startswith("did:"):
         if len(raw) > 2048 or not _DID.fullmatch(raw):
-            raise InvalidHandle(f"“{raw}” is not a valid DID; it looks like did:plc:abc123….")
+            raise InvalidHandle("handle_bluesky_bad_did", handle=raw)
         return raw
     handle = raw.lower()
     if len(handle) > MAX_BLUESKY_HANDLE:
-        raise InvalidHandle(f"“{raw}” is {len(raw)} characters; Bluesky handles are at most 253.")
+        raise InvalidHandle("handle_bluesky_too_long", handle=raw, length=len(raw))
     labels = handle.split(".")
     if len(labels) < 2 or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels) \
             or not labels[-1][0].isalpha():
-        raise InvalidHandle(f"“{raw}” is not a Bluesky handle; it is a domain name like jane.bsky.social.")
+        raise InvalidHandle("handle_bluesky_not_a_domain", handle=raw)
     return handle
 
 
@@ -79,5 +83,5 @@ def normalize_linkedin(text: str) -> str:
     text = text.strip()
     match = _LINKEDIN.fullmatch(text)
     if match is None:
-        raise InvalidHandle(f"“{text[:80]}” is not a profile address like https://www.linkedin.com/in/jane-rivera")
+        raise InvalidHandle("handle_linkedin_not_a_profile", address=text[:80])
     return f"https://www.linkedin.com/{match.group(1).lower()}/{match.group(2)}"

@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from bot.core.handles import InvalidHandle, normalize_bluesky, normalize_handle, normalize_linkedin
 from bot.core.models import RosterEntry
+from bot.core.words import Say
 
 MAX_REPORTED = 50
 """Problems listed one per line before the rest are summarised as "… and N more"."""
@@ -124,8 +125,11 @@ class RosterParse:
         return lines
 
 
-def parse_roster(data: bytes, source: str) -> RosterParse:
-    """Validate a whole roster CSV; entries only when every row is valid, else every problem."""
+def parse_roster(data: bytes, source: str, words: Callable[[Say], str]) -> RosterParse:
+    """Validate a whole roster CSV; entries only when every row is valid, else every problem.
+
+    ``words`` says a handle's problem (:class:`~bot.core.handles.InvalidHandle`) in the words of
+    ``prompts/words.yaml``, the ones a physician typing a handle in chat sees too."""
     text, error = _decode(data)
     if error is not None:
         return RosterParse(source, errors=(error,))
@@ -142,7 +146,7 @@ def parse_roster(data: bytes, source: str) -> RosterParse:
     columns, errors, warnings = _columns(header, header_line)
     if errors:
         return RosterParse(source, errors=tuple(errors), warnings=tuple(warnings))
-    return _parse_body(source, rows, header_line, len(header), columns, warnings)
+    return _parse_body(source, rows, header_line, len(header), columns, warnings, words)
 
 
 def _decode(data: bytes) -> tuple[str, RowError | None]:
@@ -219,7 +223,7 @@ def _columns(header: list[str], line: int) -> tuple[dict[str, int], list[RowErro
 
 
 def _parse_body(source: str, rows: Iterator[tuple[int, int, list[str]]], header_line: int, width: int,
-                columns: dict[str, int], warnings: list[str]) -> RosterParse:
+                columns: dict[str, int], warnings: list[str], words: Callable[[Say], str]) -> RosterParse:
     records: list[RosterRecord] = []
     errors: list[RowError] = []
     emails: dict[str, int] = {}
@@ -227,7 +231,7 @@ def _parse_body(source: str, rows: Iterator[tuple[int, int, list[str]]], header_
     line = header_line
     try:
         for line, end, row in rows:
-            record, messages = _parse_row(line, row, columns, width)
+            record, messages = _parse_row(line, row, columns, width, words)
             problems = [RowError(line, message) for message in messages]
             problems += _duplicates(record, emails, user_ids)
             if messages and end > line:
@@ -249,7 +253,8 @@ def _parse_body(source: str, rows: Iterator[tuple[int, int, list[str]]], header_
     return RosterParse(source, records=tuple(records), warnings=tuple(warnings))
 
 
-def _parse_row(line: int, row: list[str], columns: dict[str, int], width: int) -> tuple[RosterRecord, list[str]]:
+def _parse_row(line: int, row: list[str], columns: dict[str, int], width: int,
+               words: Callable[[Say], str]) -> tuple[RosterRecord, list[str]]:
     """One record as read, and every reason it cannot be stored (none when it is valid)."""
     if len(row) > width and any(cell.strip() for cell in row[width:]):
         return RosterRecord(line, RosterEntry(email="", name="")), [
@@ -265,12 +270,12 @@ def _parse_row(line: int, row: list[str], columns: dict[str, int], width: int) -
     email = _email(cells.get("email", ""), problems)
     department = _text(cells.get("department", ""), "department", MAX_DEPARTMENT, problems, required=True)
     specialty = _text(cells.get("specialty", ""), "specialty", MAX_SPECIALTY, problems, required=False)
-    handle = _handle(cells.get("x_handle", ""), problems)
+    handle = _handle(cells.get("x_handle", ""), problems, words)
     role = _role(cells.get("role", ""), problems)
     links = _links(cells, problems)
     entry = RosterEntry(email=email, name=name, department=department, specialty=specialty, role=role,
-                        x_handle=handle, bluesky_handle=_bluesky(cells.get("bluesky_handle", ""), problems),
-                        linkedin_url=_linkedin(cells.get("linkedin_url", ""), problems))
+                        x_handle=handle, bluesky_handle=_bluesky(cells.get("bluesky_handle", ""), problems, words),
+                        linkedin_url=_linkedin(cells.get("linkedin_url", ""), problems, words))
     return RosterRecord(line, entry, links), problems
 
 
@@ -319,7 +324,7 @@ def _email(value: str, problems: list[str]) -> str:
     return email
 
 
-def _handle(value: str, problems: list[str]) -> str | None:
+def _handle(value: str, problems: list[str], words: Callable[[Say], str]) -> str | None:
     value = _optional(value)
     if not value:
         return None
@@ -328,22 +333,22 @@ def _handle(value: str, problems: list[str]) -> str | None:
     try:
         return normalize_handle(value)
     except InvalidHandle as exc:
-        problems.append(f"X handle: {exc}")
+        problems.append(f"X handle: {words(exc.say)}")
         return None
 
 
-def _bluesky(value: str, problems: list[str]) -> str | None:
+def _bluesky(value: str, problems: list[str], words: Callable[[Say], str]) -> str | None:
     value = _optional(value)
     if not value:
         return None
     try:
         return normalize_bluesky(value)
     except InvalidHandle as exc:
-        problems.append(f"Bluesky handle: {exc}")
+        problems.append(f"Bluesky handle: {words(exc.say)}")
         return None
 
 
-def _linkedin(value: str, problems: list[str]) -> str | None:
+def _linkedin(value: str, problems: list[str], words: Callable[[Say], str]) -> str | None:
     """A LinkedIn profile address, as ``https://www.linkedin.com/in/<name>``."""
     value = _optional(value)
     if not value:
@@ -351,7 +356,7 @@ def _linkedin(value: str, problems: list[str]) -> str | None:
     try:
         return normalize_linkedin(value)
     except InvalidHandle as exc:
-        problems.append(f"LinkedIn: {exc}")
+        problems.append(f"LinkedIn: {words(exc.say)}")
         return None
 
 
