@@ -136,7 +136,7 @@ def teams_transport(settings: Settings, runtime: Runtime) -> TeamsTransport | No
     teams = settings.teams
     if teams is None:
         return None
-    return TeamsTransport(build_adapter(teams), runtime.services, teams.app_id)
+    return TeamsTransport(build_adapter(teams), runtime.services, teams.app_id, runtime.content.words)
 
 
 def teams_installer(settings: GraphSettings, runtime: Runtime, graph: GraphClient | None = None
@@ -236,7 +236,7 @@ def create_app(settings: Settings, runtime: Runtime, *, webchat: bool, backgroun
     """The process's one CloudAdapter: the endpoint's turns and the proactive sends."""
     installer = None
     if teams is not None and adapter is not None:
-        transports["teams"] = TeamsTransport(adapter, services, teams.app_id)
+        transports["teams"] = TeamsTransport(adapter, services, teams.app_id, runtime.content.words)
         # Graph calls share the process's HTTP session (opened above, closed after the sender stopped)
         installer = teams_installer(settings.graph, runtime, GraphClient(
             settings.graph, session=lambda: slack_http.session, budget=budget_for(runtime.store)))
@@ -259,7 +259,7 @@ def create_app(settings: Settings, runtime: Runtime, *, webchat: bool, backgroun
     mounted = {
         "Slack": _mount_slack(app, settings.slack, runtime, services, slack_http, turns),
         "Teams": mount_teams(app, settings.teams, adapter,
-                             TeamsBot(runtime.coach, services, runtime.clock, turns) if adapter else None,
+                             TeamsBot(runtime.coach, services, runtime.clock, words, turns) if adapter else None,
                              words.say("apology")),
     }
     if adapter is not None:

@@ -109,7 +109,7 @@ def assert_valid_view(view: dict[str, Any]) -> None:
 
 def assert_valid_card(reply: Reply) -> None:
     """Teams: a valid Adaptive Card 1.5 within the size budget, its title on top."""
-    card = render_card(reply)
+    card = render_card(reply, WORDS)
     assert card_errors(card) == [], (reply.kind, reply.title)
     assert card_size(card) <= CARD_BUDGET, (reply.kind, reply.title, card_size(card))
     assert card["version"] == "1.5" and card["fallbackText"]

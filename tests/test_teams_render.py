@@ -32,8 +32,12 @@ from bot.messages import (
     ReplyKind,
     Table,
 )
-from renders import teams_script
+from renders import WORDS, teams_script
 from teams_fixtures import card_actions, card_errors, card_text, seeded_runtime
+
+SNOOZE_TITLES = ["Snooze reminders 1 day", "Snooze reminders 3 days", "Snooze reminders 1 week",
+                 "Snooze reminders 2 weeks", "Stop reminders"]
+"""The snooze menu's words (prompts/words.yaml)."""
 
 
 @pytest.fixture
@@ -47,7 +51,7 @@ async def coach_replies(tmp_path: Path) -> list[Reply]:
 
 async def test_buttons_and_checklist_items_carry_coach_actions(coach_replies: list[Reply]) -> None:
     for reply in coach_replies:
-        card = render_card(reply)
+        card = render_card(reply, WORDS)
         expected = [item.action for item in reply.checklist.items] if reply.checklist else []
         expected += [reply.form.submit_action] if reply.form else []
         expected += [button.action for button in reply.buttons]
@@ -60,11 +64,11 @@ async def test_buttons_and_checklist_items_carry_coach_actions(coach_replies: li
 
 async def test_every_message_carries_a_plain_text_summary(coach_replies: list[Reply]) -> None:
     for reply in coach_replies:
-        payload = message_payload(reply)
+        payload = message_payload(reply, WORDS)
         assert payload["text"] == reply.text and payload["summary"]
         assert "**" not in payload["summary"] and "`" not in payload["summary"]
         assert payload["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
-        assert invoke_card_response(reply)["value"] == payload["attachments"][0]["content"]
+        assert invoke_card_response(reply, WORDS)["value"] == payload["attachments"][0]["content"]
 
 
 def _big_reply() -> Reply:
@@ -80,7 +84,7 @@ def _big_reply() -> Reply:
 
 def test_oversized_replies_are_cut_to_the_budget_and_stay_valid() -> None:
     reply = _big_reply()
-    card = render_card(reply)
+    card = render_card(reply, WORDS)
     assert card_size(card) <= CARD_BUDGET
     assert card_errors(card) == []
     text = card_text(card)
@@ -99,7 +103,7 @@ def test_rendering_details() -> None:
                  Button("A. A long quiz answer that needs its own row", "quiz:x:1")),
         footer="Sources: [A](https://example.org/a)",
         image=Image(b"\x89PNG fake", "Average readiness by week: W1 30, W2 40.", "digest-2026-W20.png"))
-    card = render_card(reply)
+    card = render_card(reply, WORDS)
     assert card_errors(card) == []
     texts = [block.get("text") for block in card["body"] if block["type"] == "TextBlock"]
     assert "**Next step:** follow us: **follow done**." in texts
@@ -108,12 +112,12 @@ def test_rendering_details() -> None:
     sets = [block["actions"] for block in card["body"] if block["type"] == "ActionSet"]
     assert [[a["title"] for a in s] for s in sets] == [["Next lesson", "Stop"],
                                                       ["A. A long quiz answer that needs its own row"],
-                                                      [c.label for c in SNOOZE_MENU.choices]]
+                                                      SNOOZE_TITLES]
     assert all(a["mode"] == "secondary" for a in sets[-1]), "the snooze choices are in the card's … menu"
     assert [a.get("style", "default") for a in sets[0]] == ["positive", "destructive"]
     facts = next(block for block in card["body"] if block["type"] == "FactSet")["facts"]
     assert facts == [{"title": "Profile", "value": "done"}, {"title": "Follows", "value": "0%"}]
-    payload = message_payload(reply)
+    payload = message_payload(reply, WORDS)
     image = payload["attachments"][1]
     assert image["contentType"] == "image/png"
     assert base64.b64decode(image["contentUrl"].split(",", 1)[1]) == b"\x89PNG fake"
@@ -127,7 +131,7 @@ def test_a_form_becomes_labelled_inputs_and_one_execute_that_submits_them() -> N
                  FormField("lifts", "Embargo lifts at", "time", value="07:30")), "form:meetings-add", "Add meeting")
     reply = Reply(kind="error", text="The meeting ends before it starts; check the dates.",
                   title="Let's try that again", form=form, buttons=(Button("Meetings", "cmd:meetings"),))
-    card = render_card(reply)
+    card = render_card(reply, WORDS)
     assert card_errors(card) == []
     assert [block.get("text") for block in card["body"][:2]] == [
         "Let's try that again", "The meeting ends before it starts; check the dates."]
@@ -148,12 +152,12 @@ def test_a_form_becomes_labelled_inputs_and_one_execute_that_submits_them() -> N
 
 def test_narrow_tables_are_tables_and_wide_ones_are_one_block_per_row() -> None:
     narrow = render_card(Reply(kind="help", text="Help", table=Table(("Command", "What it does"),
-                                                                     (("help", "this list"),))))
+                                                                     (("help", "this list"),))), WORDS)
     table = next(block for block in narrow["body"] if block["type"] == "Table")
     assert len(table["columns"]) == 2 and len(table["rows"]) == 2
     wide = render_card(Reply(kind="report", text="Report", table=Table(
         ("Department", "Physicians", "Profile", "Follow us", "Avg score"),
-        (("Cardiology", "7", "57%", "43%", "61"), ("Oncology", "6", "50%", "33%", "55")))))
+        (("Cardiology", "7", "57%", "43%", "61"), ("Oncology", "6", "50%", "33%", "55")))), WORDS)
     assert card_errors(wide) == [] and "msteams" not in wide
     records = [block for block in wide["body"] if block["type"] == "Container"]
     assert [r["items"][0]["text"] for r in records] == ["Cardiology", "Oncology"]
@@ -173,7 +177,7 @@ def test_a_form_shows_its_choices_hints_and_each_error_at_its_input() -> None:
                  FormField("end", "Ends", "date", value="2027-03-04",
                            error="The meeting ends before it starts; check the dates.")),
                 "form:meetings-add", "Add meeting")
-    card = render_card(Reply(kind="error", text="The meeting ends before it starts; check the dates.", form=form))
+    card = render_card(Reply(kind="error", text="The meeting ends before it starts; check the dates.", form=form), WORDS)
     assert card_errors(card) == []
     [items] = [block["items"] for block in card["body"] if block["type"] == "Container"]
     assert items == [
@@ -191,10 +195,10 @@ def test_a_form_shows_its_choices_hints_and_each_error_at_its_input() -> None:
 
 @pytest.mark.parametrize("kind", sorted(SNOOZE_KINDS))
 def test_the_snooze_menu_slack_shows_is_on_the_same_cards(kind: ReplyKind) -> None:
-    card = render_card(Reply(kind=kind, text="Lesson 3 of 27", buttons=(Button("Next lesson", "cmd:lesson"),)))
+    card = render_card(Reply(kind=kind, text="Lesson 3 of 27", buttons=(Button("Next lesson", "cmd:lesson"),)), WORDS)
     assert card_errors(card) == []
     *_, menu = card["body"]
     assert menu == {"type": "ActionSet", "actions": [
-        {"type": "Action.Execute", "title": c.label, "verb": EXECUTE_VERB, "data": {"action": c.action, "version": 2},
-         "mode": "secondary"} for c in SNOOZE_MENU.choices]}
-    assert "snooze:" not in json.dumps(render_card(Reply(kind="help", text="Help")))
+        {"type": "Action.Execute", "title": title, "verb": EXECUTE_VERB, "data": {"action": c.action, "version": 2},
+         "mode": "secondary"} for title, c in zip(SNOOZE_TITLES, SNOOZE_MENU.choices, strict=True)]}
+    assert "snooze:" not in json.dumps(render_card(Reply(kind="help", text="Help"), WORDS))

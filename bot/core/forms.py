@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.core.words import Say, say
+
 FieldKind = Literal["text", "multiline", "date", "time", "select"]
 """``date`` values are ``YYYY-MM-DD``, ``time`` values ``HH:MM``, ``select`` values one option's value."""
 
@@ -94,7 +96,7 @@ FORMS: dict[str, FormSpec] = {form.id: form for form in (MEETING_FORM, STORY_FOR
 
 @dataclass(frozen=True)
 class Choice:
-    label: str
+    label: Say
     action: str
     """The coach action a pick sends, e.g. ``snooze:1w``."""
 
@@ -103,16 +105,16 @@ class Choice:
 class Menu:
     """Choices shown together, out of the way: Slack's overflow menu or select, a card's overflow actions."""
 
-    placeholder: str
+    placeholder: Say
     choices: tuple[Choice, ...]
 
 
-SNOOZE_MENU = Menu("Pause reminders…", (
-    Choice("Snooze reminders 1 day", "snooze:1d"),
-    Choice("Snooze reminders 3 days", "snooze:3d"),
-    Choice("Snooze reminders 1 week", "snooze:1w"),
-    Choice("Snooze reminders 2 weeks", "snooze:2w"),
-    Choice("Stop reminders", "cmd:stop"),
+SNOOZE_MENU = Menu(say("snooze_menu"), (
+    Choice(say("snooze_menu_1_day"), "snooze:1d"),
+    Choice(say("snooze_menu_3_days"), "snooze:3d"),
+    Choice(say("snooze_menu_1_week"), "snooze:1w"),
+    Choice(say("snooze_menu_2_weeks"), "snooze:2w"),
+    Choice(say("button_stop_reminders"), "cmd:stop"),
 ))
 SNOOZE_KINDS = frozenset({"lesson", "reminder", "status"})
 """Reply kinds that carry the snooze menu: the ones a reminder can nudge with."""

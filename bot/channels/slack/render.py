@@ -218,13 +218,13 @@ def _option(label: str, value: str, description: str = "") -> dict[str, Any]:
     return option
 
 
-def snooze_menu(ids: _Ids, *, select: bool = False) -> dict[str, Any]:
+def snooze_menu(ids: _Ids, words: Words, *, select: bool = False) -> dict[str, Any]:
     """The snooze choices (:data:`~bot.core.forms.SNOOZE_MENU`) as an overflow menu (messages) or a
     select (Home)."""
-    options = [_option(choice.label, choice.action) for choice in SNOOZE_MENU.choices]
+    options = [_option(words.of(choice.label), choice.action) for choice in SNOOZE_MENU.choices]
     if select:
         return {"type": "static_select", "action_id": ids.action("snooze"),
-                "placeholder": _plain(SNOOZE_MENU.placeholder, 150), "options": options}
+                "placeholder": _plain(words.of(SNOOZE_MENU.placeholder), 150), "options": options}
     return {"type": "overflow", "action_id": ids.action("snooze"), "options": options}
 
 
@@ -315,7 +315,7 @@ def _parts(reply: Reply, ids: _Ids, words: Words, snooze: bool, extras: bool = T
         parts.tail.extend(_checklist(reply.checklist, ids, words))
     elements = [_button(b, ids) for b in (*reply.buttons, *(_extra_buttons(reply, words) if extras else ()))]
     if snooze and reply.kind in SNOOZE_KINDS:
-        elements.append(snooze_menu(ids))
+        elements.append(snooze_menu(ids, words))
     parts.tail.extend(_actions(elements))
     if reply.footer:
         parts.tail.append(_context(reply.footer))
@@ -379,7 +379,7 @@ def home_view(replies: Sequence[Reply], words: Words, *, admin_tools: bool | Non
         if admin:
             elements.append(_button(Button(words.say("slack_button_add_meeting"), MEETING_MODAL_ACTION), ids))
             elements.append(_button(Button(words.say("slack_button_add_story"), STORY_MODAL_ACTION), ids))
-        elements.append(snooze_menu(ids, select=True))
+        elements.append(snooze_menu(ids, words, select=True))
         blocks.extend(_actions(elements))
     for reply in replies:
         room = VIEW_BLOCKS - len(blocks) - 1

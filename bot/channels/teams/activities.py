@@ -13,6 +13,7 @@ from bot.actions import FOREIGN
 from bot.channels.http_guard import Rejected
 from bot.channels.teams.render import message_payload
 from bot.messages import Reply
+from bot.words import Words
 
 PLATFORM: Final = "teams"
 MAX_ACTION_CHARS = 500
@@ -105,8 +106,8 @@ def submitted_values(value: Any) -> tuple[tuple[str, str], ...]:
     return found[:MAX_FORM_VALUES]
 
 
-def card_activity(reply: Reply) -> Activity:
-    return Activity().deserialize(message_payload(reply))
+def card_activity(reply: Reply, words: Words) -> Activity:
+    return Activity().deserialize(message_payload(reply, words))
 
 
 def reference_json(reference: ConversationReference) -> str:

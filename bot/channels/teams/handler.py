@@ -41,13 +41,13 @@ from bot.channels.teams.render import invoke_card_response, invoke_error_respons
 from bot.channels.turns import TurnQueue
 from bot.clock import Clock
 from bot.messages import Incoming, Reply
+from bot.words import Words
 
 log = logging.getLogger(__package__)
 """Every module of the Teams channel logs under ``bot.channels.teams``."""
 
 MAX_REMEMBERED_REFERENCES = 20_000
 """Conversation references whose last write this process remembers (a hash and a person id each)."""
-PRIVATE_NOTE = "{name}, I've sent my answer to you in our personal chat."
 
 
 class _WrittenReferences:
@@ -90,8 +90,10 @@ class TeamsBot(ActivityHandler):
     HANDLED = frozenset({ActivityTypes.message, ActivityTypes.invoke, ActivityTypes.conversation_update,
                          ActivityTypes.installation_update})
 
-    def __init__(self, coach: Answering, records: TeamsRecords, clock: Clock, turns: TurnQueue | None = None) -> None:
+    def __init__(self, coach: Answering, records: TeamsRecords, clock: Clock, words: Words,
+                 turns: TurnQueue | None = None) -> None:
         self.coach = coach
+        self.words = words
         self.records = records
         self.clock = clock
         self.turns = turns or TurnQueue()
@@ -137,11 +139,11 @@ class TeamsBot(ActivityHandler):
         card_action: dict[str, Any] = found if isinstance(found, dict) else {}
         if card_action.get("type") != "Action.Execute":
             return InvokeResponse(status=200, body=invoke_error_response(
-                400, "NotSupported", "Only Action.Execute is supported."))
+                400, "NotSupported", self.words.say("teams_only_execute")))
         action = submitted_action(card_action.get("data"))
         if action is None:
             return InvokeResponse(status=200, body=invoke_error_response(
-                400, "BadRequest", "The button carries no action."))
+                400, "BadRequest", self.words.say("teams_no_action")))
         incoming = await self._incoming(turn_context, action=action, message_id=activity.reply_to_id,
                                         values=submitted_values(card_action.get("data")),
                                         version=submitted_version(card_action.get("data")))
@@ -155,14 +157,15 @@ class TeamsBot(ActivityHandler):
             replies = [r for r in replies if not r.ephemeral]
             if not replies:
                 return InvokeResponse(status=200, body=invoke_message_response(
-                    PRIVATE_NOTE.format(name=display_name(activity))))
+                    self.words.say("teams_private_note", name=display_name(activity))))
         replacement = next((r for r in replies if r.replace_original), None)
         for reply in replies:
             if reply is not replacement:
-                await turn_context.send_activity(card_activity(reply))
+                await turn_context.send_activity(card_activity(reply, self.words))
         if replacement is not None:
-            return InvokeResponse(status=200, body=invoke_card_response(replacement))
-        return InvokeResponse(status=200, body=invoke_message_response(replies[0].text if replies else "Done."))
+            return InvokeResponse(status=200, body=invoke_card_response(replacement, self.words))
+        return InvokeResponse(status=200, body=invoke_message_response(replies[0].text if replies else
+                                                                               self.words.say("teams_done")))
 
     # installation
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
@@ -181,7 +184,7 @@ class TeamsBot(ActivityHandler):
             replies = await self.coach.handle(incoming)
             await self._remember(turn_context, always=True)
             for reply in replies:
-                await turn_context.send_activity(card_activity(reply))
+                await turn_context.send_activity(card_activity(reply, self.words))
         else:
             await self._remember(turn_context, always=True)
 
@@ -281,7 +284,7 @@ class TeamsBot(ActivityHandler):
         """Send replies; the first ``replace_original`` one updates the pressed card instead."""
         replaced = False
         for reply in replies:
-            activity = card_activity(reply)
+            activity = card_activity(reply, self.words)
             if reply.replace_original and pressed and not replaced:
                 activity.id = pressed
                 await turn_context.update_activity(activity)
@@ -295,7 +298,7 @@ class TeamsBot(ActivityHandler):
         if private:
             await self._send_privately(turn_context, private)
             await turn_context.send_activity(Activity(
-                type=ActivityTypes.message, text=PRIVATE_NOTE.format(name=display_name(turn_context.activity))))
+                type=ActivityTypes.message, text=self.words.say("teams_private_note", name=display_name(turn_context.activity))))
         await self._post(turn_context, [r for r in replies if not r.ephemeral], pressed)
 
     async def _send_privately(self, turn_context: TurnContext, replies: list[Reply]) -> None:
@@ -310,7 +313,7 @@ class TeamsBot(ActivityHandler):
             channel_data={"tenant": {"id": tenant}} if tenant else None))
         conversation = ConversationAccount(id=created.id, conversation_type="personal", tenant_id=tenant)
         for reply in replies:
-            message = card_activity(reply)
+            message = card_activity(reply, self.words)
             message.conversation, message.from_property, message.recipient = conversation, activity.recipient, user
             message.channel_id, message.service_url = activity.channel_id, activity.service_url
             await connector.conversations.send_to_conversation(created.id, message)

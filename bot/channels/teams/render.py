@@ -8,7 +8,8 @@ error the coach put at it below, and one ``Action.Execute`` that submits them: T
 input's value to ``data`` beside ``action``. The replies Slack gives a snooze menu get the same
 choices as overflow actions (``mode: secondary``, Teams' "…" menu). A card never exceeds
 :data:`CARD_BUDGET` bytes: when it would, item details are dropped first, then table rows, then
-the body is shortened.
+the body is shortened. The card's own words ("of 100", "Mark as done" …) are ``teams_*`` in
+``prompts/words.yaml``.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any
 from bot.actions import ACTION_VERSION
 from bot.core.forms import SNOOZE_KINDS, SNOOZE_MENU
 from bot.messages import Button, Checklist, Form, FormField, Progress, Reply, Table
+from bot.words import Words
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.5"
@@ -97,11 +99,11 @@ def _paragraphs(markdown: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def _progress(progress: Progress) -> dict[str, Any]:
+def _progress(progress: Progress, words: Words) -> dict[str, Any]:
     return {"type": "ColumnSet", "columns": [
         {"type": "Column", "width": "auto", "verticalContentAlignment": "Center", "items": [
             text_block(str(progress.score), size="ExtraLarge", weight="Bolder", color="Accent"),
-            text_block("of 100", isSubtle=True, size="Small", spacing="None"),
+            text_block(words.say("teams_score_of"), isSubtle=True, size="Small", spacing="None"),
         ]},
         {"type": "Column", "width": "stretch", "verticalContentAlignment": "Center", "items": [
             text_block(progress.stage, weight="Bolder"),
@@ -110,9 +112,10 @@ def _progress(progress: Progress) -> dict[str, Any]:
     ]}
 
 
-def _checklist(checklist: Checklist, details: bool) -> dict[str, Any]:
+def _checklist(checklist: Checklist, words: Words, details: bool) -> dict[str, Any]:
     count = f"{checklist.done_count}/{len(checklist.items)}"
-    title = checklist.title if count in checklist.title else f"{checklist.title} · {count} done"
+    title = checklist.title if count in checklist.title else \
+        words.say("teams_checklist_done", title=checklist.title, count=count)
     rows: list[dict[str, Any]] = [text_block(title, weight="Bolder")]
     for item in checklist.items:
         lines = [text_block(item.label, weight="Bolder" if not item.done else "Default")]
@@ -120,10 +123,10 @@ def _checklist(checklist: Checklist, details: bool) -> dict[str, Any]:
             lines.append(text_block(item.due, isSubtle=True, size="Small", spacing="None"))
         if details and item.detail:
             lines.append(text_block(to_card_markdown(item.detail), isSubtle=True, size="Small", spacing="None"))
-        verb = "Mark as not done" if item.done else "Mark as done"
+        verb = words.say("teams_mark_not_done") if item.done else words.say("teams_mark_done")
         rows.append({
             "type": "ColumnSet", "separator": True, "spacing": "Small",
-            "selectAction": execute(verb, item.action, tooltip=f"{verb}: {item.label}"),
+            "selectAction": execute(verb, item.action, tooltip=words.say("teams_mark_tooltip", verb=verb, item=item.label)),
             "columns": [
                 {"type": "Column", "width": "auto", "items": [text_block("✅" if item.done else "⬜")]},
                 {"type": "Column", "width": "stretch", "items": lines},
@@ -132,7 +135,7 @@ def _checklist(checklist: Checklist, details: bool) -> dict[str, Any]:
     return {"type": "Container", "spacing": "Medium", "items": rows}
 
 
-def _table(table: Table, max_rows: int | None) -> list[dict[str, Any]]:
+def _table(table: Table, words: Words, max_rows: int | None) -> list[dict[str, Any]]:
     """Narrow tables as a Table element; wide ones as one block per row (readable at chat width)."""
     rows = table.rows if max_rows is None else table.rows[:max_rows]
     if len(table.headers) <= TABLE_MAX_COLUMNS:
@@ -140,7 +143,8 @@ def _table(table: Table, max_rows: int | None) -> list[dict[str, Any]]:
     else:
         blocks = [_record(table.headers, row) for row in rows]
     if len(rows) < len(table.rows):
-        blocks.append(text_block(f"Showing {len(rows)} of {len(table.rows)} rows.", isSubtle=True, size="Small"))
+        blocks.append(text_block(words.say("teams_showing_rows", shown=len(rows), total=len(table.rows)),
+                                  isSubtle=True, size="Small"))
     return blocks
 
 
@@ -188,7 +192,7 @@ def _button_rows(buttons: tuple[Button, ...]) -> list[dict[str, Any]]:
     return [{"type": "ActionSet", "actions": actions} for actions in sets]
 
 
-def _input(field: FormField) -> list[dict[str, Any]]:
+def _input(field: FormField, words: Words) -> list[dict[str, Any]]:
     """The field's input, then its hint and its error (an input has no place for either)."""
     kinds = {"text": "Input.Text", "multiline": "Input.Text", "date": "Input.Date", "time": "Input.Time",
              "select": "Input.ChoiceSet"}
@@ -204,33 +208,35 @@ def _input(field: FormField) -> list[dict[str, Any]]:
     if field.value:
         element["value"] = field.value
     if field.required:
-        element.update(isRequired=True, errorMessage=f"{field.label}: required.")
+        element.update(isRequired=True, errorMessage=words.say("teams_required", label=field.label))
     notes = [text_block(field.hint, isSubtle=True, size="Small", spacing="None")] if field.hint else []
     if field.error:
         notes.append(text_block(field.error, color="Attention", weight="Bolder", size="Small", spacing="None"))
     return [element, *notes]
 
 
-def _form(form: Form) -> list[dict[str, Any]]:
+def _form(form: Form, words: Words) -> list[dict[str, Any]]:
     """The form's inputs and its submit action (Teams checks required inputs before it sends)."""
-    inputs = [item for f in form.fields for item in _input(f)]
+    inputs = [item for f in form.fields for item in _input(f, words)]
     submit = execute(form.submit_label, form.submit_action, style="positive")
     return [*([{"type": "Container", "spacing": "Medium", "items": inputs}] if inputs else []),
             {"type": "ActionSet", "actions": [submit]}]
 
 
-def _snooze_menu() -> dict[str, Any]:
+def _snooze_menu(words: Words) -> dict[str, Any]:
     """The snooze choices (:data:`~bot.core.forms.SNOOZE_MENU`) in the card's "…" menu."""
-    actions = [{**execute(choice.label, choice.action), "mode": "secondary"} for choice in SNOOZE_MENU.choices]
+    actions = [{**execute(words.of(choice.label), choice.action), "mode": "secondary"}
+               for choice in SNOOZE_MENU.choices]
     return {"type": "ActionSet", "actions": actions}
 
 
-def _card(reply: Reply, *, details: bool, max_rows: int | None, body_chars: int | None) -> dict[str, Any]:
+def _card(reply: Reply, words: Words, *, details: bool, max_rows: int | None,
+          body_chars: int | None) -> dict[str, Any]:
     body: list[dict[str, Any]] = []
     if reply.title:
         body.append(text_block(reply.title, size="Medium", weight="Bolder", style="heading"))
     if reply.progress is not None:
-        body.append(_progress(reply.progress))
+        body.append(_progress(reply.progress, words))
     text = reply.body or reply.text
     if body_chars is not None and len(text) > body_chars:
         text = text[:body_chars].rsplit(" ", 1)[0] + " …"
@@ -239,18 +245,19 @@ def _card(reply: Reply, *, details: bool, max_rows: int | None, body_chars: int 
         body.append({"type": "FactSet", "spacing": "Medium",
                      "facts": [{"title": label, "value": value} for label, value in reply.fields]})
     if reply.checklist is not None and reply.checklist.items:
-        body.append(_checklist(reply.checklist, details))
+        body.append(_checklist(reply.checklist, words, details))
     if reply.table is not None:
-        body.extend(_table(reply.table, max_rows))
+        body.extend(_table(reply.table, words, max_rows))
     if reply.image is not None:
-        body.append(text_block(f"Chart (below): {reply.image.alt}", isSubtle=True, size="Small", spacing="Medium"))
+        body.append(text_block(words.say("teams_chart_below", alt=reply.image.alt), isSubtle=True, size="Small",
+                               spacing="Medium"))
     if reply.form is not None:
-        body.extend(_form(reply.form))
+        body.extend(_form(reply.form, words))
     if reply.footer:
         body.append(text_block(to_card_markdown(reply.footer), isSubtle=True, size="Small", spacing="Medium"))
     body.extend(_button_rows(reply.buttons))
     if reply.kind in SNOOZE_KINDS:
-        body.append(_snooze_menu())
+        body.append(_snooze_menu(words))
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -266,27 +273,27 @@ def card_size(card: dict[str, Any]) -> int:
     return len(json.dumps(card).encode("utf-8"))
 
 
-def render_card(reply: Reply, budget: int = CARD_BUDGET) -> dict[str, Any]:
+def render_card(reply: Reply, words: Words, budget: int = CARD_BUDGET) -> dict[str, Any]:
     """The Adaptive Card for one reply, within ``budget`` bytes of JSON."""
-    card = _card(reply, details=True, max_rows=None, body_chars=None)
+    card = _card(reply, words, details=True, max_rows=None, body_chars=None)
     if card_size(card) <= budget:
         return card
-    card = _card(reply, details=False, max_rows=None, body_chars=None)
+    card = _card(reply, words, details=False, max_rows=None, body_chars=None)
     rows = len(reply.table.rows) if reply.table is not None else 0
     while card_size(card) > budget and rows > 0:
         rows = rows // 2 if rows > 8 else rows - 1
-        card = _card(reply, details=False, max_rows=rows, body_chars=None)
+        card = _card(reply, words, details=False, max_rows=rows, body_chars=None)
     body_chars = MAX_BODY_CHARS
     while card_size(card) > budget and body_chars > 200:
-        card = _card(reply, details=False, max_rows=rows if reply.table is not None else None,
+        card = _card(reply, words, details=False, max_rows=rows if reply.table is not None else None,
                      body_chars=body_chars)
         body_chars //= 2
     return card
 
 
-def card_attachment(reply: Reply) -> dict[str, Any]:
+def card_attachment(reply: Reply, words: Words) -> dict[str, Any]:
     """The Bot Framework attachment carrying the card."""
-    return {"contentType": CARD_CONTENT_TYPE, "content": render_card(reply)}
+    return {"contentType": CARD_CONTENT_TYPE, "content": render_card(reply, words)}
 
 
 def image_attachment(reply: Reply) -> dict[str, Any] | None:
@@ -297,7 +304,7 @@ def image_attachment(reply: Reply) -> dict[str, Any] | None:
     return {"contentType": "image/png", "contentUrl": f"data:image/png;base64,{encoded}", "name": reply.image.name}
 
 
-def message_payload(reply: Reply) -> dict[str, Any]:
+def message_payload(reply: Reply, words: Words) -> dict[str, Any]:
     """Text, notification summary, card (and image) of one message activity, in Bot Framework JSON."""
     image = image_attachment(reply)
     return {
@@ -305,13 +312,13 @@ def message_payload(reply: Reply) -> dict[str, Any]:
         "text": reply.text,
         "textFormat": "markdown",
         "summary": plain_text(reply.text),
-        "attachments": [card_attachment(reply), *([image] if image else [])],
+        "attachments": [card_attachment(reply, words), *([image] if image else [])],
     }
 
 
-def invoke_card_response(reply: Reply) -> dict[str, Any]:
+def invoke_card_response(reply: Reply, words: Words) -> dict[str, Any]:
     """The ``adaptiveCard/action`` invoke body that replaces the pressed card with this reply."""
-    return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": render_card(reply)}
+    return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": render_card(reply, words)}
 
 
 def invoke_message_response(text: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from bot.channels.teams.activities import PLATFORM, card_activity
 from bot.channels.teams.adapter import close_adapter
 from bot.delivery.transport import Envelope, SendResult, retry_after_seconds
 from bot.messages import Reply
+from bot.words import Words
 
 log = logging.getLogger(__package__)
 """Every module of the Teams channel logs under ``bot.channels.teams``."""
@@ -26,8 +27,9 @@ class TeamsTransport:
 
     platform = PLATFORM
 
-    def __init__(self, adapter: CloudAdapter, references: References, app_id: str) -> None:
+    def __init__(self, adapter: CloudAdapter, references: References, app_id: str, words: Words) -> None:
         self.adapter = adapter
+        self.words = words
         self.references = references
         self.app_id = app_id
 
@@ -49,7 +51,7 @@ class TeamsTransport:
             return SendResult("failed", error="stored conversation reference is incomplete")
         sent: list[str | None] = []
         try:
-            await self.adapter.continue_conversation(reference, _deliver(reference, envelope.reply, sent),
+            await self.adapter.continue_conversation(reference, _deliver(reference, envelope.reply, self.words, sent),
                                                      bot_app_id=self.app_id or None)
         except HttpOperationError as exc:
             result = _http_failure(exc)
@@ -64,12 +66,12 @@ class TeamsTransport:
         return result
 
 
-def _deliver(reference: ConversationReference, reply: Reply,
+def _deliver(reference: ConversationReference, reply: Reply, words: Words,
              sent: list[str | None]) -> Callable[[TurnContext], Awaitable[None]]:
     async def callback(turn_context: TurnContext) -> None:
         connector = turn_context.turn_state[turn_context.adapter.BOT_CONNECTOR_CLIENT_KEY]
         connector.config.retry_policy.retries = 0  # exactly one attempt; the sender owns retries
-        activity = card_activity(reply)
+        activity = card_activity(reply, words)
         activity.conversation, activity.from_property = reference.conversation, reference.bot
         activity.recipient, activity.channel_id = reference.user, reference.channel_id
         activity.service_url = reference.service_url
