@@ -15,6 +15,7 @@ from bot.core.presence import Presence, follow_fact, profile_fact
 from bot.core.readiness import assess
 from bot.core.reports import RosterRow
 from bot.core.roster_csv import EXPORT_COLUMNS, RosterParse
+from bot.core.words import Say, say
 from bot.store import Person, Store
 from bot.store.roster import IdentityLink, RosterChanges
 
@@ -50,10 +51,11 @@ async def import_roster(store: Store, parse: RosterParse, now: datetime, dry_run
 
 
 # -- exporting ------------------------------------------------------------------------------------
-def export_rows(rows: Iterable[RosterRow], people: dict[int, Person],
+def export_rows(rows: Iterable[RosterRow], people: dict[int, Person], words: Callable[[Say], str],
                 presence: dict[int, dict[str, Presence]] | None = None) -> Iterator[dict[str, str | int]]:
-    """One CSV record per physician: who they are, how ready they are, and per network what X and
-    Bluesky said (``verified``, ``not_found``, ``no``, ``self_reported`` or empty) and when."""
+    """One CSV record per physician: who they are, how ready they are (stage and next step in
+    ``words``, the content's), and per network what X and Bluesky said (``verified``, ``not_found``,
+    ``no``, ``self_reported`` or empty) and when."""
     presence = presence or {}
     for row in rows:
         progress, readiness = row.progress, assess(row.progress)
@@ -68,8 +70,8 @@ def export_rows(rows: Iterable[RosterRow], people: dict[int, Person],
                                person.bluesky_handle if person else None,
                                progress.follows_hospital, progress.followed_back),
             "score": readiness.score,
-            "stage": readiness.reached.label if readiness.reached else "Getting started",
-            "next_step": readiness.next_step.todo if readiness.next_step else "",
+            "stage": words(readiness.reached.label if readiness.reached else say("stage_getting_started")),
+            "next_step": words(readiness.next_step.todo) if readiness.next_step else "",
             "profile_items_done": progress.profile_done, "profile_items_total": progress.profile_total,
             "follows_hospital": _yes_no(progress.follows_hospital),
             "followed_back": _yes_no(progress.followed_back),
@@ -112,7 +114,8 @@ def write_export(rows: Iterable[dict[str, str | int]], out: TextIO) -> int:
     return count
 
 
-async def export_roster(store: Store, roster_rows: Sequence[RosterRow], out: TextIO) -> int:
+async def export_roster(store: Store, roster_rows: Sequence[RosterRow], out: TextIO,
+                        words: Callable[[Say], str]) -> int:
     """Write every active physician's readiness (rows from ``Coach.roster_rows``) as CSV."""
     people = {person.id: person for person in await store.people.all(role="physician")}
-    return write_export(export_rows(roster_rows, people, await store.presence.of()), out)
+    return write_export(export_rows(roster_rows, people, words, await store.presence.of()), out)

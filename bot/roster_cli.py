@@ -159,6 +159,7 @@ async def _export(runtime: Runtime, out: TextIO) -> int:
     try:
         await runtime.store.check_migrated()
         today = runtime.clock.now().astimezone(runtime.config.zone).date()
-        return await export_roster(runtime.store, await runtime.coach.roster_rows(today), out)
+        return await export_roster(runtime.store, await runtime.coach.roster_rows(today), out,
+                                   runtime.content.words.of)
     finally:
         await runtime.store.close()

@@ -27,6 +27,11 @@ FRIDAY_9AM_EST = datetime(2026, 3, 6, 14, 0, tzinfo=UTC)
 """Two days before the switch to daylight saving time (Sun 8 March 2026, 02:00 local)."""
 
 
+def embargo(content) -> str:
+    """The embargo rules of an ad hoc meeting that gives none (prompts/words.yaml)."""
+    return content.words.say("meeting_default_embargo")
+
+
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
@@ -177,7 +182,8 @@ def test_max_snooze_is_90_days():
 
 def test_meeting_from_the_catalog(content):
     asco = content.catalog_meeting("asco")
-    request = parse_meeting_request("asco 2027-05-28 city=Chicago attendees=Oncology", content.catalog, NEW_YORK)
+    request = parse_meeting_request("asco 2027-05-28 city=Chicago attendees=Oncology", content.catalog, NEW_YORK,
+                                    embargo(content))
     assert request.meeting == Meeting(
         id=0, key="asco-2027", name="ASCO Annual Meeting 2027", specialty="Oncology",
         starts_on=date(2027, 5, 28), ends_on=date(2027, 6, 1), city="Chicago", hashtag="#ASCO27",
@@ -186,7 +192,7 @@ def test_meeting_from_the_catalog(content):
 
 
 def test_catalog_key_is_case_insensitive_and_four_digit_years_work(content):
-    request = parse_meeting_request("DDW 2027-05-02", content.catalog, NEW_YORK)
+    request = parse_meeting_request("DDW 2027-05-02", content.catalog, NEW_YORK, embargo(content))
     assert (request.meeting.key, request.meeting.name, request.meeting.hashtag) == (
         "ddw-2027", "Digestive Disease Week (DDW) 2027", "#DDW2027")
     assert request.meeting.ends_on == date(2027, 5, 5)  # 4 days
@@ -197,7 +203,7 @@ def test_catalog_key_is_case_insensitive_and_four_digit_years_work(content):
 def test_catalog_meeting_with_overrides(content):
     request = parse_meeting_request(
         'acc start=2027-04-02 end=2027-04-05 name="ACC.27 Scientific Session" hashtag=ACC2027 '
-        'attendees="jane.rivera@riverside.example, Cardiology ,"', content.catalog, NEW_YORK)
+        'attendees="jane.rivera@riverside.example, Cardiology ,"', content.catalog, NEW_YORK, embargo(content))
     m = request.meeting
     assert (m.key, m.name, m.hashtag, m.starts_on, m.ends_on, m.specialty) == (
         "acc-2027", "ACC.27 Scientific Session", "#ACC2027", date(2027, 4, 2), date(2027, 4, 5), "Cardiology")
@@ -206,7 +212,7 @@ def test_catalog_meeting_with_overrides(content):
 
 def test_ad_hoc_meeting(content):
     request = parse_meeting_request('name="Heart Summit" start=2027-03-04 end=2027-03-06 hashtag=#HS27 '
-                                    'specialty=Cardiology city=Boston', content.catalog, NEW_YORK)
+                                    'specialty=Cardiology city=Boston', content.catalog, NEW_YORK, embargo(content))
     assert request.meeting == Meeting(
         id=0, key="heart-summit-2027", name="Heart Summit", specialty="Cardiology",
         starts_on=date(2027, 3, 4), ends_on=date(2027, 3, 6), city="Boston", hashtag="#HS27",
@@ -214,7 +220,7 @@ def test_ad_hoc_meeting(content):
 
 
 def test_ad_hoc_meeting_defaults_to_one_day(content):
-    request = parse_meeting_request("name=Retreat start=2027-01-15", content.catalog, NEW_YORK)
+    request = parse_meeting_request("name=Retreat start=2027-01-15", content.catalog, NEW_YORK, embargo(content))
     assert (request.meeting.starts_on, request.meeting.ends_on, request.meeting.hashtag) == (
         date(2027, 1, 15), date(2027, 1, 15), "")
 
@@ -240,13 +246,13 @@ USAGE = ("Write it like `meetings add asco 2027-05-28 city=Chicago attendees=Onc
 ])
 def test_bad_meeting_requests(content, text, message):
     with pytest.raises(BadArguments) as raised:
-        parse_meeting_request(text, content.catalog, NEW_YORK)
+        parse_meeting_request(text, content.catalog, NEW_YORK, embargo(content))
     assert content.words.of(raised.value.say) == message
 
 
 def test_unknown_catalog_key_lists_the_catalog(content):
     with pytest.raises(BadArguments) as raised:
-        parse_meeting_request("ascoo 2027-05-28", content.catalog, NEW_YORK)
+        parse_meeting_request("ascoo 2027-05-28", content.catalog, NEW_YORK, embargo(content))
     keys = ", ".join(sorted(m.key for m in content.catalog))
     assert content.words.of(raised.value.say) == f"“ascoo” is not in the meeting catalog ({keys}). " + USAGE
     assert "asco, ash, astro" in keys
@@ -260,12 +266,14 @@ def test_unknown_catalog_key_lists_the_catalog(content):
     ("2027-05-30T07:00-05:00", "America/New_York", datetime(2027, 5, 30, 12, 0, tzinfo=UTC)),
 ])
 def test_embargo_lift_time(content, value, zone, lifts):
-    request = parse_meeting_request(f'asco 2027-05-28 embargo_lifts="{value}"', content.catalog, ZoneInfo(zone))
+    request = parse_meeting_request(f'asco 2027-05-28 embargo_lifts="{value}"', content.catalog, ZoneInfo(zone),
+                                    embargo(content))
     assert request.meeting.embargo_lifts_at == lifts
 
 
 def test_no_embargo_lift_time_by_default(content):
-    assert parse_meeting_request("asco 2027-05-28", content.catalog, NEW_YORK).meeting.embargo_lifts_at is None
+    request = parse_meeting_request("asco 2027-05-28", content.catalog, NEW_YORK, embargo(content))
+    assert request.meeting.embargo_lifts_at is None
 
 
 def test_form_values_become_quoted_meeting_arguments(content):
@@ -275,7 +283,7 @@ def test_form_values_become_quoted_meeting_arguments(content):
               "attendees": "Cardiology, omar.haddad@riverside.example", "unrelated": "ignored"}
     arguments = meeting_form_arguments(values)
     assert arguments.startswith("name='St. Mary'\"'\"'s \"Heart\" Summit' start=2027-03-04 city='New Orleans' ")
-    request = parse_meeting_request(arguments, content.catalog, NEW_YORK)
+    request = parse_meeting_request(arguments, content.catalog, NEW_YORK, embargo(content))
     meeting = request.meeting
     assert (meeting.name, meeting.starts_on, meeting.ends_on, meeting.city, meeting.hashtag) == (
         'St. Mary\'s "Heart" Summit', date(2027, 3, 4), date(2027, 3, 4), "New Orleans", "#HS27")

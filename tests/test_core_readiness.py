@@ -53,11 +53,15 @@ def test_weights_add_up_to_85_scaled_to_100_with_video_as_a_bonus():
     assert {Stage.FOLLOWED_BACK} == MARKETING_STAGES
 
 
-def test_labels():
-    assert Stage.PROFILE_CREATED.label == "Profile created"
-    assert Stage.FOLLOWED_BACK.label == "Followed back by the hospital"
-    assert Stage.TWEET_CAMP.label == "Tweet Camp done"
-    assert Stage.VIDEO.label == "Video posted"
+def test_labels(content):
+    """Each stage's words, reached and as a thing to do, are in prompts/words.yaml."""
+    assert content.words.of(Stage.PROFILE_CREATED.label) == "Profile created"
+    assert content.words.of(Stage.FOLLOWED_BACK.label) == "Followed back by the hospital"
+    assert content.words.of(Stage.TWEET_CAMP.label) == "Tweet Camp done"
+    assert content.words.of(Stage.VIDEO.label) == "Video posted"
+    assert content.words.of(Stage.PROFILE_CREATED.todo) == "Create an X profile"
+    assert content.words.of(Stage.FOLLOWED_BACK.todo) == "Follow back (marketing)"
+    assert all(content.words.of(stage.label) and content.words.of(stage.todo) for stage in Stage)
 
 
 # -- scores -----------------------------------------------------------------------------------------

@@ -115,5 +115,5 @@ def test_all_items(content):
     (7, "1 week after"),
     (14, "2 weeks after"),
 ])
-def test_describe_offset(offset, words):
-    assert describe_offset(offset) == words
+def test_describe_offset(offset, words, content):
+    assert content.words.of(describe_offset(offset)) == words

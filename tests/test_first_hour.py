@@ -71,7 +71,7 @@ async def test_every_template_renders_cleanly_with_its_optional_fields_empty(con
     report = hospital_report("Riverside University Hospital", rows)
     digest = await coach.build_digest(NOW)
     attendance = meeting_readiness([], [meeting], 24, today)[0]
-    phases = [dict(entry=e, when=describe_offset(e.phase.offset_days), date="Thu 5 Mar 2026")
+    phases = [dict(entry=e, when=WORDS(describe_offset(e.phase.offset_days)), date="Thu 5 Mar 2026")
               for e in timeline(content.camp_phases, meeting.starts_on, meeting.ends_on, today)]
     hospital = {"name": "Riverside University Hospital", "handle": "RiversideUH"}
     readiness = (await coach.readiness(people[PHYSICIAN_EMAIL].id, today))

@@ -14,6 +14,11 @@ from bot.forms import build_form
 from conftest import RoundsServer
 
 
+def embargo(content) -> str:
+    """The embargo rules of an ad hoc meeting that gives none (prompts/words.yaml)."""
+    return content.words.say("meeting_default_embargo")
+
+
 def test_the_meeting_form_has_every_field_with_its_words(content) -> None:
     form = build_form(MEETING_FORM, content)
     assert (form.submit_action, form.submit_label, form.title) == ("form:meetings-add", "Add meeting", "Add a meeting")
@@ -86,7 +91,8 @@ def test_initial_values(content) -> None:
 ])
 def test_validation_errors_name_their_field(content, values, field, key) -> None:
     with pytest.raises(BadArguments) as raised:
-        parse_meeting_request(meeting_form_arguments(values), content.catalog, ZoneInfo("America/New_York"))
+        parse_meeting_request(meeting_form_arguments(values), content.catalog, ZoneInfo("America/New_York"),
+                              embargo(content))
     assert (raised.value.field, raised.value.say.key) == (field, key)
     assert MEETING_FORM.field(field) is not None, "every error names a field of the form"
 

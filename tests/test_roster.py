@@ -543,7 +543,7 @@ async def test_export_has_one_row_per_active_physician_with_readiness(store: Sto
     await seed_progress(store, coach, omar)
     await store.people.deactivate(people["lena.park@riverside.example"].id, NOW)
     out = io.StringIO(newline="")
-    count = await export_roster(store, await coach.roster_rows(NOW.date()), out)
+    count = await export_roster(store, await coach.roster_rows(NOW.date()), out, WORDS)
 
     rows = list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
     assert count == 2 and len(rows) == 2
@@ -581,7 +581,7 @@ async def test_export_shows_the_next_meeting_and_its_tweet_camp(store: Store, co
     first_item = coach.content.camp_phases[0].items[0].id
     await store.meetings.set_camp_item(jane.id, meeting.id, first_item, True, NOW)
     out = io.StringIO(newline="")
-    await export_roster(store, await coach.roster_rows(NOW.date()), out)
+    await export_roster(store, await coach.roster_rows(NOW.date()), out, WORDS)
     row = next(r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["email"] == PHYSICIAN_EMAIL)
     total = sum(len(phase.items) for phase in coach.content.camp_phases)
     assert (row["next_meeting"], row["tweet_camp_done"], row["tweet_camp_total"]) == (meeting.name, "1", str(total))
@@ -591,7 +591,7 @@ async def test_export_shows_the_next_meeting_and_its_tweet_camp(store: Store, co
 
 async def test_export_reimports_as_unchanged(store: Store, coach: Coach, people: dict[str, Person]):
     out = io.StringIO(newline="")
-    await export_roster(store, await coach.roster_rows(NOW.date()), out)
+    await export_roster(store, await coach.roster_rows(NOW.date()), out, WORDS)
     parse = parse_text(out.getvalue(), "export.csv")
     assert parse.ok, parse.problems()
     assert parse.warnings == (), "our own readiness columns are ignored quietly"

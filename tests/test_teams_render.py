@@ -177,7 +177,8 @@ def test_a_form_shows_its_choices_hints_and_each_error_at_its_input() -> None:
                  FormField("end", "Ends", "date", value="2027-03-04",
                            error="The meeting ends before it starts; check the dates.")),
                 "form:meetings-add", "Add meeting")
-    card = render_card(Reply(kind="error", text="The meeting ends before it starts; check the dates.", form=form), WORDS)
+    card = render_card(Reply(kind="error", text="The meeting ends before it starts; check the dates.", form=form),
+                       WORDS)
     assert card_errors(card) == []
     [items] = [block["items"] for block in card["body"] if block["type"] == "Container"]
     assert items == [

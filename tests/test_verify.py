@@ -352,7 +352,7 @@ async def test_export_columns_say_verified_not_found_no_or_self_reported(syncs, 
     await store.profile.set_follows_hospital(who["lena"], True, NOW)  # said, never verified: X suspended her
     await _keep(syncs, presence_sync(_networks(fake_x, fake_bsky), runtime)).run()
     out = io.StringIO(newline="")
-    await export_roster(store, await coach.roster_rows(NOW.date()), out)
+    await export_roster(store, await coach.roster_rows(NOW.date()), out, WORDS)
     rows = {row["email"]: row for row in csv.DictReader(io.StringIO(out.getvalue(), newline=""))}
     assert tuple(next(iter(rows.values())).keys()) == EXPORT_COLUMNS
     stamp = "2026-03-02T14:00:00Z"
@@ -375,7 +375,7 @@ async def test_export_columns_say_verified_not_found_no_or_self_reported(syncs, 
     # a new handle: its facts are gone until the next sync, and what is known is self-reported
     await store.presence.claim(who["jane"], "x", "JaneRiveraMD", NOW)
     out = io.StringIO(newline="")
-    await export_roster(store, await coach.roster_rows(NOW.date()), out)
+    await export_roster(store, await coach.roster_rows(NOW.date()), out, WORDS)
     jane = next(r for r in csv.DictReader(io.StringIO(out.getvalue())) if r["email"] == PHYSICIAN_EMAIL)
     assert (jane["x_handle"], jane["x_profile"], jane["x_follows_hospital"], jane["x_verified_at"]) == \
         ("JaneRiveraMD", "self_reported", "", "")

@@ -82,8 +82,8 @@ class Marketing(Feature):
                                    departments=", ".join(departments))
             table = Table(self.columns("columns_report_department"), tuple(
                 (inert(row.name), f"@{row.x_handle}" if row.x_handle else "—", str(r.score),
-                 r.reached.label if r.reached else self.say("stage_getting_started"),
-                 r.next_step.todo if r.next_step else self.say("next_step_all_done"))
+                 self.content.words.of(r.reached.label) if r.reached else self.say("stage_getting_started"),
+                 self.content.words.of(r.next_step.todo) if r.next_step else self.say("next_step_all_done"))
                 for row, r in members))
             rendered = self.content.render("report_department", department=members[0][0].department, rows=members)
             return [from_rendered(rendered, "report", table=table)]
@@ -266,7 +266,9 @@ class Marketing(Feature):
              *(_signed(c.pts if (c := d.change(profile_metric(net).key)) else None) for net in VERIFIED_NETWORKS),
              _signed(c.average if (c := d.change("score")) else None))
             for d in (*digest.departments, digest.hospital_line)))
-        image = Image(trend_png(digest.history, self.say("digest_chart_title", hospital=self.config.hospital_name)),
+        chart = trend_png(digest.history, self.say("digest_chart_title", hospital=self.config.hospital_name),
+                          (self.say("digest_chart_legend_bars"), self.say("digest_chart_legend_line")))
+        image = Image(chart,
                       alt=rendered.exports.get("chart_alt", self.say("digest_chart_alt")), name=f"digest-{digest.week}.png")
         return from_rendered(rendered, "digest", table=table, image=image, ephemeral=False,
                              buttons=(Button(self.say("button_follow_back_worklist"), "cmd:followback"),

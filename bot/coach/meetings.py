@@ -45,7 +45,8 @@ class Meetings(Feature):
         return await self._set_attending(caller, meeting_id, what == "join")
 
     async def _add_meeting(self, caller: Caller, text: str) -> list[Reply]:
-        request = parse_meeting_request(text, self.content.catalog, self.config.zone)
+        request = parse_meeting_request(text, self.content.catalog, self.config.zone,
+                                        self.say("meeting_default_embargo"))
         today = self.today(None)
         if request.meeting.ends_on < today:
             raise BadArguments("meeting_already_over", name=request.meeting.name,
@@ -147,7 +148,8 @@ class Meetings(Feature):
         today = self.today(caller)
         done = await self.store.meetings.camp_done(caller.person.id, meeting.id)
         entries = timeline(self.content.camp_phases, meeting.starts_on, meeting.ends_on, today)
-        phases = [dict(entry=e, when=describe_phase(e.phase), date=_phase_dates(e.phase, e.due_on, meeting))
+        when = self.content.words.of
+        phases = [dict(entry=e, when=when(describe_phase(e.phase)), date=_phase_dates(e.phase, e.due_on, meeting))
                   for e in entries]
         item_count = sum(len(e.phase.items) for e in entries)
         done_count = sum(1 for e in entries for i in e.phase.items if i.id in done)
@@ -155,7 +157,7 @@ class Meetings(Feature):
                                        total=item_count, today=show_date(today))
         items = tuple(
             ChecklistItem(item.id, item.title, item.id in done, f"camp:{meeting.id}:{item.id}", item.detail,
-                          due=f"{describe_phase(e.phase)} ({_phase_dates(e.phase, e.due_on, meeting)})")
+                          due=f"{when(describe_phase(e.phase))} ({_phase_dates(e.phase, e.due_on, meeting)})")
             for e in entries for item in e.phase.items)
         checklist = Checklist(self.say("camp_checklist_title", meeting=inert(meeting.name)), items)
         return from_rendered(rendered, "camp", checklist=checklist, replace_original=replace_original)

@@ -113,7 +113,8 @@ class Proactive(Feature):
                 return None  # a meeting-day phase reminds every day: its habits are daily
             days = (meeting.ends_on - meeting.starts_on).days + 1
             rendered = self.content.render("reminder_camp", meeting=meeting, phase=phase,
-                                           when=describe_phase(phase), day=int(spec.get("day", 0)), days=days)
+                                           when=self.content.words.of(describe_phase(phase)), day=int(spec.get("day", 0)),
+                                           days=days)
             checklist = Checklist(self.say("camp_phase_checklist_title", phase=phase.title, meeting=inert(meeting.name)), tuple(
                 ChecklistItem(item.id, item.title, item.id in done, f"camp:{meeting.id}:{item.id}", item.detail)
                 for item in phase.items))

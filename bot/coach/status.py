@@ -42,13 +42,13 @@ class Status(Feature):
         c = self.content
         progress = progress_of(snapshot, c.curriculum, c.profile_items, c.camp_phases, today)
         readiness = assess(progress)
-        stages = [dict(label=s.stage.label, done=s.done, applicable=s.applicable, percent=round(100 * s.fraction),
-                       stage=s.stage.value) for s in readiness.stages]
+        stages = [dict(label=c.words.of(s.stage.label), done=s.done, applicable=s.applicable,
+                       percent=round(100 * s.fraction), stage=s.stage.value) for s in readiness.stages]
         rendered = self.content.render(
             "status", readiness=readiness, stages=stages,
             next_step=readiness.next_step.value if readiness.next_step else None,
             camp=progress.camp, hospital=self.hospital(), handle=caller.person.x_handle)
-        reached = readiness.reached.label if readiness.reached else self.say("stage_getting_started")
+        reached = c.words.of(readiness.reached.label) if readiness.reached else self.say("stage_getting_started")
         next_text = rendered.exports.get("next_line", "")
         buttons: tuple[Button, ...] = ()
         if readiness.next_step in NEXT_STEP_ACTIONS:

@@ -202,8 +202,10 @@ class MeetingRequest:
 _MEETING_KEYS = {"name", "start", "end", "city", "hashtag", "embargo", "embargo_lifts", "attendees", "specialty"}
 
 
-def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...], zone: ZoneInfo) -> MeetingRequest:
-    """``<catalog key> <start>`` and/or ``key=value`` pairs (quote values with spaces)."""
+def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...], zone: ZoneInfo,
+                          default_embargo: str) -> MeetingRequest:
+    """``<catalog key> <start>`` and/or ``key=value`` pairs (quote values with spaces); ``default_embargo``:
+    the embargo rules of a meeting that is not in the catalog and gives none."""
     usage = say("meetings_add_usage")
     try:
         words = shlex.split(text)
@@ -247,7 +249,7 @@ def parse_meeting_request(text: str, catalog: tuple[CatalogMeeting, ...], zone: 
         id=0, key=key, name=name, specialty=fields.get("specialty") or (base.specialty if base else ""),
         starts_on=start, ends_on=end, city=fields.get("city", ""),
         hashtag=("#" + hashtag.lstrip("#")) if hashtag else "",
-        embargo=fields.get("embargo") or (base.embargo if base else "Check the meeting's embargo policy before posting results."))
+        embargo=fields.get("embargo") or (base.embargo if base else default_embargo))
     if fields.get("embargo_lifts"):
         meeting = replace(meeting, embargo_lifts_at=_instant(fields["embargo_lifts"], zone))
     attendees = tuple(a.strip() for a in fields.get("attendees", "").split(",") if a.strip())

@@ -13,8 +13,9 @@ GRID = (225, 229, 235)
 TEXT = (40, 44, 52)
 
 
-def trend_png(history: tuple[tuple[str, int, int], ...], title: str) -> bytes:
-    """Bars: average readiness (0–100). Line: % of physicians with a profile. One point per week."""
+def trend_png(history: tuple[tuple[str, int, int], ...], title: str, legend: tuple[str, str]) -> bytes:
+    """Bars: average readiness (0–100). Line: % of physicians with a profile. One point per week.
+    ``legend``: the words for the bars and for the line."""
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=13)
@@ -43,9 +44,9 @@ def trend_png(history: tuple[tuple[str, int, int], ...], title: str) -> bytes:
         draw.ellipse([x - 3, py - 3, x + 3, py + 3], fill=LINE)
     legend_y = HEIGHT - 18
     draw.rectangle([MARGIN_LEFT, legend_y, MARGIN_LEFT + 10, legend_y + 10], fill=BAR)
-    draw.text((MARGIN_LEFT + 16, legend_y - 2), "average readiness", fill=TEXT, font=small)
+    draw.text((MARGIN_LEFT + 16, legend_y - 2), legend[0], fill=TEXT, font=small)
     draw.line([(MARGIN_LEFT + 160, legend_y + 5), (MARGIN_LEFT + 176, legend_y + 5)], fill=LINE, width=3)
-    draw.text((MARGIN_LEFT + 182, legend_y - 2), "% with a profile", fill=TEXT, font=small)
+    draw.text((MARGIN_LEFT + 182, legend_y - 2), legend[1], fill=TEXT, font=small)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
+from bot.core.words import Say, say
+
 
 class Stage(Enum):
     PROFILE_CREATED = "profile_created"
@@ -20,33 +22,34 @@ class Stage(Enum):
     VIDEO = "video"
 
     @property
-    def label(self) -> str:
+    def label(self) -> Say:
+        """The stage reached, in words (``prompts/words.yaml``)."""
         return _LABELS[self]
 
     @property
-    def todo(self) -> str:
+    def todo(self) -> Say:
         """The stage as a thing to do, for "next step" columns."""
         return _TODOS[self]
 
 
 _LABELS = {
-    Stage.PROFILE_CREATED: "Profile created",
-    Stage.PROFILE_COMPLETE: "Profile complete",
-    Stage.FOLLOWS_HOSPITAL: "Follows the hospital",
-    Stage.FOLLOWED_BACK: "Followed back by the hospital",
-    Stage.CORE_LESSONS: "Core lessons done",
-    Stage.TWEET_CAMP: "Tweet Camp done",
-    Stage.VIDEO: "Video posted",
+    Stage.PROFILE_CREATED: say("readiness_profile_created"),
+    Stage.PROFILE_COMPLETE: say("readiness_profile_complete"),
+    Stage.FOLLOWS_HOSPITAL: say("readiness_follows_hospital"),
+    Stage.FOLLOWED_BACK: say("readiness_followed_back"),
+    Stage.CORE_LESSONS: say("readiness_core_lessons"),
+    Stage.TWEET_CAMP: say("readiness_tweet_camp"),
+    Stage.VIDEO: say("readiness_video"),
 }
 
 _TODOS = {
-    Stage.PROFILE_CREATED: "Create an X profile",
-    Stage.PROFILE_COMPLETE: "Complete the profile",
-    Stage.FOLLOWS_HOSPITAL: "Follow the hospital",
-    Stage.FOLLOWED_BACK: "Follow back (marketing)",
-    Stage.CORE_LESSONS: "Core lessons",
-    Stage.TWEET_CAMP: "Tweet Camp",
-    Stage.VIDEO: "Post a video",
+    Stage.PROFILE_CREATED: say("readiness_todo_profile_created"),
+    Stage.PROFILE_COMPLETE: say("readiness_todo_profile_complete"),
+    Stage.FOLLOWS_HOSPITAL: say("readiness_todo_follows_hospital"),
+    Stage.FOLLOWED_BACK: say("readiness_todo_followed_back"),
+    Stage.CORE_LESSONS: say("readiness_todo_core_lessons"),
+    Stage.TWEET_CAMP: say("readiness_todo_tweet_camp"),
+    Stage.VIDEO: say("readiness_todo_video"),
 }
 
 WEIGHTS = {

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from bot.core.models import CampItem, CampPhase
+from bot.core.words import Say, say
 
 PhaseState = Literal["upcoming", "open", "past"]
 
@@ -53,19 +54,23 @@ def items_due(phases: tuple[CampPhase, ...], starts_on: date, ends_on: date,
             for item in entry.phase.items]
 
 
-def describe_phase(phase: CampPhase) -> str:
+def describe_phase(phase: CampPhase) -> Say:
     """When a phase is due, in words: a repeating meeting-day phase is "each meeting day"."""
-    return "each meeting day" if phase.every_meeting_day else describe_offset(phase.offset_days)
+    return say("camp_when_each_meeting_day") if phase.every_meeting_day else describe_offset(phase.offset_days)
 
 
-def describe_offset(offset_days: int) -> str:
-    """``-14`` → "2 weeks before", ``0`` → "first day", ``1`` → "the day after it ends"."""
+def describe_offset(offset_days: int) -> Say:
+    """``-14`` → "2 weeks before", ``0`` → "first day", ``1`` → "the day after it ends" (the words are
+    ``camp_when_*`` in ``prompts/words.yaml``)."""
     if offset_days == 0:
-        return "first day"
+        return say("camp_when_first_day")
     if offset_days == -1:
-        return "the day before"
+        return say("camp_when_day_before")
     if offset_days == 1:
-        return "the day after it ends"
-    span = abs(offset_days)
-    amount = f"{span // 7} week{'s' if span // 7 > 1 else ''}" if span % 7 == 0 else f"{span} days"
-    return f"{amount} {'before' if offset_days < 0 else 'after'}"
+        return say("camp_when_day_after")
+    span, before = abs(offset_days), offset_days < 0
+    if span % 7:
+        return say("camp_when_days_before", n=span) if before else say("camp_when_days_after", n=span)
+    if span == 7:
+        return say("camp_when_week_before", n=1) if before else say("camp_when_week_after", n=1)
+    return say("camp_when_weeks_before", n=span // 7) if before else say("camp_when_weeks_after", n=span // 7)

@@ -298,7 +298,8 @@ class TeamsBot(ActivityHandler):
         if private:
             await self._send_privately(turn_context, private)
             await turn_context.send_activity(Activity(
-                type=ActivityTypes.message, text=self.words.say("teams_private_note", name=display_name(turn_context.activity))))
+                type=ActivityTypes.message,
+                text=self.words.say("teams_private_note", name=display_name(turn_context.activity))))
         await self._post(turn_context, [r for r in replies if not r.ephemeral], pressed)
 
     async def _send_privately(self, turn_context: TurnContext, replies: list[Reply]) -> None:

@@ -126,7 +126,8 @@ def _checklist(checklist: Checklist, words: Words, details: bool) -> dict[str, A
         verb = words.say("teams_mark_not_done") if item.done else words.say("teams_mark_done")
         rows.append({
             "type": "ColumnSet", "separator": True, "spacing": "Small",
-            "selectAction": execute(verb, item.action, tooltip=words.say("teams_mark_tooltip", verb=verb, item=item.label)),
+            "selectAction": execute(verb, item.action,
+                                    tooltip=words.say("teams_mark_tooltip", verb=verb, item=item.label)),
             "columns": [
                 {"type": "Column", "width": "auto", "items": [text_block("✅" if item.done else "⬜")]},
                 {"type": "Column", "width": "stretch", "items": lines},
