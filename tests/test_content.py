@@ -473,6 +473,25 @@ def test_a_word_the_code_says_that_words_yaml_lacks_is_named_where_the_code_says
                  f"word 'snooze_zero' is not in {words}")
 
 
+def test_words_the_core_names_by_key_are_checked_too(prompts: Path):
+    """A handle's problem, a readiness stage and the Teams card's words are keys as well."""
+    import bot.channels.teams.render
+    import bot.core.handles
+    import bot.core.readiness
+
+    words = prompts / "words.yaml"
+    for key, module, call in (
+            ("handle_x_empty", bot.core.handles, 'InvalidHandle("handle_x_empty")'),
+            ("readiness_video", bot.core.readiness, 'say("readiness_video")'),
+            ("teams_score_of", bot.channels.teams.render, 'words.say("teams_score_of")')):
+        text = words.read_text(encoding="utf-8")
+        start = text.index(f"\n{key}:") + 1
+        words.write_text(text[:start] + text[text.index("\n", start) + 1:], encoding="utf-8")
+        code = Path(module.__file__).resolve()
+        assert_error(prompts, code, line_of(code, call), f"word {key!r} is not in {words}")
+        words.write_text(text, encoding="utf-8")
+
+
 def test_a_placeholder_the_code_does_not_give_is_named_in_words_yaml(prompts: Path):
     words = prompts / "words.yaml"
     replace(words, "'That date has already passed; pick a day in the future.'",
