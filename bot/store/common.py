@@ -1,7 +1,7 @@
 """Helpers the aggregate stores share: replanning a changed physician, id pages, marker rows."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,13 @@ def in_page(column: Any, ids: Sequence[int]) -> Any:
     plans everyone; rows of the few others in it are simply not looked up), else one ``PAGE``."""
     dense = bool(ids) and ids[-1] - ids[0] < 2 * len(ids)
     return column.between(ids[0], ids[-1]) if dense else column.in_(PAGE)
+
+
+def bound_instant(column: Any, dialect: Any) -> Callable[[datetime | None], Any]:
+    """How ``column``'s type writes an instant on ``dialect``, for statements run by the driver itself
+    (bulk writes of plain tuples); each distinct instant is converted once."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else (lambda value: value)
 
 
 def row_meeting(row: Any) -> Meeting:

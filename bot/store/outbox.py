@@ -20,11 +20,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import EVERYWHERE, NewMessage, OutboxMessage
+from bot.store.common import bound_instant, in_page
 from bot.store.schema import PLAN_AGAIN, outbox, parked_targets, people
 
 STATUSES = ("pending", "sending", "sent", "dead", "cancelled", "parked")
@@ -56,26 +57,54 @@ def _spec_json(items: tuple[tuple[str, Any], ...]) -> str:
     return json.dumps(dict(items), sort_keys=True)
 
 
+ADD_CHUNK = 5000
+"""Messages per insert statement on PostgreSQL."""
+_ADD_MANY = text("""
+INSERT INTO outbox (dedup_key, person_id, platform, address, kind, spec, status, attempts, due_at, next_attempt_at,
+                    created_at)
+SELECT m.key, m.person, m.platform, m.address, m.kind, m.spec, 'pending', 0, m.due, m.attempt, CAST(:now AS timestamptz)
+  FROM unnest(CAST(:keys AS text[]), CAST(:people AS integer[]), CAST(:platforms AS text[]),
+              CAST(:addresses AS text[]), CAST(:kinds AS text[]), CAST(:specs AS text[]),
+              CAST(:due AS timestamptz[]), CAST(:attempt AS timestamptz[]))
+       WITH ORDINALITY AS m(key, person, platform, address, kind, spec, due, attempt, n)
+ ORDER BY m.n
+    ON CONFLICT (dedup_key) DO NOTHING
+""")
+_ADD_ONE = ("INSERT INTO outbox (dedup_key, person_id, platform, address, kind, spec, status, attempts, due_at, "
+            "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) "
+            "ON CONFLICT (dedup_key) DO NOTHING")
+
+
 class OutboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
     async def add(self, messages: Iterable[NewMessage], now: datetime) -> int:
-        """Insert messages whose key is new; already-planned keys are left alone. Returns inserted."""
-        rows = [dict(dedup_key=m.dedup_key, person_id=m.person_id, platform=m.platform, address=m.address,
-                     kind=m.kind, spec=_spec_json(tuple(sorted(m.spec.items()))), status="pending", attempts=0,
-                     due_at=m.due_at, next_attempt_at=max(m.due_at, now), created_at=now) for m in messages]
+        """Insert messages whose key is new; already-planned keys are left alone. Returns inserted.
+
+        A tick adds thousands at once: on PostgreSQL each chunk is one statement over arrays, on
+        SQLite one prepared statement the driver runs for each row (each distinct instant converted
+        once); rows go in the order given."""
+        rows = [(m.dedup_key, m.person_id, m.platform, m.address, m.kind, _spec_json(tuple(sorted(m.spec.items()))),
+                 m.due_at, max(m.due_at, now)) for m in messages]
         if not rows:
             return 0
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         inserted = 0
-        # One statement, compiled once, executed for many rows ("insertmanyvalues" batches them);
-        # a multi-row VALUES literal per batch is compiled anew every time and costs more than the insert.
-        statement = dialect.insert(outbox).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(outbox.c.id)
         async with self.engine.begin() as conn:
-            for start in range(0, len(rows), 500):
-                inserted += len((await conn.execute(statement, rows[start:start + 500])).all())
-        return inserted
+            if conn.dialect.name == "postgresql":
+                for start in range(0, len(rows), ADD_CHUNK):
+                    keys, people_, platforms, addresses, kinds, specs, due, attempt = (
+                        list(column) for column in zip(*rows[start:start + ADD_CHUNK], strict=True))
+                    inserted += (await conn.execute(_ADD_MANY, dict(
+                        keys=keys, people=people_, platforms=platforms, addresses=addresses, kinds=kinds, specs=specs,
+                        due=due, attempt=attempt, now=now))).rowcount
+            else:
+                stored = bound_instant(outbox.c.due_at, conn.dialect)
+                created = stored(now)
+                inserted = (await conn.exec_driver_sql(_ADD_ONE, [
+                    (key, person, platform, address, kind, spec, stored(due), stored(attempt), created)
+                    for key, person, platform, address, kind, spec, due, attempt in rows])).rowcount
+        return int(inserted)
 
     async def claim(self, now: datetime, owner: str, limit: int, lease: timedelta) -> list[OutboxMessage]:
         """Take up to ``limit`` due messages for ``owner`` until ``now + lease``.
@@ -222,12 +251,13 @@ class OutboxStore:
     async def capped_since(self, since: datetime, kinds: Iterable[str],
                            person_ids: Iterable[int]) -> dict[int, builtins.list[datetime]]:
         """Due instants of capped messages per person since ``since`` (for the daily nudge cap)."""
+        ids = sorted(person_ids)
         query = select(outbox.c.person_id, outbox.c.due_at).where(
-            outbox.c.person_id.in_(bindparam("page", expanding=True)), outbox.c.due_at >= since,
+            in_page(outbox.c.person_id, ids), outbox.c.due_at >= since,
             outbox.c.kind.in_(list(kinds)), outbox.c.status != "cancelled")
         result: dict[int, list[datetime]] = {}
         async with self.engine.connect() as conn:
-            for person_id, due_at in (await conn.execute(query, {"page": list(person_ids)})).all():
+            for person_id, due_at in (await conn.execute(query, {"page": ids})).all():
                 result.setdefault(person_id, []).append(due_at)
         return result
 

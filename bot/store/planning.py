@@ -6,14 +6,20 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import Meeting, PlanningInputs, PlanningPerson
-from bot.store.common import in_page, row_meeting
+from bot.store.common import bound_instant, in_page, row_meeting
 from bot.store.conversations import addresses as read_addresses
 from bot.store.library import offers as story_offers
 from bot.store.schema import PLAN_AGAIN, lessons_done, meeting_attendees, meetings, people, profile_items, quiz_reviews
+
+_SET_PLAN_AFTER = text("""
+UPDATE people AS p SET plan_after = w.at
+  FROM unnest(CAST(:ids AS integer[]), CAST(:versions AS integer[]), CAST(:ats AS timestamptz[])) AS w(id, version, at)
+ WHERE p.id = w.id AND p.state_version = w.version
+""")
 
 
 class PlanningStore:
@@ -57,14 +63,17 @@ class PlanningStore:
                        for person_id, joined in await rows(
                            select(lessons_done.c.person_id, func.aggregate_strings(lessons_done.c.lesson_id, ","))
                            .where(in_page(lessons_done.c.person_id, ids)).group_by(lessons_done.c.person_id))}
-            for person_id, lesson_id, attempts in await rows(
-                    select(quiz_reviews.c.person_id, quiz_reviews.c.lesson_id, quiz_reviews.c.attempts)
-                    .where(reviews, quiz_reviews.c.due_at <= now)
+            # Questions due now (longest overdue first) and the next one to come due, in one read.
+            next_review: dict[int, datetime] = {}
+            for person_id, lesson_id, attempts, due_at in await rows(
+                    select(quiz_reviews.c.person_id, quiz_reviews.c.lesson_id, quiz_reviews.c.attempts,
+                           quiz_reviews.c.due_at)
+                    .where(reviews, quiz_reviews.c.due_at.is_not(None))
                     .order_by(quiz_reviews.c.due_at, quiz_reviews.c.lesson_id)):
-                due[person_id].append((lesson_id, attempts))
-            next_review = dict((await conn.execute(
-                select(quiz_reviews.c.person_id, func.min(quiz_reviews.c.due_at))
-                .where(reviews, quiz_reviews.c.due_at > now).group_by(quiz_reviews.c.person_id), page)).all())
+                if due_at <= now:
+                    due[person_id].append((lesson_id, attempts))
+                elif person_id not in next_review:
+                    next_review[person_id] = due_at
             current = {m.id: m for m in [row_meeting(row) for row in await conn.execute(
                 select(meetings).where(meetings.c.ends_on >= (now - timedelta(days=1)).date()))]}  # zones: a day
             for person_id, meeting_id in await rows(
@@ -79,16 +88,22 @@ class PlanningStore:
 
     async def set_plan_after(self, wakes: Sequence[tuple[int, int, datetime]]) -> int:
         """Record (person id, state version planned from, next check) for each physician, except
-        those whose state changed since it was read: they stay due. Returns how many were set."""
+        those whose state changed since it was read: they stay due. Returns how many were set.
+
+        One statement for the whole batch on PostgreSQL (the rows as arrays); on SQLite one prepared
+        statement run for each row by the driver, each distinct instant converted once."""
         if not wakes:
             return 0
-        statement = (update(people).where(people.c.id == bindparam("b_id"),
-                                          people.c.state_version == bindparam("b_version"))
-                     .values(plan_after=bindparam("b_plan_after")))
         async with self.engine.begin() as conn:
-            result = await conn.execute(statement, [dict(b_id=pid, b_version=version, b_plan_after=at)
-                                                    for pid, version, at in wakes])
-            return result.rowcount
+            if conn.dialect.name == "postgresql":
+                ids, versions, ats = (list(column) for column in zip(*wakes, strict=True))
+                result = await conn.execute(_SET_PLAN_AFTER, dict(ids=ids, versions=versions, ats=ats))
+            else:
+                stored = bound_instant(people.c.plan_after, conn.dialect)
+                result = await conn.exec_driver_sql(
+                    "UPDATE people SET plan_after = ? WHERE id = ? AND state_version = ?",
+                    [(stored(at), pid, version) for pid, version, at in wakes])
+            return int(result.rowcount)
 
     async def replan_everyone(self) -> int:
         """Plan every physician at the next tick (what planning reads beyond them has changed)."""
