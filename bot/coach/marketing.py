@@ -215,7 +215,9 @@ class Marketing(Feature):
     async def _marks(self, rows: list[RosterRow], now: datetime) -> tuple[dict[int, Physician], dict[int, Marks]]:
         physicians, flags = await self._verified(now)
         none: frozenset[str] = frozenset()
-        return physicians, {row.physician_id: marks_of(row.progress, flags.get(row.physician_id, none)) for row in rows}
+        # Pure work over every physician: in a thread, so the event loop (Slack acks) is not kept waiting.
+        return physicians, await asyncio.to_thread(
+            lambda: {row.physician_id: marks_of(row.progress, flags.get(row.physician_id, none)) for row in rows})
 
     async def build_digest(self, now: datetime, week: str | None = None) -> Digest:
         """This week's digest, or the digest of ``week`` (numbers as of ``now``, trend up to ``week``)."""

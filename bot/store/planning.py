@@ -63,17 +63,14 @@ class PlanningStore:
                        for person_id, joined in await rows(
                            select(lessons_done.c.person_id, func.aggregate_strings(lessons_done.c.lesson_id, ","))
                            .where(in_page(lessons_done.c.person_id, ids)).group_by(lessons_done.c.person_id))}
-            # Questions due now (longest overdue first) and the next one to come due, in one read.
-            next_review: dict[int, datetime] = {}
-            for person_id, lesson_id, attempts, due_at in await rows(
-                    select(quiz_reviews.c.person_id, quiz_reviews.c.lesson_id, quiz_reviews.c.attempts,
-                           quiz_reviews.c.due_at)
-                    .where(reviews, quiz_reviews.c.due_at.is_not(None))
+            for person_id, lesson_id, attempts in await rows(
+                    select(quiz_reviews.c.person_id, quiz_reviews.c.lesson_id, quiz_reviews.c.attempts)
+                    .where(reviews, quiz_reviews.c.due_at <= now)
                     .order_by(quiz_reviews.c.due_at, quiz_reviews.c.lesson_id)):
-                if due_at <= now:
-                    due[person_id].append((lesson_id, attempts))
-                elif person_id not in next_review:
-                    next_review[person_id] = due_at
+                due[person_id].append((lesson_id, attempts))
+            next_review = dict((await conn.execute(
+                select(quiz_reviews.c.person_id, func.min(quiz_reviews.c.due_at))
+                .where(reviews, quiz_reviews.c.due_at > now).group_by(quiz_reviews.c.person_id), page)).all())
             current = {m.id: m for m in [row_meeting(row) for row in await conn.execute(
                 select(meetings).where(meetings.c.ends_on >= (now - timedelta(days=1)).date()))]}  # zones: a day
             for person_id, meeting_id in await rows(

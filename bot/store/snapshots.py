@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, fields
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +17,11 @@ from bot.store.schema import readiness_snapshots, weekly_marks
 COUNT_FIELDS = tuple(f.name for f in fields(Aggregate) if f.name != "label")
 HOSPITAL = ""
 MARKS_BATCH = 5_000
+_MARKS_MANY = text("""
+INSERT INTO weekly_marks (week, person_id, flags, score)
+SELECT CAST(:week AS varchar), m.person, m.flags, m.score
+  FROM unnest(CAST(:people AS integer[]), CAST(:flags AS text[]), CAST(:scores AS integer[])) AS m(person, flags, score)
+""")
 
 
 class SnapshotStore:
@@ -39,10 +44,17 @@ class SnapshotStore:
                                          .returning(readiness_snapshots.c.week))).all()
             if not stored:
                 return False  # another instance stored this week first, between the check and the insert
-            per_person = [dict(week=week, person_id=person, flags=",".join(sorted(m.flags)), score=m.score)
-                          for person, m in (marks or {}).items()]
-            for start in range(0, len(per_person), MARKS_BATCH):
-                await conn.execute(weekly_marks.insert(), per_person[start:start + MARKS_BATCH])
+            # A mark per physician (tens of thousands): arrays in one statement per batch on PostgreSQL,
+            # one statement the SQLite driver runs for each row.
+            per_person = [(week, person, ",".join(sorted(m.flags)), m.score) for person, m in (marks or {}).items()]
+            if conn.dialect.name == "postgresql":
+                for start in range(0, len(per_person), MARKS_BATCH):
+                    _, people_, flags, scores = (list(column) for column in zip(
+                        *per_person[start:start + MARKS_BATCH], strict=True))
+                    await conn.execute(_MARKS_MANY, dict(week=week, people=people_, flags=flags, scores=scores))
+            elif per_person:
+                await conn.exec_driver_sql(
+                    "INSERT INTO weekly_marks (week, person_id, flags, score) VALUES (?, ?, ?, ?)", per_person)
         return True
 
     async def marks(self, week: str) -> dict[int, Marks]:
