@@ -207,10 +207,14 @@ class Marketing(Feature):
     async def _verified(self, now: datetime) -> tuple[dict[int, Physician], dict[int, frozenset[str]]]:
         """Every active physician's handles and verified facts; and the verified keys of each (weekly marks)."""
         presence = await self.store.presence.of()
-        physicians = {pid: Physician(pid, name, department, specialty, {"x": x, "bluesky": bluesky},
-                                     presence.get(pid, {}))
-                      for pid, name, department, specialty, x, bluesky in await self.store.readiness.handles()}
-        return physicians, {pid: verified_flags(p.presence) for pid, p in physicians.items()}
+        handles = await self.store.readiness.handles()
+
+        def build() -> tuple[dict[int, Physician], dict[int, frozenset[str]]]:
+            physicians = {pid: Physician(pid, name, department, specialty, {"x": x, "bluesky": bluesky},
+                                         presence.get(pid, {}))
+                          for pid, name, department, specialty, x, bluesky in handles}
+            return physicians, {pid: verified_flags(p.presence) for pid, p in physicians.items()}
+        return await asyncio.to_thread(build)  # one object per physician: off the event loop
 
     async def _marks(self, rows: list[RosterRow], now: datetime) -> tuple[dict[int, Physician], dict[int, Marks]]:
         physicians, flags = await self._verified(now)

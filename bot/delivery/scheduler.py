@@ -25,7 +25,7 @@ from bot.core.reminders import NUDGE_PRIORITY, Cadence, Planner, PlanState, Resp
 from bot.delivery.ports import DeliveryCoach, DeliveryStore, NewMessage, PlanningInputs, PlanningPerson
 
 log = logging.getLogger(__name__)
-PAGE = 5000
+PAGE = 2500
 """Physicians planned per batch (one set of queries, one outbox insert)."""
 SLICE = 500
 """Physicians planned between two turns of the event loop (a page's planning yields this often)."""
