@@ -261,6 +261,11 @@ class Sender:
                 if conversation and (turn is None or loop.time() > turn + CONVERSATION_LATE):
                     waits = await self._conversations.acquire(conversation)
                     turn = loop.time() + max(waits)
+                    if pacer is not None and loop.time() > slot + pacer.stale and stale < MAX_STALE:
+                        # The database was slow to answer: every send that waited for it would go out at
+                        # once, a burst over the platform's limit. A fresh platform token first.
+                        first, stale = True, stale + 1
+                        continue
                 if turn is None or turn <= loop.time() + CONVERSATION_LATE:
                     try:
                         result = await transport.send(envelope)
