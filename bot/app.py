@@ -27,11 +27,12 @@ from bot.channels.share import add_share_route
 from bot.channels.slack.app import mount_slack
 from bot.channels.slack.client import SlackHttp, transport_client
 from bot.channels.slack.transport import SlackTransport
-from bot.channels.teams.adapter import build_adapter, close_adapter
+from bot.channels.teams.adapter import CONNECTOR_TIMEOUT_SECONDS, build_adapter, close_adapter
 from bot.channels.teams.endpoint import mount_teams
 from bot.channels.teams.graph import GraphClient
 from bot.channels.teams.handler import TeamsBot
 from bot.channels.teams.install import TeamsInstaller
+from bot.channels.teams.replies import TurnConnector
 from bot.channels.teams.transport import TeamsTransport
 from bot.channels.turns import TurnQueue
 from bot.channels.webchat import add_webchat_routes
@@ -50,6 +51,7 @@ from bot.networks.bluesky import BlueskyClient
 from bot.networks.http import JsonApi
 from bot.networks.sync import Hospital, PresenceSync, Progress
 from bot.networks.x import XClient, XRates
+from bot.outbound import OutboundSession
 from bot.settings import GraphSettings, NetworkSettings, Settings, SlackSettings
 from bot.store import NotMigrated, Store
 from bot.store.budgets import SqlBudget
@@ -235,6 +237,8 @@ def create_app(settings: Settings, runtime: Runtime, *, webchat: bool, backgroun
     adapter = build_adapter(teams) if teams is not None else None
     """The process's one CloudAdapter: the endpoint's turns and the proactive sends."""
     installer = None
+    # a turn's replies and member lookups share the process's HTTP session too
+    turn_session = OutboundSession(lambda: slack_http.session, aiohttp.ClientTimeout(total=CONNECTOR_TIMEOUT_SECONDS))
     if teams is not None and adapter is not None:
         transports["teams"] = TeamsTransport(adapter, services, teams.app_id, runtime.content.words)
         # Graph calls share the process's HTTP session (opened above, closed after the sender stopped)
@@ -243,6 +247,7 @@ def create_app(settings: Settings, runtime: Runtime, *, webchat: bool, backgroun
 
         async def close_teams(_: web.Application) -> None:
             await close_adapter(adapter)
+            await turn_session.close()
             if installer is not None:
                 await installer.graph.close()
 
@@ -259,7 +264,8 @@ def create_app(settings: Settings, runtime: Runtime, *, webchat: bool, backgroun
     mounted = {
         "Slack": _mount_slack(app, settings.slack, runtime, services, slack_http, turns),
         "Teams": mount_teams(app, settings.teams, adapter,
-                             TeamsBot(runtime.coach, services, runtime.clock, words, turns) if adapter else None,
+                             TeamsBot(runtime.coach, services, runtime.clock, words, TurnConnector(turn_session),
+                                      turns) if adapter else None,
                              words.say("apology")),
     }
     if adapter is not None:

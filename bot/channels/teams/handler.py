@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
-from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
@@ -37,7 +36,13 @@ from bot.channels.teams.activities import (
     tenant_of,
     user_address,
 )
-from bot.channels.teams.render import invoke_card_response, invoke_error_response, invoke_message_response
+from bot.channels.teams.render import (
+    invoke_card_response,
+    invoke_error_response,
+    invoke_message_response,
+    message_payload,
+)
+from bot.channels.teams.replies import TurnConnector
 from bot.channels.turns import TurnQueue
 from bot.clock import Clock
 from bot.messages import Incoming, Reply
@@ -91,11 +96,13 @@ class TeamsBot(ActivityHandler):
                          ActivityTypes.installation_update})
 
     def __init__(self, coach: Answering, records: TeamsRecords, clock: Clock, words: Words,
+                 connector: TurnConnector,
                  turns: TurnQueue | None = None) -> None:
         self.coach = coach
         self.words = words
         self.records = records
         self.clock = clock
+        self.connector = connector
         self.turns = turns or TurnQueue()
         self._written = _WrittenReferences()
 
@@ -161,7 +168,7 @@ class TeamsBot(ActivityHandler):
         replacement = next((r for r in replies if r.replace_original), None)
         for reply in replies:
             if reply is not replacement:
-                await turn_context.send_activity(card_activity(reply, self.words))
+                await self.connector.reply(turn_context, message_payload(reply, self.words))
         if replacement is not None:
             return InvokeResponse(status=200, body=invoke_card_response(replacement, self.words))
         return InvokeResponse(status=200, body=invoke_message_response(replies[0].text if replies else
@@ -184,7 +191,7 @@ class TeamsBot(ActivityHandler):
             replies = await self.coach.handle(incoming)
             await self._remember(turn_context, always=True)
             for reply in replies:
-                await turn_context.send_activity(card_activity(reply, self.words))
+                await self.connector.reply(turn_context, message_payload(reply, self.words))
         else:
             await self._remember(turn_context, always=True)
 
@@ -206,7 +213,7 @@ class TeamsBot(ActivityHandler):
         user = activity.from_property or ChannelAccount()
         user_id, person = await self._sender(activity)
         turn_context.turn_state[_PERSON] = person
-        email = await _member_email(turn_context) if person is None else None
+        email = await self._member_email(turn_context) if person is None else None
         log.info("teams turn type=%s conversation=%s user=%s", activity.type, conversation_id(activity), user_id)
         return Incoming(platform=PLATFORM, user_id=user_id, text=text, action=action, email=email,
                         display_name=user.name, timezone=activity.local_timezone,
@@ -231,7 +238,7 @@ class TeamsBot(ActivityHandler):
         if person is None:  # unknown before the turn: the coach may have linked them by email just now
             _, person = await self._sender(turn_context.activity)
         if person is None and lookup:
-            email = await _member_email(turn_context)
+            email = await self._member_email(turn_context)
             person = await self.records.person_by_email(email) if email else None
         return person.id if person is not None and person.active else None
 
@@ -284,22 +291,22 @@ class TeamsBot(ActivityHandler):
         """Send replies; the first ``replace_original`` one updates the pressed card instead."""
         replaced = False
         for reply in replies:
-            activity = card_activity(reply, self.words)
             if reply.replace_original and pressed and not replaced:
+                activity = card_activity(reply, self.words)
                 activity.id = pressed
                 await turn_context.update_activity(activity)
                 replaced = True
             else:
-                await turn_context.send_activity(activity)
+                await self.connector.reply(turn_context, message_payload(reply, self.words))
 
     async def _post_shared(self, turn_context: TurnContext, replies: list[Reply], pressed: str | None) -> None:
         """In a channel or group chat: personal replies go to a personal chat, the rest stay here."""
         private = [r for r in replies if r.ephemeral]
         if private:
             await self._send_privately(turn_context, private)
-            await turn_context.send_activity(Activity(
-                type=ActivityTypes.message,
-                text=self.words.say("teams_private_note", name=display_name(turn_context.activity))))
+            await self.connector.reply(turn_context, {
+                "type": ActivityTypes.message,
+                "text": self.words.say("teams_private_note", name=display_name(turn_context.activity))})
         await self._post(turn_context, [r for r in replies if not r.ephemeral], pressed)
 
     async def _send_privately(self, turn_context: TurnContext, replies: list[Reply]) -> None:
@@ -323,18 +330,18 @@ class TeamsBot(ActivityHandler):
         person_id = await self._person_id(turn_context, lookup=False)
         await self._save_reference(user_address(activity), reference, person_id)
 
-
-async def _member_email(turn_context: TurnContext) -> str | None:
-    """The sender's email (or UPN) from the Teams roster; None when Teams will not say."""
-    user = turn_context.activity.from_property
-    if user is None or not user.id:
-        return None
-    try:
-        member = await TeamsInfo.get_member(turn_context, user.id)
-    except Exception as exc:  # an unknown member or a connector fault: identity stays unknown
-        log.warning("teams member lookup failed user=%s error=%s", user.id, type(exc).__name__)
-        return None
-    return member.email or member.user_principal_name or None
+    async def _member_email(self, turn_context: TurnContext) -> str | None:
+        """The sender's email (or UPN) from the Teams roster; None when Teams will not say."""
+        user = turn_context.activity.from_property
+        if user is None or not user.id:
+            return None
+        try:
+            member = await self.connector.member(turn_context, user.id)
+        except Exception as exc:  # an unknown member or a connector fault: identity stays unknown
+            log.warning("teams member lookup failed user=%s error=%s", user.id, type(exc).__name__)
+            return None
+        found = member.get("email") or member.get("userPrincipalName")
+        return found if isinstance(found, str) and found else None
 
 
 TurnErrorHandler = Callable[[TurnContext, Exception], Awaitable[None]]
