@@ -20,8 +20,9 @@ from bot.messages import Incoming, Reply
 class Answering(Protocol):
     """The coach, as every channel calls it."""
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Answer one message, command or button press."""
+    async def handle(self, incoming: Incoming, known: Linked | None = None) -> list[Reply]:
+        """Answer one message, command or button press; ``known``: the physician the channel read for
+        ``incoming``'s identity during this turn, if it did (the coach does not read them again)."""
         ...
 
     async def home(self, incoming: Incoming) -> list[Reply]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 from bot.actions import Stale, current, topic
@@ -35,7 +36,7 @@ from bot.core.readiness import Readiness
 from bot.core.reports import RosterRow
 from bot.core.snapshot import next_enrollment
 from bot.messages import Incoming, Reply, inert
-from bot.store import Store
+from bot.store import Person, Store
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,10 @@ class Coach:
         self.kit.teams_reach = reach
 
     # -- entry points ----------------------------------------------------------------------------------
-    async def handle(self, incoming: Incoming) -> list[Reply]:
-        caller = await self._identify(incoming)
+    async def handle(self, incoming: Incoming, known: object | None = None) -> list[Reply]:
+        """Answer one thing a person did; ``known``: the physician the channel already read for
+        ``incoming``'s identity this turn (not read again)."""
+        caller = await self._identify(incoming, known if isinstance(known, Person) else None)
         if caller is None:
             log.info("unknown user platform=%s user=%s", incoming.platform, incoming.user_id)
             return [self._onboarding(incoming)]
@@ -160,7 +163,7 @@ class Coach:
         caller = await self._identify(incoming)
         if caller is None:
             return [self._onboarding(incoming)]
-        snapshot = await self.store.readiness.snapshot(caller.person.id)
+        snapshot = await self.store.readiness.snapshot(caller.person.id, caller.person)
         replies = await self.status.status_of(caller, snapshot)
         replies.append(await self.profile.profile_reply(caller))
         enrollment = next_enrollment(snapshot.enrollments, self.kit.today(caller)) if snapshot else None
@@ -206,8 +209,8 @@ class Coach:
         return self.kit.reply("onboarding", "onboarding", hospital=self.config.hospital_name,
                               name=incoming.display_name or "")
 
-    async def _identify(self, incoming: Incoming) -> Caller | None:
-        person = await self.store.people.by_identity(incoming.platform, incoming.user_id)
+    async def _identify(self, incoming: Incoming, known: Person | None = None) -> Caller | None:
+        person = known or await self.store.people.by_identity(incoming.platform, incoming.user_id)
         now = self.clock.now()
         if person is not None and not person.active:
             return None  # left the roster: no coaching, no data
@@ -219,7 +222,7 @@ class Coach:
             await self.store.people.link_identity(incoming.platform, incoming.user_id, person.id, now)
         if incoming.timezone and incoming.timezone != person.timezone and valid_zone(incoming.timezone):
             await self.store.preferences.set_timezone(person.id, incoming.timezone, now)
-            person = await self.store.people.get(person.id) or person
+            person = replace(person, timezone=incoming.timezone)  # what a read would return now
         return caller_for(person, self.config, incoming.platform)
 
     async def _stale(self, caller: Caller, stale: Stale) -> list[Reply]:

@@ -37,7 +37,7 @@ class Status(Feature):
     async def status_of(self, caller: Caller, snapshot: PersonSnapshot | None = None) -> list[Reply]:
         """The status reply, from ``snapshot`` when the caller already read it."""
         today = self.today(caller)
-        snapshot = snapshot or await self.store.readiness.snapshot(caller.person.id)
+        snapshot = snapshot or await self.store.readiness.snapshot(caller.person.id, caller.person)
         assert snapshot is not None
         c = self.content
         progress = progress_of(snapshot, c.curriculum, c.profile_items, c.camp_phases, today)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, RosterCounts
 from bot.store.common import row_meeting
-from bot.store.people import PERSON_COLUMNS, row_person
+from bot.store.people import PERSON_COLUMNS, Person, row_person
 from bot.store.schema import camp_items, lessons_done, meeting_attendees, meetings, people, profile_items
 
 
@@ -19,8 +19,10 @@ class ReadinessStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def snapshot(self, person_id: int) -> PersonSnapshot | None:
-        snapshots = await self._snapshots(people.c.id == person_id)
+    async def snapshot(self, person_id: int, person: Person | None = None) -> PersonSnapshot | None:
+        """One physician's snapshot; ``person``: their row, when the caller read it already (not read again)."""
+        known = [person] if person is not None and person.id == person_id else None
+        snapshots = await self._snapshots(people.c.id == person_id, known)
         return snapshots[0] if snapshots else None
 
     async def attendee_snapshots(self, meeting_id: int) -> list[PersonSnapshot]:
@@ -29,9 +31,9 @@ class ReadinessStore:
             people.c.role == "physician", people.c.active.is_(True),
             people.c.id.in_(select(meeting_attendees.c.person_id).where(meeting_attendees.c.meeting_id == meeting_id))))
 
-    async def _snapshots(self, where: Any) -> list[PersonSnapshot]:
+    async def _snapshots(self, where: Any, known: list[Person] | None = None) -> list[PersonSnapshot]:
         async with self.engine.connect() as conn:
-            persons = [row_person(row) for row in await conn.execute(
+            persons = known if known is not None else [row_person(row) for row in await conn.execute(
                 select(*PERSON_COLUMNS).where(where).order_by(people.c.department, people.c.name))]
             if not persons:
                 return []

@@ -128,7 +128,7 @@ class TeamsBot(ActivityHandler):
                                         message_id=activity.reply_to_id if action else None,
                                         values=submitted_values(activity.value) if action else (),
                                         version=submitted_version(activity.value) if action else None)
-        replies = await self.coach.handle(incoming)
+        replies = await self.coach.handle(incoming, turn_context.turn_state.get(_PERSON))
         await self._remember(turn_context)
         if personal:
             await self._post(turn_context, replies, pressed=incoming.message_id)
@@ -154,7 +154,7 @@ class TeamsBot(ActivityHandler):
         incoming = await self._incoming(turn_context, action=action, message_id=activity.reply_to_id,
                                         values=submitted_values(card_action.get("data")),
                                         version=submitted_version(card_action.get("data")))
-        replies = await self.coach.handle(incoming)
+        replies = await self.coach.handle(incoming, turn_context.turn_state.get(_PERSON))
         await self._remember(turn_context)
         personal = is_personal(activity)
         if not personal:
@@ -188,7 +188,7 @@ class TeamsBot(ActivityHandler):
         log.info("teams bot added conversation=%s personal=%s", conversation_id(activity), is_personal(activity))
         if is_personal(activity):
             incoming = await self._incoming(turn_context, text="help")
-            replies = await self.coach.handle(incoming)
+            replies = await self.coach.handle(incoming, turn_context.turn_state.get(_PERSON))
             await self._remember(turn_context, always=True)
             for reply in replies:
                 await self.connector.reply(turn_context, message_payload(reply, self.words))
