@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, RosterCounts
@@ -15,15 +15,56 @@ from bot.store.people import PERSON_COLUMNS, Person, row_person
 from bot.store.schema import camp_items, lessons_done, meeting_attendees, meetings, people, profile_items
 
 
+def _facts_of(person_id: int) -> Any:
+    """(kind, item or lesson id, meeting id) of one physician: ``p`` profile item, ``l`` lesson,
+    ``c`` Tweet Camp item of a meeting, ``a`` a meeting they registered for."""
+    no_text, no_meeting = cast(null(), String), cast(null(), Integer)
+    return union_all(
+        select(literal("p").label("kind"), profile_items.c.item_id.label("value"), no_meeting.label("meeting_id"))
+        .where(profile_items.c.person_id == person_id),
+        select(literal("l"), lessons_done.c.lesson_id, no_meeting).where(lessons_done.c.person_id == person_id),
+        select(literal("c"), camp_items.c.item_id, camp_items.c.meeting_id).where(camp_items.c.person_id == person_id),
+        select(literal("a"), no_text, meeting_attendees.c.meeting_id).where(meeting_attendees.c.person_id == person_id),
+    )
+
+
 class ReadinessStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
     async def snapshot(self, person_id: int, person: Person | None = None) -> PersonSnapshot | None:
-        """One physician's snapshot; ``person``: their row, when the caller read it already (not read again)."""
-        known = [person] if person is not None and person.id == person_id else None
-        snapshots = await self._snapshots(people.c.id == person_id, known)
-        return snapshots[0] if snapshots else None
+        """One physician's snapshot; ``person``: their row, when the caller read it already (not read again).
+
+        Their profile items, lessons, Tweet Camp items and registrations come in one ``UNION ALL``
+        query, then the meetings they registered for (if any): two round trips at most instead of
+        one per table and every meeting."""
+        async with self.engine.connect() as conn:
+            if person is None or person.id != person_id:
+                row = (await conn.execute(select(*PERSON_COLUMNS).where(people.c.id == person_id))).first()
+                if row is None:
+                    return None
+                person = row_person(row)
+            profile: set[str] = set()
+            lessons: set[str] = set()
+            camp: dict[int, set[str]] = defaultdict(set)
+            registered: list[int] = []
+            for kind, value, meeting_id in await conn.execute(_facts_of(person_id)):
+                if kind == "p":
+                    profile.add(value)
+                elif kind == "l":
+                    lessons.add(value)
+                elif kind == "c":
+                    camp[meeting_id].add(value)
+                else:
+                    registered.append(meeting_id)
+            found = {m.id: m for m in [row_meeting(r) for r in await conn.execute(
+                select(meetings).where(meetings.c.id.in_(registered)))]} if registered else {}
+        return PersonSnapshot(
+            person_id=person.id, name=person.name, email=person.email, department=person.department,
+            x_handle=person.x_handle, follows_hospital=person.follows_hospital_at is not None,
+            followed_back=person.followed_back_at is not None, video_posted=person.video_posted_at is not None,
+            profile_done=frozenset(profile), lessons_done=frozenset(lessons),
+            enrollments=tuple(Enrollment(found[m], frozenset(camp[m])) for m in registered if m in found))
 
     async def attendee_snapshots(self, meeting_id: int) -> list[PersonSnapshot]:
         """The active physicians registered for a meeting, in a handful of queries."""
@@ -31,9 +72,9 @@ class ReadinessStore:
             people.c.role == "physician", people.c.active.is_(True),
             people.c.id.in_(select(meeting_attendees.c.person_id).where(meeting_attendees.c.meeting_id == meeting_id))))
 
-    async def _snapshots(self, where: Any, known: list[Person] | None = None) -> list[PersonSnapshot]:
+    async def _snapshots(self, where: Any) -> list[PersonSnapshot]:
         async with self.engine.connect() as conn:
-            persons = known if known is not None else [row_person(row) for row in await conn.execute(
+            persons = [row_person(row) for row in await conn.execute(
                 select(*PERSON_COLUMNS).where(where).order_by(people.c.department, people.c.name))]
             if not persons:
                 return []
