@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, cast, func, literal, null, select, union_all
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, RosterCounts
@@ -15,9 +15,10 @@ from bot.store.people import PERSON_COLUMNS, Person, row_person
 from bot.store.schema import camp_items, lessons_done, meeting_attendees, meetings, people, profile_items
 
 
-def _facts_of(person_id: int) -> Any:
-    """(kind, item or lesson id, meeting id) of one physician: ``p`` profile item, ``l`` lesson,
-    ``c`` Tweet Camp item of a meeting, ``a`` a meeting they registered for."""
+def _facts_query() -> Any:
+    """(kind, item or lesson id, meeting id) of the physician ``:person_id``: ``p`` profile item,
+    ``l`` lesson, ``c`` Tweet Camp item of a meeting, ``a`` a meeting they registered for."""
+    person_id = bindparam("person_id", type_=Integer)
     no_text, no_meeting = cast(null(), String), cast(null(), Integer)
     return union_all(
         select(literal("p").label("kind"), profile_items.c.item_id.label("value"), no_meeting.label("meeting_id"))
@@ -26,6 +27,10 @@ def _facts_of(person_id: int) -> Any:
         select(literal("c"), camp_items.c.item_id, camp_items.c.meeting_id).where(camp_items.c.person_id == person_id),
         select(literal("a"), no_text, meeting_attendees.c.meeting_id).where(meeting_attendees.c.person_id == person_id),
     )
+
+
+_FACTS = _facts_query()
+"""Built once: a statement built per call costs more CPU than SQLite takes to answer it."""
 
 
 class ReadinessStore:
@@ -48,7 +53,7 @@ class ReadinessStore:
             lessons: set[str] = set()
             camp: dict[int, set[str]] = defaultdict(set)
             registered: list[int] = []
-            for kind, value, meeting_id in await conn.execute(_facts_of(person_id)):
+            for kind, value, meeting_id in await conn.execute(_FACTS, {"person_id": person_id}):
                 if kind == "p":
                     profile.add(value)
                 elif kind == "l":
