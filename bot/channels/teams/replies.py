@@ -30,9 +30,10 @@ from urllib.parse import quote
 
 import aiohttp
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
+from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticationConstants
 
+from bot.channels.teams.activities import account_json, conversation_json
 from bot.channels.teams.adapter import CONNECTOR_TIMEOUT_SECONDS
 from bot.delivery.transport import retry_after_seconds
 
@@ -54,28 +55,13 @@ class ConnectorRefused(Exception):
         self.retry_after = retry_after
 
 
-def _account(account: ChannelAccount | None) -> dict[str, Any] | None:
-    if account is None:
-        return None
-    found = {"id": account.id, "name": account.name, "aadObjectId": account.aad_object_id, "role": account.role}
-    return {key: value for key, value in found.items() if value is not None}
-
-
-def _conversation(conversation: ConversationAccount | None) -> dict[str, Any] | None:
-    if conversation is None:
-        return None
-    found = {"id": conversation.id, "name": conversation.name, "conversationType": conversation.conversation_type,
-             "isGroup": conversation.is_group, "tenantId": conversation.tenant_id}
-    return {key: value for key, value in found.items() if value is not None}
-
-
 def addressed_reply(incoming: Activity, payload: dict[str, Any]) -> dict[str, Any]:
     """``payload`` (a message activity's JSON) addressed as a reply to ``incoming``: what
     ``TurnContext.apply_conversation_reference`` sets, without a model round trip."""
     reply = dict(payload)
     reply.update({"channelId": incoming.channel_id, "serviceUrl": incoming.service_url,
-                  "conversation": _conversation(incoming.conversation), "from": _account(incoming.recipient),
-                  "recipient": _account(incoming.from_property)})
+                  "conversation": conversation_json(incoming.conversation), "from": account_json(incoming.recipient),
+                  "recipient": account_json(incoming.from_property)})
     if incoming.locale and not reply.get("locale"):
         reply["locale"] = incoming.locale
     if incoming.id:
