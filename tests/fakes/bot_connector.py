@@ -24,6 +24,8 @@ class Call:
     status: int = 200
     connection: int = 0
     """Which TCP connection the call came on (numbered in order of first use; 0 unknown)."""
+    authorization: str | None = None
+    """The ``Authorization`` header the call carried."""
 
 
 @dataclass
@@ -103,7 +105,8 @@ class FakeBotConnector:
         connection = self._connections.setdefault(request.transport, len(self._connections) + 1) \
             if request.transport is not None else 0
         call = Call(request.method, request.path, request.match_info.get("conversation", ""),
-                    request.match_info.get("activity"), body, connection=connection)
+                    request.match_info.get("activity"), body, connection=connection,
+                    authorization=request.headers.get("Authorization"))
         self.calls.append(call)
         if self._failures:
             failure = self._failures.pop(0)

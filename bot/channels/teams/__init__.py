@@ -22,11 +22,16 @@ Adaptive Cards (:mod:`bot.channels.teams.render`). It decides nothing.
   :class:`~bot.channels.teams.transport.TeamsTransport` sends through stored references.
 - The Bot Connector clients botbuilder builds for each activity are kept and reused
   (:class:`~bot.channels.teams.adapter.ReusingAuthentication`).
+- A turn's replies and the sender's member lookup go to the Bot Connector REST API as plain JSON
+  on the server's shared HTTP session, with the bot's token from the turn's credentials
+  (:class:`~bot.channels.teams.replies.TurnConnector`); updating a pressed card, opening a
+  personal chat from a channel and proactive sends still use the SDK's connector client.
 
 Logs carry activity types and ids, never message text.
 
 Modules: ``adapter`` (the ``CloudAdapter`` and its kept connector clients; one per process),
-``activities`` (translation, pure), ``handler`` (the bot), ``endpoint`` (``POST /api/messages``),
+``activities`` (translation, pure), ``handler`` (the bot), ``replies`` (a turn's Bot Connector calls),
+``endpoint`` (``POST /api/messages``),
 ``transport`` (proactive sends), ``render`` (Adaptive Cards), ``graph`` and ``install``
 (installing the app through Microsoft Graph), ``package`` (the app zip). Settings come from
 :mod:`bot.settings`; every module logs under ``bot.channels.teams``.

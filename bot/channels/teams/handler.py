@@ -305,7 +305,7 @@ class TeamsBot(ActivityHandler):
         if private:
             await self._send_privately(turn_context, private)
             await self.connector.reply(turn_context, {
-                "type": ActivityTypes.message,
+                "type": "message",
                 "text": self.words.say("teams_private_note", name=display_name(turn_context.activity))})
         await self._post(turn_context, [r for r in replies if not r.ephemeral], pressed)
 
