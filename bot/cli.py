@@ -366,6 +366,7 @@ def _manifest_slack(args: argparse.Namespace, settings: Settings) -> int:
 def _teams_install(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import Runtime, budget_for, installer
     from bot.channels.teams.graph import GraphClient
+    from bot.core.reasons import said
 
     if not settings.graph.enabled:
         raise UsageError(f"installing the Teams app through Microsoft Graph needs {settings.graph.missing()} "
@@ -387,11 +388,12 @@ def _teams_install(args: argparse.Namespace, settings: Settings) -> int:
     if args.dry_run:
         for email in summary.would_install:
             print(f"would install for {email}")
-    print(summary.line())
+    words = runtime.content.words
+    print(summary.line(lambda reason: said(reason, words.say)))
     if reach is not None:
         print(f"{reach.reached} active people have a Teams chat with the bot; {len(reach.unreached)} do not")
         for _, name, reason, _when in reach.unreached:
-            print(f"  {name}: {reason}")
+            print(f"  {name}: {said(reason, words.say)}")
     return EXIT_FAILURE if summary.stopped or summary.skipped else EXIT_OK
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.content import check_content, load_content
+from bot.core import reasons
 from bot.yamlsrc import ContentError
 from conftest import CONTENT_DIR, DATA_DIR
 
@@ -567,3 +568,27 @@ def test_form_submit_label_longer_than_slack_takes(prompts):
     path = prompts / "forms.yaml"
     replace(path, "submit: Add meeting", "submit: Add this meeting to the calendar now")
     assert_error(prompts, path, line_of(path, "submit: Add this meeting"), "form meetings-add: submit: is 36 characters; at most 24")
+
+
+def test_every_stored_reason_code_is_said_from_words_and_other_text_as_it_is() -> None:
+    """bot/core/reasons.py: the database keeps a code, the admins read words.yaml's words for it."""
+    words = load_content(CONTENT_DIR).words
+
+    def say(stored: str) -> str:
+        return reasons.said(stored, words.say)
+
+    codes = {value for name, value in vars(reasons).items() if name.isupper() and isinstance(value, str)}
+    assert len(codes) > 20
+    unsaid = [code for code in sorted(codes) if say(code) == code and say(f"{code}:X1") == f"{code}:X1"]
+    assert unsaid == [], "every reason code has words in prompts/words.yaml"
+    assert say("no_slack_account") == "no Slack account with this email"
+    assert say("slack_app_uninstalled:T1") == "app uninstalled from Slack workspace T1"
+    assert say("slack_app_uninstalled") == "app uninstalled from the Slack workspace"
+    assert say("graph_permission_missing:User.Read.All") == "Graph permission missing: User.Read.All"
+    assert say("connector_error:502") == "502 Bot Connector error"
+    assert say("graph_error:409:Conflict") == "409 from Graph (Conflict)"
+    assert say("graph_error:500") == "500 from Graph (no error code)"
+    assert say(reasons.coded(reasons.BOT_ERROR, "KeyError")) == "internal error: KeyError"
+    for as_is in ("channel_not_found", "app uninstalled from Slack workspace T1",  # Slack's code; older English
+                  "Graph permission missing: User.Read.All", "internal error: KeyError", "graph_permission_missing"):
+        assert say(as_is) == as_is

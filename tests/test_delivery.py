@@ -161,7 +161,7 @@ async def test_rate_limited_send_waits_for_retry_after_then_goes_once(world: Wor
     api.fail_next(1, status=429, retry_after="1", method="chat.postMessage")
     await world.round()
     [retrying] = await world.runtime.store.outbox.list(["pending"])
-    assert retrying.attempts == 1 and retrying.last_error == "429 rate limited"
+    assert retrying.attempts == 1 and retrying.last_error == "too_many_requests"
     assert retrying.next_attempt_at >= WEDNESDAY_9AM + timedelta(seconds=1)
     world.clock.advance(timedelta(seconds=30))
     await world.round()
@@ -178,7 +178,7 @@ async def test_server_errors_back_off_then_park_the_message_as_dead(world: World
         world.clock.advance(timedelta(hours=1))
         await world.sender.drain_once()
     dead = await world.runtime.store.outbox.list(["dead"])
-    assert len(dead) == 6 and {(m.attempts, m.last_error) for m in dead} == {(3, "500 server error")}
+    assert len(dead) == 6 and {(m.attempts, m.last_error) for m in dead} == {(3, "slack_server_error:500")}
     assert len(api.calls_to("chat.postMessage")) == 18 and world.sent_keys() == Counter()
 
     report = (await world.runtime.coach.handle(Incoming("web", ADMIN, text="roster")))[0]

@@ -70,7 +70,7 @@ async def test_an_email_without_a_slack_account_is_skipped_not_failed(slack_api:
     await transport.sync_directory()
     for _ in range(2):
         result = await transport.send(_envelope("email:nobody@riverside.example"))
-        assert (result.status, result.error) == ("skipped", "no Slack account with this email")
+        assert (result.status, result.error) == ("skipped", "no_slack_account")
     assert len(slack_api.calls_to("users.lookupByEmail")) == 1, "asked once per directory read"
     assert slack_api.calls_to("chat.postMessage") == []
     assert await slack_runtime.store.slack_directory.missing_since("nobody@riverside.example") is not None
@@ -90,7 +90,7 @@ async def test_429_is_a_retry_with_retry_after_and_only_one_attempt(slack_api: F
     slack_api.fail_next(1, status=429, retry_after="7")
     result = await _transport(slack_api, slack_runtime).send(_envelope(JANE))
     assert (result.status, result.retry_after) == ("retry", 7.0)
-    assert "429" in result.error
+    assert result.error == "too_many_requests"
     assert len(slack_api.calls_to("chat.postMessage")) == 1, "the transport never retries by itself"
 
 
@@ -123,7 +123,7 @@ async def test_connection_errors_are_retries(slack_api: FakeSlackApi, slack_runt
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     result = await _transport(slack_api, slack_runtime, f"http://127.0.0.1:{port}/api/").send(_envelope(JANE))
-    assert result.status == "retry" and result.error.startswith("connection error")
+    assert result.status == "retry" and result.error.startswith("connection_error:")
 
 
 async def test_dropped_connection_is_a_retry(slack_api: FakeSlackApi, slack_runtime: Runtime) -> None:

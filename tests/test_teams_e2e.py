@@ -16,6 +16,7 @@ from bot.app import create_app, teams_transport
 from bot.channels.teams.activities import clean_text
 from bot.channels.teams.transport import TeamsTransport
 from bot.config import ConfigError
+from bot.core.reasons import said
 from bot.delivery.transport import Envelope, retry_after_seconds
 from bot.messages import Reply
 from bot.settings import Settings
@@ -342,7 +343,7 @@ async def test_team_install_stores_the_channel_and_uninstall_stops_messages(
     assert await store.conversations.ref("teams", TEAM) is None
     connector.clear()
     result = await transport.send(Envelope(2, "teams", TEAM, reply, "digest:2"))
-    assert result.status == "failed" and "no conversation reference" in result.error
+    assert result.status == "failed" and result.error == "no_conversation"
     assert connector.calls == []
 
 
@@ -395,7 +396,7 @@ async def test_transport_maps_connector_errors_with_one_attempt(
     connector.fail_next(1, status, retry_after)
     result = await transport.send(Envelope(8, "teams", JANE.aad_object_id, REMINDER, "lesson:2"))
     assert (result.status, result.retry_after) == (expected, wait)
-    assert str(status) in result.error
+    assert str(status) in said(result.error, server.runtime.content.words.say)  # a code, said with its status
     assert len(connector.calls) == 1, "one attempt; the sender owns retries and pacing"
     assert (await transport.send(Envelope(8, "teams", JANE.aad_object_id, REMINDER, "lesson:2"))).status == "sent"
 
@@ -404,7 +405,7 @@ async def test_transport_without_a_reference_fails_and_a_dead_connector_is_retri
         server: Server, connector: FakeBotConnector) -> None:
     transport = await _installed_transport(server, connector)
     result = await transport.send(Envelope(9, "teams", "aad-nobody", REMINDER, "x"))
-    assert result.status == "failed" and "no conversation reference" in result.error
+    assert result.status == "failed" and result.error == "no_conversation"
     await connector.stop()
     result = await transport.send(Envelope(10, "teams", JANE.aad_object_id, REMINDER, "y"))
     assert result.status == "retry" and "network" in result.error

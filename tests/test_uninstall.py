@@ -129,9 +129,9 @@ async def test_an_uninstall_mid_fan_out_parks_that_workspace_and_loses_nothing_e
     assert statuses["dead"] == 0 and statuses["pending"] == 0 and statuses["sending"] == 0
     parked = await store.outbox.list(["parked"], limit=1000)
     assert len([m for m in parked if m.platform == "slack"]) == SLACK_PEOPLE - slack_sent
-    assert {m.last_error for m in parked if m.platform == "slack"} == {"app uninstalled from Slack workspace T1"}
+    assert {m.last_error for m in parked if m.platform == "slack"} == {"slack_app_uninstalled:T1"}
     assert [(m.address, m.last_error) for m in parked if m.platform == "teams"] == [
-        (removed.aad_object_id, "the Teams app was uninstalled here")]
+        (removed.aad_object_id, "teams_app_uninstalled")]
     # Nothing lost for the others: every other Teams physician got their message, once.
     delivered = teams_posts(connector)
     others = {f"a:personal-t{i:03d}" for i in range(TEAMS_PEOPLE - 1)}
@@ -170,4 +170,4 @@ async def test_a_revoked_user_token_parks_nothing_and_a_revoked_bot_token_parks_
     assert status == 200
     [target] = await store.outbox.parked()
     assert (target.platform, target.address, target.messages) == ("slack", "*", SLACK_PEOPLE)
-    assert target.reason == "bot token revoked in Slack workspace T1"
+    assert target.reason == "slack_token_revoked:T1"

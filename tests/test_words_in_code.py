@@ -30,17 +30,12 @@ OPERATOR_MODULES = {
 OPERATOR_DIRS = ("store/",)
 """The database: its text is SQL, and messages for logs and operators."""
 
-STORED_REASON = "a delivery diagnosis stored in the database and shown verbatim by the admins' `roster`"
 OPERATOR_TEXTS = {
-    ("channels/slack/app.py", "Slack workspace"): STORED_REASON,
     ("channels/slack/app.py", "As you gave `client` as well"): "matches a line of Bolt's own log",
     ("channels/slack/app.py", "Slack: HTTP at"): "the start-up line saying how Slack is mounted",
     ("channels/slack/app.py", "Slack: Socket Mode"): "the start-up line saying how Slack is mounted",
-    ("channels/teams/graph.py", "Graph permission missing: {permission}"): STORED_REASON,
-    ("channels/teams/graph.py", "Graph permission missing"): "recognises the reason above",
     ("channels/teams/graph.py", "Graph refused the app's token (401)"): "stops rounds teams install (operator)",
     ("channels/teams/install.py", "Graph calls"): "rounds teams install's summary line (operator)",
-    ("channels/teams/transport.py", "Bot Connector error"): STORED_REASON,
 }
 """Single texts (module under bot/, text) that are for operators, with why."""
 

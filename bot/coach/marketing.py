@@ -11,6 +11,7 @@ from bot.actions import Stale
 from bot.coach.base import Caller, Feature, Kit, from_rendered, show_date
 from bot.coach.meetings import Meetings
 from bot.coach.story_admin import stories_of_week
+from bot.core import reasons
 from bot.core.commands import BadArguments, Command
 from bot.core.digest import HEADLINES, Digest, build_digest, iso_week, previous_week
 from bot.core.digest_chart import trend_png
@@ -169,25 +170,26 @@ class Marketing(Feature):
             departments[p.department] = departments.get(p.department, 0) + 1
         unreachable = await self.store.outbox.unreachable()
         failing = {person_id for person_id, *_ in unreachable}
-        unreachable += [(person_id, name, self.say("roster_no_slack_account"), since)
+        unreachable += [(person_id, name, reasons.NO_SLACK_ACCOUNT, since)
                         for person_id, name, since in await self.store.slack_directory.missing_people()
                         if person_id not in failing]
         unreachable.sort(key=lambda row: row[1])
-        rows = [(inert(name), error, show_date(when.date())) for _, name, error, when in unreachable]
+        rows = [(inert(name), self._reason(error), show_date(when.date())) for _, name, error, when in unreachable]
         teams_reached, teams_reasons = 0, dict[str, int]()
         if self.kit.teams_reach:
             reach = await self.store.teams_installs.reach()
             teams_reached = reach.reached
             listed = {person_id for person_id, *_ in unreachable}
             shown = 0
-            for person_id, name, reason, when in reach.unreached:
+            for person_id, name, stored, when in reach.unreached:
+                reason = self._reason(stored)  # an older row's English and today's code count together
                 teams_reasons[reason] = teams_reasons.get(reason, 0) + 1
                 if person_id not in listed and shown < MAX_TEAMS_ROWS:
                     rows.append((inert(name), self.say("roster_teams_reason", reason=reason),
                                  show_date(when.date()) if when else ""))
                     shown += 1
         parked = [dict(platform={"slack": "Slack", "teams": "Teams"}.get(t.platform, t.platform),
-                       everywhere=t.address == "*", reason=t.reason,
+                       everywhere=t.address == "*", reason=self._reason(t.reason),
                        since=show_date(t.since.astimezone(caller.zone).date()), messages=t.messages)
                   for t in await self.store.outbox.parked()]
         rendered = self.content.render("roster", active=len(active), inactive=len(physicians) - len(active),
@@ -197,6 +199,10 @@ class Marketing(Feature):
                                        parked=parked)
         table = Table(self.columns("columns_roster"), tuple(rows)) if rows else None
         return [from_rendered(rendered, "report", table=table)]
+
+    def _reason(self, stored: str) -> str:
+        """A reason stored in the database, in the words of prompts/words.yaml (unknown text as it is)."""
+        return reasons.said(stored, self.say)
 
     # -- the weekly digest -----------------------------------------------------------------------------
     @property

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import DeliverySettings, RateLimit
+from bot.core import reasons
 from bot.delivery.budget import Coalescer
 from bot.delivery.pacer import Pacer
 from bot.delivery.ports import EVERYWHERE, Budget, OutboxMessage, Rate, Renderer, SenderStore
@@ -184,10 +185,10 @@ class Sender:
         outbox = self.store.outbox
         transport = self.transports.get(message.platform)
         if transport is None:
-            await outbox.mark_dead(message.id, message.attempts, f"{message.platform} is not configured")
+            await outbox.mark_dead(message.id, message.attempts, reasons.coded(reasons.NOT_CONFIGURED, message.platform))
             return
         if reply is None:
-            await outbox.cancel(message.id, "no longer relevant")
+            await outbox.cancel(message.id, reasons.NO_LONGER_RELEVANT)
             return
 
         async def hold(seconds: float) -> None:
@@ -271,7 +272,8 @@ class Sender:
                         result = await transport.send(envelope)
                     except Exception as exc:  # a transport bug must not kill the loop; retry like a 5xx
                         log.exception("transport %s raised for outbox %s", message.platform, message.id)
-                        result = SendResult("retry", error=f"internal error: {type(exc).__name__}", in_doubt=True)
+                        result = SendResult("retry", error=reasons.coded(reasons.BOT_ERROR, type(exc).__name__),
+                                            in_doubt=True)
                     break
             # Not this conversation's turn yet: the platform's token goes to the next message, and this
             # one is first in line for a token when its turn comes.
@@ -390,7 +392,7 @@ class Sender:
             log.info("outbox %s cancelled: %s", message.id, result.error)
             return
         attempts = message.attempts + 1
-        if result.retry_after is not None or result.error == "429 rate limited":
+        if result.retry_after is not None or result.error == reasons.TOO_MANY_REQUESTS:
             for key, _ in keys:  # Slack does not say which limit it was: hold them all
                 if not key.endswith(":hour"):
                     await self.budget.pause(key, result.retry_after or 30.0)

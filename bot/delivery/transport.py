@@ -35,7 +35,8 @@ class SendResult:
     retry_after: float | None = None
     """Seconds the platform asked us to wait (``Retry-After``)."""
     error: str = ""
-    """Short reason for people: "429 rate limited", "user_not_found", "403 bot not installed"."""
+    """Why, stored for the admins' `roster`: a code of :mod:`bot.core.reasons` ("too_many_requests",
+    "connector_blocked"), or a platform's own error code ("user_not_found")."""
     in_doubt: bool = False
     """The request was written but no answer came (timeout, connection reset): it may have arrived."""
 

@@ -24,6 +24,7 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core import reasons
 from bot.core.models import EVERYWHERE, NewMessage, OutboxMessage
 from bot.store.common import bound_instant, in_page
 from bot.store.schema import PLAN_AGAIN, outbox, parked_targets, people
@@ -262,7 +263,8 @@ class OutboxStore:
         return result
 
     async def unreachable(self) -> builtins.list[tuple[int, str, str, datetime]]:
-        """(person id, name, last error, when) for physicians whose latest message is dead."""
+        """(person id, name, last error, when) for physicians whose latest message is dead; the error as
+        stored (mostly a code of :mod:`bot.core.reasons`)."""
         latest = (select(outbox.c.person_id, func.max(outbox.c.id).label("last_id"))
                   .where(outbox.c.person_id.is_not(None), outbox.c.status.in_(("sent", "dead")))
                   .group_by(outbox.c.person_id).subquery())
@@ -270,7 +272,7 @@ class OutboxStore:
                  .join(latest, outbox.c.id == latest.c.last_id).join(people, people.c.id == outbox.c.person_id)
                  .where(outbox.c.status == "dead").order_by(people.c.name))
         async with self.engine.connect() as conn:
-            return [(r[0], r[1], r[2] or "unknown error", r[3]) for r in await conn.execute(query)]
+            return [(r[0], r[1], r[2] or reasons.UNKNOWN, r[3]) for r in await conn.execute(query)]
 
     # -- uninstalls ------------------------------------------------------------------------------
     async def park(self, platform: str, address: str | None, reason: str, now: datetime) -> int:

@@ -15,12 +15,13 @@ from typing import NamedTuple
 from sqlalchemy import and_, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core import reasons
 from bot.store.common import release_lease, take_lease
 from bot.store.schema import conversation_refs, people, teams_installs
 
 INSTALLED, FAILED = "installed", "failed"
-NOT_INSTALLED = "Teams app not installed"
-REMOVED = "removed the Teams app"
+NOT_INSTALLED = reasons.TEAMS_NOT_INSTALLED
+REMOVED = reasons.TEAMS_APP_REMOVED
 PLATFORM = "teams"
 
 
@@ -33,7 +34,8 @@ class InstallCandidate(NamedTuple):
 
 @dataclass(frozen=True)
 class TeamsReach:
-    """Who has no Teams chat with the bot, and why: (person id, name, reason, since)."""
+    """Who has no Teams chat with the bot, and why: (person id, name, reason, since); the reason as
+    stored (a code of :mod:`bot.core.reasons`, or text stored by an earlier version)."""
 
     reached: int
     unreached: list[tuple[int, str, str, datetime | None]]

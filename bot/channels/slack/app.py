@@ -89,6 +89,7 @@ from bot.channels.turns import TurnQueue
 from bot.clock import Clock
 from bot.core.commands import changes_state, parse
 from bot.core.forms import MEETING_FORM, STORY_FORM
+from bot.core.reasons import SLACK_APP_UNINSTALLED, SLACK_TOKEN_REVOKED, coded
 from bot.messages import Form, Incoming, Reply
 from bot.settings import SlackSettings
 from bot.words import Words
@@ -239,9 +240,8 @@ class SlackChannel:
         if kind in ("app_uninstalled", "tokens_revoked"):
             revoked = (event.get("tokens") or {}).get("bot") if kind == "tokens_revoked" else True  # type: ignore[union-attr]
             if revoked:
-                where = f"Slack workspace {body.get('team_id')}" if body.get("team_id") else "the Slack workspace"
-                reason = f"app uninstalled from {where}" if kind == "app_uninstalled" else \
-                    f"bot token revoked in {where}"
+                reason = coded(SLACK_APP_UNINSTALLED if kind == "app_uninstalled" else SLACK_TOKEN_REVOKED,
+                               body.get("team_id"))
                 parked = await self.records.park(PLATFORM, None, reason, self.clock.now())
                 self._parked, self._parked_read = True, time.monotonic()
                 log.warning("slack %s team=%s: %s outbox messages parked until the app is installed again",

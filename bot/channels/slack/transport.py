@@ -28,6 +28,7 @@ from bot.channels.slack.dnd import DND_WAITING, DndLookups
 from bot.channels.slack.render import render_message
 from bot.clock import Clock
 from bot.config import DeliverySettings, RateLimit
+from bot.core import reasons
 from bot.delivery.budget import Budget, LocalBudget, Rate
 from bot.delivery.transport import CheckFailed, Envelope, Hold, SendResult
 from bot.messages import Image
@@ -43,7 +44,7 @@ RETRYABLE_ERRORS = frozenset({
 METADATA_EVENT = "social_rounds_message"
 """Every proactive message carries its outbox deduplication key in Slack message metadata."""
 HISTORY_LOOKBACK = 100
-NO_ACCOUNT = "no Slack account with this email"
+NO_ACCOUNT = reasons.NO_SLACK_ACCOUNT
 DIRECTORY_MAX_AGE = timedelta(days=1)
 """users.list again after this long (events keep it current in between)."""
 DIRECTORY_PAGE = 200
@@ -163,9 +164,9 @@ class SlackTransport:
         except SlackApiError as exc:
             result = _from_api_error(exc)
         except aiohttp.ClientConnectorError as exc:  # never reached Slack: plainly retried
-            result = SendResult("retry", error=f"connection error: {type(exc).__name__}")
+            result = SendResult("retry", error=reasons.coded(reasons.CONNECTION_ERROR, type(exc).__name__))
         except (aiohttp.ClientError, TimeoutError) as exc:  # written, no answer
-            result = SendResult("retry", error=f"no answer: {type(exc).__name__}", in_doubt=True)
+            result = SendResult("retry", error=reasons.coded(reasons.NO_ANSWER, type(exc).__name__), in_doubt=True)
         else:
             result = SendResult("sent", message_id=f"{response.get('channel') or envelope.address}:{response.get('ts')}")
         if result.status != "sent":  # a line per message sent would cost more than the send at fan-out rates
@@ -262,9 +263,9 @@ def _from_api_error(exc: SlackApiError) -> SendResult:
     response: Any = exc.response
     status = status_of(exc)
     if status == 429:
-        return SendResult("retry", retry_after=_retry_after(response), error="429 rate limited")
+        return SendResult("retry", retry_after=_retry_after(response), error=reasons.TOO_MANY_REQUESTS)
     if status >= 500:
-        return SendResult("retry", error=f"{status} server error")
+        return SendResult("retry", error=reasons.coded(reasons.SLACK_SERVER_ERROR, status))
     code = error_code(exc)
     if code in RETRYABLE_ERRORS:
         return SendResult("retry", retry_after=_retry_after(response), error=code)

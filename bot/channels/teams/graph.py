@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
+from bot.core import reasons
 from bot.delivery.budget import Budget, LocalBudget, Rate
 from bot.delivery.transport import retry_after_seconds
 from bot.outbound import OutboundSession
@@ -39,14 +40,14 @@ MAX_BACKOFF_SECONDS = 60.0
 TOKEN_MARGIN_SECONDS = 300
 RETRYABLE = frozenset({500, 502, 503, 504})
 
-# Why a physician cannot be reached (shown in `roster`)
-NO_TEAMS_USER = "no Teams user for this email"
-BLOCKED = "blocked by policy (Teams app permission or setup policy)"
-PERMISSION_MISSING = "Graph permission missing: {permission}"
+# Why a physician cannot be reached: stored codes (bot/core/reasons.py), said in `roster`
+NO_TEAMS_USER = reasons.NO_TEAMS_USER
+BLOCKED = reasons.TEAMS_BLOCKED
 
 
 class GraphError(Exception):
-    """Graph answered something that retrying will not change; ``reason`` is for people."""
+    """Graph answered something that retrying will not change; ``reason`` is stored (a code of
+    :mod:`bot.core.reasons`, or the status and Graph's error code)."""
 
     def __init__(self, reason: str, status: int = 0, code: str = "") -> None:
         super().__init__(reason)
@@ -60,7 +61,7 @@ class GraphDenied(GraphError):
 
     @property
     def permission_missing(self) -> bool:
-        return self.reason.startswith("Graph permission missing")
+        return self.reason.startswith(f"{reasons.GRAPH_PERMISSION_MISSING}:")
 
 
 class GraphCredentialsRejected(GraphError):
@@ -245,12 +246,13 @@ def _failure(response: GraphResponse, permission: str) -> GraphError:
     if response.status == 403:
         if "polic" in message or "blocked" in message:
             return GraphDenied(BLOCKED, 403, code)
-        return GraphDenied(PERMISSION_MISSING.format(permission=permission), 403, code)
+        return GraphDenied(reasons.coded(reasons.GRAPH_PERMISSION_MISSING, permission), 403, code)
     if response.status == 401:
         return GraphCredentialsRejected("Graph refused the app's token (401)", 401, code)
     if response.status == 404:
         return GraphError(NO_TEAMS_USER, 404, code)
-    return GraphError(f"{response.status} from Graph ({code or 'no error code'})", response.status, code)
+    return GraphError(reasons.coded(reasons.GRAPH_ERROR, f"{response.status}:{code}" if code else response.status),
+                      response.status, code)
 
 
 def _backoff(attempt: int) -> float:

@@ -45,6 +45,7 @@ from bot.channels.teams.render import (
 from bot.channels.teams.replies import TurnConnector
 from bot.channels.turns import TurnQueue
 from bot.clock import Clock
+from bot.core.reasons import TEAMS_APP_UNINSTALLED, TEAMS_BOT_REMOVED
 from bot.messages import Incoming, Reply
 from bot.words import Words
 
@@ -179,7 +180,7 @@ class TeamsBot(ActivityHandler):
         activity = turn_context.activity
         bot_id = activity.recipient.id if activity.recipient else None
         if any(m.id == bot_id for m in activity.members_removed or []):
-            await self._forget(turn_context, "the bot was removed from this conversation")
+            await self._forget(turn_context, TEAMS_BOT_REMOVED)
             return
         if not any(m.id == bot_id for m in activity.members_added or []):
             log.debug("teams ignored type=conversationUpdate event=%s conversation=%s",
@@ -201,7 +202,7 @@ class TeamsBot(ActivityHandler):
         if activity.action in ("add", "add-upgrade"):
             await self._remember(turn_context, lookup=True, always=True)
         elif activity.action == "remove":
-            await self._forget(turn_context, "the Teams app was uninstalled here")
+            await self._forget(turn_context, TEAMS_APP_UNINSTALLED)
         else:
             log.debug("teams ignored type=installationUpdate action=%s", activity.action)
 

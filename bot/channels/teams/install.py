@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -30,6 +31,7 @@ from bot.channels.teams.graph import (
     GraphUnavailable,
 )
 from bot.clock import Clock
+from bot.core import reasons
 from bot.settings import GraphSettings
 
 log = logging.getLogger(__package__)
@@ -37,7 +39,7 @@ log = logging.getLogger(__package__)
 LEASE = "teams-install"
 LEASE_SECONDS = 300.0
 PAGE = 50
-CHAT_PENDING = "app installed; Teams has not reported its chat yet"
+CHAT_PENDING = reasons.TEAMS_CHAT_PENDING
 CHAT_RETRY = timedelta(minutes=10)
 INSTALLED, FAILED = "installed", "failed"
 """What is recorded per physician (``record_install``)."""
@@ -60,13 +62,14 @@ class InstallSummary:
     def failed(self, reason: str) -> None:
         self.unreachable[reason] = self.unreachable.get(reason, 0) + 1
 
-    def line(self) -> str:
+    def line(self, said: Callable[[str], str] = str) -> str:
+        """One line for the log (reason codes) or, with ``said``, for the person running the command."""
         if self.skipped:
             return f"teams install: skipped ({self.skipped})"
         parts = [f"{self.checked} checked", f"{self.installed} installed", f"{self.already} already had the app"]
-        parts += [f"{count} {reason}" for reason, count in sorted(self.unreachable.items())]
+        parts += [f"{count} {said(reason)}" for reason, count in sorted(self.unreachable.items())]
         text = "teams install: " + ", ".join(parts) + f"; {self.graph_calls} Graph calls"
-        return text + (f"; stopped: {self.stopped}" if self.stopped else "")
+        return text + (f"; stopped: {said(self.stopped)}" if self.stopped else "")
 
 
 class TeamsInstaller:

@@ -14,6 +14,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from bot.channels.ports import References
 from bot.channels.teams.activities import PLATFORM, card_activity
 from bot.channels.teams.adapter import close_adapter
+from bot.core import reasons
 from bot.delivery.transport import Envelope, SendResult, retry_after_seconds
 from bot.messages import Reply
 from bot.words import Words
@@ -42,13 +43,13 @@ class TeamsTransport:
     async def send(self, envelope: Envelope) -> SendResult:
         stored = await self.references.reference(PLATFORM, envelope.address)
         if stored is None:
-            return SendResult("failed", error="no conversation reference (app not installed for this address)")
+            return SendResult("failed", error=reasons.NO_CONVERSATION)
         try:
             reference = ConversationReference().deserialize(json.loads(stored))
         except (ValueError, TypeError, AttributeError):
-            return SendResult("failed", error="stored conversation reference is unreadable")
+            return SendResult("failed", error=reasons.CONVERSATION_UNREADABLE)
         if reference.conversation is None or not reference.conversation.id or not reference.service_url:
-            return SendResult("failed", error="stored conversation reference is incomplete")
+            return SendResult("failed", error=reasons.CONVERSATION_INCOMPLETE)
         sent: list[str | None] = []
         try:
             await self.adapter.continue_conversation(reference, _deliver(reference, envelope.reply, self.words, sent),
@@ -56,9 +57,9 @@ class TeamsTransport:
         except HttpOperationError as exc:
             result = _http_failure(exc)
         except (TimeoutError, ClientRequestError, aiohttp.ClientError, OSError) as exc:
-            result = SendResult("retry", error=f"network error ({type(exc).__name__})")
+            result = SendResult("retry", error=reasons.coded(reasons.NETWORK_ERROR, type(exc).__name__))
         except Exception as exc:  # credentials or SDK faults: worth another attempt later, never a crash
-            result = SendResult("retry", error=f"send failed ({type(exc).__name__})")
+            result = SendResult("retry", error=reasons.coded(reasons.SEND_FAILED, type(exc).__name__))
         else:
             result = SendResult("sent", message_id=sent[0] if sent else None)
         log.info("teams send outbox=%s address=%s status=%s %s", envelope.outbox_id, envelope.address,
@@ -86,11 +87,11 @@ def _http_failure(exc: HttpOperationError) -> SendResult:
     headers = getattr(response, "headers", None) or {}
     if status == 429:
         return SendResult("retry", retry_after=retry_after_seconds(headers.get("Retry-After")),
-                          error="429 rate limited")
+                          error=reasons.TOO_MANY_REQUESTS)
     if status in (408, 412) or status >= 500:
         return SendResult("retry", retry_after=retry_after_seconds(headers.get("Retry-After")),
-                          error=f"{status} Bot Connector error")
-    reasons = {401: "401 bot credentials rejected", 403: "403 bot not installed or blocked by the user",
-               404: "404 conversation not found", 413: "413 message too large"}
-    return SendResult("failed", error=reasons.get(status, f"{status} rejected by the Bot Connector"))
+                          error=reasons.coded(reasons.CONNECTOR_ERROR, status))
+    final = {401: reasons.CONNECTOR_CREDENTIALS, 403: reasons.CONNECTOR_BLOCKED, 404: reasons.CONNECTOR_NOT_FOUND,
+             413: reasons.CONNECTOR_TOO_LARGE}
+    return SendResult("failed", error=final.get(status, reasons.coded(reasons.CONNECTOR_REJECTED, status)))
 
