@@ -17,6 +17,7 @@ from bot.app import Runtime, budget_for, slack_transport, teams_transport
 from bot.clock import FixedClock
 from bot.config import Config, DeliverySettings, QuietHours, RateLimit
 from bot.content import load_content
+from bot.core.reasons import said
 from bot.delivery.scheduler import Scheduler
 from bot.delivery.sender import Sender
 from bot.delivery.transport import Envelope, Hold, SendResult
@@ -389,7 +390,7 @@ async def test_teams_throttling_and_failures_through_the_sender(
     connector.fail_next(1, 429, "2")
     await sender.drain_once()
     [waiting] = await runtime.store.outbox.list(["pending"])
-    assert waiting.attempts == 1 and waiting.last_error.startswith("429")
+    assert waiting.attempts == 1 and waiting.last_error == "too_many_requests"
     assert waiting.next_attempt_at >= now + timedelta(seconds=2)
     runtime.clock.advance(timedelta(minutes=1))
     await sender.drain_once()
@@ -401,7 +402,8 @@ async def test_teams_throttling_and_failures_through_the_sender(
     connector.fail_next(1, 403, None)
     await sender.drain_once()
     [dead] = await runtime.store.outbox.list(["dead"])
-    assert dead.attempts == 1 and "403" in dead.last_error
+    assert dead.attempts == 1 and dead.last_error == "connector_blocked"  # a code; the roster says it in words
+    assert said(dead.last_error, runtime.content.words.say) == "403 bot not installed or blocked by the user"
 
 
 async def test_teams_digest_goes_to_the_marketing_channel_once(server: Server, connector: FakeBotConnector) -> None:
