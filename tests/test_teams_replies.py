@@ -2,16 +2,18 @@
 addressing, the bot's bearer token (reused, fetched again after a 401), and what a refusal does."""
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, ConversationReference
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import AppCredentials
 
+from bot.channels.teams.activities import reference_json
 from bot.channels.teams.adapter import build_adapter
 from bot.channels.teams.replies import ConnectorRefused, TurnConnector
 from bot.settings import TeamsSettings
@@ -119,3 +121,15 @@ async def test_a_member_lookup_reads_the_conversation_member(connector: FakeBotC
     assert member["email"] == JANE.email
     assert connector.calls[0].path == f"/v3/conversations/{context.activity.conversation.id}/members/{JANE.id}"
     assert connector.calls[0].authorization == "Bearer token-1"
+
+
+def test_a_stored_reference_is_what_msrest_writes_and_reads_back_whole() -> None:
+    reference = ConversationReference(
+        activity_id="1", user=ChannelAccount(id="29:jane", name="Jane", aad_object_id="aad-jane"),
+        bot=ChannelAccount(id="28:app", name="Rounds"),
+        conversation=ConversationAccount(id="a:1", conversation_type="personal", tenant_id="tenant-1", is_group=False),
+        channel_id="msteams", locale="en-US", service_url="https://smba.example/")
+    stored = json.loads(reference_json(reference))
+    assert stored == reference.serialize()  # tenantID, botbuilder's spelling, among them
+    back = ConversationReference().deserialize(stored)
+    assert back.conversation.tenant_id == "tenant-1" and back.user.aad_object_id == "aad-jane"

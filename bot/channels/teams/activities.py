@@ -110,31 +110,20 @@ def card_activity(reply: Reply, words: Words) -> Activity:
     return Activity().deserialize(message_payload(reply, words))
 
 
-def account_json(account: ChannelAccount | None) -> dict[str, Any] | None:
-    """A ChannelAccount's Bot Framework JSON (what msrest writes for the fields Teams uses), built directly."""
-    if account is None:
+def model_json(model: ChannelAccount | ConversationAccount | None) -> dict[str, Any] | None:
+    """An account's or conversation's Bot Framework JSON, built directly: the keys are msrest's own (its
+    attribute map: ``tenantID``, not ``tenantId``), so ``deserialize`` reads every field back."""
+    if model is None:
         return None
-    found = {"id": account.id, "name": account.name, "aadObjectId": account.aad_object_id, "role": account.role,
-             "properties": account.properties}
-    return {key: value for key, value in found.items() if value is not None}
-
-
-def conversation_json(conversation: ConversationAccount | None) -> dict[str, Any] | None:
-    """A ConversationAccount's Bot Framework JSON, built directly."""
-    if conversation is None:
-        return None
-    found = {"id": conversation.id, "name": conversation.name, "conversationType": conversation.conversation_type,
-             "isGroup": conversation.is_group, "tenantId": conversation.tenant_id,
-             "aadObjectId": conversation.aad_object_id, "role": conversation.role,
-             "properties": conversation.properties}
+    found = {spec["key"]: getattr(model, attribute) for attribute, spec in type(model)._attribute_map.items()}
     return {key: value for key, value in found.items() if value is not None}
 
 
 def reference_json(reference: ConversationReference) -> str:
     """A conversation reference as stored: its Bot Framework JSON (``ConversationReference().deserialize``
     reads it back), built directly rather than through msrest's serialiser on every turn."""
-    found = {"activityId": reference.activity_id, "user": account_json(reference.user),
-             "bot": account_json(reference.bot), "conversation": conversation_json(reference.conversation),
+    found = {"activityId": reference.activity_id, "user": model_json(reference.user),
+             "bot": model_json(reference.bot), "conversation": model_json(reference.conversation),
              "channelId": reference.channel_id, "locale": reference.locale, "serviceUrl": reference.service_url}
     return json.dumps({key: value for key, value in found.items() if value is not None}, separators=(",", ":"))
 

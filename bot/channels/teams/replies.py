@@ -33,7 +33,7 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticationConstants
 
-from bot.channels.teams.activities import account_json, conversation_json
+from bot.channels.teams.activities import model_json
 from bot.channels.teams.adapter import CONNECTOR_TIMEOUT_SECONDS
 from bot.delivery.transport import retry_after_seconds
 
@@ -60,8 +60,8 @@ def addressed_reply(incoming: Activity, payload: dict[str, Any]) -> dict[str, An
     ``TurnContext.apply_conversation_reference`` sets, without a model round trip."""
     reply = dict(payload)
     reply.update({"channelId": incoming.channel_id, "serviceUrl": incoming.service_url,
-                  "conversation": conversation_json(incoming.conversation), "from": account_json(incoming.recipient),
-                  "recipient": account_json(incoming.from_property)})
+                  "conversation": model_json(incoming.conversation), "from": model_json(incoming.recipient),
+                  "recipient": model_json(incoming.from_property)})
     if incoming.locale and not reply.get("locale"):
         reply["locale"] = incoming.locale
     if incoming.id:
