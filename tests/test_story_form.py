@@ -105,6 +105,22 @@ async def test_a_good_story_is_saved_embargoed_and_admins_only_see_it(coach: Coa
     assert again.kind == "error" and again.form is not None and list(again.form.errors) == ["title"]
 
 
+async def test_the_form_is_checked_as_an_imported_file_is(coach: Coach, people, monkeypatch) -> None:
+    """The form's story goes through the library's one check: a meeting gone between the form and its
+    submission (the form's roster still names it) is caught there and shown at the audience input."""
+    async def roster() -> Roster:
+        return ROSTER
+    monkeypatch.setattr(coach.story_admin, "_roster", roster)
+    values = {**GOOD, "audience": "meeting:asco-2026"}
+    [error] = await submit(coach, ADMIN_EMAIL, values)
+    assert error.kind == "error" and error.form is not None and list(error.form.errors) == ["audience"]
+    assert "No meeting has the key “asco-2026”" in error.form.errors["audience"]
+    story = parse(audience="meeting:asco-2026")
+    assert [p.field for p in (await coach.story_admin.check([story]))[story.key]] == ["audience.meetings"]
+    assert await coach.library.save([story]) == ([], await coach.story_admin.check([story])), "the import too"
+    assert await coach.store.library.search("", NOW, admin=True) == []
+
+
 async def test_a_physician_cannot_submit_the_form(coach: Coach, people) -> None:
     [refused] = await submit(coach, PHYSICIAN_EMAIL, GOOD)
     assert refused.kind == "error" and "only for the marketing team" in refused.text

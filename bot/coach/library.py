@@ -16,10 +16,9 @@ from bot.actions import Stale
 from bot.coach.base import Caller, Feature, Kit, show_moment
 from bot.coach.story_admin import StoryAdmin
 from bot.core.commands import BadArguments, Command
-from bot.core.library import Problem, Story, StoryState, countdown_parts, problems
+from bot.core.library import Problem, Story, StoryState, countdown_parts
 from bot.core.models import NETWORKS
 from bot.core.share import NETWORKS as SHARE_TARGETS, SHARE_SECRET_SETTING, Network, ShareRef, intent_urls, share_url
-from bot.core.words import say
 from bot.messages import Button, Reply, inert
 
 log = logging.getLogger(__name__)
@@ -116,23 +115,10 @@ class Library(Feature):
         return [Reply(kind="notice", text=note, title=inert(story.title), replace_original=True,
                       buttons=(Button(self.say("library_button_more"), "cmd:library"),))]
 
-    # -- saving (the import and the add-a-story forms) ---------------------------------------------
-    async def check(self, batch: Sequence[Story]) -> dict[str, tuple[Problem, ...]]:
-        """Per story key, what keeps it from being saved (the draft checker's blocking findings, X length,
-        fields, meetings that do not exist); empty when the whole batch may be saved."""
-        now = self.clock.now()
-        found: dict[str, tuple[Problem, ...]] = {}
-        for story in batch:
-            unknown = await self.store.library.unknown_meetings(story.audience.meetings)
-            own = problems(story, self.content.preflight, now) + tuple(
-                Problem("audience.meetings", say("library_unknown_meeting", key=key)) for key in unknown)
-            if own:
-                found[story.key] = own
-        return found
-
+    # -- saving (the import; the add-a-story form saves through :class:`StoryAdmin`, with the same check) --
     async def save(self, batch: Sequence[Story]) -> tuple[list[Story], dict[str, tuple[Problem, ...]]]:
         """Save every story of ``batch``, or none when any has a problem: (saved, problems by key)."""
-        found = await self.check(batch)
+        found = await self.admin.check(batch)
         if found:
             return [], found
         return await self.store.library.save(batch, self.clock.now()), {}

@@ -3,8 +3,9 @@ what became of the stories (``library report``), both admin-only.
 
 A submitted form is checked twice before anything is saved: what the form alone can tell (dates,
 time zone, who it is for; :mod:`bot.core.story_form`), then the story's own rules, the draft
-checker's blocking findings among them (:func:`bot.core.library.problems`). Every problem comes
-back at its input with the form's values kept, so nothing has to be typed again.
+checker's blocking findings among them (:meth:`StoryAdmin.check`, the same check as an imported
+file's). Every problem comes back at its input with the form's values kept, so nothing has to be
+typed again.
 """
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from bot.actions import Stale
 from bot.coach.base import Caller, Feature, from_rendered
 from bot.core.commands import BadArguments
 from bot.core.forms import FORMS, STORY_FORM
-from bot.core.library import Story, StoryTally, problems
+from bot.core.library import Problem, Story, StoryTally, problems
 from bot.core.story_form import Roster, StoryProblems, form_field, story_from_form
-from bot.core.words import Say
+from bot.core.words import Say, say
 from bot.forms import build_form
 from bot.messages import Button, Reply, Table, inert
 from bot.store import Store
@@ -56,13 +57,27 @@ class StoryAdmin(Feature):
             story = story_from_form(values, hospital_zone=self.config.timezone, now=now, roster=await self._roster())
         except StoryProblems as exc:
             return [self._form_error(values, exc.problems)]
-        found = [(form_field(p), p.say) for p in problems(story, self.content.preflight, now)]
+        found = [(form_field(p), p.say) for p in (await self.check([story])).get(story.key, ())]
         if await self.store.library.get(story.key, now, admin=True) is not None:
             found.append(("title", Say("story_form_key_taken", {"key": story.key})))
         if found:
             return [self._form_error(values, found)]
         [saved] = await self.store.library.save([story], now)
         return [self._added(saved)]
+
+    async def check(self, batch: Sequence[Story]) -> dict[str, tuple[Problem, ...]]:
+        """Per story key, what keeps it from being saved (the draft checker's blocking findings, X length,
+        fields, meetings that do not exist); empty when the whole batch may be saved. The form and the
+        import (:meth:`bot.coach.library.Library.save`) both check here."""
+        now = self.clock.now()
+        found: dict[str, tuple[Problem, ...]] = {}
+        for story in batch:
+            unknown = await self.store.library.unknown_meetings(story.audience.meetings)
+            own = problems(story, self.content.preflight, now) + tuple(
+                Problem("audience.meetings", say("library_unknown_meeting", key=key)) for key in unknown)
+            if own:
+                found[story.key] = own
+        return found
 
     def _form_error(self, values: Mapping[str, str], found: Sequence[tuple[str, Say]]) -> Reply:
         errors: dict[str, str] = {}

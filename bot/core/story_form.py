@@ -21,7 +21,7 @@ from bot.core.words import Say, say
 KEY_LENGTH = 48
 MEETING_PREFIX = "meeting:"
 EVERYONE = frozenset({"everyone", "all", "*"})
-PROBLEM_FIELDS = {"key": "title", "embargo_lifts": STORY_LIFT_DATE, "posts": "post_x",
+PROBLEM_FIELDS = {"key": "title", "embargo_lifts": STORY_LIFT_DATE, "posts": "post_x", "audience.meetings": "audience",
                   **{f"posts.{network}": f"post_{network}" for network in SHARE_NETWORKS}}
 """A field of :func:`bot.core.library.problems` → the form's input that shows it."""
 
