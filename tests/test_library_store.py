@@ -3,6 +3,7 @@ was planned, and what each physician did with a story is remembered."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.library import Audience, Story
 from bot.core.models import Meeting, NewMessage
@@ -108,3 +109,38 @@ async def test_what_a_physician_did_is_remembered_once_and_not_for_me_is_kept(st
     [tally] = await store.library.tallies()
     assert (tally.offered, tally.tapped, tally.shared, tally.declined) == (1, 0, 0, 1)
     assert tally.by_department == {"Cardiology": (1, 0, 0, 1)}
+
+
+async def test_stories_by_lift_are_selected_at_the_bounds_in_lift_order(store, people):
+    """``by_lift``: the lift at ``since`` is in, the lift at ``before`` is out, the embargo holds at ``now``
+    (a lift at ``now`` is in), expired stories are in; soonest lift first, then the oldest story. The
+    same stories, in the same order, as filtering every story the caller may see."""
+    micro = timedelta(microseconds=1)
+    start = NOW.astimezone(ZoneInfo("America/New_York"))  # bounds in any zone compare as instants
+    end = start + timedelta(days=7)
+    tie = start + timedelta(days=1)
+    lifts = [("tie-b", tie), ("before-start", start - micro), ("at-start", start), ("tie-a", tie),
+             ("last", end - micro), ("at-end", end), ("later", end + timedelta(days=1))]
+    await store.library.save([story(key, lifts_at=lift, expires_at=lift + timedelta(hours=1) if key == "at-start"
+                                    else None) for key, lift in lifts], NOW - timedelta(days=1))
+
+    async def keys(now, *, admin=False, **bounds) -> list[str]:
+        return [s.key for s in await store.library.by_lift(now, admin=admin, **bounds)]
+
+    assert await keys(end, since=start, before=end) == ["at-start", "tie-b", "tie-a", "last"]
+    assert await keys(end - micro, since=start, before=end) == ["at-start", "tie-b", "tie-a", "last"]
+    assert await keys(end - 2 * micro, since=start, before=end) == ["at-start", "tie-b", "tie-a"]
+    assert await keys(tie, since=start, before=end) == ["at-start", "tie-b", "tie-a"], "a lift at now is in"
+    assert await keys(tie - micro, since=start, before=end) == ["at-start"], "expired, still in"
+    assert await keys(start - micro, since=start, before=end) == []
+    assert await keys(start - micro, admin=True, since=start, before=end) == ["at-start", "tie-b", "tie-a", "last"]
+    assert await keys(NOW, admin=True, since=end) == ["at-end", "later"]
+    assert await keys(NOW, admin=True, before=start) == ["before-start"]
+    everything = ["before-start", "at-start", "tie-b", "tie-a", "last", "at-end", "later"]
+    assert await keys(NOW, admin=True) == everything
+    for now in (start - micro, start, tie - micro, tie, end - micro, end, end + timedelta(days=2)):
+        for admin in (False, True):
+            every = await store.library.search("", now, admin=admin)
+            assert await store.library.by_lift(now, admin=admin) == every
+            assert await store.library.by_lift(now, admin=admin, since=start, before=end) == \
+                [s for s in every if start <= s.lifts_at < end]

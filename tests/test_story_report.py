@@ -2,10 +2,12 @@
 said they shared, declined), never an embargoed story; and the per-story and per-department report."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.coach import Coach
-from bot.core.library import Audience, Story
+from bot.coach.story_admin import stories_of_week
+from bot.core.library import Audience, Story, StoryTally
 from conftest import NEUROLOGIST_EMAIL, NOW, ONCOLOGIST_EMAIL, PHYSICIAN_EMAIL
 
 
@@ -38,6 +40,29 @@ async def test_the_digest_has_the_stories_of_the_week(coach: Coach, people) -> N
     assert "- Heart week: 3 · 1 · 1 · 1" in digest.body
     assert "Old news" not in digest.body, "lifted another week"
     assert "Embargoed news" not in digest.body, "nothing embargoed, even to marketing's channel"
+
+
+async def test_the_week_of_stories_runs_from_monday_midnight_to_the_next_in_the_hospitals_zone(store, people) -> None:
+    """2026-W10 in New York: from Monday 2 March 00:00 EST (05:00 UTC) up to, not including, Monday 9 March
+    00:00 EDT (04:00 UTC; the clocks went forward on the Sunday); a story lifting later than ``now`` is not
+    in it yet. Stories in lift order, each with its tally (zero when nobody was offered it)."""
+    micro = timedelta(microseconds=1)
+    start, end = datetime(2026, 3, 2, 5, 0, tzinfo=UTC), datetime(2026, 3, 9, 4, 0, tzinfo=UTC)
+    saved = {s.key: s for s in await store.library.save([
+        story("sunday-night", start - micro, "Sunday night"), story("last", end - micro, "Last"),
+        story("monday", start, "Monday"), story("next-monday", end, "Next Monday")], start - timedelta(days=1))}
+    await store.library.mark(saved["last"].id, people[PHYSICIAN_EMAIL].id, "offered", end)
+    zone = ZoneInfo("America/New_York")
+
+    async def week(now: datetime) -> list[tuple[str, int]]:
+        return [(s.key, t.offered) for s, t in await stories_of_week(store, zone, "2026-W10", now)]
+
+    assert await week(end + timedelta(days=1)) == [("monday", 0), ("last", 1)]
+    assert await week(end - micro) == [("monday", 0), ("last", 1)], "a lift at now is in"
+    assert await week(end - 2 * micro) == [("monday", 0)], "embargoed until its lift"
+    assert await week(start - micro) == []
+    [(monday, tally)] = await stories_of_week(store, zone, "2026-W10", start)
+    assert monday == saved["monday"] and tally == StoryTally(monday.id)
 
 
 async def test_no_story_no_section(coach: Coach, people) -> None:

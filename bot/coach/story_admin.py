@@ -106,7 +106,7 @@ class StoryAdmin(Feature):
         if not caller.is_admin:
             return [self.reply("not_admin", "error", command="library report")]
         now = self.clock.now()
-        stories = {s.id: s for s in await self.store.library.search("", now, admin=True)}  # expired ones too
+        stories = {s.id: s for s in await self.store.library.by_lift(now, admin=True)}  # expired ones too
         tallies = [t for t in await self.store.library.tallies(stories) if t.story_id in stories]
         department = rest.strip()
         if department:
@@ -142,7 +142,7 @@ async def stories_of_week(store: Store, zone: ZoneInfo, week: str, now: datetime
     monday = date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
     start = datetime.combine(monday, time(0, 0), zone)
     end = datetime.combine(monday + timedelta(days=7), time(0, 0), zone)
-    stories = [s for s in await store.library.search("", now, admin=False) if start <= s.lifts_at < end]
+    stories = await store.library.by_lift(now, admin=False, since=start, before=end)
     tallies = {t.story_id: t for t in await store.library.tallies([s.id for s in stories])} if stories else {}
     return [(s, tallies.get(s.id, StoryTally(s.id))) for s in stories]
 

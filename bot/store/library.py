@@ -124,6 +124,18 @@ class LibraryStore:
         return await self._select(and_(or_(func.lower(stories.c.title).like(pattern), stories.c.key.like(pattern)),
                                        _visible(now, admin)))
 
+    async def by_lift(self, now: datetime, *, admin: bool, since: datetime | None = None,
+                      before: datetime | None = None) -> list[Story]:
+        """Stories the caller may see whose lift is at or after ``since`` and before ``before`` (a bound
+        left out is open), expired ones too; soonest lift first. The range is the database's to select
+        (the lift is indexed), not the caller's to filter."""
+        condition = _visible(now, admin)
+        if since is not None:
+            condition = and_(condition, stories.c.lifts_at >= since)
+        if before is not None:
+            condition = and_(condition, stories.c.lifts_at < before)
+        return await self._select(condition)
+
     async def for_person(self, person_id: int, now: datetime) -> list[Story]:
         """The stories a physician may share now: lifted, not expired, for them, not shared or declined."""
         async with self.engine.connect() as conn:
