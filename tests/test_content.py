@@ -592,3 +592,22 @@ def test_every_stored_reason_code_is_said_from_words_and_other_text_as_it_is() -
     for as_is in ("channel_not_found", "app uninstalled from Slack workspace T1",  # Slack's code; older English
                   "Graph permission missing: User.Read.All", "internal error: KeyError", "graph_permission_missing"):
         assert say(as_is) == as_is
+
+
+def test_reason_codes_are_said_from_maps_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bot/core/reasons.py: ``said`` looks a code up in module-level maps instead of building its
+    lambdas on every call; every code is in one of them, and what is there is what is said."""
+    codes = {value for name, value in vars(reasons).items() if name.isupper() and isinstance(value, str)}
+    assert codes - set(reasons.SAID_PLAIN) - set(reasons.SAID_WITH_DETAIL) == set()
+    assert {reasons.GRAPH_ERROR, reasons.BOT_ERROR} <= set(reasons.SAID_WITH_DETAIL)
+    assert reasons.NO_SLACK_ACCOUNT in reasons.SAID_PLAIN
+
+    def say(key: str, **values: object) -> str:
+        return f"{key}{sorted(values.items())}"
+
+    monkeypatch.setitem(reasons.SAID_PLAIN, reasons.UNKNOWN, lambda say, _: say("reason_replaced"))
+    assert reasons.said(reasons.UNKNOWN, say) == "reason_replaced[]"
+    assert reasons.said("send_failed:OSError", say) == "reason_send_failed[('error', 'OSError')]"
+    assert reasons.said("graph_error:409:Conflict", say) == "reason_graph_error[('code', 'Conflict'), ('status', '409')]"
+    assert reasons.said("no_slack_account:", say) == "roster_no_slack_account[]"
+    assert reasons.said("no_slack_account:X1", say) == "no_slack_account:X1"

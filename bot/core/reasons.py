@@ -62,51 +62,57 @@ def coded(code: str, detail: object = None) -> str:
     return f"{code}:{detail}" if detail not in (None, "") else code
 
 
+Saying = Callable[[Callable[..., str], str], str]
+"""How one code is said: ``(say, detail) -> words``."""
+
+SAID_WITH_DETAIL: dict[str, Saying] = {
+    SLACK_APP_UNINSTALLED: lambda say, detail: say("reason_slack_app_uninstalled_from", workspace=detail),
+    SLACK_TOKEN_REVOKED: lambda say, detail: say("reason_slack_token_revoked_in", workspace=detail),
+    SLACK_SERVER_ERROR: lambda say, detail: say("reason_slack_server_error", status=detail),
+    CONNECTION_ERROR: lambda say, detail: say("reason_connection_error", error=detail),
+    NO_ANSWER: lambda say, detail: say("reason_no_answer", error=detail),
+    GRAPH_ERROR: lambda say, detail: _graph_error(detail, say),
+    GRAPH_PERMISSION_MISSING: lambda say, detail: say("reason_graph_permission_missing", permission=detail),
+    NETWORK_ERROR: lambda say, detail: say("reason_network_error", error=detail),
+    SEND_FAILED: lambda say, detail: say("reason_send_failed", error=detail),
+    CONNECTOR_ERROR: lambda say, detail: say("reason_connector_error", status=detail),
+    CONNECTOR_REJECTED: lambda say, detail: say("reason_connector_rejected", status=detail),
+    BOT_ERROR: lambda say, detail: say("reason_bot_error", error=detail),
+    NOT_CONFIGURED: lambda say, detail: say("reason_not_configured", platform=detail),
+}
+"""``code:detail`` said from ``prompts/words.yaml``, built once. Each key is written out where it is
+said, so that ``rounds content check`` finds it and the placeholders the detail fills."""
+
+SAID_PLAIN: dict[str, Saying] = {
+    NO_SLACK_ACCOUNT: lambda say, _: say("roster_no_slack_account"),
+    SLACK_APP_UNINSTALLED: lambda say, _: say("reason_slack_app_uninstalled"),
+    SLACK_TOKEN_REVOKED: lambda say, _: say("reason_slack_token_revoked"),
+    TOO_MANY_REQUESTS: lambda say, _: say("reason_too_many_requests"),
+    TEAMS_BOT_REMOVED: lambda say, _: say("reason_teams_bot_removed"),
+    TEAMS_APP_UNINSTALLED: lambda say, _: say("reason_teams_app_uninstalled"),
+    TEAMS_NOT_INSTALLED: lambda say, _: say("reason_teams_not_installed"),
+    TEAMS_APP_REMOVED: lambda say, _: say("reason_teams_app_removed"),
+    NO_TEAMS_USER: lambda say, _: say("reason_no_teams_user"),
+    TEAMS_BLOCKED: lambda say, _: say("reason_teams_blocked"),
+    TEAMS_CHAT_PENDING: lambda say, _: say("reason_teams_chat_pending"),
+    NO_CONVERSATION: lambda say, _: say("reason_no_conversation"),
+    CONVERSATION_UNREADABLE: lambda say, _: say("reason_conversation_unreadable"),
+    CONVERSATION_INCOMPLETE: lambda say, _: say("reason_conversation_incomplete"),
+    CONNECTOR_CREDENTIALS: lambda say, _: say("reason_connector_credentials"),
+    CONNECTOR_BLOCKED: lambda say, _: say("reason_connector_blocked"),
+    CONNECTOR_NOT_FOUND: lambda say, _: say("reason_connector_not_found"),
+    CONNECTOR_TOO_LARGE: lambda say, _: say("reason_connector_too_large"),
+    NO_LONGER_RELEVANT: lambda say, _: say("reason_no_longer_relevant"),
+    UNKNOWN: lambda say, _: say("reason_unknown_error"),
+}
+"""A code stored without a detail, said from ``prompts/words.yaml`` (built once, like :data:`SAID_WITH_DETAIL`)."""
+
+
 def said(stored: str, say: Callable[..., str]) -> str:
     """A stored reason in the words of ``prompts/words.yaml``; an unknown value as it is."""
     code, _, detail = stored.partition(":")
-    if detail:
-        with_detail: dict[str, Callable[[], str]] = {
-            SLACK_APP_UNINSTALLED: lambda: say("reason_slack_app_uninstalled_from", workspace=detail),
-            SLACK_TOKEN_REVOKED: lambda: say("reason_slack_token_revoked_in", workspace=detail),
-            SLACK_SERVER_ERROR: lambda: say("reason_slack_server_error", status=detail),
-            CONNECTION_ERROR: lambda: say("reason_connection_error", error=detail),
-            NO_ANSWER: lambda: say("reason_no_answer", error=detail),
-            GRAPH_ERROR: lambda: _graph_error(detail, say),
-            GRAPH_PERMISSION_MISSING: lambda: say("reason_graph_permission_missing", permission=detail),
-            NETWORK_ERROR: lambda: say("reason_network_error", error=detail),
-            SEND_FAILED: lambda: say("reason_send_failed", error=detail),
-            CONNECTOR_ERROR: lambda: say("reason_connector_error", status=detail),
-            CONNECTOR_REJECTED: lambda: say("reason_connector_rejected", status=detail),
-            BOT_ERROR: lambda: say("reason_bot_error", error=detail),
-            NOT_CONFIGURED: lambda: say("reason_not_configured", platform=detail),
-        }
-        spoken = with_detail.get(code)
-        return spoken() if spoken is not None else stored
-    plain: dict[str, Callable[[], str]] = {
-        NO_SLACK_ACCOUNT: lambda: say("roster_no_slack_account"),
-        SLACK_APP_UNINSTALLED: lambda: say("reason_slack_app_uninstalled"),
-        SLACK_TOKEN_REVOKED: lambda: say("reason_slack_token_revoked"),
-        TOO_MANY_REQUESTS: lambda: say("reason_too_many_requests"),
-        TEAMS_BOT_REMOVED: lambda: say("reason_teams_bot_removed"),
-        TEAMS_APP_UNINSTALLED: lambda: say("reason_teams_app_uninstalled"),
-        TEAMS_NOT_INSTALLED: lambda: say("reason_teams_not_installed"),
-        TEAMS_APP_REMOVED: lambda: say("reason_teams_app_removed"),
-        NO_TEAMS_USER: lambda: say("reason_no_teams_user"),
-        TEAMS_BLOCKED: lambda: say("reason_teams_blocked"),
-        TEAMS_CHAT_PENDING: lambda: say("reason_teams_chat_pending"),
-        NO_CONVERSATION: lambda: say("reason_no_conversation"),
-        CONVERSATION_UNREADABLE: lambda: say("reason_conversation_unreadable"),
-        CONVERSATION_INCOMPLETE: lambda: say("reason_conversation_incomplete"),
-        CONNECTOR_CREDENTIALS: lambda: say("reason_connector_credentials"),
-        CONNECTOR_BLOCKED: lambda: say("reason_connector_blocked"),
-        CONNECTOR_NOT_FOUND: lambda: say("reason_connector_not_found"),
-        CONNECTOR_TOO_LARGE: lambda: say("reason_connector_too_large"),
-        NO_LONGER_RELEVANT: lambda: say("reason_no_longer_relevant"),
-        UNKNOWN: lambda: say("reason_unknown_error"),
-    }
-    spoken = plain.get(code)
-    return spoken() if spoken is not None else stored
+    spoken = (SAID_WITH_DETAIL if detail else SAID_PLAIN).get(code)
+    return spoken(say, detail) if spoken is not None else stored
 
 
 def _graph_error(detail: str, say: Callable[..., str]) -> str:
