@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from bot.app import budget_for
 from bot.delivery.budget import Budget, Coalescer, LocalBudget, Rate
+from bot.delivery.pacer import Pacer
 from bot.store import Store
 from bot.store.budgets import SqlBudget
 from pg import fresh_database
@@ -132,3 +133,16 @@ async def test_many_tokens_in_one_request_book_each_key_in_order(store: Store) -
     assert sorted(round(a[0]) for a in answers) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     assert all(a[1] == pytest.approx(0.0, abs=0.05) for a in answers[:10])
     assert coalesced.round_trips <= 2, "asked at the same moment: one request to the budget (and one more at most)"
+
+
+async def test_a_pacers_token_is_stale_once_older_than_its_stale_seconds() -> None:
+    """The one check the sender makes before spending a token (and again after a slow conversation
+    answer); a stale token given back is dropped, a fresh one is handed out again."""
+    pacer = Pacer(LocalBudget(Ticks()), "slack:chat.postMessage", Rate(100.0), stale_seconds=0.1)
+    now = asyncio.get_running_loop().time()
+    assert not pacer.is_stale(now + 1.0), "a token of a later instant"
+    assert not pacer.is_stale(now - 0.05)
+    assert pacer.is_stale(now - 0.5)
+    pacer.give_back(now - 0.5)
+    pacer.give_back(now + 1.0)
+    assert list(pacer._slots) == [now + 1.0]

@@ -63,9 +63,14 @@ class Pacer:
         """Fewer sends wait for this budget's tokens than one chunk spends: more should be made ready."""
         return self._waiting(self.chunk) < self.chunk
 
+    def is_stale(self, slot: float) -> bool:
+        """The token of instant ``slot`` is too old to spend now: a send made with it would go out
+        together with the next ones."""
+        return self._loop_time() > slot + self.stale
+
     def give_back(self, slot: float) -> None:
         """A token taken but not used (the conversation was not ready): the next taker may have it."""
-        if slot >= self._loop_time() - self.stale:
+        if not self.is_stale(slot):
             self._slots.appendleft(slot)
 
     def pause(self, seconds: float) -> None:

@@ -249,7 +249,7 @@ class Sender:
                 await renew()  # an old claim is renewed, or given up
             slot = await pacer.take(first=first) if pacer is not None else loop.time()
             async with self._gate:
-                if pacer is not None and loop.time() > slot + pacer.stale and stale < MAX_STALE:
+                if pacer is not None and pacer.is_stale(slot) and stale < MAX_STALE:
                     # The token went stale waiting for the gate: sent now, this message would crowd the
                     # next ones. It is first in line for a fresh token.
                     first, stale = True, stale + 1
@@ -262,7 +262,7 @@ class Sender:
                 if conversation and (turn is None or loop.time() > turn + CONVERSATION_LATE):
                     waits = await self._conversations.acquire(conversation)
                     turn = loop.time() + max(waits)
-                    if pacer is not None and loop.time() > slot + pacer.stale and stale < MAX_STALE:
+                    if pacer is not None and pacer.is_stale(slot) and stale < MAX_STALE:
                         # The database was slow to answer: every send that waited for it would go out at
                         # once, a burst over the platform's limit. A fresh platform token first.
                         first, stale = True, stale + 1
