@@ -589,6 +589,12 @@ def test_every_stored_reason_code_is_said_from_words_and_other_text_as_it_is() -
     assert say("graph_error:409:Conflict") == "409 from Graph (Conflict)"
     assert say("graph_error:500") == "500 from Graph (no error code)"
     assert say(reasons.coded(reasons.BOT_ERROR, "KeyError")) == "internal error: KeyError"
+    assert say("slack_lookup_waiting:ratelimited") == "waiting for users.lookupByEmail (ratelimited)"
+    assert say("slack_directory_waiting") == "waiting for the Slack directory (users.list)"
+    assert say("slack_dnd_waiting") == "waiting for Slack Do Not Disturb to end"
+    assert say("slack_dnd_stale") == "out of date by the end of the physician's Slack Do Not Disturb"
+    assert say("in_doubt:TimeoutError") == "may have arrived; delivery check failed (TimeoutError); checking again"
+    assert say("in_doubt") == "may have arrived; checking again"
     for as_is in ("channel_not_found", "app uninstalled from Slack workspace T1",  # Slack's code; older English
                   "Graph permission missing: User.Read.All", "internal error: KeyError", "graph_permission_missing"):
         assert say(as_is) == as_is

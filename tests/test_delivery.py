@@ -225,6 +225,24 @@ async def test_a_message_in_doubt_after_a_crash_is_not_sent_twice(world: World, 
     assert len(api.calls_to("conversations.history")) == 2
 
 
+async def test_a_delivery_check_that_fails_waits_with_a_code_said_in_words(world: World, api: FakeSlackApi) -> None:
+    """Whether a message in doubt arrived could not be learned: it waits, still in doubt, and its
+    stored reason is a code the admins and ``rounds outbox`` read in words."""
+    store = world.runtime.store
+    await world.transport.sync_directory()
+    await world.scheduler.tick(world.clock.now())
+    lease = timedelta(seconds=world.runtime.config.delivery.lease_seconds)
+    [lost] = await store.outbox.claim(world.clock.now(), "instance-that-died", 1, lease)
+    world.clock.advance(lease + timedelta(seconds=1))
+    api.fail_next(1, error="internal_error", method="conversations.history")
+    await world.sender.drain_once()
+    [waiting] = [m for m in await store.outbox.list(["pending"]) if m.id == lost.id]
+    assert (waiting.last_error, waiting.in_doubt) == ("in_doubt:internal_error", True)
+    assert said(waiting.last_error, world.runtime.content.words.say) == \
+        "may have arrived; delivery check failed (internal_error); checking again"
+    assert lost.dedup_key not in world.sent_keys()
+
+
 async def test_snoozed_and_stopped_physicians_get_nothing(world: World) -> None:
     coach = world.runtime.coach
     await coach.handle(Incoming("web", "dr0@riverside.example", text="snooze 1w"))

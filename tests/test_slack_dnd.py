@@ -104,7 +104,7 @@ async def test_a_dnd_updated_user_event_ends_the_wait_at_once(dnd_world: World, 
     await world.round()
     assert users[0] not in {c.args["channel"] for c in api.calls_to("chat.postMessage") if c.status == 200}
     [held] = [m for m in await world.runtime.store.outbox.list(["pending"]) if m.address == users[0]]
-    assert held.last_error == DND_WAITING and held.next_attempt_at >= NOW + timedelta(minutes=59)
+    assert held.last_error == DND_WAITING == "slack_dnd_waiting" and held.next_attempt_at >= NOW + timedelta(minutes=59)
     lookups = len(api.calls_to("dnd.teamInfo"))
 
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
@@ -144,7 +144,7 @@ async def test_a_reminder_out_of_date_by_the_end_of_dnd_is_dropped(dnd_world: Wo
     delivered = {c.args["channel"] for c in api.calls_to("chat.postMessage") if c.status == 200}
     assert users[0] not in delivered and len(world.sent_keys()) == 4
     [dropped] = await world.runtime.store.outbox.list(["cancelled"])
-    assert dropped.address == users[0] and dropped.last_error == DND_STALE
+    assert dropped.address == users[0] and dropped.last_error == DND_STALE == "slack_dnd_stale"
 
 
 async def test_lookups_go_50_users_a_call_under_the_tier_2_budget(database_url: str, api: FakeSlackApi,

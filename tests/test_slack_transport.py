@@ -44,7 +44,8 @@ async def test_emails_resolve_through_the_directory_from_users_list(slack_api: F
                                                                     slack_runtime: Runtime) -> None:
     transport = _transport(slack_api, slack_runtime)
     waiting = await transport.send(_envelope(f"email:{PHYSICIAN}"))
-    assert waiting.status == "later" and "users.list" in waiting.error, "before the directory is read, nothing is sent"
+    assert (waiting.status, waiting.error) == ("later", "slack_directory_waiting"), \
+        "before the directory is read, nothing is sent"
     assert await transport.sync_directory() == len(slack_api.users)
     assert await transport.sync_directory() is None, "read again only when a day old"
     result = await transport.send(_envelope(f"email:{PHYSICIAN.upper()}"))
@@ -82,6 +83,7 @@ async def test_429_on_the_email_lookup_waits_without_an_attempt(slack_api: FakeS
     slack_api.fail_next(1, status=429, retry_after="30", method="users.lookupByEmail")
     result = await transport.send(_envelope("email:someone.else@riverside.example"))
     assert (result.status, result.retry_after) == ("later", 30.0)
+    assert result.error is not None and result.error.startswith("slack_lookup_waiting:"), "a code and Slack's error"
     assert await transport.budget.paused_for("slack:users.lookupByEmail") == pytest.approx(30.0, abs=1.0)
 
 

@@ -51,6 +51,18 @@ CONNECTOR_REJECTED = "connector_rejected"
 """Detail: the HTTP status."""
 BOT_ERROR = "bot_error"
 """Detail: the exception's class name (an error in the bot itself)."""
+SLACK_DIRECTORY_WAITING = "slack_directory_waiting"
+"""Not yet sent: the Slack directory (``users.list``) has not been read yet."""
+SLACK_LOOKUP_WAITING = "slack_lookup_waiting"
+"""Not yet sent: ``users.lookupByEmail`` failed for now. Detail: Slack's error code, or the exception's
+class name."""
+SLACK_DND_WAITING = "slack_dnd_waiting"
+"""Not yet sent: held until the user's Slack Do Not Disturb ends."""
+SLACK_DND_STALE = "slack_dnd_stale"
+"""Not sent: the reminder would be out of date by the end of the user's Slack Do Not Disturb."""
+IN_DOUBT = "in_doubt"
+"""A message that may have arrived, whose delivery check failed for now; asked again later. Detail:
+what the check ran into (the platform's error code, or the exception's class name)."""
 NO_LONGER_RELEVANT = "no_longer_relevant"
 NOT_CONFIGURED = "not_configured"
 """Detail: the platform."""
@@ -79,6 +91,8 @@ SAID_WITH_DETAIL: dict[str, Saying] = {
     CONNECTOR_REJECTED: lambda say, detail: say("reason_connector_rejected", status=detail),
     BOT_ERROR: lambda say, detail: say("reason_bot_error", error=detail),
     NOT_CONFIGURED: lambda say, detail: say("reason_not_configured", platform=detail),
+    SLACK_LOOKUP_WAITING: lambda say, detail: say("reason_slack_lookup_waiting_for", error=detail),
+    IN_DOUBT: lambda say, detail: say("reason_in_doubt_for", error=detail),
 }
 """``code:detail`` said from ``prompts/words.yaml``, built once. Each key is written out where it is
 said, so that ``rounds content check`` finds it and the placeholders the detail fills."""
@@ -102,6 +116,11 @@ SAID_PLAIN: dict[str, Saying] = {
     CONNECTOR_BLOCKED: lambda say, _: say("reason_connector_blocked"),
     CONNECTOR_NOT_FOUND: lambda say, _: say("reason_connector_not_found"),
     CONNECTOR_TOO_LARGE: lambda say, _: say("reason_connector_too_large"),
+    SLACK_DIRECTORY_WAITING: lambda say, _: say("reason_slack_directory_waiting"),
+    SLACK_LOOKUP_WAITING: lambda say, _: say("reason_slack_lookup_waiting"),
+    SLACK_DND_WAITING: lambda say, _: say("reason_slack_dnd_waiting"),
+    SLACK_DND_STALE: lambda say, _: say("reason_slack_dnd_stale"),
+    IN_DOUBT: lambda say, _: say("reason_in_doubt"),
     NO_LONGER_RELEVANT: lambda say, _: say("reason_no_longer_relevant"),
     UNKNOWN: lambda say, _: say("reason_unknown_error"),
 }

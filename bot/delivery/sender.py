@@ -226,7 +226,7 @@ class Sender:
                 except CheckFailed as exc:  # not an attempt: ask again later, still in doubt
                     delay = max(exc.retry_after or 0.0, random.uniform(5.0, 15.0))
                     await outbox.mark_retry(message.id, message.attempts, self.clock.now() + timedelta(seconds=delay),
-                                            f"in doubt: {exc.reason}; checking again", in_doubt=True)
+                                            reasons.coded(reasons.IN_DOUBT, exc.reason), in_doubt=True)
                     return
                 if delivered is not None:
                     await outbox.mark_sent(message.id, delivered, self.clock.now())

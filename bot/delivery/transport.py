@@ -46,7 +46,9 @@ Hold = Callable[[float], Awaitable[None]]
 
 
 class CheckFailed(Exception):
-    """Whether a message in doubt arrived could not be learned now (429, network): ask again later."""
+    """Whether a message in doubt arrived could not be learned now (429, network): ask again later.
+    ``reason``: what the check ran into, short (the platform's error code, or the exception's class
+    name); stored as the detail of :data:`bot.core.reasons.IN_DOUBT`."""
 
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)

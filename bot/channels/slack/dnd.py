@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.channels.ports import SlackDndRecords
 from bot.channels.slack.client import error_code
+from bot.core import reasons
 from bot.core.dnd import Decision, DndStatus, decide, from_slack, quiet_until
 from bot.delivery.transport import Hold
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 METHOD = "dnd.teamInfo"
-DND_WAITING = "waiting for Slack Do Not Disturb to end"
+DND_WAITING = reasons.SLACK_DND_WAITING
 """Why a reminder held for a user's Do Not Disturb waits (the outbox row's reason)."""
 BATCH = 50
 """Users per ``dnd.teamInfo`` call: Slack's maximum."""

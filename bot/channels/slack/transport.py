@@ -48,7 +48,7 @@ NO_ACCOUNT = reasons.NO_SLACK_ACCOUNT
 DIRECTORY_MAX_AGE = timedelta(days=1)
 """users.list again after this long (events keep it current in between)."""
 DIRECTORY_PAGE = 200
-DND_STALE = "out of date by the end of the physician's Slack Do Not Disturb"
+DND_STALE = reasons.SLACK_DND_STALE
 DEFAULT_PAUSE = 30.0
 """Seconds a 429 without Retry-After pauses its method."""
 
@@ -122,7 +122,7 @@ class SlackTransport:
         if user_id is None:
             synced = await directory.synced_at()
             if synced is None:
-                return SendResult("later", retry_after=10.0, error="waiting for the Slack directory (users.list)")
+                return SendResult("later", retry_after=10.0, error=reasons.SLACK_DIRECTORY_WAITING)
             missing = await directory.missing_since(email)
             if missing is not None and missing >= synced:
                 return SendResult("skipped", error=NO_ACCOUNT)
@@ -135,10 +135,10 @@ class SlackTransport:
                     await directory.mark_missing(email, self.clock.now())
                     return SendResult("skipped", error=NO_ACCOUNT)
                 return SendResult("later", retry_after=_retry_after(exc.response) or DEFAULT_PAUSE,
-                                  error=f"waiting for users.lookupByEmail ({code})")
+                                  error=reasons.coded(reasons.SLACK_LOOKUP_WAITING, code))
             except (aiohttp.ClientError, TimeoutError) as exc:
                 return SendResult("later", retry_after=DEFAULT_PAUSE,
-                                  error=f"waiting for users.lookupByEmail ({type(exc).__name__})")
+                                  error=reasons.coded(reasons.SLACK_LOOKUP_WAITING, type(exc).__name__))
             user_id = str((response.get("user") or {}).get("id") or "")
             if not user_id:
                 await directory.mark_missing(email, self.clock.now())
@@ -188,9 +188,9 @@ class SlackTransport:
             history = await self.call("conversations.history", lambda: self.client.conversations_history(
                 channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True), hold)
         except SlackApiError as exc:
-            raise CheckFailed(f"delivery check failed: {error_code(exc)}", _retry_after(exc.response)) from exc
+            raise CheckFailed(error_code(exc), _retry_after(exc.response)) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise CheckFailed(f"delivery check failed: {type(exc).__name__}") from exc
+            raise CheckFailed(type(exc).__name__) from exc
         for message in history.get("messages") or []:
             metadata = message.get("metadata") or {}
             if (metadata.get("event_type") == METADATA_EVENT
