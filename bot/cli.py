@@ -288,18 +288,43 @@ def _outbox_list(args: argparse.Namespace, settings: Settings) -> int:
                 await store.outbox.waiting(), budgets)
 
     counts, messages, parked, waiting, budgets = _with_store(settings, work)
+    reason = _reason_words(config)
     print("outbox: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sending", "sent", "dead", "cancelled")) +
           (f", {counts['parked']} parked" if counts.get("parked") else ""))
-    _print_budgets(config, waiting, budgets)
+    _print_budgets(config, [(platform, reason(why), count, soonest) for platform, why, count, soonest in waiting],
+                   budgets)
     for target in parked:
         where = f"{target.platform} (everywhere)" if target.address == "*" else f"{target.platform}:{target.address}"
-        print(f"parked since {target.since:%Y-%m-%d %H:%M UTC}: {where}: {target.reason} "
+        print(f"parked since {target.since:%Y-%m-%d %H:%M UTC}: {where}: {reason(target.reason)} "
               f"({target.messages} message{'s' if target.messages != 1 else ''}; reinstalling the app resumes them)")
     for m in messages:
         when = m.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC")
-        error = f"  last error: {m.last_error}" if m.last_error else ""
+        error = f"  last error: {reason(m.last_error)}" if m.last_error else ""
         print(f"{m.id:>8}  {m.status:<9} {m.kind:<8} {m.platform}:{m.address}  attempts={m.attempts}  next={when}{error}")
     return EXIT_OK
+
+
+def _reason_words(config: Config) -> Callable[[str], str]:
+    """A stored reason as ``rounds outbox`` shows it: in the words of the content's ``words.yaml``,
+    then the stored code (``no Slack account with this email (no_slack_account)``); a value that is
+    not a code (a Slack error code, older English) as it is. Words that cannot be read leave the codes."""
+    from bot.core.reasons import said
+    from bot.words import load_words
+
+    try:
+        words = load_words(Path(config.content_dir))
+    except ContentError as exc:
+        print(f"rounds: {exc}; reasons are shown as stored codes", file=sys.stderr)
+        return lambda stored: stored
+
+    def reason(stored: str) -> str:
+        try:
+            spoken = said(stored, words.say)
+        except KeyError:  # content of an older version, without this code's words
+            return stored
+        return stored if spoken == stored else f"{spoken} ({stored})"
+
+    return reason
 
 
 def _print_budgets(config: Any, waiting: list, budgets: list | None) -> None:

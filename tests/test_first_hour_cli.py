@@ -3,6 +3,7 @@ listens and what would mount each missing platform, a new SQLite database sets i
 retry of an unknown outbox id is an error."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.store import Store
 from bot.store.migrate import head_revision
 from conftest import DATA_DIR, RoundsServer, free_port, old_schema, rounds_env, run_rounds
 from pg import fresh_database
@@ -62,6 +64,45 @@ def test_outbox_retry_of_an_unknown_id_is_an_error(site, capsys):
                                        "(`rounds outbox` lists the dead ones)\n")
     assert main(["outbox", "retry"]) == 0
     assert capsys.readouterr().out.startswith("re-queued 0 dead messages")
+
+
+def test_outbox_says_what_waits_and_why_in_words_with_the_stored_code(site, capsys):
+    """Reasons are stored as codes (bot/core/reasons.py); `rounds outbox` says them from words.yaml,
+    the code after them, and shows a value that is no code (Slack's error, older English) as it is."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.core.models import NewMessage
+    from bot.settings import Settings
+
+    assert main(["db", "upgrade"]) == 0
+    now = datetime.now(UTC)
+
+    async def fill() -> None:
+        store = Store.open(Settings.from_env(os.environ).database())
+        try:
+            outbox = store.outbox
+            await outbox.add([NewMessage(f"k{i}", None, platform, address, "lesson", {}, now) for i, (platform, address)
+                              in enumerate([("slack", "email:a@x.example"), ("slack", "U1"), ("slack", "U2"),
+                                            ("teams", "29:1")])], now)
+            ids = {m.address: m.id for m in await outbox.list(["pending"])}
+            await outbox.mark_dead(ids["email:a@x.example"], 0, "no_slack_account")
+            await outbox.mark_dead(ids["U1"], 1, "channel_not_found")
+            await outbox.mark_retry(ids["U2"], 0, now, "slack_dnd_waiting")
+            await outbox.park("teams", None, "teams_app_uninstalled", now)
+        finally:
+            await store.close()
+
+    asyncio.run(fill())
+    capsys.readouterr()
+    assert main(["outbox"]) == 0
+    out = capsys.readouterr().out
+    assert "last error: no Slack account with this email (no_slack_account)" in out
+    assert "last error: channel_not_found" in out, "Slack's own code, as it is"
+    assert "waiting for Slack Do Not Disturb to end (slack_dnd_waiting)" in out
+    assert "teams (everywhere): the Teams app was uninstalled here (teams_app_uninstalled) (1 message;" in out
+    [waits] = [line for line in out.splitlines() if "Do Not Disturb" in line and "last error" not in line]
+    assert waits.split()[:2] == ["slack", "1"]
 
 
 def test_serve_logs_where_it_listens_and_what_would_mount_each_platform(tmp_path):

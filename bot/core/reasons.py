@@ -3,7 +3,7 @@
 
 The admins' ``roster`` says a stored reason from ``prompts/words.yaml`` (:func:`said`). A value that
 is not a known code (a Slack error code, or English stored by an earlier version) is shown as it is.
-Logs and ``rounds outbox`` show the code itself.
+``rounds outbox`` says it the same way and shows the code after the words; logs show the code itself.
 """
 from __future__ import annotations
 
