@@ -218,8 +218,11 @@ def _inproc(selected: set[str], db: inproc.Database, n: int, pinned: datetime, b
         _log(f"tick on {backend}: scheduler ticks for {n} physicians")
         tick = _subprocess_json(["-m", "bench.inproc", "tick", target, pinned.isoformat()])
         out["tick"] = {str(n): tick}
-        _log(f"  cold {tick['cold_seconds']:.2f} s ({tick['planned']} planned), steady {tick['steady_seconds']:.3f} s, "
-             f"everyone due {tick['recheck_seconds']:.2f} s")
+        _log(f"  first: longest pass {tick['cold_seconds']:.2f} s of {tick['cold_passes']}, all {tick['planned']} "
+             f"planned in {tick['cold_total_seconds']:.2f} s, loop wait {1000 * tick['cold_stall_seconds']:.0f} ms; "
+             f"steady {tick['steady_seconds']:.3f} s; everyone due: longest pass {tick['recheck_seconds']:.2f} s of "
+             f"{tick['recheck_passes']}, all in {tick['recheck_total_seconds']:.2f} s, "
+             f"loop wait {1000 * tick['recheck_stall_seconds']:.0f} ms")
     return out
 
 

@@ -1,4 +1,4 @@
-"""In-process measurements: the weekly digest and one scheduler tick over the whole roster.
+"""In-process measurements: the weekly digest and the scheduler's planning over the whole roster.
 
 Each runs in a fresh interpreter (``python -m bench.inproc digest|tick DB NOW``, DB a SQLite file or
 a ``postgresql://`` URL) so its peak
@@ -104,11 +104,13 @@ async def measure_digest(db: Database, now: datetime, repeat: int = 2) -> dict[s
         await rt.store.close()
 
 
-async def _timed_tick(scheduler: Any, now: datetime) -> tuple[float, float, int]:
-    """(seconds, longest event-loop stall in seconds, messages added) of one tick.
+async def _timed_passes(scheduler: Any, now: datetime) -> dict[str, float]:
+    """Plan everything due at ``now`` as the service does: pass after pass, then the passes after the
+    week's snapshot (stored beside them) is done.
 
-    A watcher task asks for the loop every millisecond while the tick runs: the longest wait is
-    how long the tick kept a server from acknowledging anything (Slack's limit is 3 s).
+    Returns the longest pass, the whole time, the passes, the messages added, and the longest
+    event-loop wait: a watcher task asks for the loop every millisecond meanwhile, so the wait is how
+    long planning kept a server from acknowledging anything (Slack's limit is 3 s).
     """
     done = asyncio.Event()
     worst = 0.0
@@ -121,17 +123,32 @@ async def _timed_tick(scheduler: Any, now: datetime) -> tuple[float, float, int]
             worst = max(worst, time.perf_counter() - asked - 0.001)
 
     watcher = asyncio.create_task(watch())
+    longest = 0.0
+    added = passes = 0
     started = time.perf_counter()
-    added = await scheduler.tick(now)
-    seconds = time.perf_counter() - started
+    for _ in range(2):  # the second round plans what waited for the snapshot
+        more = True
+        while more:
+            at = time.perf_counter()
+            result = await scheduler.plan_pass(now)
+            longest = max(longest, time.perf_counter() - at)
+            added += result.added
+            passes += 1
+            more = result.more
+            await asyncio.sleep(0)
+        if not await scheduler.settle():
+            break
+    total = time.perf_counter() - started
     done.set()
     await watcher
-    return seconds, worst, added
+    return dict(longest=longest, total=total, passes=passes, added=added, stall=worst)
 
 
 async def measure_tick(db: Database, now: datetime) -> dict[str, Any]:
-    """The first tick of the day (everything due and planned), a later one (nothing due), and
-    one with every physician due again but nothing new (the day turning in their zone).
+    """The first planning of the day (everything due and planned), a later tick (nothing due), and
+    planning with every physician due again but nothing new (the day turning in their zone); for
+    each, the longest pass (the goal: no pass holds the loop or the database for long) and the time
+    until everyone due was planned.
 
     A SQLite file is copied first; a PostgreSQL database is changed in place (it is a scratch copy)."""
     from bot.delivery.scheduler import Scheduler
@@ -146,15 +163,18 @@ async def measure_tick(db: Database, now: datetime) -> dict[str, Any]:
         baseline = min([await read_roster(rt) for _ in range(3)][1:])
         rss_before, _ = _peak_mb()
         procs.reset_peak(os.getpid())
-        cold, cold_stall, planned = await _timed_tick(scheduler, now)
-        steady, _, again = await _timed_tick(scheduler, now)
+        cold = await _timed_passes(scheduler, now)
+        steady = await _timed_passes(scheduler, now)
         await rt.store.planning.replan_everyone()
-        recheck, recheck_stall, rechecked = await _timed_tick(scheduler, now)
+        recheck = await _timed_passes(scheduler, now)
         _, peak = _peak_mb()
-        return dict(cold_seconds=cold, cold_stall_seconds=cold_stall, steady_seconds=steady, planned=planned,
-                    planned_again=again + rechecked, recheck_seconds=recheck, recheck_stall_seconds=recheck_stall,
-                    baseline_seconds=baseline, rss_before_mb=rss_before, peak_mb=peak,
-                    peak_increase_mb=peak - rss_before)
+        await scheduler.close()
+        return dict(cold_seconds=cold["longest"], cold_total_seconds=cold["total"], cold_passes=cold["passes"],
+                    cold_stall_seconds=cold["stall"], steady_seconds=steady["total"], planned=cold["added"],
+                    planned_again=steady["added"] + recheck["added"], recheck_seconds=recheck["longest"],
+                    recheck_total_seconds=recheck["total"], recheck_passes=recheck["passes"],
+                    recheck_stall_seconds=recheck["stall"], baseline_seconds=baseline, rss_before_mb=rss_before,
+                    peak_mb=peak, peak_increase_mb=peak - rss_before)
     finally:
         await rt.store.close()
         if isinstance(work, Path):

@@ -120,9 +120,16 @@ def _ticks(data: dict[str, Any], db: str) -> list[Row]:
         return "**pass**" if ok else ("**miss** (time)" if stall <= LOOP_WAIT_GOAL_S else
                                       "**miss**" if seconds > TICK_GOAL_S else "**miss** (loop wait)")
 
+    def whole(kind: str) -> str:
+        """The passes and the time until everyone due was planned (older results have no passes)."""
+        if f"{kind}_passes" not in big:
+            return ""
+        return f" ({big[f'{kind}_passes']} passes; everyone due planned in {big[f'{kind}_total_seconds']:.2f} s)"
+
     return [
         (f"4. Scheduler tick for {int(n):,} physicians, first of the day ({big['planned']:,} planned)", db,
-         f"{big['cold_seconds']:.2f} s; the event loop waited at most {1000 * big['cold_stall_seconds']:.0f} ms",
+         f"longest pass {big['cold_seconds']:.2f} s{whole('cold')}; "
+         f"the event loop waited at most {1000 * big['cold_stall_seconds']:.0f} ms",
          f"read every `people` row: {base:.3f} s", f"{big['cold_seconds'] / base:.0f}×", goal,
          heavy(big["cold_seconds"], big["cold_stall_seconds"])),
         ("4b. …every later tick (nothing due)", db,
@@ -130,7 +137,8 @@ def _ticks(data: dict[str, Any], db: str) -> list[Row]:
          f"{big['steady_seconds'] / base:.2f}×", f"< {STEADY_TICK_GOAL_S:g} s",
          _verdict(big["steady_seconds"] < STEADY_TICK_GOAL_S)),
         ("4c. …a tick with everyone due but nothing new (the day turning in their zone)", db,
-         f"{big['recheck_seconds']:.2f} s; loop waited at most {1000 * big['recheck_stall_seconds']:.0f} ms",
+         f"longest pass {big['recheck_seconds']:.2f} s{whole('recheck')}; "
+         f"loop waited at most {1000 * big['recheck_stall_seconds']:.0f} ms",
          f"{base:.3f} s", f"{big['recheck_seconds'] / base:.0f}×", goal,
          heavy(big["recheck_seconds"], big["recheck_stall_seconds"])),
     ]

@@ -18,7 +18,7 @@ from bot.clock import FixedClock
 from bot.config import Config, DeliverySettings, QuietHours, RateLimit
 from bot.content import load_content
 from bot.core.reasons import said
-from bot.delivery.scheduler import Scheduler
+from bot.delivery.scheduler import Pass, Scheduler
 from bot.delivery.sender import Sender
 from bot.delivery.transport import Envelope, Hold, SendResult
 from bot.messages import Incoming
@@ -111,6 +111,40 @@ async def test_each_reminder_is_planned_once_and_delivered_once(world: World) ->
     first = world.posted()[0]
     assert "snooze" in first["text"] or any("snooze" in str(b) for b in first["blocks"])
     assert await world.runtime.store.outbox.counts() == {"sent": 6}
+
+
+async def test_planning_runs_in_short_passes_that_together_plan_each_reminder_once(
+        database_url: str, api: FakeSlackApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pass takes no new page once its time is up (here at once: one page of 10 a pass); the passes
+    after it go on where it stopped, and the digest waits for the week's snapshot, stored beside them."""
+    world = await make_world(database_url, api, monkeypatch, physicians=25)
+    try:
+        rt = world.runtime
+        snapshot_stored = asyncio.Event()
+        scheduler = Scheduler(rt.store, rt.content, rt.config, ("slack",), rt.coach, page=10, pass_seconds=0.0,
+                              ready=snapshot_stored.set)
+        now = world.clock.now()
+        passes = [await scheduler.plan_pass(now) for _ in range(4)]
+        assert passes == [Pass(10, more=True), Pass(10, more=True), Pass(5, more=True), Pass(0, more=False)]
+        assert not await rt.store.weekly.has_week("2026-W10")  # the digest is due; its snapshot is being stored
+        await asyncio.wait_for(snapshot_stored.wait(), timeout=30)
+        assert await rt.store.weekly.has_week("2026-W10")
+        assert await scheduler.plan_pass(now) == Pass(1, more=False)  # the week's digest, for Maria
+        assert await scheduler.plan_pass(now) == Pass(0, more=False)
+        assert await scheduler.tick(now) == 0
+        assert await rt.store.outbox.counts() == {"pending": 26}
+        await world.sender.drain_once()
+        assert len(world.sent_keys()) == 25 and set(world.sent_keys().values()) == {1}
+        await scheduler.close()
+    finally:
+        await world.runtime.store.close()
+
+
+async def test_a_tick_waits_for_the_weeks_snapshot_and_plans_the_digest_after_it(world: World) -> None:
+    """``tick`` (the demo's clock, ``rounds`` commands) plans everything, the digest included, in one call."""
+    assert await world.scheduler.tick(world.clock.now()) == 6
+    assert await world.runtime.store.weekly.has_week("2026-W10")
+    assert await world.scheduler.settle() is False  # nothing left running beside the passes
 
 
 class WaitingForSome:

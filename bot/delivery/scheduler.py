@@ -6,13 +6,20 @@ policy reads about them clears it. So a tick over a large roster reads a page or
 most of the time, and everyone only when the day turns in their zone. Planned messages enter
 the outbox under deduplication keys before ``plan_after`` moves on: running a tick twice, on
 several instances at once, or again after a crash plans nothing twice and loses nothing.
+
+Planning runs in passes of about half a second (:meth:`Scheduler.plan_pass`): when the day turns for a
+large roster, the service runs pass after pass until nobody due is left, and the sender starts on the
+first page's messages while the rest is planned. No pass holds the event loop or the database for
+long. The week's readiness snapshot, which the digest needs, is stored beside the passes, not inside one.
 """
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
-from dataclasses import replace
+import time as timer
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,8 +32,10 @@ from bot.core.reminders import NUDGE_PRIORITY, Cadence, Planner, PlanState, Resp
 from bot.delivery.ports import DeliveryCoach, DeliveryStore, NewMessage, PlanningInputs, PlanningPerson
 
 log = logging.getLogger(__name__)
-PAGE = 2500
+PAGE = 1000
 """Physicians planned per batch (one set of queries, one outbox insert)."""
+PASS_SECONDS = 0.5
+"""A planning pass takes no new page after this long; the next pass goes on at once."""
 SLICE = 500
 """Physicians planned between two turns of the event loop (a page's planning yields this often)."""
 POLICY_SETTING = "scheduler.policy"
@@ -35,10 +44,23 @@ MAX_PLATFORM_SETS = 8
 """Platform sets remembered under one policy (there are only so many combinations of platforms)."""
 
 
+@dataclass(frozen=True)
+class Pass:
+    """What one planning pass did."""
+
+    added: int
+    """New messages in the outbox."""
+    more: bool
+    """Physicians due now are left for the next pass."""
+
+
 class Scheduler:
     def __init__(self, store: DeliveryStore, content: Content, config: Config, platforms: tuple[str, ...],
-                 coach: DeliveryCoach, *, demo: bool = False) -> None:
+                 coach: DeliveryCoach, *, demo: bool = False, ready: Callable[[], None] | None = None,
+                 page: int = PAGE, pass_seconds: float = PASS_SECONDS) -> None:
         self.store = store
+        self.page = page
+        self.pass_seconds = pass_seconds
         self.coach = coach
         self.content = content
         self.config = config
@@ -49,9 +71,38 @@ class Scheduler:
                                max_nudges_per_day=config.max_nudges_per_day)
         self.profile_ids = frozenset(item.id for item in content.profile_items)
         self.policy = self._policy_fingerprint()
+        self.ready = ready
+        """Called when work started beside a pass (the week's snapshot) is done: plan again now."""
+        self._snapshot: tuple[str, asyncio.Task[None]] | None = None
 
     async def tick(self, now: datetime) -> int:
-        """Plan everything due at ``now``; returns how many new messages entered the outbox."""
+        """Plan everything due at ``now``, pass after pass, and the week's digest once its snapshot is
+        stored; returns how many new messages entered the outbox."""
+        added = await self._passes(now)
+        if await self.settle():
+            added += await self._passes(now)
+        return added
+
+    async def settle(self) -> bool:
+        """Wait for work started beside the passes (the week's snapshot); True when there was some."""
+        if self._snapshot is None or self._snapshot[1].done():
+            return False
+        await asyncio.wait([self._snapshot[1]])
+        return True
+
+    async def _passes(self, now: datetime) -> int:
+        added = 0
+        while True:
+            done = await self.plan_pass(now)
+            added += done.added
+            if not done.more:
+                return added
+            await asyncio.sleep(0)
+
+    async def plan_pass(self, now: datetime) -> Pass:
+        """Plan physicians due at ``now`` for about ``pass_seconds``, a page at a time, then the week's
+        digest once nobody due is left; ``more`` when some are left for the next pass."""
+        started = timer.perf_counter()
         stored = await self.store.settings.get(POLICY_SETTING)
         if self.policy not in (stored or "").split(","):
             replanned = await self.store.planning.replan_everyone()
@@ -60,19 +111,30 @@ class Scheduler:
         added = planned = checked = 0
         after = 0
         tick = _Tick(self, now)
-        while page := await self.store.planning.due(now, after, PAGE):
+        while page := await self.store.planning.due(now, after, self.page):
             after = page[-1].id
             messages, wakes = await self._plan_page(page, now, tick)
             added += await self.store.outbox.add(messages, now)  # before plan_after moves: nothing lost
             await self.store.planning.set_plan_after(wakes)
             planned += len(messages)
             checked += len(page)
-            await asyncio.sleep(0)  # let Slack acks (3 s limit) through during a long tick
+            if timer.perf_counter() - started >= self.pass_seconds:
+                log.debug("planning pass: %d new messages, %d physicians checked; more to plan", added, checked)
+                return Pass(added, more=True)
+            await asyncio.sleep(0)  # let Slack acks (3 s limit) through
         digests = await self._digest(now)
         added += await self.store.outbox.add(digests, now)
         if added:
             log.info("planned %d new messages (%d due, %d physicians checked)", added, planned + len(digests), checked)
-        return added
+        return Pass(added, more=False)
+
+    async def close(self) -> None:
+        """Stop work started beside the passes (a snapshot not yet stored is stored by a later tick)."""
+        if self._snapshot is not None:
+            task = self._snapshot[1]
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            self._snapshot = None
 
     async def _plan_page(self, page: list[PlanningPerson], now: datetime,
                          tick: _Tick) -> tuple[list[NewMessage], list[tuple[int, int, datetime]]]:
@@ -143,8 +205,8 @@ class Scheduler:
         if now < digest_due_at(today, config.digest.weekday, config.digest.time, config.zone):
             return []
         week = iso_week(today)
-        if await self.coach.save_weekly_snapshot(now):
-            log.info("stored readiness snapshot for %s", week)
+        if not self._snapshot_stored(week, now):
+            return []
         spec = {"week": week}
         messages = [NewMessage(f"digest:{week}:{platform}:{channel}", None, platform, channel, "digest", spec, now)
                     for platform, channel in (("slack", config.slack_marketing_channel),
@@ -158,6 +220,30 @@ class Scheduler:
                 messages.append(NewMessage(f"digest:{week}:person:{manager.id}", manager.id, target[0], target[1],
                                            "digest", spec, now))
         return messages
+
+    def _snapshot_stored(self, week: str, now: datetime) -> bool:
+        """Whether this week's readiness snapshot is stored (the digest compares with it). If not, storing
+        it starts beside the planning passes; ``ready`` is called when it is done."""
+        if self._snapshot is None or self._snapshot[0] != week:
+            self._snapshot = (week, asyncio.create_task(self._store_snapshot(week, now), name=f"snapshot {week}"))
+            return False
+        task = self._snapshot[1]
+        if not task.done():
+            return False
+        if task.cancelled() or task.exception() is not None:
+            self._snapshot = None  # the next pass tries again
+            return False
+        return True
+
+    async def _store_snapshot(self, week: str, now: datetime) -> None:
+        try:
+            if await self.coach.save_weekly_snapshot(now):
+                log.info("stored readiness snapshot for %s", week)
+        except Exception:
+            log.exception("storing the readiness snapshot for %s failed; the next tick tries again", week)
+            raise
+        if self.ready is not None:
+            self.ready()
 
     def _address(self, person_id: int, email: str, addresses: dict[int, dict[str, str]]) -> tuple[str, str] | None:
         known = addresses.get(person_id, {})

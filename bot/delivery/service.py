@@ -49,7 +49,7 @@ class Delivery:
         self.transports = transports
         self.installer = installer
         platforms = tuple(p for p in ("slack", "teams", "web") if p in transports)
-        self.scheduler = Scheduler(store, content, config, platforms, coach, demo=demo)
+        self.scheduler = Scheduler(store, content, config, platforms, coach, demo=demo, ready=self.poke)
         self.budget = budget
         self.sender = Sender(store, coach, clock, transports, config.delivery, budget=self.budget)
         self._stopping = asyncio.Event()
@@ -69,13 +69,18 @@ class Delivery:
         self._tick_now.set()
 
     async def _schedule_loop(self) -> None:
+        """A planning pass every ``tick_seconds``, when poked, and at once while a pass leaves some due."""
         interval = self.config.delivery.tick_seconds
         while True:
+            self._tick_now.clear()
             try:
-                await self.tick()
+                done = await self.scheduler.plan_pass(self.clock.now())
+                self.sender.wake.set()
+                if done.more:
+                    await asyncio.sleep(0)
+                    continue
             except Exception:
                 log.exception("scheduler tick failed; next tick in %ss", interval)
-            self._tick_now.clear()
             with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._tick_now.wait(), timeout=interval)
 
@@ -129,6 +134,7 @@ class Delivery:
                 await self._installing  # the run's finally hands back its lease
             self._installing = None
         if not self._tasks:
+            await self.scheduler.close()
             return
         scheduler, sender = self._tasks
         scheduler.cancel()
@@ -145,6 +151,7 @@ class Delivery:
             sender.cancel()
         with suppress(asyncio.CancelledError):
             await scheduler
+        await self.scheduler.close()
         await self.sender.flush()
         await self.store.outbox.release(self.sender.owner)
         self._tasks = []

@@ -1,6 +1,7 @@
 """What readiness reports read: one physician's snapshot, a meeting's attendees, the roster's counts."""
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -139,8 +140,10 @@ class ReadinessStore:
             enrollments: dict[int, list[CampCount]] = defaultdict(list)
             for person_id, meeting_id, count in await conn.execute(registrations):
                 enrollments[person_id].append(CampCount(current[meeting_id], int(count)))
-        return [RosterCounts(*row, tuple(enrollments.get(row[0], ())))  # type: ignore[call-arg]
-                for row in rows]  # (the row's columns are the fields before enrollments)
+        # One object per physician (tens of thousands): off the event loop.
+        return await asyncio.to_thread(lambda: [
+            RosterCounts(*row, tuple(enrollments.get(row[0], ())))  # type: ignore[call-arg]
+            for row in rows])  # (the row's columns are the fields before enrollments)
 
     async def handles(self) -> list[tuple[int, str, str, str, str | None, str | None]]:
         """Every active physician's (id, name, department, specialty, X handle, Bluesky handle), for the

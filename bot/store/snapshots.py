@@ -2,6 +2,7 @@
 each physician's marks of that week, read for week-over-week changes over the same physicians."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import asdict, fields
 from datetime import datetime
@@ -46,7 +47,8 @@ class SnapshotStore:
                 return False  # another instance stored this week first, between the check and the insert
             # A mark per physician (tens of thousands): arrays in one statement per batch on PostgreSQL,
             # one statement the SQLite driver runs for each row.
-            per_person = [(week, person, ",".join(sorted(m.flags)), m.score) for person, m in (marks or {}).items()]
+            per_person = await asyncio.to_thread(  # tens of thousands of rows: off the event loop
+                lambda: [(week, person, ",".join(sorted(m.flags)), m.score) for person, m in (marks or {}).items()])
             if conn.dialect.name == "postgresql":
                 for start in range(0, len(per_person), MARKS_BATCH):
                     _, people_, flags, scores = (list(column) for column in zip(
