@@ -36,7 +36,7 @@ PAGE = 1000
 """Physicians planned per batch (one set of queries, one outbox insert)."""
 PASS_SECONDS = 0.5
 """A planning pass takes no new page after this long; the next pass goes on at once."""
-SLICE = 500
+SLICE = 200
 """Physicians planned between two turns of the event loop (a page's planning yields this often)."""
 POLICY_SETTING = "scheduler.policy"
 NOTHING: frozenset[str] = frozenset()
