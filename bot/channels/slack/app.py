@@ -53,7 +53,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actions import ACTION_VERSION, FOREIGN
 from bot.channels.charts import add_chart_route, chart_url
 from bot.channels.http_guard import Rejected, check_slack, log_rejected
-from bot.channels.ports import Answering, DigestCharts, SlackRecords
+from bot.channels.ports import Answering, DigestCharts, Linked, SlackRecords
 from bot.channels.slack.client import SlackHttp, error_code, interactive_client
 from bot.channels.slack.dnd import remember_dnd
 from bot.channels.slack.identity import SlackDirectory, SlackUser
@@ -403,13 +403,14 @@ class SlackChannel:
 
     async def _coach(self, who: SlackUser, *, text: str | None = None, action: str | None = None,
                      where: Where | None = None, version: int | None = None,
-                     values: tuple[tuple[str, str], ...] = ()) -> list[Reply]:
+                     values: tuple[tuple[str, str], ...] = (), known: Linked | None = None) -> list[Reply]:
+        """``known``: the person the turn already read for ``who`` (the coach does not read them again)."""
         incoming = Incoming("slack", who.id, text=text, action=action, email=who.email, display_name=who.name,
                             timezone=who.timezone, conversation_id=where.channel if where else None,
                             message_id=where.message_ts if where else None, values=values,
                             action_version=version)
         try:
-            return await self.coach.handle(incoming)
+            return await self.coach.handle(incoming, known)
         except Exception as exc:  # the person still gets an answer; the log gets ids and frames only
             _log_failure("coach", who.id, exc)
             return [self._failure()]
@@ -429,16 +430,19 @@ class SlackChannel:
             async with self._coach_gate:
                 refresh = where.home or not (reads_only(text) if not actions else all(map(action_reads_only, actions)))
                 replies: list[Reply] = []
+                known: Linked | None = None  # read for the read-only check: the coach does not read it again
                 try:
                     if not refresh:  # a read-only command still links a new person or stores a new time zone
-                        refresh = await self._identity_changes(who)
+                        known = await self.records.person_by_identity(PLATFORM, who.id)
+                        refresh = _identity_changes(who, known)
                 except Exception as exc:  # the database is down: the person still gets the apology
                     _log_failure("turn", who.id, exc)
                     replies, refresh = [self._failure()], False
-                for action in () if replies else actions or ():
-                    replies.extend(await self._coach(who, action=action, where=where, version=version))
+                for index, action in enumerate(() if replies else actions or ()):
+                    replies.extend(await self._coach(who, action=action, where=where, version=version,
+                                                     known=known if index == 0 else None))
                 if not actions and not replies:
-                    replies = await self._coach(who, text=text, where=where)
+                    replies = await self._coach(who, text=text, where=where, known=known)
             await self._finish(where, replies, refresh_home=refresh)
 
         await self._serially(where.user_id, answer())
@@ -448,11 +452,6 @@ class SlackChannel:
 
     async def _serially_finish(self, where: Where, replies: list[Reply]) -> None:
         await self._serially(where.user_id, self._finish(where, replies))
-
-    async def _identity_changes(self, who: SlackUser) -> bool:
-        """Whether the coach will link this person or store their Slack time zone in this turn."""
-        person = await self.records.person_by_identity(PLATFORM, who.id)
-        return person is None or (bool(who.timezone) and who.timezone != person.timezone)
 
     async def _finish(self, where: Where, replies: list[Reply], *, refresh_home: bool = True) -> None:
         for reply in replies:
@@ -573,6 +572,11 @@ def _bolt_logger() -> logging.Logger:
     if logger.level < logging.INFO:
         logger.setLevel(logging.INFO)
     return logger
+
+
+def _identity_changes(who: SlackUser, person: Linked | None) -> bool:
+    """Whether the coach will link this person or store their Slack time zone in this turn."""
+    return person is None or (bool(who.timezone) and who.timezone != person.timezone)
 
 
 def reads_only(text: str | None) -> bool:
