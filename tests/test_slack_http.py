@@ -16,7 +16,8 @@ import aiohttp
 import pytest
 
 from bot.app import Runtime
-from bot.channels.slack.app import ANSWERS_STARTED, action_reads_only, reads_only
+from bot.channels.slack.answers import STARTED_AT_MOST as ANSWERS_STARTED
+from bot.channels.slack.app import action_reads_only, reads_only
 from fakes.slack_api import FakeSlackApi
 from slack_fixtures import JANE, MARIA, OMAR, STRANGER, SlackServer, slack_env, start_server, texts, view_of
 

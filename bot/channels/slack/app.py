@@ -14,8 +14,8 @@ revoked bot token park the outbox for Slack before the acknowledgement; the next
 the workspace (it was installed again) resumes it.
 
 Every request is acknowledged first (Slack's 3-second limit); the coach and the Web API calls
-run afterwards in tracked tasks that the server drains on shutdown, at most
-:data:`COACH_CONCURRENCY` in the coach at a time. All Web API calls and
+run afterwards in tracked tasks that the server drains on shutdown, started behind the acks
+(:mod:`~bot.channels.slack.answers`) and at most :data:`COACH_CONCURRENCY` in the coach at a time. All Web API calls and
 ``response_url`` posts share one HTTP session (:class:`~bot.channels.slack.client.SlackHttp`).
 Logs carry ids only.
 
@@ -32,7 +32,6 @@ import logging
 import re
 import time
 import traceback
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +53,7 @@ from bot.actions import ACTION_VERSION, FOREIGN
 from bot.channels.charts import add_chart_route, chart_url
 from bot.channels.http_guard import Rejected, check_slack, log_rejected
 from bot.channels.ports import Answering, DigestCharts, Linked, SlackRecords
+from bot.channels.slack.answers import Answers
 from bot.channels.slack.client import SlackHttp, error_code, interactive_client
 from bot.channels.slack.dnd import remember_dnd
 from bot.channels.slack.identity import SlackDirectory, SlackUser
@@ -107,8 +107,6 @@ STORY_FORM_TEXT = re.compile(r"^\s*library\s+add\s*$", re.IGNORECASE)
 CHECK_FORM_TEXT = re.compile(r"^\s*check\s*$", re.IGNORECASE)
 """``/rounds check`` without a draft opens the draft-check modal."""
 DRAIN_SECONDS = 8.0
-ANSWERS_STARTED = 64
-"""Background answers under way at once (most of their time is spent waiting on Slack's API)."""
 COACH_CONCURRENCY = 4
 """Answers computed at once (the coach's database reads and rendering: the CPU of an answer). Under
 a burst the others wait their turn instead of taking the event loop from the acks, which Slack
@@ -164,8 +162,7 @@ class SlackChannel:
         self.signing_secret = signing_secret
         self.directory = SlackDirectory(client)
         self.tasks: set[asyncio.Task[None]] = set()
-        self._started = 0
-        self._waiting: deque[Callable[[], Coroutine[Any, Any, None]]] = deque()
+        self.answers = Answers(self._spawn)
         self.turns = turns or TurnQueue()
         self._coach_gate = asyncio.Semaphore(COACH_CONCURRENCY)
         self._pruned_at: datetime | None = None
@@ -208,8 +205,12 @@ class SlackChannel:
             return rejected.response()
         bolt_request = AsyncBoltRequest(body=checked.body, query=request.query_string,
                                         headers=request.headers)  # type: ignore[arg-type]
-        response = await self.bolt.async_dispatch(bolt_request)
-        return await to_aiohttp_response(response)
+        return await to_aiohttp_response(await self.dispatch(bolt_request))
+
+    async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
+        """Bolt's dispatch up to the ack (HTTP and Socket Mode): answers wait meanwhile."""
+        with self.answers.acking():
+            return await self.bolt.async_dispatch(request)
 
     # -- middleware ----------------------------------------------------------------------------
     async def _deduplicate(self, body: dict[str, Any], req: Any,
@@ -526,21 +527,8 @@ class SlackChannel:
         return task
 
     def _later(self, answer: Callable[..., Coroutine[Any, Any, None]], *args: Any, **kwargs: Any) -> None:
-        """Answer in the background, in arrival order, at most :data:`ANSWERS_STARTED` at once; the rest
-        wait as a plain queue entry (a started answer holds a task and its frames: far more memory)."""
-        if self._started < ANSWERS_STARTED:
-            self._start(partial(answer, *args, **kwargs))
-        else:
-            self._waiting.append(partial(answer, *args, **kwargs))
-
-    def _start(self, answer: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self._started += 1
-        self._spawn(answer()).add_done_callback(self._answered)
-
-    def _answered(self, _: asyncio.Task[None]) -> None:
-        self._started -= 1
-        if self._waiting:
-            self._start(self._waiting.popleft())
+        """Answer in the background, in arrival order, behind the acks (:class:`Answers`)."""
+        self.answers.submit(partial(answer, *args, **kwargs))
 
     async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
         """Let answers in flight and waiting finish before the store closes (server shutdown)."""
@@ -548,9 +536,8 @@ class SlackChannel:
         deadline = loop.time() + timeout
         while (pending := [t for t in self.tasks if not t.done()]) and loop.time() < deadline:
             await asyncio.wait(pending, timeout=deadline - loop.time())
-        if self._waiting:
-            log.warning("slack shutdown: %s answers not started", len(self._waiting))
-            self._waiting.clear()
+        if not_started := self.answers.clear():
+            log.warning("slack shutdown: %s answers not started", not_started)
         for task in self.tasks:
             if not task.done():
                 task.cancel()
@@ -683,9 +670,21 @@ def mount_slack(app: web.Application, settings: SlackSettings | None, *, coach: 
     return "Slack: Socket Mode"
 
 
+class _SocketMode(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler; answers wait while a request waits for its ack, as over HTTP."""
+
+    def __init__(self, channel: SlackChannel, app_token: str) -> None:
+        super().__init__(channel.bolt, app_token, web_client=channel.client)
+        self.channel = channel
+
+    async def handle(self, client: Any, req: Any) -> None:
+        with self.channel.answers.acking():
+            await super().handle(client, req)
+
+
 def _mount_socket_mode(app: web.Application, channel: SlackChannel, app_token: str) -> None:
     """Connect in the background at start-up (the health checks never wait on Slack); close at clean-up."""
-    handler = AsyncSocketModeHandler(channel.bolt, app_token, web_client=channel.client)
+    handler = _SocketMode(channel, app_token)
     connecting: list[asyncio.Task[None]] = []
 
     async def start(_: web.Application) -> None:
