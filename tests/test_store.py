@@ -389,9 +389,14 @@ async def test_settings(store):
 async def test_conversation_refs(store, people):
     pid = people[PHYSICIAN_EMAIL].id
     assert await store.conversations.ref("teams", "29:jane") is None
-    await store.conversations.save_ref("teams", "29:jane", '{"v": 1}', pid, NOW)
-    await store.conversations.save_ref("teams", "29:jane", '{"v": 2}', pid, LATER)
+    assert await store.conversations.save_ref("teams", "29:jane", '{"v": 1}', pid, NOW) is True
+    assert await store.conversations.save_ref("teams", "29:jane", '{"v": 2}', pid, LATER) is True
     assert await store.conversations.ref("teams", "29:jane") == '{"v": 2}'
+    planned = await state_version(store, pid)
+    assert await store.conversations.save_ref("teams", "29:jane", '{"v": 2}', pid, LATER + timedelta(hours=1)) is False
+    assert await state_version(store, pid) == planned, "an unchanged reference is not written nor planned again"
+    assert await store.conversations.save_ref("teams", "29:jane", '{"v": 2}', None, LATER) is True, "another person"
+    assert await state_version(store, pid) == planned
     assert await store.conversations.delete_ref("teams", "29:jane") is True
     assert await store.conversations.delete_ref("teams", "29:jane") is False
 

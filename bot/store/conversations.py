@@ -5,28 +5,40 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import delete, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.common import in_page, mark_changed
+from bot.store.common import in_page, mark_changed, reads
 from bot.store.schema import conversation_refs, identities
 
 
 class ConversationStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     async def save_ref(self, platform: str, address: str, reference: str, person_id: int | None,
-                       now: datetime) -> None:
-        key = and_(conversation_refs.c.platform == platform, conversation_refs.c.address == address)
-        values = dict(reference=reference, person_id=person_id, updated_at=now)
+                       now: datetime) -> bool:
+        """Store a conversation reference; True when it was new or different, and only then is the row
+        written and the physician planned again (a restarted process sees every reference again)."""
+        c = conversation_refs.c
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(conversation_refs).values(platform=platform, address=address, reference=reference,
+                                                         person_id=person_id, updated_at=now)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["platform", "address"],
+            set_=dict(reference=upsert.excluded.reference, person_id=upsert.excluded.person_id,
+                      updated_at=upsert.excluded.updated_at),
+            where=or_(c.reference != upsert.excluded.reference, c.person_id.is_distinct_from(upsert.excluded.person_id)))
         async with self.engine.begin() as conn:
-            if (await conn.execute(update(conversation_refs).where(key).values(**values))).rowcount == 0:
-                await conn.execute(insert(conversation_refs).values(platform=platform, address=address, **values))
-            await mark_changed(conn, person_id)
+            changed = (await conn.execute(upsert.returning(c.address))).first() is not None
+            if changed:
+                await mark_changed(conn, person_id)
+        return changed
 
     async def ref(self, platform: str, address: str) -> str | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return (await conn.execute(select(conversation_refs.c.reference).where(
                 conversation_refs.c.platform == platform, conversation_refs.c.address == address))).scalar()
 
@@ -40,7 +52,7 @@ class ConversationStore:
 
     async def addresses(self, person_ids: Sequence[int]) -> dict[int, dict[str, str]]:
         """Per person, platform → address for proactive messages (Slack user id, Teams reference key)."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return await addresses(conn, list(person_ids))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store.common import reads
 from bot.store.schema import PLAN_AGAIN, identities, people, settings, slack_missing, slack_users
 
 SYNCED_AT = "slack.directory.synced_at"
@@ -29,6 +30,7 @@ class DirectoryUser:
 class SlackDirectoryStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
         self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
 
     async def save(self, users: Sequence[DirectoryUser], now: datetime) -> int:
@@ -55,7 +57,7 @@ class SlackDirectoryStore:
         query = (select(slack_users.c.user_id).where(slack_users.c.email == email.strip().lower(),
                                                      slack_users.c.deleted.is_(False))
                  .order_by(slack_users.c.updated_at.desc()).limit(1))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return (await conn.execute(query)).scalar()
 
     async def link_roster(self, now: datetime) -> int:
@@ -84,7 +86,7 @@ class SlackDirectoryStore:
                                                                set_=dict(checked_at=now)))
 
     async def missing_since(self, email: str) -> datetime | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return (await conn.execute(select(slack_missing.c.checked_at)
                                        .where(slack_missing.c.email == email.strip().lower()))).scalar()
 
@@ -95,11 +97,11 @@ class SlackDirectoryStore:
                  .where(people.c.active.is_(True),
                         ~exists().where(identities.c.person_id == people.c.id, identities.c.platform == "slack"))
                  .order_by(people.c.name))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [(r[0], r[1], r[2]) for r in await conn.execute(query)]
 
     async def synced_at(self) -> datetime | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             value = (await conn.execute(select(settings.c.value).where(settings.c.key == SYNCED_AT))).scalar()
         return datetime.fromisoformat(value) if value else None
 

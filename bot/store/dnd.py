@@ -8,12 +8,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.dnd import DndStatus
+from bot.store.common import reads
 from bot.store.schema import slack_dnd
 
 
 class SlackDndStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
         self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
 
     async def save(self, statuses: Sequence[DndStatus]) -> None:
@@ -32,7 +34,7 @@ class SlackDndStore:
         ids = sorted(set(user_ids))
         if not ids:
             return {}
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             rows = await conn.execute(select(slack_dnd).where(slack_dnd.c.user_id.in_(ids)))
             return {r.user_id: DndStatus(r.user_id, r.dnd_start, r.dnd_end, r.snooze_end, r.checked_at)
                     for r in rows}

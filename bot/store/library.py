@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.library import EVENTS, Audience, Event, Story, StoryState, StoryTally
-from bot.store.common import in_page, mark_changed
+from bot.store.common import in_page, mark_changed, reads
 from bot.store.schema import (
     PLAN_AGAIN,
     meeting_attendees,
@@ -50,6 +50,7 @@ def _live(now: datetime) -> Any:
 class LibraryStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     # -- writing -------------------------------------------------------------------------------------
     async def save(self, batch: Sequence[Story], now: datetime) -> list[Story]:
@@ -138,13 +139,13 @@ class LibraryStore:
 
     async def for_person(self, person_id: int, now: datetime) -> list[Story]:
         """The stories a physician may share now: lifted, not expired, for them, not shared or declined."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             offered = await offers(conn, [person_id], now, include_planned=True)
         wanted = {sid for sid, _ in offered.stories.get(person_id, ())}
         return [s for s in await self._select(_live(now)) if s.id in wanted]
 
     async def state(self, story_id: int, person_id: int) -> StoryState:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (await conn.execute(select(story_people).where(
                 story_people.c.story_id == story_id, story_people.c.person_id == person_id))).first()
         if row is None:
@@ -161,7 +162,7 @@ class LibraryStore:
             query = query.where(story_people.c.story_id.in_(list(story_ids)))
         totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         departments: dict[int, dict[str, tuple[int, int, int, int]]] = defaultdict(dict)
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             for story_id, department, *counts in await conn.execute(query):
                 totals[story_id] = [a + b for a, b in zip(totals[story_id], counts, strict=True)]
                 departments[story_id][department] = (counts[0], counts[1], counts[2], counts[3])
@@ -173,12 +174,12 @@ class LibraryStore:
         wanted = sorted(set(keys))
         if not wanted:
             return []
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             known = {k for (k,) in await conn.execute(select(meetings.c.key).where(meetings.c.key.in_(wanted)))}
         return [k for k in wanted if k not in known]
 
     async def _select(self, condition: Any) -> list[Story]:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             rows = (await conn.execute(select(stories).where(condition)
                                        .order_by(stories.c.lifts_at, stories.c.id))).all()
             audiences = await _audiences(conn, [row.id for row in rows])

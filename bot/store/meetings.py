@@ -7,13 +7,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import Meeting
-from bot.store.common import ids, row_meeting, set_mark
+from bot.store.common import ids, reads, row_meeting, set_mark
 from bot.store.schema import camp_items, meeting_attendees, meetings
 
 
 class MeetingStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     async def add(self, meeting: Meeting, now: datetime) -> Meeting:
         """Store a meeting (its ``id`` is ignored); returns it with the id it got."""
@@ -24,7 +25,7 @@ class MeetingStore:
         return Meeting(id=new_id, **values)
 
     async def by_key(self, key: str) -> Meeting | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (await conn.execute(select(meetings).where(meetings.c.key == key))).first()
         return row_meeting(row) if row else None
 
@@ -33,7 +34,7 @@ class MeetingStore:
         query = select(meetings).order_by(meetings.c.starts_on, meetings.c.id)
         if ending_on_or_after is not None:
             query = query.where(meetings.c.ends_on >= ending_on_or_after)
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [row_meeting(row) for row in await conn.execute(query)]
 
     async def set_attending(self, person_id: int, meeting_id: int, attending: bool, now: datetime) -> bool:

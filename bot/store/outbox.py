@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import reasons
 from bot.core.models import EVERYWHERE, NewMessage, OutboxMessage
-from bot.store.common import bound_instant, in_page
+from bot.store.common import bound_instant, in_page, reads
 from bot.store.schema import PLAN_AGAIN, outbox, parked_targets, people
 
 STATUSES = ("pending", "sending", "sent", "dead", "cancelled", "parked")
@@ -79,6 +79,7 @@ _ADD_ONE = ("INSERT INTO outbox (dedup_key, person_id, platform, address, kind, 
 class OutboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     async def add(self, messages: Iterable[NewMessage], now: datetime) -> int:
         """Insert messages whose key is new; already-planned keys are left alone. Returns inserted.
@@ -206,37 +207,37 @@ class OutboxStore:
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         """One message by its id, whatever its status (None when there is none)."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (await conn.execute(select(outbox).where(outbox.c.id == message_id))).first()
         return _message(row) if row is not None else None
 
     async def by_key(self, dedup_key: str) -> OutboxMessage | None:
         """The message planned under ``dedup_key`` (None when there is none)."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (await conn.execute(select(outbox).where(outbox.c.dedup_key == dedup_key))).first()
         return _message(row) if row is not None else None
 
     async def statuses_of(self, ids: Iterable[int]) -> dict[int, str]:
         """The status of each of ``ids`` that exists (an id missing from the answer is unknown)."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             rows = await conn.execute(select(outbox.c.id, outbox.c.status).where(outbox.c.id.in_(list(ids))))
             return {row_id: status for row_id, status in rows}
 
     async def list(self, statuses: Iterable[str], limit: int = 200) -> list[OutboxMessage]:
         query = (select(outbox).where(outbox.c.status.in_(list(statuses)))
                  .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [_message(row) for row in await conn.execute(query)]
 
     async def sent_for(self, platform: str, address: str, after_id: int, limit: int = 100) -> builtins.list[OutboxMessage]:
         query = (select(outbox).where(outbox.c.platform == platform, outbox.c.address == address,
                                       outbox.c.status == "sent", outbox.c.id > after_id)
                  .order_by(outbox.c.id).limit(limit))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [_message(row) for row in await conn.execute(query)]
 
     async def counts(self) -> dict[str, int]:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             rows = await conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
             return {status: count for status, count in rows}
 
@@ -246,7 +247,7 @@ class OutboxStore:
         query = (select(outbox.c.platform, reason, func.count(), func.min(outbox.c.next_attempt_at))
                  .where(outbox.c.status == "pending").group_by(outbox.c.platform, reason)
                  .order_by(outbox.c.platform, func.count().desc()))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [(r[0], r[1], r[2], r[3]) for r in await conn.execute(query)]
 
     async def capped_since(self, since: datetime, kinds: Iterable[str],
@@ -257,7 +258,7 @@ class OutboxStore:
             in_page(outbox.c.person_id, ids), outbox.c.due_at >= since,
             outbox.c.kind.in_(list(kinds)), outbox.c.status != "cancelled")
         result: dict[int, list[datetime]] = {}
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             for person_id, due_at in (await conn.execute(query, {"page": ids})).all():
                 result.setdefault(person_id, []).append(due_at)
         return result
@@ -271,7 +272,7 @@ class OutboxStore:
         query = (select(outbox.c.person_id, people.c.name, outbox.c.last_error, outbox.c.next_attempt_at)
                  .join(latest, outbox.c.id == latest.c.last_id).join(people, people.c.id == outbox.c.person_id)
                  .where(outbox.c.status == "dead").order_by(people.c.name))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [(r[0], r[1], r[2] or reasons.UNKNOWN, r[3]) for r in await conn.execute(query)]
 
     # -- uninstalls ------------------------------------------------------------------------------
@@ -305,7 +306,7 @@ class OutboxStore:
 
     async def parked_places(self) -> set[tuple[str, str]]:
         """(platform, address) of every parked target (address :data:`EVERYWHERE` for a whole platform)."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return {(p, a) for p, a in await conn.execute(select(parked_targets.c.platform, parked_targets.c.address))}
 
     async def hold_if_parked(self, message: OutboxMessage) -> bool:
@@ -326,7 +327,7 @@ class OutboxStore:
         query = select(parked_targets).order_by(parked_targets.c.since)
         if platform is not None:
             query = query.where(parked_targets.c.platform == platform)
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             targets = (await conn.execute(query)).all()
             found = []
             for t in targets:

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import RosterEntry
-from bot.store.common import mark_changed, set_person_columns
+from bot.store.common import mark_changed, reads, set_person_columns
 from bot.store.schema import PLAN_AGAIN, identities, people
 
 
@@ -73,6 +73,7 @@ class PeopleStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     async def upsert(self, entries: Iterable[RosterEntry], now: datetime) -> tuple[int, int]:
         """Insert new people and update known ones by email, in one transaction: (added, updated)."""
@@ -105,17 +106,17 @@ class PeopleStore:
         return len(new_rows), updated
 
     async def get(self, person_id: int) -> Person | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (await conn.execute(select(*PERSON_COLUMNS).where(people.c.id == person_id))).first()
         return row_person(row) if row else None
 
     async def by_email(self, email: str) -> Person | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (await conn.execute(select(*PERSON_COLUMNS).where(people.c.email == email.lower()))).first()
         return row_person(row) if row else None
 
     async def by_identity(self, platform: str, user_id: str) -> Person | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (await conn.execute(_BY_IDENTITY, {"platform": platform, "user_id": user_id})).first()
         return row_person(row) if row else None
 
@@ -136,14 +137,14 @@ class PeopleStore:
             query = query.where(people.c.role == role)
         if active_only:
             query = query.where(people.c.active.is_(True))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [row_person(row) for row in await conn.execute(query)]
 
     async def managers(self, emails: Iterable[str]) -> list[Person]:
         """Active marketing managers: people with the admin role, and those whose email is given."""
         query = select(*PERSON_COLUMNS).where(people.c.active.is_(True), or_(
             people.c.role == "admin", people.c.email.in_(sorted({e.lower() for e in emails})))).order_by(people.c.id)
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [row_person(row) for row in await conn.execute(query)]
 
     async def deactivate(self, person_id: int, now: datetime) -> None:

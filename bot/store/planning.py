@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import Meeting, PlanningInputs, PlanningPerson
-from bot.store.common import bound_instant, in_page, row_meeting
+from bot.store.common import bound_instant, in_page, reads, row_meeting
 from bot.store.conversations import addresses as read_addresses
 from bot.store.library import offers as story_offers
 from bot.store.schema import PLAN_AGAIN, lessons_done, meeting_attendees, meetings, people, profile_items, quiz_reviews
@@ -25,6 +25,7 @@ UPDATE people AS p SET plan_after = w.at
 class PlanningStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     async def due(self, now: datetime, after_id: int, limit: int) -> list[PlanningPerson]:
         """Up to ``limit`` active physicians, not stopped, with ids above ``after_id``, whose
@@ -34,7 +35,7 @@ class PlanningStore:
                  .where(people.c.role == "physician", people.c.active.is_(True), people.c.stopped_at.is_(None),
                         or_(people.c.plan_after.is_(None), people.c.plan_after <= now), people.c.id > after_id)
                  .order_by(people.c.id).limit(limit))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [PlanningPerson(*row) for row in (await conn.execute(query)).all()]
 
     async def inputs(self, person_ids: Sequence[int], now: datetime,
@@ -49,7 +50,7 @@ class PlanningStore:
         due: dict[int, list[tuple[str, int]]] = defaultdict(list)
         registered: dict[int, list[Meeting]] = defaultdict(list)
         known = sorted(set(profile_known))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             async def rows(query: Any) -> Sequence[Any]:
                 return (await conn.execute(query, page)).all()
 

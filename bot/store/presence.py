@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.presence import VERIFIED_NETWORKS, Presence, Profile, ProfileFacts
-from bot.store.common import release_lease, set_person_columns, take_lease
+from bot.store.common import reads, release_lease, set_person_columns, take_lease
 from bot.store.people import PERSON_COLUMNS, Person, row_person
 from bot.store.schema import PLAN_AGAIN, handle_conflicts, network_presence, people, settings
 
@@ -67,6 +67,7 @@ class PresenceStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
         self._dialect: Any = postgresql if engine.dialect.name == "postgresql" else sqlite
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ class PresenceStore:
             query = select(*_FACT_COLUMNS).join(people, people.c.id == _P.person_id).where(_current(net))
             pages: list[Sequence[int] | None] = [None] if person_ids is None else \
                 [person_ids[i:i + _BATCH] for i in range(0, len(person_ids), _BATCH)]
-            async with self.engine.connect() as conn:
+            async with self.reads.connect() as conn:
                 for page in pages:
                     paged = query if page is None else query.where(_P.person_id.in_(list(page)))
                     for row in await conn.execute(paged):
@@ -98,7 +99,7 @@ class PresenceStore:
                  .select_from(people.outerjoin(network_presence, and_(_P.person_id == people.c.id, _current(network))))
                  .where(people.c.id > after_id, people.c.active.is_(True), handle.is_not(None), handle != "")
                  .order_by(people.c.id).limit(limit))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [Candidate(*row) for row in await conn.execute(query)]
 
     async def count_candidates(self, network: str) -> int:
@@ -106,7 +107,7 @@ class PresenceStore:
         handle = HANDLE_COLUMN[network]
         query = select(func.count()).select_from(people).where(people.c.active.is_(True), handle.is_not(None),
                                                                handle != "")
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
 
     # -- what a sync learned -----------------------------------------------------------------------------
@@ -235,7 +236,7 @@ class PresenceStore:
     # -- the sync's cursor and lease -----------------------------------------------------------------------
     async def cursor(self, network: str) -> dict[str, Any] | None:
         """Where an unfinished sync of ``network`` stopped (None: no sync under way)."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             value = (await conn.execute(select(settings.c.value).where(settings.c.key == _cursor_key(network)))).scalar()
         return json.loads(value) if value else None
 
@@ -252,7 +253,7 @@ class PresenceStore:
 
     async def finished_at(self, network: str) -> datetime | None:
         """When the latest complete sync of ``network`` finished."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             value = (await conn.execute(select(settings.c.value).where(settings.c.key == f"verify.finished.{network}"))
                      ).scalar()
         return datetime.fromisoformat(value) if value else None
@@ -265,7 +266,7 @@ class PresenceStore:
 
     async def lease_holder(self, name: str) -> str | None:
         """Who holds (or last held) the lease ``name``."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             value = (await conn.execute(select(settings.c.value).where(settings.c.key == f"lease.{name}"))).scalar()
         return value.partition(" ")[0] if value else None
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.common import ids, set_mark, set_person_columns
+from bot.store.common import ids, reads, set_mark, set_person_columns
 from bot.store.people import PERSON_COLUMNS, Person, row_person
 from bot.store.schema import PLAN_AGAIN, handle_conflicts, network_presence, people, profile_items
 
@@ -26,6 +26,7 @@ class HandleConflict:
 class ProfileStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     # -- checklist ----------------------------------------------------------------------------------
     async def set_item(self, person_id: int, item_id: str, done: bool, now: datetime) -> None:
@@ -79,7 +80,7 @@ class ProfileStore:
                         or_(asker.c.x_handle.is_(None),
                             func.lower(asker.c.x_handle) != func.lower(handle_conflicts.c.handle)))
                  .order_by(handle_conflicts.c.asked_at))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [HandleConflict(*row) for row in await conn.execute(query)]
 
     # -- milestones ---------------------------------------------------------------------------------

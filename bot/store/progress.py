@@ -7,7 +7,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.curriculum import ReviewState
-from bot.store.common import ids, mark_changed, set_mark
+from bot.store.common import ids, mark_changed, reads, set_mark
 from bot.store.schema import lessons_done, people, quiz_reviews
 
 TranscriptRow = tuple[str, str, str, str, datetime]
@@ -17,6 +17,7 @@ TranscriptRow = tuple[str, str, str, str, datetime]
 class ProgressStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     async def mark_lesson_done(self, person_id: int, lesson_id: str, now: datetime) -> bool:
         """True when this completes the lesson for the first time."""
@@ -28,7 +29,7 @@ class ProgressStore:
 
     async def lessons_completed(self, person_id: int) -> list[tuple[str, datetime]]:
         """(lesson id, when first completed) of one physician, oldest first."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             rows = await conn.execute(select(lessons_done.c.lesson_id, lessons_done.c.completed_at)
                                       .where(lessons_done.c.person_id == person_id)
                                       .order_by(lessons_done.c.completed_at, lessons_done.c.lesson_id))
@@ -43,11 +44,11 @@ class ProgressStore:
                  .order_by(people.c.email, lessons_done.c.completed_at, lessons_done.c.lesson_id))
         if since is not None:
             query = query.where(lessons_done.c.completed_at >= since)
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [tuple(row) for row in await conn.execute(query)]
 
     async def reviews(self, person_id: int) -> dict[str, ReviewState]:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             rows = await conn.execute(select(quiz_reviews).where(quiz_reviews.c.person_id == person_id))
             return {row.lesson_id: ReviewState(lesson_id=row.lesson_id, attempts=row.attempts, streak=row.streak,
                                                due_at=row.due_at, retired=row.retired, last_correct=row.last_correct)

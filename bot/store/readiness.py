@@ -11,7 +11,7 @@ from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, liter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, RosterCounts
-from bot.store.common import row_meeting
+from bot.store.common import reads, row_meeting
 from bot.store.people import PERSON_COLUMNS, Person, row_person
 from bot.store.schema import camp_items, lessons_done, meeting_attendees, meetings, people, profile_items
 
@@ -37,6 +37,7 @@ _FACTS = _facts_query()
 class ReadinessStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     async def snapshot(self, person_id: int, person: Person | None = None) -> PersonSnapshot | None:
         """One physician's snapshot; ``person``: their row, when the caller read it already (not read again).
@@ -44,7 +45,7 @@ class ReadinessStore:
         Their profile items, lessons, Tweet Camp items and registrations come in one ``UNION ALL``
         query, then the meetings they registered for (if any): two round trips at most instead of
         one per table and every meeting."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             if person is None or person.id != person_id:
                 row = (await conn.execute(select(*PERSON_COLUMNS).where(people.c.id == person_id))).first()
                 if row is None:
@@ -79,7 +80,7 @@ class ReadinessStore:
             people.c.id.in_(select(meeting_attendees.c.person_id).where(meeting_attendees.c.meeting_id == meeting_id))))
 
     async def _snapshots(self, where: Any) -> list[PersonSnapshot]:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             persons = [row_person(row) for row in await conn.execute(
                 select(*PERSON_COLUMNS).where(where).order_by(people.c.department, people.c.name))]
             if not persons:
@@ -131,7 +132,7 @@ class ReadinessStore:
                          .join(meetings, meetings.c.id == meeting_attendees.c.meeting_id)
                          .where(meetings.c.ends_on >= today,
                                 meeting_attendees.c.person_id.in_(select(people.c.id).where(physicians))))
-        async with self.engine.connect() as conn:
+        async with self.engine.begin() as conn:  # a server-side cursor needs a transaction
             rows: list[Any] = []
             async for part in (await conn.stream(query)).partitions(2000):
                 rows += part  # in parts: the event loop runs between them on a large roster
@@ -151,7 +152,7 @@ class ReadinessStore:
         query = (select(people.c.id, people.c.name, people.c.department, people.c.specialty, people.c.x_handle,
                         people.c.bluesky_handle)
                  .where(people.c.role == "physician", people.c.active.is_(True)).order_by(people.c.id))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [tuple(row) for row in await conn.execute(query)]
 
     @staticmethod

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store.common import reads
 from bot.store.schema import people, safety_cases
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -52,6 +53,7 @@ _SELECT = (select(safety_cases, people.c.name, people.c.department)
 class SafetyStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     async def open_case(self, person_id: int, link: str, kind: str, urgency: str, now: datetime) -> SafetyCase:
         """Record a report under a fresh reference such as ``SR-7K3QX``."""
@@ -70,12 +72,12 @@ class SafetyStore:
         raise RuntimeError("could not draw a free case reference")
 
     async def by_reference(self, reference: str) -> SafetyCase | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (await conn.execute(_SELECT.where(safety_cases.c.reference == reference.upper()))).first()
         return _case(row) if row else None
 
     async def by_id(self, case_id: int) -> SafetyCase | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (await conn.execute(_SELECT.where(safety_cases.c.id == case_id))).first()
         return _case(row) if row else None
 
@@ -86,7 +88,7 @@ class SafetyStore:
             query = query.where(safety_cases.c.status == status)
         if person_id is not None:
             query = query.where(safety_cases.c.person_id == person_id)
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [_case(row) for row in await conn.execute(query)]
 
     async def mark_handled(self, case_id: int, by: int, now: datetime) -> bool:

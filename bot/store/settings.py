@@ -9,15 +9,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store.common import reads
 from bot.store.schema import processed_events, settings
 
 
 class SettingStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     async def get(self, key: str) -> str | None:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return (await conn.execute(select(settings.c.value).where(settings.c.key == key))).scalar()
 
     async def set(self, key: str, value: str) -> None:

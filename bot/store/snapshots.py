@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.numbers import Marks
 from bot.core.reports import Aggregate, HospitalReport
+from bot.store.common import reads
 from bot.store.schema import readiness_snapshots, weekly_marks
 
 COUNT_FIELDS = tuple(f.name for f in fields(Aggregate) if f.name != "label")
@@ -28,6 +29,7 @@ SELECT CAST(:week AS varchar), m.person, m.flags, m.score
 class SnapshotStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     async def save_week(self, week: str, report: HospitalReport, now: datetime,
                         marks: Mapping[int, Marks] | None = None) -> bool:
@@ -62,20 +64,20 @@ class SnapshotStore:
     async def marks(self, week: str) -> dict[int, Marks]:
         """Each physician's marks stored for ``week`` (empty when that week has none)."""
         shared: dict[str, frozenset[str]] = {}
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return {person: Marks(shared.setdefault(flags, frozenset(filter(None, flags.split(",")))), score)
                     for person, flags, score in await conn.execute(
                         select(weekly_marks.c.person_id, weekly_marks.c.flags, weekly_marks.c.score)
                         .where(weekly_marks.c.week == week))}
 
     async def has_week(self, week: str) -> bool:
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return (await conn.execute(select(readiness_snapshots.c.week).where(
                 readiness_snapshots.c.week == week).limit(1))).first() is not None
 
     async def weeks(self, last: int) -> dict[str, dict[str, Aggregate]]:
         """The latest ``last`` stored weeks, oldest first: week → department ("" = hospital) → numbers."""
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             recent = [w for (w,) in await conn.execute(
                 select(readiness_snapshots.c.week).distinct().order_by(readiness_snapshots.c.week.desc()).limit(last))]
             rows = await conn.execute(select(readiness_snapshots).where(readiness_snapshots.c.week.in_(recent)))

@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import reasons
-from bot.store.common import release_lease, take_lease
+from bot.store.common import reads, release_lease, take_lease
 from bot.store.schema import conversation_refs, people, teams_installs
 
 INSTALLED, FAILED = "installed", "failed"
@@ -48,6 +48,7 @@ def _has_reference():
 class TeamsInstallStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reads = reads(engine)
 
     async def candidates(self, now: datetime, after_id: int, limit: int) -> list[InstallCandidate]:
         """Active, not stopped physicians without a Teams reference who are due for an attempt (by id)."""
@@ -58,7 +59,7 @@ class TeamsInstallStore:
                         or_(teams_installs.c.person_id.is_(None),
                             and_(teams_installs.c.state == FAILED, teams_installs.c.retry_at <= now)))
                  .order_by(people.c.id).limit(limit))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return [InstallCandidate(*row) for row in await conn.execute(query)]
 
     async def record(self, person_id: int, state: str, reason: str, user_id: str | None, now: datetime,
@@ -76,7 +77,7 @@ class TeamsInstallStore:
     async def reach(self) -> TeamsReach:
         """Active physicians with and without a Teams chat with the bot; why not, from the last attempt."""
         reference = _has_reference()
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             reached = (await conn.execute(select(people.c.id).where(people.c.active.is_(True), reference))).all()
             rows = (await conn.execute(
                 select(people.c.id, people.c.name, teams_installs.c.state, teams_installs.c.reason,
@@ -96,7 +97,7 @@ class TeamsInstallStore:
         query = (select(conversation_refs.c.reference)
                  .where(conversation_refs.c.platform == PLATFORM, conversation_refs.c.person_id.is_not(None))
                  .order_by(conversation_refs.c.updated_at.desc()).limit(1))
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             return (await conn.execute(query)).scalar()
 
     # -- one installer at a time ----------------------------------------------------------------
