@@ -267,7 +267,8 @@ class Scheduler:
 
 class _Tick:
     """What one tick works out once and shares between physicians: zones, quiet hours, cadences,
-    next lessons, and the policy's planner (physicians with identical planning inputs planned once)."""
+    next lessons, and the policy's planner (what depends only on a zone, the quiet hours, the lesson
+    time or a meeting is worked out once per instant; each physician is still planned on their own)."""
 
     def __init__(self, scheduler: Scheduler, now: datetime) -> None:
         self.scheduler = scheduler
