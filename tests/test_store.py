@@ -389,8 +389,11 @@ async def test_settings(store):
 async def test_conversation_refs(store, people):
     pid = people[PHYSICIAN_EMAIL].id
     assert await store.conversations.ref("teams", "29:jane") is None
+    before, _ = await state_version(store, pid)
     assert await store.conversations.save_ref("teams", "29:jane", '{"v": 1}', pid, NOW) is True
+    assert (await state_version(store, pid))[0] == before + 1, "a new reference plans the physician again"
     assert await store.conversations.save_ref("teams", "29:jane", '{"v": 2}', pid, LATER) is True
+    assert (await state_version(store, pid))[0] == before + 2
     assert await store.conversations.ref("teams", "29:jane") == '{"v": 2}'
     planned = await state_version(store, pid)
     assert await store.conversations.save_ref("teams", "29:jane", '{"v": 2}', pid, LATER + timedelta(hours=1)) is False

@@ -5,12 +5,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.common import in_page, mark_changed, reads
-from bot.store.schema import conversation_refs, identities
+from bot.store.schema import PLAN_AGAIN, conversation_refs, identities, people
 
 
 class ConversationStore:
@@ -31,6 +31,12 @@ class ConversationStore:
             set_=dict(reference=upsert.excluded.reference, person_id=upsert.excluded.person_id,
                       updated_at=upsert.excluded.updated_at),
             where=or_(c.reference != upsert.excluded.reference, c.person_id.is_distinct_from(upsert.excluded.person_id)))
+        if self.engine.dialect.name == "postgresql":  # one statement is atomic: no transaction around it
+            saved = upsert.returning(c.person_id).cte("saved")
+            planned = (update(people).where(people.c.id.in_(select(saved.c.person_id))).values(**PLAN_AGAIN)
+                       .returning(people.c.id).cte("planned"))
+            async with self.reads.connect() as conn:
+                return bool((await conn.execute(select(func.count()).select_from(saved).add_cte(planned))).scalar())
         async with self.engine.begin() as conn:
             changed = (await conn.execute(upsert.returning(c.address))).first() is not None
             if changed:
