@@ -117,7 +117,7 @@ EVENT_MEMORY = timedelta(days=7)
 PRUNE_EVERY = timedelta(hours=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Where:
     """Where one turn's replies go, and how an in-place update is made there."""
 
