@@ -450,3 +450,9 @@ async def test_state_survives_closing_and_reopening_the_file(database_url, tmp_p
         assert await second.count("people") == 4
     finally:
         await second.close()
+
+
+def test_the_schema_a_server_checks_for_is_the_newest_migration() -> None:
+    from bot.store.migrate import SCHEMA
+
+    assert head_revision() == SCHEMA, "a new migration moves bot.store.migrate.SCHEMA too"

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot.core.preflight import DraftContext, PreflightRules, check_draft
+from bot.core.preflight import DraftContext, PreflightRules, check_draft, x_weighted_length
 from bot.core.words import Say, say
-from bot.core.xlength import x_weighted_length
 
 SHARE_NETWORKS: tuple[str, ...] = ("x", "bluesky", "linkedin")
 """Networks a story suggests a post for, in the order they are shown."""

@@ -19,8 +19,6 @@ from typing import Literal
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher, PhoneNumberType
 
-from bot.core import xlength
-
 Severity = Literal["block", "warn", "tip"]
 Category = Literal["identifier", "advice", "conflict", "embargo", "platform", "tone"]
 Verdict = Literal["blocked", "review", "ready"]
@@ -419,6 +417,8 @@ def x_weighted_length(text: str, limit: int = X_DEFAULT_LIMIT) -> tuple[int, int
     Most characters weigh 1, CJK and other wide scripts and emoji 2, every URL 23. The second
     value is ``len(text)`` when the draft fits. Linear in the text (see ``bot.core.xlength``).
     """
+    from bot.core import xlength  # on the first draft: its emoji table costs a server ~15 MB
+
     return xlength.x_weighted_length(text, limit)
 
 

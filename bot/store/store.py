@@ -106,7 +106,7 @@ class Store:
 
     async def check_migrated(self) -> None:
         current = await migrate.current_revision(self.engine)
-        head = migrate.head_revision()
+        head = migrate.SCHEMA
         if current != head:
             state = "has no Social Rounds schema" if current is None else f"is at schema {current}, not {head}"
             raise NotMigrated(f"the database {state}; run `rounds db upgrade` first")
