@@ -14,11 +14,12 @@ from bot.core.models import Meeting
 from bot.store.schema import PLAN_AGAIN, people, settings
 
 
-def reads(engine: AsyncEngine) -> AsyncEngine:
-    """The engine for read-only work: on PostgreSQL without a transaction, so each statement is one
-    round trip instead of three (no ``BEGIN`` before it, no ``ROLLBACK`` after). Under READ COMMITTED a
-    statement sees its own snapshot inside a transaction too, so what a read returns is the same.
-    (A server-side cursor still needs ``engine.begin()``.) SQLite begins no transaction for reads."""
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for work done in one statement (every read, and a write that is one statement): on
+    PostgreSQL without a transaction around it, so one round trip instead of three (no ``BEGIN``
+    before it, no ``COMMIT`` or ``ROLLBACK`` after). A statement is atomic on its own, and under READ
+    COMMITTED it sees its own snapshot inside a transaction too, so reads return the same. (A
+    server-side cursor still needs ``engine.begin()``.) SQLite begins no transaction for reads."""
     return engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
 
 
@@ -31,7 +32,7 @@ async def mark_changed(conn: AsyncConnection, *person_ids: int | None) -> None:
 
 async def set_person_columns(engine: AsyncEngine, person_id: int, now: datetime, **values: Any) -> None:
     """Set ``people`` columns of one physician and plan them again (for the typed setters only)."""
-    async with engine.begin() as conn:
+    async with autocommit(engine).begin() as conn:
         await conn.execute(update(people).where(people.c.id == person_id)
                            .values(updated_at=now, **values, **PLAN_AGAIN))
 

@@ -9,14 +9,14 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.common import in_page, mark_changed, reads
+from bot.store.common import autocommit, in_page, mark_changed
 from bot.store.schema import PLAN_AGAIN, conversation_refs, identities, people
 
 
 class ConversationStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def save_ref(self, platform: str, address: str, reference: str, person_id: int | None,
                        now: datetime) -> bool:

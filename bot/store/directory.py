@@ -14,7 +14,7 @@ from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.common import reads
+from bot.store.common import autocommit
 from bot.store.schema import PLAN_AGAIN, identities, people, settings, slack_missing, slack_users
 
 SYNCED_AT = "slack.directory.synced_at"
@@ -30,7 +30,7 @@ class DirectoryUser:
 class SlackDirectoryStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
         self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
 
     async def save(self, users: Sequence[DirectoryUser], now: datetime) -> int:

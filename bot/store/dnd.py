@@ -8,14 +8,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.dnd import DndStatus
-from bot.store.common import reads
+from bot.store.common import autocommit
 from bot.store.schema import slack_dnd
 
 
 class SlackDndStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
         self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
 
     async def save(self, statuses: Sequence[DndStatus]) -> None:

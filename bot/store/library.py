@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.library import EVENTS, Audience, Event, Story, StoryState, StoryTally
-from bot.store.common import in_page, mark_changed, reads
+from bot.store.common import autocommit, in_page, mark_changed
 from bot.store.schema import (
     PLAN_AGAIN,
     meeting_attendees,
@@ -50,7 +50,7 @@ def _live(now: datetime) -> Any:
 class LibraryStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     # -- writing -------------------------------------------------------------------------------------
     async def save(self, batch: Sequence[Story], now: datetime) -> list[Story]:

@@ -7,14 +7,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import Meeting
-from bot.store.common import ids, reads, row_meeting, set_mark
+from bot.store.common import autocommit, ids, row_meeting, set_mark
 from bot.store.schema import camp_items, meeting_attendees, meetings
 
 
 class MeetingStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def add(self, meeting: Meeting, now: datetime) -> Meeting:
         """Store a meeting (its ``id`` is ignored); returns it with the id it got."""

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import reasons
 from bot.core.models import EVERYWHERE, NewMessage, OutboxMessage
-from bot.store.common import bound_instant, in_page, reads
+from bot.store.common import autocommit, bound_instant, in_page
 from bot.store.schema import PLAN_AGAIN, outbox, parked_targets, people
 
 STATUSES = ("pending", "sending", "sent", "dead", "cancelled", "parked")
@@ -79,7 +79,7 @@ _ADD_ONE = ("INSERT INTO outbox (dedup_key, person_id, platform, address, kind, 
 class OutboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def add(self, messages: Iterable[NewMessage], now: datetime) -> int:
         """Insert messages whose key is new; already-planned keys are left alone. Returns inserted.

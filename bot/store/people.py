@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import RosterEntry
-from bot.store.common import mark_changed, reads, set_person_columns
+from bot.store.common import autocommit, mark_changed, set_person_columns
 from bot.store.schema import PLAN_AGAIN, identities, people
 
 
@@ -73,7 +73,7 @@ class PeopleStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def upsert(self, entries: Iterable[RosterEntry], now: datetime) -> tuple[int, int]:
         """Insert new people and update known ones by email, in one transaction: (added, updated)."""

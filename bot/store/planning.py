@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import Meeting, PlanningInputs, PlanningPerson
-from bot.store.common import bound_instant, in_page, reads, row_meeting
+from bot.store.common import autocommit, bound_instant, in_page, row_meeting
 from bot.store.conversations import addresses as read_addresses
 from bot.store.library import offers as story_offers
 from bot.store.schema import PLAN_AGAIN, lessons_done, meeting_attendees, meetings, people, profile_items, quiz_reviews
@@ -25,7 +25,7 @@ UPDATE people AS p SET plan_after = w.at
 class PlanningStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def due(self, now: datetime, after_id: int, limit: int) -> list[PlanningPerson]:
         """Up to ``limit`` active physicians, not stopped, with ids above ``after_id``, whose

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.presence import VERIFIED_NETWORKS, Presence, Profile, ProfileFacts
-from bot.store.common import reads, release_lease, set_person_columns, take_lease
+from bot.store.common import autocommit, release_lease, set_person_columns, take_lease
 from bot.store.people import PERSON_COLUMNS, Person, row_person
 from bot.store.schema import PLAN_AGAIN, handle_conflicts, network_presence, people, settings
 
@@ -67,7 +67,7 @@ class PresenceStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
         self._dialect: Any = postgresql if engine.dialect.name == "postgresql" else sqlite
 
     # -- reading ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.common import ids, reads, set_mark, set_person_columns
+from bot.store.common import autocommit, ids, set_mark, set_person_columns
 from bot.store.people import PERSON_COLUMNS, Person, row_person
 from bot.store.schema import PLAN_AGAIN, handle_conflicts, network_presence, people, profile_items
 
@@ -26,7 +26,7 @@ class HandleConflict:
 class ProfileStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     # -- checklist ----------------------------------------------------------------------------------
     async def set_item(self, person_id: int, item_id: str, done: bool, now: datetime) -> None:

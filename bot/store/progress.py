@@ -7,7 +7,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.curriculum import ReviewState
-from bot.store.common import ids, mark_changed, reads, set_mark
+from bot.store.common import autocommit, ids, mark_changed, set_mark
 from bot.store.schema import lessons_done, people, quiz_reviews
 
 TranscriptRow = tuple[str, str, str, str, datetime]
@@ -17,7 +17,7 @@ TranscriptRow = tuple[str, str, str, str, datetime]
 class ProgressStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def mark_lesson_done(self, person_id: int, lesson_id: str, now: datetime) -> bool:
         """True when this completes the lesson for the first time."""

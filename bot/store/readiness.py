@@ -11,7 +11,7 @@ from sqlalchemy import Integer, String, and_, bindparam, case, cast, func, liter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.snapshot import CampCount, Enrollment, PersonSnapshot, RosterCounts
-from bot.store.common import reads, row_meeting
+from bot.store.common import autocommit, row_meeting
 from bot.store.people import PERSON_COLUMNS, Person, row_person
 from bot.store.schema import camp_items, lessons_done, meeting_attendees, meetings, people, profile_items
 
@@ -37,7 +37,7 @@ _FACTS = _facts_query()
 class ReadinessStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def snapshot(self, person_id: int, person: Person | None = None) -> PersonSnapshot | None:
         """One physician's snapshot; ``person``: their row, when the caller read it already (not read again).

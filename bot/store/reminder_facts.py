@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.curriculum import ReviewState
 from bot.core.models import Meeting
-from bot.store.common import PAGE, reads, row_meeting
+from bot.store.common import PAGE, autocommit, row_meeting
 from bot.store.people import PERSON_COLUMNS, Person, row_person
 from bot.store.schema import camp_items, lessons_done, meeting_attendees, meetings, people, profile_items, quiz_reviews
 
@@ -47,7 +47,7 @@ class ReminderFacts:
 class ReminderFactsStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def read(self, person_ids: Iterable[int], kinds: Iterable[str]) -> ReminderFacts:
         """The facts of ``person_ids`` that reminders of ``kinds`` need, on one connection."""

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.common import reads
+from bot.store.common import autocommit
 from bot.store.schema import people, safety_cases
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -53,7 +53,7 @@ _SELECT = (select(safety_cases, people.c.name, people.c.department)
 class SafetyStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def open_case(self, person_id: int, link: str, kind: str, urgency: str, now: datetime) -> SafetyCase:
         """Record a report under a fresh reference such as ``SR-7K3QX``."""

@@ -9,14 +9,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.common import reads
+from bot.store.common import autocommit
 from bot.store.schema import processed_events, settings
 
 
 class SettingStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def get(self, key: str) -> str | None:
         async with self.reads.connect() as conn:

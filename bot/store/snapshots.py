@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.numbers import Marks
 from bot.core.reports import Aggregate, HospitalReport
-from bot.store.common import reads
+from bot.store.common import autocommit
 from bot.store.schema import readiness_snapshots, weekly_marks
 
 COUNT_FIELDS = tuple(f.name for f in fields(Aggregate) if f.name != "label")
@@ -29,7 +29,7 @@ SELECT CAST(:week AS varchar), m.person, m.flags, m.score
 class SnapshotStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def save_week(self, week: str, report: HospitalReport, now: datetime,
                         marks: Mapping[int, Marks] | None = None) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core import reasons
-from bot.store.common import reads, release_lease, take_lease
+from bot.store.common import autocommit, release_lease, take_lease
 from bot.store.schema import conversation_refs, people, teams_installs
 
 INSTALLED, FAILED = "installed", "failed"
@@ -48,7 +48,7 @@ def _has_reference():
 class TeamsInstallStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.reads = reads(engine)
+        self.reads = autocommit(engine)
 
     async def candidates(self, now: datetime, after_id: int, limit: int) -> list[InstallCandidate]:
         """Active, not stopped physicians without a Teams reference who are due for an attempt (by id)."""
