@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, inspect, make_url, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store import migrate
@@ -31,6 +31,7 @@ from bot.store.safety import SafetyStore
 from bot.store.schema import identities, lessons_done, meetings, people
 from bot.store.settings import EventStore, SettingStore
 from bot.store.snapshots import SnapshotStore
+from bot.store.sqlite_driver import one_trip_connector
 from bot.store.teams_installs import TeamsInstallStore
 
 
@@ -77,7 +78,8 @@ class Store:
     def open(cls, url: str) -> Store:
         url = database_url(url)
         if url.startswith("sqlite"):
-            engine = create_async_engine(url, connect_args={"timeout": 30})
+            database = make_url(url).database or ":memory:"
+            engine = create_async_engine(url, async_creator=one_trip_connector(database, timeout=30))
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             engine = create_async_engine(url, pool_size=10, max_overflow=10)
