@@ -4,13 +4,41 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.common import autocommit, in_page, mark_changed
 from bot.store.schema import PLAN_AGAIN, conversation_refs, identities, people
+
+
+def _save(dialect: Any) -> Any:
+    """Insert a reference, or update it when it differs (bound at execution: built and compiled once)."""
+    c = conversation_refs.c
+    upsert = dialect.insert(conversation_refs).values(
+        platform=bindparam("ref_platform"), address=bindparam("ref_address"), reference=bindparam("ref_reference"),
+        person_id=bindparam("ref_person_id"), updated_at=bindparam("ref_updated_at"))
+    return upsert.on_conflict_do_update(
+        index_elements=["platform", "address"],
+        set_=dict(reference=upsert.excluded.reference, person_id=upsert.excluded.person_id,
+                  updated_at=upsert.excluded.updated_at),
+        where=or_(c.reference != upsert.excluded.reference, c.person_id.is_distinct_from(upsert.excluded.person_id)))
+
+
+_SAVE_SQLITE = _save(sqlite).returning(conversation_refs.c.address)
+
+
+def _save_and_plan_postgres() -> Any:
+    """One statement: the upsert, and the physician planned again when it wrote; how many it wrote."""
+    saved = _save(postgresql).returning(conversation_refs.c.person_id).cte("saved")
+    planned = (update(people).where(people.c.id.in_(select(saved.c.person_id))).values(**PLAN_AGAIN)
+               .returning(people.c.id).cte("planned"))
+    return select(func.count()).select_from(saved).add_cte(planned)
+
+
+_SAVE_AND_PLAN_POSTGRES = _save_and_plan_postgres()
 
 
 class ConversationStore:
@@ -22,23 +50,13 @@ class ConversationStore:
                        now: datetime) -> bool:
         """Store a conversation reference; True when it was new or different, and only then is the row
         written and the physician planned again (a restarted process sees every reference again)."""
-        c = conversation_refs.c
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        upsert = dialect.insert(conversation_refs).values(platform=platform, address=address, reference=reference,
-                                                         person_id=person_id, updated_at=now)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=["platform", "address"],
-            set_=dict(reference=upsert.excluded.reference, person_id=upsert.excluded.person_id,
-                      updated_at=upsert.excluded.updated_at),
-            where=or_(c.reference != upsert.excluded.reference, c.person_id.is_distinct_from(upsert.excluded.person_id)))
+        values = dict(ref_platform=platform, ref_address=address, ref_reference=reference, ref_person_id=person_id,
+                      ref_updated_at=now)  # (named apart from the columns: a DML statement's keys would name them)
         if self.engine.dialect.name == "postgresql":  # one statement is atomic: no transaction around it
-            saved = upsert.returning(c.person_id).cte("saved")
-            planned = (update(people).where(people.c.id.in_(select(saved.c.person_id))).values(**PLAN_AGAIN)
-                       .returning(people.c.id).cte("planned"))
             async with self.reads.connect() as conn:
-                return bool((await conn.execute(select(func.count()).select_from(saved).add_cte(planned))).scalar())
+                return bool((await conn.execute(_SAVE_AND_PLAN_POSTGRES, values)).scalar())
         async with self.engine.begin() as conn:
-            changed = (await conn.execute(upsert.returning(c.address))).first() is not None
+            changed = (await conn.execute(_SAVE_SQLITE, values)).first() is not None
             if changed:
                 await mark_changed(conn, person_id)
         return changed

@@ -58,8 +58,8 @@ class TeamsEndpoint:
                         type(exc).__name__)
             return web.json_response({"error": "unauthorized"}, status=401)
         try:
-            invoke_response = await asyncio.wait_for(
-                self.adapter.process_activity(authenticated, activity, self._turn), TURN_DEADLINE_SECONDS)
+            async with asyncio.timeout(TURN_DEADLINE_SECONDS):  # (wait_for would run the turn as one more task)
+                invoke_response = await self.adapter.process_activity(authenticated, activity, self._turn)
         except TimeoutError:  # the Bot Connector did not answer in time; answered so Teams does not resend
             log.warning("teams turn timed out type=%s conversation=%s after=%ss", activity.type,
                         conversation_id(activity), TURN_DEADLINE_SECONDS)
