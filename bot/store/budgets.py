@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.models import BudgetState, Rate
+from bot.store.common import autocommit
 
 _NOW = "extract(epoch from clock_timestamp())"
 
@@ -67,7 +68,7 @@ class SqlBudget:
     def __init__(self, engine: AsyncEngine) -> None:
         if engine.dialect.name != "postgresql":
             raise ValueError("shared budgets need PostgreSQL; use the in-process budget on SQLite")
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.engine = autocommit(engine)
         """Every step is one statement: no BEGIN and COMMIT round trips around it."""
 
     async def acquire(self, key: str, rate: Rate, cost: float = 1.0) -> float:
